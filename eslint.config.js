@@ -1,0 +1,36 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist", "node_modules", "data", "test-results", "drizzle.config.ts"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/only-throw-error": "off",
+    },
+  },
+  {
+    // Only the Stripe integration (and the emulator that impersonates Stripe) may import the SDK.
+    files: ["src/**/*.ts", "src/**/*.tsx"],
+    ignores: ["src/server/integrations/stripe/**", "src/emulators/**"],
+    rules: { "no-restricted-imports": ["error", { paths: [{ name: "stripe", message: "Only src/server/integrations/stripe imports stripe." }] }] },
+  },
+  {
+    // components/ui knows nothing of billing; features never import each other.
+    files: ["src/web/components/ui/**"],
+    rules: { "no-restricted-imports": ["error", { patterns: ["**/features/**", "**/app/**"] }] },
+  },
+  {
+    files: ["src/web/features/billing/**"],
+    rules: { "no-restricted-imports": ["error", { patterns: ["**/features/groups/**"] }] },
+  },
+  {
+    files: ["src/web/features/groups/**"],
+    rules: { "no-restricted-imports": ["error", { patterns: ["**/features/billing/**"] }] },
+  },
+);

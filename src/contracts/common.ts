@@ -1,0 +1,29 @@
+import { z } from "@hono/zod-openapi";
+
+export const ErrorCode = z.enum([
+  "invalid_request",
+  "unauthenticated",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "billing_not_enabled",
+  "insufficient_credits",
+  "billing_unavailable",
+  "rate_limited",
+  "internal_error",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorBody = z
+  .object({ error: z.object({ code: ErrorCode, message: z.string() }) })
+  .openapi("Error");
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** Money is integer minor units plus an ISO currency code; never floats. */
+export const Money = z
+  .object({ amount: z.number().int(), currency: z.string().length(3) })
+  .openapi("Money");
+export type Money = z.infer<typeof Money>;
+
+export const Id = z.string().uuid();
+export const Timestamp = z.string().datetime({ offset: true });

@@ -1,0 +1,22 @@
+import { z } from "@hono/zod-openapi";
+
+export const Role = z.enum(["org_admin", "group_admin", "member"]);
+export type Role = z.infer<typeof Role>;
+
+export const User = z.object({ id: z.string(), email: z.string(), name: z.string() }).openapi("User");
+export type User = z.infer<typeof User>;
+
+export const LoginBody = z
+  .object({ email: z.string().min(1).max(320), password: z.string().min(1).max(1024) })
+  .strict();
+
+export const Membership = z.object({
+  orgId: z.string(),
+  role: Role,
+  groupIds: z.array(z.string()).optional(),
+});
+export type Membership = z.infer<typeof Membership>;
+
+export const LoginResponse = z.object({ user: User });
+export const SessionResponse = z.object({ user: User, memberships: z.array(Membership) });
+export type SessionResponse = z.infer<typeof SessionResponse>;

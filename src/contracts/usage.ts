@@ -1,0 +1,59 @@
+import { z } from "@hono/zod-openapi";
+
+export const MAX_CREDITS = 1_000_000_000;
+export const Credits = z.number().int().min(1).max(MAX_CREDITS);
+export const IdempotencyKey = z.string().min(1).max(255);
+
+export const UsageBody = z
+  .object({ websiteId: z.string().uuid(), credits: Credits, idempotencyKey: IdempotencyKey })
+  .strict()
+  .openapi("UsageRequest");
+export type UsageBody = z.infer<typeof UsageBody>;
+
+export const CreditSource = z.enum(["website", "group_monthly", "group_one_time"]);
+export type CreditSource = z.infer<typeof CreditSource>;
+
+export const Balance = z.object({
+  website: z.number().int(),
+  groupMonthly: z.number().int(),
+  groupOneTime: z.number().int(),
+});
+export type Balance = z.infer<typeof Balance>;
+
+export const UsageResult = z
+  .object({
+    id: z.string(),
+    websiteId: z.string(),
+    credits: z.number().int(),
+    parts: z.array(z.object({ source: CreditSource, credits: z.number().int() })),
+    balance: Balance,
+  })
+  .openapi("UsageResult");
+export type UsageResult = z.infer<typeof UsageResult>;
+
+export const UsageBatchBody = z
+  .object({ events: z.array(UsageBody).min(1).max(1000) })
+  .strict()
+  .openapi("UsageBatchRequest");
+
+export const UsageBatchItem = z.union([
+  z.object({ status: z.literal(200), result: UsageResult }),
+  z.object({
+    status: z.union([z.literal(402), z.literal(404), z.literal(409)]),
+    error: z.object({ code: z.string(), message: z.string() }),
+  }),
+]);
+export const UsageBatchResponse = z.object({ results: z.array(UsageBatchItem) }).openapi("UsageBatchResponse");
+export type UsageBatchResponse = z.infer<typeof UsageBatchResponse>;
+
+export const GrantBody = z
+  .object({ credits: Credits, idempotencyKey: IdempotencyKey, expiresAt: z.string().datetime({ offset: true }).optional() })
+  .strict()
+  .openapi("WebsiteGrantRequest");
+export type GrantBody = z.infer<typeof GrantBody>;
+export const GrantCreated = z
+  .object({ id: z.string(), websiteId: z.string(), credits: z.number().int(), expiresAt: z.string().nullable() })
+  .openapi("WebsiteGrant");
+
+export const BalanceResponse = Balance.extend({ available: z.number().int() }).openapi("WebsiteBalance");
+export type BalanceResponse = z.infer<typeof BalanceResponse>;
