@@ -1,0 +1,40 @@
+import { z } from "zod";
+
+const optionalUrl = z.preprocess((v) => (v === "" ? undefined : v), z.string().url().optional());
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+const ConfigSchema = z.object({
+  PORT: port(3000),
+  HOST: z.string().default("0.0.0.0"),
+  /** Public address of this server, used in Checkout return urls and the Origin check. */
+  PUBLIC_URL: optionalUrl,
+  DATABASE_URL: optionalUrl,
+  DATA_DIR: z.string().default("./data"),
+  DEMO_DATA: z.enum(["0", "1"]).optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  STRIPE_SECRET_KEY: z.preprocess((v) => (v === "" ? undefined : v), z.string().startsWith("sk_").optional()),
+  STRIPE_API_BASE: optionalUrl,
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).default("whsec_local_emulator_secret"),
+  STRIPE_EMULATOR_PORT: port(12111),
+  PARTNER_API_BASE: optionalUrl,
+  PARTNER_API_KEY: z.string().min(1).default("partner_local_key"),
+  PARTNER_EMULATOR_PORT: port(12112),
+  PARTNER_PORTAL_URL: optionalUrl,
+  CREDITS_PER_PACKAGE: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  PRICE_ONE_TIME: z.coerce.number().int().min(0).default(1000),
+  PRICE_MONTHLY: z.coerce.number().int().min(0).default(800),
+  CURRENCY: z.string().length(3).toLowerCase().default("usd"),
+  SESSION_TTL_HOURS: z.coerce.number().int().min(1).default(24 * 7),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Parse the environment once; fail fast listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,58 @@
+import { PGlite } from "@electric-sql/pglite";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import pg from "pg";
+import * as schema from "./schema.js";
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** A transaction handle has the same query API as the database. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+export type DbOrTx = Db | Tx;
+
+export interface Database {
+  db: Db;
+  kind: "postgres" | "pglite";
+  /** Run raw SQL with positional parameters; both drivers answer `{ rows }`. */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  close(): Promise<void>;
+  /** The pg pool (postgres only), for libraries such as pg-boss. */
+  pool: pg.Pool | null;
+  pglite: PGlite | null;
+}
+
+// Bigint columns come back as strings from node-postgres; credits fit in JS numbers.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export async function openDatabase(opts: { url?: string | undefined; dataDir?: string | null; poolSize?: number }): Promise<Database> {
+  if (opts.url) {
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 20 });
+    pool.on("error", () => undefined); // a dropped idle client is replaced on next use
+    const db = drizzlePg(pool, { schema }) as unknown as Db;
+    return {
+      db,
+      kind: "postgres",
+      pool,
+      pglite: null,
+      query: async <T,>(text: string, params?: unknown[]) => {
+        const r = await pool.query(text, params);
+        return { rows: r.rows as T[] };
+      },
+      close: () => pool.end(),
+    };
+  }
+  const client = new PGlite(opts.dataDir ?? undefined);
+  await client.waitReady;
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: "pglite",
+    pool: null,
+    pglite: client,
+    query: async <T,>(text: string, params?: unknown[]) => {
+      const r = await client.query<T>(text, params);
+      return { rows: r.rows };
+    },
+    close: () => client.close(),
+  };
+}

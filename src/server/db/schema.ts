@@ -1,0 +1,306 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const id = () => uuid("id").primaryKey().defaultRandom();
+
+export const organizations = pgTable("organizations", {
+  id: id(),
+  name: text("name").notNull(),
+  partnerManaged: boolean("partner_managed").notNull().default(false),
+  partnerAccountId: text("partner_account_id"),
+  createdAt: createdAt(),
+});
+
+export const groups = pgTable(
+  "groups",
+  {
+    id: id(),
+    orgId: uuid("org_id").notNull().references(() => organizations.id),
+    name: text("name").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("groups_org_idx").on(t.orgId)],
+);
+
+export const websites = pgTable(
+  "websites",
+  {
+    id: id(),
+    orgId: uuid("org_id").notNull().references(() => organizations.id),
+    groupId: uuid("group_id").references(() => groups.id),
+    name: text("name").notNull(),
+    url: text("url").notNull(),
+    iconUrl: text("icon_url"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("websites_group_idx").on(t.groupId), index("websites_org_idx").on(t.orgId)],
+);
+
+export const users = pgTable("users", {
+  id: id(),
+  email: text("email").notNull().unique(),
+  name: text("name").notNull(),
+  passwordHash: text("password_hash").notNull(),
+  createdAt: createdAt(),
+});
+
+export const memberships = pgTable(
+  "memberships",
+  {
+    id: id(),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    orgId: uuid("org_id").notNull().references(() => organizations.id),
+    role: text("role", { enum: ["org_admin", "group_admin", "member"] }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("memberships_user_org_uq").on(t.userId, t.orgId),
+    check("memberships_role_ck", sql`${t.role} in ('org_admin', 'group_admin', 'member')`),
+  ],
+);
+
+export const membershipGroups = pgTable(
+  "membership_groups",
+  {
+    membershipId: uuid("membership_id").notNull().references(() => memberships.id, { onDelete: "cascade" }),
+    groupId: uuid("group_id").notNull().references(() => groups.id),
+  },
+  (t) => [primaryKey({ columns: [t.membershipId, t.groupId] })],
+);
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    /** sha256 of the cookie token; the token itself is never stored. */
+    tokenHash: text("token_hash").primaryKey(),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+export const loginAttempts = pgTable(
+  "login_attempts",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    email: text("email").notNull(),
+    succeeded: boolean("succeeded").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("login_attempts_email_idx").on(t.email, t.createdAt)],
+);
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: id(),
+    orgId: uuid("org_id").notNull().references(() => organizations.id),
+    name: text("name").notNull(),
+    /** sha256 of the key; the key is shown once at creation. */
+    keyHash: text("key_hash").notNull().unique(),
+    prefix: text("prefix").notNull(),
+    createdAt: createdAt(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [index("api_keys_org_idx").on(t.orgId)],
+);
+
+export const billingProfiles = pgTable(
+  "billing_profiles",
+  {
+    groupId: uuid("group_id").primaryKey().references(() => groups.id),
+    customerType: text("customer_type", { enum: ["standard", "partner"] }).notNull(),
+    stripeCustomerId: text("stripe_customer_id").unique(),
+    partnerAccountId: text("partner_account_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check("billing_profiles_type_ck", sql`${t.customerType} in ('standard', 'partner')`),
+    check(
+      "billing_profiles_customer_ck",
+      sql`(${t.customerType} = 'partner') or (${t.stripeCustomerId} is not null)`,
+    ),
+  ],
+);
+
+/** A monthly plan: at most one per group. */
+export const plans = pgTable(
+  "plans",
+  {
+    id: id(),
+    groupId: uuid("group_id").notNull().references(() => groups.id),
+    provider: text("provider", { enum: ["stripe", "partner"] }).notNull(),
+    stripeSubscriptionId: text("stripe_subscription_id").unique(),
+    quantity: integer("quantity").notNull(),
+    status: text("status", { enum: ["active", "canceled", "past_due"] }).notNull(),
+    currentPeriodStart: timestamp("current_period_start", { withTimezone: true }).notNull(),
+    currentPeriodEnd: timestamp("current_period_end", { withTimezone: true }).notNull(),
+    cancelAtPeriodEnd: boolean("cancel_at_period_end").notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("plans_group_uq").on(t.groupId),
+    check("plans_quantity_ck", sql`${t.quantity} between 1 and 1000`),
+    check("plans_period_ck", sql`${t.currentPeriodEnd} > ${t.currentPeriodStart}`),
+  ],
+);
+
+export const purchases = pgTable(
+  "purchases",
+  {
+    id: id(),
+    groupId: uuid("group_id").notNull().references(() => groups.id),
+    type: text("type", { enum: ["one_time", "monthly"] }).notNull(),
+    quantity: integer("quantity").notNull(),
+    credits: bigint("credits", { mode: "number" }).notNull(),
+    amount: bigint("amount", { mode: "number" }).notNull(),
+    currency: text("currency").notNull(),
+    provider: text("provider", { enum: ["stripe", "partner"] }).notNull(),
+    status: text("status", { enum: ["pending", "completed", "failed", "cancelled"] }).notNull(),
+    idempotencyKey: text("idempotency_key"),
+    stripeCheckoutSessionId: text("stripe_checkout_session_id").unique(),
+    partnerChargeId: text("partner_charge_id").unique(),
+    failureReason: text("failure_reason"),
+    createdAt: createdAt(),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("purchases_group_idx").on(t.groupId, t.createdAt),
+    uniqueIndex("purchases_idem_uq").on(t.groupId, t.idempotencyKey),
+    check("purchases_quantity_ck", sql`${t.quantity} between 1 and 50`),
+    check("purchases_credits_ck", sql`${t.credits} > 0 and ${t.amount} >= 0`),
+  ],
+);
+
+/**
+ * Every credit lives in a grant. `remaining` is the grant's balance and always equals the sum
+ * of its ledger entries; `granted` is the sum of its grant entries.
+ */
+export const creditGrants = pgTable(
+  "credit_grants",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    kind: text("kind", { enum: ["website", "monthly", "one_time"] }).notNull(),
+    websiteId: uuid("website_id").references(() => websites.id),
+    groupId: uuid("group_id").references(() => groups.id),
+    granted: bigint("granted", { mode: "number" }).notNull(),
+    remaining: bigint("remaining", { mode: "number" }).notNull(),
+    packages: integer("packages"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    periodStart: timestamp("period_start", { withTimezone: true }),
+    /** Set once the remainder of an expired grant has been written to the ledger. */
+    expiredAt: timestamp("expired_at", { withTimezone: true }),
+    purchaseId: uuid("purchase_id").references(() => purchases.id),
+    /** What produced the grant (a purchase, an invoice, an API idempotency key): one grant each. */
+    sourceKey: text("source_key").unique(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check("credit_grants_remaining_ck", sql`${t.remaining} >= 0 and ${t.remaining} <= ${t.granted}`),
+    check("credit_grants_kind_ck", sql`${t.kind} in ('website', 'monthly', 'one_time')`),
+    check(
+      "credit_grants_owner_ck",
+      sql`(${t.kind} = 'website' and ${t.websiteId} is not null and ${t.groupId} is null) or (${t.kind} <> 'website' and ${t.groupId} is not null and ${t.websiteId} is null)`,
+    ),
+    check("credit_grants_monthly_ck", sql`${t.kind} <> 'monthly' or (${t.expiresAt} is not null and ${t.periodStart} is not null)`),
+    index("credit_grants_website_idx").on(t.websiteId).where(sql`${t.remaining} > 0`),
+    index("credit_grants_group_idx").on(t.groupId, t.kind).where(sql`${t.remaining} > 0`),
+    index("credit_grants_group_all_idx").on(t.groupId, t.kind, t.createdAt),
+  ],
+);
+
+export const usageEvents = pgTable(
+  "usage_events",
+  {
+    id: uuid("id").primaryKey(),
+    orgId: uuid("org_id").notNull().references(() => organizations.id),
+    websiteId: uuid("website_id").notNull().references(() => websites.id),
+    idempotencyKey: text("idempotency_key").notNull(),
+    credits: bigint("credits", { mode: "number" }).notNull(),
+    /** The first answer, returned again for a replay of the same key and body. */
+    response: jsonb("response").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("usage_events_idem_uq").on(t.orgId, t.idempotencyKey),
+    check("usage_events_credits_ck", sql`${t.credits} > 0`),
+  ],
+);
+
+export const ledgerEntries = pgTable(
+  "ledger_entries",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    grantId: bigint("grant_id", { mode: "number" }).notNull().references(() => creditGrants.id),
+    kind: text("kind", { enum: ["grant", "debit", "expiry", "adjustment"] }).notNull(),
+    amount: bigint("amount", { mode: "number" }).notNull(),
+    usageEventId: uuid("usage_event_id").references(() => usageEvents.id),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("ledger_entries_grant_idx").on(t.grantId),
+    index("ledger_entries_usage_idx").on(t.usageEventId),
+    check("ledger_entries_kind_ck", sql`${t.kind} in ('grant', 'debit', 'expiry', 'adjustment')`),
+    check(
+      "ledger_entries_sign_ck",
+      sql`(${t.kind} = 'grant' and ${t.amount} > 0) or (${t.kind} in ('debit', 'expiry') and ${t.amount} < 0) or (${t.kind} = 'adjustment' and ${t.amount} <> 0)`,
+    ),
+  ],
+);
+
+/** Paid invoices we learned of (Stripe webhooks, partner charges): our own record of history. */
+export const invoices = pgTable(
+  "invoices",
+  {
+    id: id(),
+    groupId: uuid("group_id").notNull().references(() => groups.id),
+    provider: text("provider", { enum: ["stripe", "partner"] }).notNull(),
+    externalId: text("external_id").notNull().unique(),
+    number: text("number"),
+    description: text("description").notNull(),
+    amount: bigint("amount", { mode: "number" }).notNull(),
+    currency: text("currency").notNull(),
+    paidAt: timestamp("paid_at", { withTimezone: true }).notNull(),
+    hostedInvoiceUrl: text("hosted_invoice_url"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("invoices_group_paid_idx").on(t.groupId, t.paidAt)],
+);
+
+export const webhookEvents = pgTable("webhook_events", {
+  id: text("id").primaryKey(),
+  type: text("type").notNull(),
+  payload: jsonb("payload").notNull(),
+  receivedAt: createdAt(),
+  processedAt: timestamp("processed_at", { withTimezone: true }),
+});
+
+/** Stored answers for idempotent mutations other than usage events (which keep their own). */
+export const idempotencyRecords = pgTable(
+  "idempotency_records",
+  {
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    statusCode: integer("status_code").notNull(),
+    response: jsonb("response").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] })],
+);

@@ -1,0 +1,94 @@
+import { serveStatic } from "@hono/node-server/serve-static";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ErrorBody } from "../../contracts/common.js";
+import { migrationsApplied } from "../db/migrate.js";
+import type { AppDeps } from "./context.js";
+import { AppError } from "./errors.js";
+import { browserMutationGuard, requestLogging } from "./middleware.js";
+import { createRouter } from "./openapi.js";
+import { groupRoutes } from "./routes/group-routes.js";
+import { sessionRoutes } from "./routes/session-routes.js";
+
+export const WEB_ROOT = "dist/web";
+
+export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => ReturnType<typeof createRouter>)[] = []) {
+  const app = createRouter();
+  const secure = deps.publicUrl.startsWith("https:");
+
+  app.use("*", requestLogging(deps));
+  app.use(
+    "*",
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:", "https:", "http:"],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        baseUri: ["'self'"],
+        objectSrc: ["'none'"],
+      },
+      strictTransportSecurity: secure ? "max-age=31536000; includeSubDomains" : false,
+      xFrameOptions: "DENY",
+      referrerPolicy: "strict-origin-when-cross-origin",
+    }),
+  );
+
+  app.onError((err, c) => {
+    if (err instanceof AppError) {
+      return c.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, err.status);
+    }
+    if (err instanceof HTTPException && err.status < 500) {
+      const message = err.status === 415 ? "Content-Type must be application/json." : "Invalid request. The body is not valid JSON.";
+      return c.json({ error: { code: "invalid_request", message } } satisfies ErrorBody, err.status as ContentfulStatusCode);
+    }
+    c.get("log")?.error({ err }, "unhandled error");
+    return c.json({ error: { code: "internal_error", message: "Something went wrong on our side." } } satisfies ErrorBody, 500);
+  });
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/readyz", async (c) => {
+    try {
+      const ready = await migrationsApplied(deps.database);
+      return c.json({ ok: ready }, ready ? 200 : 503);
+    } catch {
+      return c.json({ ok: false }, 503);
+    }
+  });
+
+  // Every JSON mutation the browser makes; webhooks and the API-key API are not cookie-based.
+  app.use("/api/*", async (c, next) =>
+    c.req.path.startsWith("/api/webhooks/") || c.req.path.startsWith("/api/v1/") ? next() : browserMutationGuard(deps)(c, next),
+  );
+
+  app.route("/", sessionRoutes(deps));
+  app.route("/", groupRoutes(deps));
+  for (const routes of extraRoutes) app.route("/", routes(deps));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "session", { type: "apiKey", in: "cookie", name: "gb_session" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer" });
+  app.doc31("/api/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Group Billing API", version: "1.0.0" },
+  });
+
+  app.all("/api/*", (c) => c.json({ error: { code: "not_found", message: "No such endpoint." } } satisfies ErrorBody, 404));
+
+  // The page: built assets, and index.html for every client-side route.
+  if (existsSync(join(WEB_ROOT, "index.html"))) {
+    const indexHtml = readFileSync(join(WEB_ROOT, "index.html"), "utf8");
+    app.use("/assets/*", async (c, next) => {
+      await next();
+      if (c.res.status === 200) c.header("Cache-Control", "public, max-age=31536000, immutable");
+    });
+    app.use("*", serveStatic({ root: WEB_ROOT }));
+    app.get("*", (c) => c.html(indexHtml));
+  }
+  return app;
+}

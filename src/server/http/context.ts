@@ -1,0 +1,23 @@
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { Database } from "../db/client.js";
+import type { Principal } from "../modules/access/access-service.js";
+
+/** Everything a route may use; built once at start and passed to createApp. */
+export interface AppDeps {
+  database: Database;
+  config: Config;
+  logger: Logger;
+  /** Where the browser reaches this server, e.g. http://localhost:3000. */
+  publicUrl: string;
+}
+
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    log: Logger;
+    principal: Principal;
+    sessionToken: string;
+    apiOrgId: string;
+  };
+}

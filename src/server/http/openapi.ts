@@ -1,0 +1,39 @@
+import { OpenAPIHono, type z } from "@hono/zod-openapi";
+import type { ZodType } from "zod";
+import { ErrorBody } from "../../contracts/common.js";
+import type { AppEnv } from "./context.js";
+import { AppError } from "./errors.js";
+
+/** Validation failures of any part of a request become 400 invalid_request with the zod issues summarized. */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issues = (result.error as z.ZodError).issues
+          .slice(0, 5)
+          .map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message));
+        throw new AppError("invalid_request", `Invalid request. ${issues.join("; ")}`);
+      }
+    },
+  });
+}
+
+export const jsonBody = <T extends ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
+});
+
+export const jsonResponse = <T extends ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+
+/** The error answers every route may give, for the OpenAPI document. */
+export const errorResponses = {
+  400: errorResponse("invalid_request"),
+  401: errorResponse("unauthenticated"),
+  403: errorResponse("forbidden"),
+  404: errorResponse("not_found"),
+} as const;

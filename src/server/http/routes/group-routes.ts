@@ -1,0 +1,73 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { ApiKeyCreated, CreateApiKeyBody, GroupDetail, GroupsResponse, OrgsResponse } from "../../../contracts/groups.js";
+import { createApiKey, requireGroupAdmin, requireOrgAdmin } from "../../modules/access/access-service.js";
+import { findGroupDetail, findGroups, findOrgs } from "../../modules/groups/groups-service.js";
+import type { AppDeps } from "../context.js";
+import { requireSession } from "../middleware.js";
+import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+
+export const OrgParams = z.object({ orgId: z.string().uuid() });
+export const GroupParams = z.object({ groupId: z.string().uuid() });
+
+export function groupRoutes(deps: AppDeps) {
+  const app = createRouter();
+  const db = deps.database.db;
+  app.use("/api/orgs/*", requireSession(deps));
+  app.use("/api/orgs", requireSession(deps));
+  app.use("/api/groups/*", requireSession(deps));
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/orgs",
+      tags: ["groups"],
+      responses: { 200: jsonResponse(OrgsResponse, "Organizations of the user"), 401: errorResponses[401] },
+    }),
+    async (c) => c.json({ orgs: await findOrgs({ db, principal: c.get("principal") }) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/orgs/{orgId}/groups",
+      tags: ["groups"],
+      request: { params: OrgParams },
+      responses: { 200: jsonResponse(GroupsResponse, "Groups the user administers"), ...errorResponses },
+    }),
+    async (c) => {
+      const { orgId } = c.req.valid("param");
+      return c.json({ groups: await findGroups({ db, principal: c.get("principal"), orgId }) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/groups/{groupId}",
+      tags: ["groups"],
+      request: { params: GroupParams },
+      responses: { 200: jsonResponse(GroupDetail, "A group and its websites"), ...errorResponses },
+    }),
+    async (c) => {
+      const { groupId } = c.req.valid("param");
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId });
+      return c.json(await findGroupDetail({ db, group }), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/orgs/{orgId}/api-keys",
+      tags: ["groups"],
+      request: { params: OrgParams, body: jsonBody(CreateApiKeyBody) },
+      responses: { 201: jsonResponse(ApiKeyCreated, "The key, shown once"), ...errorResponses },
+    }),
+    async (c) => {
+      const { orgId } = c.req.valid("param");
+      requireOrgAdmin(c.get("principal"), orgId);
+      return c.json(await createApiKey({ db, orgId, name: c.req.valid("json").name }), 201);
+    },
+  );
+  return app;
+}

@@ -1,0 +1,64 @@
+import { createRoute } from "@hono/zod-openapi";
+import { deleteCookie, setCookie } from "hono/cookie";
+import { LoginBody, LoginResponse, SessionResponse } from "../../../contracts/session.js";
+import { login, logout } from "../../modules/access/access-service.js";
+import type { AppDeps } from "../context.js";
+import { SESSION_COOKIE, requireSession } from "../middleware.js";
+import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+
+export function sessionRoutes(deps: AppDeps) {
+  const app = createRouter();
+  const secure = deps.publicUrl.startsWith("https:");
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/session",
+      tags: ["session"],
+      request: { body: jsonBody(LoginBody) },
+      responses: { 200: jsonResponse(LoginResponse, "Signed in"), 400: errorResponses[400], 401: errorResponses[401] },
+    }),
+    async (c) => {
+      const { email, password } = c.req.valid("json");
+      const { token, user } = await login({ db: deps.database.db, email, password, ttlHours: deps.config.SESSION_TTL_HOURS });
+      setCookie(c, SESSION_COOKIE, token, {
+        httpOnly: true,
+        sameSite: "Lax",
+        secure,
+        path: "/",
+        maxAge: deps.config.SESSION_TTL_HOURS * 3600,
+      });
+      return c.json({ user }, 200);
+    },
+  );
+
+  app.use("/api/session", async (c, next) => (c.req.method === "POST" ? next() : requireSession(deps)(c, next)));
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/session",
+      tags: ["session"],
+      responses: { 200: jsonResponse(SessionResponse, "The signed-in user"), 401: errorResponses[401] },
+    }),
+    (c) => {
+      const { user, memberships } = c.get("principal");
+      return c.json({ user, memberships }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/api/session",
+      tags: ["session"],
+      responses: { 204: { description: "Signed out" }, 401: errorResponses[401] },
+    }),
+    async (c) => {
+      await logout({ db: deps.database.db, token: c.get("sessionToken") });
+      deleteCookie(c, SESSION_COOKIE, { path: "/" });
+      return c.body(null, 204);
+    },
+  );
+  return app;
+}

@@ -1,0 +1,125 @@
+import { and, eq, gt, sql } from "drizzle-orm";
+import type { Membership, User } from "../../../contracts/session.js";
+import type { DbOrTx } from "../../db/client.js";
+import { apiKeys, groups, loginAttempts, membershipGroups, memberships, sessions, users, websites } from "../../db/schema.js";
+import { AppError, forbidden, notFound } from "../../http/errors.js";
+import { DUMMY_HASH, verifyPassword } from "./passwords.js";
+import { newToken, sha256 } from "./tokens.js";
+
+export interface Principal {
+  user: User;
+  memberships: Membership[];
+}
+
+const LOGIN_WINDOW_MINUTES = 15;
+const MAX_FAILED_LOGINS = 10;
+
+export async function login({ db, email, password, ttlHours }: { db: DbOrTx; email: string; password: string; ttlHours: number }) {
+  const normalized = email.trim().toLowerCase();
+  const [{ failures } = { failures: 0 }] = await db
+    .select({ failures: sql<number>`count(*)::int` })
+    .from(loginAttempts)
+    .where(
+      and(
+        eq(loginAttempts.email, normalized),
+        eq(loginAttempts.succeeded, false),
+        gt(loginAttempts.createdAt, sql`now() - make_interval(mins => ${LOGIN_WINDOW_MINUTES})`),
+      ),
+    );
+  if (failures >= MAX_FAILED_LOGINS) {
+    throw new AppError("rate_limited", "Too many failed sign-in attempts. Try again in 15 minutes.");
+  }
+  const [user] = await db.select().from(users).where(eq(users.email, normalized));
+  const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+  await db.insert(loginAttempts).values({ email: normalized, succeeded: ok && !!user });
+  if (!ok || !user) throw new AppError("unauthenticated", "Invalid email or password.");
+  const token = newToken("gbs_");
+  await db.insert(sessions).values({
+    tokenHash: sha256(token),
+    userId: user.id,
+    expiresAt: new Date(Date.now() + ttlHours * 3600_000),
+  });
+  return { token, user: { id: user.id, email: user.email, name: user.name } };
+}
+
+export async function logout({ db, token }: { db: DbOrTx; token: string }) {
+  await db.delete(sessions).where(eq(sessions.tokenHash, sha256(token)));
+}
+
+export async function findPrincipalBySession({ db, token }: { db: DbOrTx; token: string }): Promise<Principal | null> {
+  const [row] = await db
+    .select({ id: users.id, email: users.email, name: users.name })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.tokenHash, sha256(token)), gt(sessions.expiresAt, sql`now()`)));
+  if (!row) return null;
+  return { user: row, memberships: await findMemberships({ db, userId: row.id }) };
+}
+
+async function findMemberships({ db, userId }: { db: DbOrTx; userId: string }): Promise<Membership[]> {
+  const rows = await db
+    .select({
+      orgId: memberships.orgId,
+      role: memberships.role,
+      groupIds: sql<string[]>`coalesce(array_agg(${membershipGroups.groupId}::text) filter (where ${membershipGroups.groupId} is not null), '{}')`,
+    })
+    .from(memberships)
+    .leftJoin(membershipGroups, eq(membershipGroups.membershipId, memberships.id))
+    .where(eq(memberships.userId, userId))
+    .groupBy(memberships.orgId, memberships.role);
+  return rows.map((r) => (r.role === "group_admin" ? r : { orgId: r.orgId, role: r.role }));
+}
+
+const membershipIn = (p: Principal, orgId: string) => p.memberships.find((m) => m.orgId === orgId);
+
+/** Any role in the organization; otherwise the organization does not exist for this user. */
+export function requireOrgMember(p: Principal, orgId: string) {
+  const m = membershipIn(p, orgId);
+  if (!m) throw notFound("Organization");
+  return m;
+}
+
+export function requireOrgAdmin(p: Principal, orgId: string) {
+  const m = requireOrgMember(p, orgId);
+  if (m.role !== "org_admin") throw forbidden("Only organization admins can do this.");
+}
+
+/** Org admins manage every group of the org; group admins the groups named in their membership. */
+export function canAdminGroup(p: Principal, orgId: string, groupId: string) {
+  const m = membershipIn(p, orgId);
+  return !!m && (m.role === "org_admin" || (m.role === "group_admin" && (m.groupIds ?? []).includes(groupId)));
+}
+
+/** Load a group the user may administer: another org's group is 404, a non-admin gets 403. */
+export async function requireGroupAdmin({ db, principal, groupId }: { db: DbOrTx; principal: Principal; groupId: string }) {
+  const [group] = await db.select().from(groups).where(eq(groups.id, groupId));
+  if (!group || !membershipIn(principal, group.orgId)) throw notFound("Group");
+  if (!canAdminGroup(principal, group.orgId, group.id)) {
+    throw forbidden("Billing is available to organization and group admins only.");
+  }
+  return group;
+}
+
+export async function createApiKey({ db, orgId, name }: { db: DbOrTx; orgId: string; name: string }) {
+  const key = newToken("gbk_");
+  const [row] = await db
+    .insert(apiKeys)
+    .values({ orgId, name, keyHash: sha256(key), prefix: key.slice(0, 8) })
+    .returning({ id: apiKeys.id, name: apiKeys.name });
+  return { id: row!.id, name: row!.name, key };
+}
+
+export async function findOrgByApiKey({ db, key }: { db: DbOrTx; key: string }): Promise<string | null> {
+  const [row] = await db
+    .select({ orgId: apiKeys.orgId })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, sha256(key)), sql`${apiKeys.revokedAt} is null`));
+  return row?.orgId ?? null;
+}
+
+/** A website of the key's organization, or 404 (never reveal another org's website). */
+export async function requireOrgWebsite({ db, orgId, websiteId }: { db: DbOrTx; orgId: string; websiteId: string }) {
+  const [site] = await db.select().from(websites).where(and(eq(websites.id, websiteId), eq(websites.orgId, orgId)));
+  if (!site) throw notFound("Website");
+  return site;
+}
