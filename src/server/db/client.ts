@@ -10,11 +10,15 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 export type DbOrTx = Db | Tx;
 
+export type Query = <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<{ rows: T[] }>;
+
 export interface Database {
   db: Db;
   kind: "postgres" | "pglite";
   /** Run raw SQL with positional parameters; both drivers answer `{ rows }`. */
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  /** One transaction on one connection, with raw SQL (the hot credit paths use this). */
+  transaction<T>(fn: (query: Query) => Promise<T>): Promise<T>;
   close(): Promise<void>;
   /** The pg pool (postgres only), for libraries such as pg-boss. */
   pool: pg.Pool | null;
@@ -38,6 +42,20 @@ export async function openDatabase(opts: { url?: string | undefined; dataDir?: s
         const r = await pool.query(text, params);
         return { rows: r.rows as T[] };
       },
+      transaction: async (fn) => {
+        const client = await pool.connect();
+        try {
+          await client.query("begin");
+          const result = await fn(async <T,>(text: string, params?: unknown[]) => ({ rows: (await client.query(text, params)).rows as T[] }));
+          await client.query("commit");
+          return result;
+        } catch (err) {
+          await client.query("rollback").catch(() => undefined);
+          throw err;
+        } finally {
+          client.release();
+        }
+      },
       close: () => pool.end(),
     };
   }
@@ -53,6 +71,7 @@ export async function openDatabase(opts: { url?: string | undefined; dataDir?: s
       const r = await client.query<T>(text, params);
       return { rows: r.rows };
     },
+    transaction: (fn) => client.transaction((tx) => fn(async <T,>(text: string, params?: unknown[]) => ({ rows: (await tx.query<T>(text, params)).rows }))),
     close: () => client.close(),
   };
 }

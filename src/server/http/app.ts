@@ -12,6 +12,7 @@ import { browserMutationGuard, requestLogging } from "./middleware.js";
 import { createRouter } from "./openapi.js";
 import { groupRoutes } from "./routes/group-routes.js";
 import { sessionRoutes } from "./routes/session-routes.js";
+import { usageRoutes } from "./routes/usage-routes.js";
 
 export const WEB_ROOT = "dist/web";
 
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
 
   app.route("/", sessionRoutes(deps));
   app.route("/", groupRoutes(deps));
+  app.route("/", usageRoutes(deps));
   for (const routes of extraRoutes) app.route("/", routes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", { type: "apiKey", in: "cookie", name: "gb_session" });

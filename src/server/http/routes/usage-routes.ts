@@ -1,0 +1,97 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  BalanceResponse,
+  GrantBody,
+  GrantCreated,
+  UsageBatchBody,
+  UsageBatchResponse,
+  UsageBody,
+  UsageResult,
+} from "../../../contracts/usage.js";
+import { grantWebsiteCredits, findWebsiteBalance } from "../../modules/credits/credits-service.js";
+import { createUsageProcessor } from "../../modules/credits/usage-processor.js";
+import type { AppDeps } from "../context.js";
+import { AppError } from "../errors.js";
+import { requireApiKey } from "../middleware.js";
+import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+
+const WebsiteParams = z.object({ websiteId: z.string().uuid() });
+const security = [{ apiKey: [] }];
+const err = (description: string) => ({ description, content: { "application/json": { schema: errorResponses[400].content["application/json"].schema } } });
+
+export function usageRoutes(deps: AppDeps) {
+  const app = createRouter();
+  const processor = createUsageProcessor({ database: deps.database });
+  app.use("/api/v1/*", requireApiKey(deps));
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/v1/usage",
+      tags: ["usage"],
+      security,
+      request: { body: jsonBody(UsageBody) },
+      responses: {
+        200: jsonResponse(UsageResult, "Debited: the website's credits first, then the group's monthly, then one-time"),
+        ...errorResponses,
+        402: err("insufficient_credits: nothing was debited"),
+        409: err("conflict: the idempotency key was used with another body"),
+      },
+    }),
+    async (c) => {
+      const outcome = await processor.submit({ ...c.req.valid("json"), orgId: c.get("apiOrgId") });
+      if (outcome.status === 200) return c.json(outcome.result, 200);
+      throw new AppError(outcome.error.code, outcome.error.message);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/v1/usage/batch",
+      tags: ["usage"],
+      security,
+      request: { body: jsonBody(UsageBatchBody) },
+      responses: { 200: jsonResponse(UsageBatchResponse, "One result per event, in order"), ...errorResponses },
+    }),
+    async (c) => {
+      const orgId = c.get("apiOrgId");
+      const outcomes = await processor.submitMany(c.req.valid("json").events.map((e) => ({ ...e, orgId })));
+      return c.json({ results: outcomes }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/v1/websites/{websiteId}/grants",
+      tags: ["usage"],
+      security,
+      request: { params: WebsiteParams, body: jsonBody(GrantBody) },
+      responses: { 201: jsonResponse(GrantCreated, "The website's own credits"), ...errorResponses, 409: err("conflict") },
+    }),
+    async (c) => {
+      const grant = await grantWebsiteCredits({
+        database: deps.database,
+        orgId: c.get("apiOrgId"),
+        websiteId: c.req.valid("param").websiteId,
+        body: c.req.valid("json"),
+      });
+      return c.json(grant, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/v1/websites/{websiteId}/balance",
+      tags: ["usage"],
+      security,
+      request: { params: WebsiteParams },
+      responses: { 200: jsonResponse(BalanceResponse, "Spendable credits"), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(await findWebsiteBalance({ query: deps.database.query, orgId: c.get("apiOrgId"), websiteId: c.req.valid("param").websiteId }), 200),
+  );
+  return app;
+}

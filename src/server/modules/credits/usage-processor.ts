@@ -1,0 +1,249 @@
+import { randomUUID } from "node:crypto";
+import { planDebitInPlace, sortForConsumption, type GrantSnapshot } from "../../../domain/consumption.js";
+import type { Balance, UsageBody, UsageResult } from "../../../contracts/usage.js";
+import type { Database, Query } from "../../db/client.js";
+import { expireLockedGrants, lockGrants, SOURCE_OF, type GrantRow } from "./grants-repo.js";
+
+export interface UsageEvent extends UsageBody {
+  orgId: string;
+}
+
+export type UsageOutcome =
+  | { status: 200; result: UsageResult }
+  | { status: 402 | 404 | 409; error: { code: "insufficient_credits" | "not_found" | "conflict"; message: string } };
+
+interface Pending {
+  event: UsageEvent;
+  resolve(o: UsageOutcome): void;
+  reject(e: unknown): void;
+}
+
+const notFound: UsageOutcome = { status: 404, error: { code: "not_found", message: "Website not found." } };
+const conflict: UsageOutcome = {
+  status: 409,
+  error: { code: "conflict", message: "This idempotency key was already used with a different request." },
+};
+
+/** A unique-key race with another process: the whole batch is retried from the start. */
+class RetryBatch extends Error {}
+
+/**
+ * Debits usage events in micro-batches: events that arrive while a transaction is running wait
+ * for the next one, so one commit (and one set of row locks) serves many events. Each event is
+ * still all or nothing, and idempotent by (organization, key) through a unique index.
+ *
+ * Events are split into lanes by the pool they draw on, so unrelated pools commit in parallel;
+ * the lane is only a performance hint: correctness comes from the row locks in the transaction.
+ */
+export function createUsageProcessor({ database, lanes = 4, maxBatch = 1000 }: { database: Database; lanes?: number; maxBatch?: number }) {
+  const queues: Pending[][] = Array.from({ length: lanes }, () => []);
+  const running: boolean[] = new Array<boolean>(lanes).fill(false);
+  const poolOf = new Map<string, { key: string; at: number }>();
+
+  async function laneOf(websiteId: string): Promise<number> {
+    let hit = poolOf.get(websiteId);
+    if (!hit || Date.now() - hit.at > 30_000) {
+      const { rows } = await database.query<{ group_id: string | null }>("select group_id from websites where id = $1", [websiteId]);
+      hit = { key: rows[0]?.group_id ?? websiteId, at: Date.now() };
+      if (poolOf.size > 100_000) poolOf.clear();
+      poolOf.set(websiteId, hit);
+    }
+    let h = 0;
+    for (let i = 0; i < hit.key.length; i++) h = (h * 31 + hit.key.charCodeAt(i)) | 0;
+    return Math.abs(h) % lanes;
+  }
+
+  async function drain(lane: number) {
+    if (running[lane]) return;
+    running[lane] = true;
+    try {
+      const queue = queues[lane]!;
+      while (queue.length > 0) {
+        const batch = queue.splice(0, maxBatch);
+        try {
+          const outcomes = await processWithRetry(batch.map((p) => p.event));
+          batch.forEach((p, i) => p.resolve(outcomes[i]!));
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      running[lane] = false;
+    }
+  }
+
+  async function processWithRetry(events: UsageEvent[]) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await database.transaction((query) => processBatch(query, events));
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        const retryable = err instanceof RetryBatch || code === "40P01" || code === "40001" || code === "23505";
+        if (!retryable || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  async function submitMany(events: UsageEvent[]): Promise<UsageOutcome[]> {
+    const lanesOf = await Promise.all(events.map((e) => laneOf(e.websiteId)));
+    const promises = events.map(
+      (event, i) =>
+        new Promise<UsageOutcome>((resolve, reject) => {
+          queues[lanesOf[i]!]!.push({ event, resolve, reject });
+        }),
+    );
+    for (const lane of new Set(lanesOf)) void drain(lane);
+    return Promise.all(promises);
+  }
+
+  return {
+    submit: async (event: UsageEvent) => (await submitMany([event]))[0]!,
+    submitMany,
+  };
+}
+
+interface WebsiteRow {
+  id: string;
+  org_id: string;
+  group_id: string | null;
+  billing: boolean;
+}
+
+/** One transaction for a batch of events; returns one outcome per event, in order. */
+async function processBatch(query: Query, events: UsageEvent[]): Promise<UsageOutcome[]> {
+  const now = new Date();
+  const outcomes: (UsageOutcome | undefined)[] = new Array<UsageOutcome | undefined>(events.length);
+
+  // 1. Websites of the events (another organization's website does not exist for the caller).
+  const websiteIds = [...new Set(events.map((e) => e.websiteId))];
+  const { rows: siteRows } = await query<WebsiteRow>(
+    `select w.id, w.org_id, w.group_id, (bp.group_id is not null) as billing
+       from websites w left join billing_profiles bp on bp.group_id = w.group_id
+      where w.id = any($1::uuid[])`,
+    [websiteIds],
+  );
+  const sites = new Map(siteRows.map((s) => [s.id, s]));
+
+  // 2. Replays: a key seen before answers with its first result, or conflicts.
+  const { rows: seen } = await query<{ org_id: string; idempotency_key: string; website_id: string; credits: number; response: UsageResult }>(
+    `select org_id, idempotency_key, website_id, credits, response from usage_events
+      where (org_id, idempotency_key) in (select * from unnest($1::uuid[], $2::text[]))`,
+    [events.map((e) => e.orgId), events.map((e) => e.idempotencyKey)],
+  );
+  const firstByKey = new Map<string, { websiteId: string; credits: number; outcome: UsageOutcome | null }>();
+  for (const s of seen) {
+    firstByKey.set(`${s.org_id}\u0000${s.idempotency_key}`, { websiteId: s.website_id, credits: s.credits, outcome: { status: 200, result: s.response } });
+  }
+
+  // 3. Lock the grants every event may draw on.
+  const pools = new Set<string>();
+  for (const s of siteRows) if (s.group_id && s.billing) pools.add(s.group_id);
+  const locked = await lockGrants(query, { websiteIds, groupIds: [...pools] });
+  const expired = locked.filter((g) => g.expires_at !== null && g.expires_at.getTime() <= now.getTime());
+  await expireLockedGrants(query, expired);
+
+  const snapshots = new Map<GrantRow, GrantSnapshot>();
+  const byWebsite = new Map<string, GrantSnapshot[]>();
+  const byGroup = new Map<string, GrantSnapshot[]>();
+  for (const g of locked) {
+    const snap: GrantSnapshot = { id: String(g.id), source: SOURCE_OF[g.kind], remaining: Number(g.remaining), expiresAt: g.expires_at, createdAt: g.created_at };
+    snapshots.set(g, snap);
+    const owner = g.website_id ? byWebsite : byGroup;
+    const key = (g.website_id ?? g.group_id)!;
+    owner.set(key, [...(owner.get(key) ?? []), snap]);
+  }
+  const sortedFor = new Map<string, GrantSnapshot[]>();
+  const candidates = (site: WebsiteRow) => {
+    let list = sortedFor.get(site.id);
+    if (!list) {
+      const pool = site.group_id && site.billing ? (byGroup.get(site.group_id) ?? []) : [];
+      list = sortForConsumption([...(byWebsite.get(site.id) ?? []), ...pool], now);
+      sortedFor.set(site.id, list);
+    }
+    return list;
+  };
+  const balanceOf = (site: WebsiteRow): Balance => {
+    const b: Balance = { website: 0, groupMonthly: 0, groupOneTime: 0 };
+    for (const g of candidates(site)) {
+      if (g.source === "website") b.website += g.remaining;
+      else if (g.source === "group_monthly") b.groupMonthly += g.remaining;
+      else b.groupOneTime += g.remaining;
+    }
+    return b;
+  };
+
+  // 4. Plan every event in arrival order against the locked balances.
+  const newEvents: { id: string; orgId: string; websiteId: string; key: string; credits: number; response: UsageResult }[] = [];
+  const debits: { grantId: string; amount: number; eventId: string }[] = [];
+  events.forEach((e, i) => {
+    const site = sites.get(e.websiteId);
+    if (!site || site.org_id !== e.orgId) return void (outcomes[i] = notFound);
+    const mapKey = `${e.orgId}\u0000${e.idempotencyKey}`;
+    const first = firstByKey.get(mapKey);
+    if (first) {
+      outcomes[i] = first.websiteId === e.websiteId && first.credits === e.credits ? (first.outcome ?? undefined) : conflict;
+      return;
+    }
+    const parts = planDebitInPlace(candidates(site), e.credits);
+    if (!parts) {
+      const b = balanceOf(site);
+      const available = b.website + b.groupMonthly + b.groupOneTime;
+      outcomes[i] = {
+        status: 402,
+        error: { code: "insufficient_credits", message: `Not enough credits: ${e.credits} requested, ${available} available.` },
+      };
+      // A refused event is not recorded: the same key may be retried once credits are added.
+      firstByKey.set(mapKey, { websiteId: e.websiteId, credits: e.credits, outcome: null });
+      return;
+    }
+    const id = randomUUID();
+    const result: UsageResult = {
+      id,
+      websiteId: e.websiteId,
+      credits: e.credits,
+      parts: parts.map((p) => ({ source: p.source, credits: p.credits })),
+      balance: balanceOf(site),
+    };
+    outcomes[i] = { status: 200, result };
+    firstByKey.set(mapKey, { websiteId: e.websiteId, credits: e.credits, outcome: outcomes[i] });
+    newEvents.push({ id, orgId: e.orgId, websiteId: e.websiteId, key: e.idempotencyKey, credits: e.credits, response: result });
+    for (const p of parts) debits.push({ grantId: p.grantId, amount: -p.credits, eventId: id });
+  });
+  // A duplicate in the same batch of a refused event gets the same refusal.
+  events.forEach((e, i) => {
+    if (outcomes[i] === undefined) {
+      const first = events.findIndex((x) => x.orgId === e.orgId && x.idempotencyKey === e.idempotencyKey);
+      outcomes[i] = outcomes[first];
+    }
+  });
+
+  // 5. Write: the events (a concurrent duplicate from another process makes us start over), the debits, the balances.
+  if (newEvents.length > 0) {
+    const { rows: inserted } = await query(
+      `insert into usage_events (id, org_id, website_id, idempotency_key, credits, response)
+       select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::jsonb[])
+       on conflict (org_id, idempotency_key) do nothing
+       returning id`,
+      [
+        newEvents.map((e) => e.id),
+        newEvents.map((e) => e.orgId),
+        newEvents.map((e) => e.websiteId),
+        newEvents.map((e) => e.key),
+        newEvents.map((e) => e.credits),
+        newEvents.map((e) => JSON.stringify(e.response)),
+      ],
+    );
+    if (inserted.length !== newEvents.length) throw new RetryBatch();
+    await query(
+      `insert into ledger_entries (grant_id, kind, amount, usage_event_id)
+       select g, 'debit', a, e from unnest($1::bigint[], $2::bigint[], $3::uuid[]) as t(g, a, e)`,
+      [debits.map((d) => d.grantId), debits.map((d) => d.amount), debits.map((d) => d.eventId)],
+    );
+    const changed = locked.filter((g) => snapshots.get(g)!.remaining !== Number(g.remaining));
+    await query(
+      `update credit_grants g set remaining = t.r from unnest($1::bigint[], $2::bigint[]) as t(id, r) where g.id = t.id`,
+      [changed.map((g) => g.id), changed.map((g) => snapshots.get(g)!.remaining)],
+    );
+  }
+  return outcomes as UsageOutcome[];
+}
