@@ -1,0 +1,7 @@
+/** Query keys of the billing feature; everything under `all(groupId)` belongs to one group's billing. */
+export const billingKeys = {
+  all: (groupId: string) => ["groups", groupId, "billing"] as const,
+  summary: (groupId: string) => [...billingKeys.all(groupId), "summary"] as const,
+  invoices: (groupId: string, month: string | null) => [...billingKeys.all(groupId), "invoices", { month }] as const,
+  purchase: (groupId: string, purchaseId: string) => [...billingKeys.all(groupId), "purchases", purchaseId] as const,
+};

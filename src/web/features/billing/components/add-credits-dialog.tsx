@@ -1,0 +1,186 @@
+import { useRef, useState } from "react";
+import { Loader2, Minus, Plus } from "lucide-react";
+import type { BillingSummary, PurchaseBody, PurchaseType } from "../../../../contracts/billing.js";
+import { Button } from "../../../components/ui/button.js";
+import {
+  Dialog,
+  DialogClose,
+  DialogContent,
+  DialogDescription,
+  DialogFooter,
+  DialogHeader,
+  DialogTitle,
+  DialogTrigger,
+} from "../../../components/ui/dialog.js";
+import { Tabs, TabsContent, TabsList, TabsTrigger } from "../../../components/ui/tabs.js";
+import { toast } from "../../../components/ui/toast.js";
+import { formatMoney, formatNumber } from "../../../lib/format.js";
+import { randomId } from "../../../lib/random-id.js";
+import { useCreatePurchase } from "../api/create-purchase.js";
+
+type AddCreditsDialogProps = {
+  groupId: string;
+  billing: BillingSummary;
+  /** "Add Credits" before the first purchase, "Add More Credits" after. */
+  triggerLabel: string;
+};
+
+export function AddCreditsDialog({ groupId, billing, triggerLabel }: AddCreditsDialogProps) {
+  const [open, setOpen] = useState(false);
+  return (
+    <Dialog open={open} onOpenChange={setOpen}>
+      <DialogTrigger asChild>
+        <Button>
+          <Plus aria-hidden="true" />
+          {triggerLabel}
+        </Button>
+      </DialogTrigger>
+      <DialogContent>
+        {/* Content unmounts on close, so every opening starts fresh (type, quantity, idempotency key). */}
+        <AddCreditsForm groupId={groupId} billing={billing} onDone={() => setOpen(false)} />
+      </DialogContent>
+    </Dialog>
+  );
+}
+
+type AddCreditsFormProps = { groupId: string; billing: BillingSummary; onDone: () => void };
+
+function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
+  const { pricing, credits } = billing;
+  const [type, setType] = useState<PurchaseType>("one_time");
+  const [quantity, setQuantity] = useState<number>(pricing.minQuantity);
+  const [redirecting, setRedirecting] = useState(false);
+  // One key per opening; a retry of the same purchase reuses it, a changed purchase gets a new one.
+  const idempotency = useRef<{ key: string; body: string | null }>({ key: randomId(), body: null });
+  const purchase = useCreatePurchase(groupId);
+
+  const price = type === "monthly" ? pricing.monthly : pricing.oneTime;
+  const totalCredits = quantity * pricing.creditsPerPackage;
+  const totalCost = { amount: price.amount * quantity, currency: price.currency };
+  const balance = (credits.monthly?.remaining ?? 0) + (credits.oneTime?.remaining ?? 0);
+  const working = purchase.isPending || redirecting;
+
+  function changeQuantity(next: number) {
+    purchase.reset();
+    setQuantity(Math.min(pricing.maxQuantity, Math.max(pricing.minQuantity, next)));
+  }
+
+  async function confirm() {
+    const body: PurchaseBody = { type, quantity };
+    const serialized = JSON.stringify(body);
+    if (idempotency.current.body !== null && idempotency.current.body !== serialized) {
+      idempotency.current.key = randomId();
+    }
+    idempotency.current.body = serialized;
+    try {
+      const result = await purchase.mutateAsync({ body, idempotencyKey: idempotency.current.key });
+      if (result.status === "redirect") {
+        setRedirecting(true);
+        window.location.assign(result.url);
+        return;
+      }
+      onDone();
+      toast({
+        tone: "success",
+        title: `Added ${formatNumber(result.credits)} credits`,
+        description: type === "monthly" ? "Your monthly group credits are active." : "The credits are ready for every website in this group.",
+      });
+    } catch {
+      // The error is shown inside the dialog from the mutation state.
+    }
+  }
+
+  return (
+    <>
+      <DialogHeader>
+        <DialogTitle>Add group credits</DialogTitle>
+        <DialogDescription>
+          Current balance: <span className="font-medium text-foreground tabular-nums">{formatNumber(balance)}</span> credits
+        </DialogDescription>
+      </DialogHeader>
+
+      <Tabs
+        value={type}
+        onValueChange={(value) => {
+          purchase.reset();
+          setType(value === "monthly" ? "monthly" : "one_time");
+        }}
+      >
+        <TabsList aria-label="Purchase type">
+          <TabsTrigger value="one_time" disabled={working}>
+            One-time
+          </TabsTrigger>
+          <TabsTrigger value="monthly" disabled={working}>
+            Monthly
+          </TabsTrigger>
+        </TabsList>
+        {(["one_time", "monthly"] as const).map((value) => (
+          <TabsContent key={value} value={value} className="mt-5 grid gap-5">
+            <div className="flex flex-col items-center">
+              <div className="flex items-center gap-4">
+                <Button
+                  variant="secondary"
+                  size="icon"
+                  aria-label="Decrease quantity"
+                  disabled={working || quantity <= pricing.minQuantity}
+                  onClick={() => changeQuantity(quantity - 1)}
+                >
+                  <Minus aria-hidden="true" />
+                </Button>
+                <output aria-live="polite" aria-label="Packages" className="min-w-12 text-center text-3xl leading-9 font-semibold tabular-nums">
+                  {quantity}
+                </output>
+                <Button
+                  variant="secondary"
+                  size="icon"
+                  aria-label="Increase quantity"
+                  disabled={working || quantity >= pricing.maxQuantity}
+                  onClick={() => changeQuantity(quantity + 1)}
+                >
+                  <Plus aria-hidden="true" />
+                </Button>
+              </div>
+              <p className="mt-1.5 text-sm text-muted-foreground">packages of {formatNumber(pricing.creditsPerPackage)} credits</p>
+            </div>
+
+            <dl className="grid gap-2 rounded-lg border bg-zinc-50 p-4 text-sm">
+              <div className="flex justify-between gap-4">
+                <dt className="text-muted-foreground">Total credits</dt>
+                <dd className="font-medium tabular-nums">{formatNumber(totalCredits)}</dd>
+              </div>
+              <div className="flex justify-between gap-4">
+                <dt className="text-muted-foreground">Price per package</dt>
+                <dd className="tabular-nums">{formatMoney(price)}</dd>
+              </div>
+              <div className="flex justify-between gap-4 border-t pt-2">
+                <dt className="font-medium">Total cost</dt>
+                <dd className="font-semibold tabular-nums">
+                  {formatMoney(totalCost)}
+                  {value === "monthly" ? <span className="font-normal text-muted-foreground"> per month</span> : null}
+                </dd>
+              </div>
+            </dl>
+          </TabsContent>
+        ))}
+      </Tabs>
+
+      {purchase.isError ? (
+        <p role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+          {purchase.error.message}
+        </p>
+      ) : null}
+
+      <DialogFooter>
+        <DialogClose asChild>
+          <Button variant="secondary" disabled={redirecting}>
+            Cancel
+          </Button>
+        </DialogClose>
+        <Button onClick={() => void confirm()} disabled={working}>
+          {working ? <Loader2 className="animate-spin" aria-hidden="true" /> : null}
+          Add {formatNumber(totalCredits)} Credits
+        </Button>
+      </DialogFooter>
+    </>
+  );
+}

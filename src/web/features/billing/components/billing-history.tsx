@@ -1,0 +1,94 @@
+import { useState } from "react";
+import { ExternalLink } from "lucide-react";
+import { Card } from "../../../components/ui/card.js";
+import { NativeSelect } from "../../../components/ui/native-select.js";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "../../../components/ui/table.js";
+import { cn } from "../../../lib/cn.js";
+import { formatDate, formatMoney, formatMonth } from "../../../lib/format.js";
+import { useInvoices } from "../api/get-invoices.js";
+
+const ALL_MONTHS = "all";
+
+/**
+ * Paid invoices of the group, newest first. Renders nothing while the first page loads, when the
+ * group has no invoices at all, or when the billing service is unavailable.
+ */
+export function BillingHistory({ groupId }: { groupId: string }) {
+  const [month, setMonth] = useState<string | null>(null);
+  const invoicesQuery = useInvoices({ groupId, month });
+  const data = invoicesQuery.data;
+
+  if (invoicesQuery.isError || !data) return null;
+  if (month === null && data.invoices.length === 0) return null;
+
+  const invoices = [...data.invoices].sort((a, b) => Date.parse(b.paidAt) - Date.parse(a.paidAt));
+  const months = [...new Set(data.months)].sort().reverse();
+
+  return (
+    <section aria-labelledby="billing-history-title">
+      <div className="mb-3 flex items-center justify-between gap-4">
+        <h2 id="billing-history-title" className="text-sm leading-5 font-medium">
+          Billing history
+        </h2>
+        <NativeSelect
+          aria-label="Filter by month"
+          className="w-44"
+          value={month ?? ALL_MONTHS}
+          onChange={(event) => setMonth(event.target.value === ALL_MONTHS ? null : event.target.value)}
+        >
+          <option value={ALL_MONTHS}>All months</option>
+          {months.map((value) => (
+            <option key={value} value={value}>
+              {formatMonth(value)}
+            </option>
+          ))}
+        </NativeSelect>
+      </div>
+      <Card className={cn("overflow-hidden transition-opacity", invoicesQuery.isPlaceholderData && "opacity-60")} aria-busy={invoicesQuery.isFetching}>
+        <Table>
+          <TableHeader>
+            <TableRow className="hover:bg-transparent">
+              <TableHead className="pl-5 sm:pl-6">Date</TableHead>
+              <TableHead>Description</TableHead>
+              <TableHead className="text-right">Amount</TableHead>
+              <TableHead className="w-12 pr-5 sm:pr-6">
+                <span className="sr-only">Invoice</span>
+              </TableHead>
+            </TableRow>
+          </TableHeader>
+          <TableBody>
+            {invoices.length === 0 ? (
+              <TableRow className="hover:bg-transparent">
+                <TableCell colSpan={4} className="py-8 text-center text-muted-foreground">
+                  No invoices in {month ? formatMonth(month) : "this period"}.
+                </TableCell>
+              </TableRow>
+            ) : (
+              invoices.map((invoice) => (
+                <TableRow key={invoice.id}>
+                  <TableCell className="pl-5 whitespace-nowrap tabular-nums sm:pl-6">{formatDate(invoice.paidAt)}</TableCell>
+                  <TableCell className="min-w-40">{invoice.description}</TableCell>
+                  <TableCell className="text-right whitespace-nowrap tabular-nums">{formatMoney(invoice.total)}</TableCell>
+                  <TableCell className="w-12 pr-5 text-right sm:pr-6">
+                    {invoice.hostedInvoiceUrl ? (
+                      <a
+                        href={invoice.hostedInvoiceUrl}
+                        target="_blank"
+                        rel="noopener noreferrer"
+                        aria-label="View invoice"
+                        title={invoice.number ? `View invoice ${invoice.number}` : "View invoice"}
+                        className="inline-flex size-7 items-center justify-center rounded-md text-muted-foreground hover:bg-muted hover:text-foreground focus-visible:ring-2 focus-visible:ring-ring focus-visible:outline-none"
+                      >
+                        <ExternalLink className="size-4" aria-hidden="true" />
+                      </a>
+                    ) : null}
+                  </TableCell>
+                </TableRow>
+              ))
+            )}
+          </TableBody>
+        </Table>
+      </Card>
+    </section>
+  );
+}
