@@ -1,0 +1,486 @@
+import type Stripe from "stripe";
+import { formatMoney } from "../shared/html.js";
+import {
+  invalidParam,
+  resourceMissing,
+  StripeApiError,
+  type CheckoutRecord,
+  type StripeEmulatorState,
+} from "./emulator-state.js";
+import {
+  addCalendarMonths,
+  buildCheckoutSession,
+  buildCustomer,
+  buildInvoice,
+  buildLineItem,
+  buildPrice,
+  buildSubscription,
+  newId,
+  nowSeconds,
+  type EmittedEvent,
+  type InvoiceLineInput,
+} from "./stripe-objects.js";
+
+/**
+ * The emulator's business rules: what Stripe does to customers, sessions, subscriptions and
+ * invoices. Synchronous and free of HTTP; events go out through `emit`.
+ */
+export interface BillingEngineContext {
+  state: StripeEmulatorState;
+  publicUrl: () => string;
+  emit: (event: EmittedEvent) => void;
+}
+
+export interface CheckoutLineInput {
+  currency: string;
+  unitAmount: number;
+  productName: string;
+  interval: "day" | "week" | "month" | "year" | null;
+  quantity: number;
+}
+
+export interface CreateCheckoutInput {
+  mode: "payment" | "subscription";
+  customerId: string | null;
+  lines: CheckoutLineInput[];
+  metadata: Record<string, string>;
+  clientReferenceId: string | null;
+  successUrl: string | null;
+  cancelUrl: string | null;
+  subscriptionMetadata: Record<string, string>;
+  invoiceCreation: { enabled: boolean; description: string | null; metadata: Record<string, string> } | null;
+}
+
+export type ProrationBehavior = "always_invoice" | "create_prorations" | "none";
+
+export function createCustomer(
+  ctx: BillingEngineContext,
+  input: { name: string | null; email: string | null; description: string | null; metadata: Record<string, string> },
+): Stripe.Customer {
+  const customer = buildCustomer(input);
+  ctx.state.customers[customer.id] = customer;
+  ctx.emit({ type: "customer.created", object: customer });
+  return customer;
+}
+
+export function findCustomer(ctx: BillingEngineContext, id: string): Stripe.Customer {
+  const customer = ctx.state.customers[id];
+  if (!customer) throw resourceMissing({ kind: "customer", id });
+  return customer;
+}
+
+export function findCheckout(ctx: BillingEngineContext, id: string): CheckoutRecord {
+  const record = ctx.state.checkoutSessions[id];
+  if (!record) throw resourceMissing({ kind: "checkout.session", id, param: "session" });
+  return record;
+}
+
+export function findSubscription(ctx: BillingEngineContext, id: string): Stripe.Subscription {
+  const subscription = ctx.state.subscriptions[id];
+  if (!subscription) throw resourceMissing({ kind: "subscription", id });
+  return subscription;
+}
+
+export function findInvoice(ctx: BillingEngineContext, id: string): Stripe.Invoice {
+  const invoice = ctx.state.invoices.find((candidate) => candidate.id === id);
+  if (!invoice) throw resourceMissing({ kind: "invoice", id });
+  return invoice;
+}
+
+export function createCheckoutSession(ctx: BillingEngineContext, input: CreateCheckoutInput): Stripe.Checkout.Session {
+  validateCheckoutInput(ctx, input);
+  const lineItems = input.lines.map((line) =>
+    buildLineItem({ price: buildPrice(line), quantity: line.quantity }),
+  );
+  const amountTotal = lineItems.reduce((sum, item) => sum + item.amount_total, 0);
+  const session = buildCheckoutSession({
+    mode: input.mode,
+    customerId: input.customerId,
+    amountTotal,
+    currency: input.lines[0]?.currency ?? "usd",
+    metadata: input.metadata,
+    clientReferenceId: input.clientReferenceId,
+    successUrl: input.successUrl,
+    cancelUrl: input.cancelUrl,
+    invoiceCreation: input.mode === "payment" ? (input.invoiceCreation ?? { enabled: false, description: null, metadata: {} }) : null,
+  });
+  session.url = `${ctx.publicUrl()}/checkout/${session.id}`;
+  if (session.success_url) session.success_url = session.success_url.replaceAll("{CHECKOUT_SESSION_ID}", session.id);
+  if (session.cancel_url) session.cancel_url = session.cancel_url.replaceAll("{CHECKOUT_SESSION_ID}", session.id);
+  ctx.state.checkoutSessions[session.id] = { session, lineItems, subscriptionMetadata: input.subscriptionMetadata };
+  return session;
+}
+
+function validateCheckoutInput(ctx: BillingEngineContext, input: CreateCheckoutInput): void {
+  if (input.customerId) findCustomer(ctx, input.customerId);
+  if (input.lines.length === 0) throw invalidParam({ param: "line_items", message: "Missing required param: line_items." });
+  input.lines.forEach((line, index) => {
+    if (!Number.isInteger(line.unitAmount) || line.unitAmount < 0) {
+      throw invalidParam({ param: `line_items[${index}][price_data][unit_amount]`, message: "Invalid integer: unit_amount." });
+    }
+    if (!Number.isInteger(line.quantity) || line.quantity < 1) {
+      throw invalidParam({ param: `line_items[${index}][quantity]`, message: "Invalid integer: quantity." });
+    }
+    if (input.mode === "subscription" && line.interval === null) {
+      throw invalidParam({
+        param: `line_items[${index}][price_data][recurring]`,
+        message: "You must specify at least one recurring price in `subscription` mode when using prices.",
+      });
+    }
+    if (input.mode === "payment" && line.interval !== null) {
+      throw invalidParam({
+        param: `line_items[${index}][price_data][recurring]`,
+        message: "You specified `payment` mode but passed a recurring price.",
+      });
+    }
+  });
+  if (input.mode === "subscription" && input.lines.length > 1) {
+    throw invalidParam({ param: "line_items", message: "The emulator supports one line item per subscription." });
+  }
+}
+
+/** What pressing "Pay" on the hosted page does. Paying a completed session again changes nothing. */
+export function completeCheckoutSession(ctx: BillingEngineContext, id: string): Stripe.Checkout.Session {
+  const record = findCheckout(ctx, id);
+  const { session } = record;
+  if (session.status === "complete") return session;
+  if (session.status === "expired") {
+    throw new StripeApiError({ status: 400, message: "This Checkout Session has expired.", code: "checkout_session_expired" });
+  }
+  if (session.mode === "subscription") completeSubscriptionCheckout(ctx, record);
+  else completePaymentCheckout(ctx, record);
+  return session;
+}
+
+function ensureCustomer(ctx: BillingEngineContext, session: Stripe.Checkout.Session): Stripe.Customer {
+  if (typeof session.customer === "string") return findCustomer(ctx, session.customer);
+  const customer = createCustomer(ctx, { name: null, email: null, description: null, metadata: {} });
+  session.customer = customer.id;
+  return customer;
+}
+
+function markSessionPaid(session: Stripe.Checkout.Session): void {
+  session.status = "complete";
+  session.payment_status = "paid";
+}
+
+function completePaymentCheckout(ctx: BillingEngineContext, record: CheckoutRecord): void {
+  const { session } = record;
+  const invoiceCreation = session.invoice_creation;
+  const invoicesEnabled = invoiceCreation?.enabled === true;
+  const customer = invoicesEnabled || typeof session.customer === "string" ? ensureCustomer(ctx, session) : null;
+  session.payment_intent = newId("pi");
+  markSessionPaid(session);
+  const invoiceEvents: EmittedEvent[] = [];
+  if (invoicesEnabled && customer) {
+    const now = nowSeconds();
+    const invoice = buildInvoice({
+      customer,
+      currency: session.currency ?? "usd",
+      billingReason: "manual",
+      subscription: null,
+      lines: record.lineItems.map((item) => toInvoiceLine({ item, periodStart: now, periodEnd: now })),
+      description: invoiceCreation.invoice_data.description,
+      metadata: { ...(invoiceCreation.invoice_data.metadata ?? {}) },
+      periodStart: now,
+      periodEnd: now,
+      publicUrl: ctx.publicUrl(),
+    });
+    ctx.state.invoices.push(invoice);
+    session.invoice = invoice.id;
+    invoiceEvents.push(...paidInvoiceEvents(invoice));
+  }
+  ctx.emit({ type: "checkout.session.completed", object: session });
+  invoiceEvents.forEach(ctx.emit);
+}
+
+function completeSubscriptionCheckout(ctx: BillingEngineContext, record: CheckoutRecord): void {
+  const { session } = record;
+  const lineItem = record.lineItems[0];
+  if (!lineItem?.price) throw new StripeApiError({ status: 400, message: "Checkout Session has no line items." });
+  const customer = ensureCustomer(ctx, session);
+  const periodStart = nowSeconds();
+  const periodEnd = addCalendarMonths({ unixSeconds: periodStart, months: 1 });
+  const subscription = buildSubscription({
+    customerId: customer.id,
+    price: lineItem.price,
+    quantity: lineItem.quantity ?? 1,
+    metadata: { ...record.subscriptionMetadata },
+    periodStart,
+    periodEnd,
+  });
+  ctx.state.subscriptions[subscription.id] = subscription;
+  const invoice = createSubscriptionInvoice(ctx, {
+    subscription,
+    customer,
+    billingReason: "subscription_create",
+    invoicePeriod: { start: periodStart, end: periodStart },
+  });
+  session.subscription = subscription.id;
+  session.invoice = invoice.id;
+  markSessionPaid(session);
+  ctx.emit({ type: "customer.subscription.created", object: subscription });
+  paidInvoiceEvents(invoice).forEach(ctx.emit);
+  ctx.emit({ type: "checkout.session.completed", object: session });
+}
+
+function toInvoiceLine({
+  item,
+  periodStart,
+  periodEnd,
+}: {
+  item: Stripe.LineItem;
+  periodStart: number;
+  periodEnd: number;
+}): InvoiceLineInput {
+  if (!item.price) throw new StripeApiError({ status: 400, message: "Line item has no price." });
+  return {
+    description: item.description ?? "Item",
+    amount: item.amount_total,
+    quantity: item.quantity ?? 1,
+    price: item.price,
+    periodStart,
+    periodEnd,
+    subscriptionItemId: null,
+    proration: false,
+  };
+}
+
+function subscriptionItemOf(subscription: Stripe.Subscription): Stripe.SubscriptionItem {
+  const item = subscription.items.data[0];
+  if (!item) throw new StripeApiError({ status: 500, type: "api_error", message: "Subscription has no items." });
+  return item;
+}
+
+function describeSubscriptionLine(item: Stripe.SubscriptionItem): string {
+  const unit = formatMoney({ amount: item.price.unit_amount ?? 0, currency: item.price.currency });
+  const interval = item.price.recurring?.interval ?? "month";
+  return `${item.quantity ?? 1} × ${item.price.nickname ?? "Subscription"} (at ${unit} / ${interval})`;
+}
+
+/** A paid invoice for the subscription's current period at its current quantity. */
+function createSubscriptionInvoice(
+  ctx: BillingEngineContext,
+  {
+    subscription,
+    customer,
+    billingReason,
+    invoicePeriod,
+  }: {
+    subscription: Stripe.Subscription;
+    customer: Stripe.Customer;
+    billingReason: Stripe.Invoice.BillingReason;
+    invoicePeriod: { start: number; end: number };
+  },
+): Stripe.Invoice {
+  const item = subscriptionItemOf(subscription);
+  const quantity = item.quantity ?? 1;
+  const invoice = buildInvoice({
+    customer,
+    currency: subscription.currency,
+    billingReason,
+    subscription,
+    lines: [
+      {
+        description: describeSubscriptionLine(item),
+        amount: quantity * (item.price.unit_amount ?? 0),
+        quantity,
+        price: item.price,
+        periodStart: item.current_period_start,
+        periodEnd: item.current_period_end,
+        subscriptionItemId: item.id,
+        proration: false,
+      },
+    ],
+    description: null,
+    metadata: {},
+    periodStart: invoicePeriod.start,
+    periodEnd: invoicePeriod.end,
+    publicUrl: ctx.publicUrl(),
+  });
+  ctx.state.invoices.push(invoice);
+  subscription.latest_invoice = invoice.id;
+  return invoice;
+}
+
+function paidInvoiceEvents(invoice: Stripe.Invoice): EmittedEvent[] {
+  return [
+    { type: "invoice.created", object: invoice },
+    { type: "invoice.finalized", object: invoice },
+    { type: "invoice.paid", object: invoice },
+    { type: "invoice.payment_succeeded", object: invoice },
+  ];
+}
+
+export interface UpdateSubscriptionInput {
+  item: { id: string | undefined; quantity: number | undefined } | null;
+  prorationBehavior: ProrationBehavior;
+  cancelAtPeriodEnd: boolean | undefined;
+  metadata: Record<string, string> | undefined;
+}
+
+export function updateSubscription(
+  ctx: BillingEngineContext,
+  { id, input }: { id: string; input: UpdateSubscriptionInput },
+): Stripe.Subscription {
+  const subscription = findSubscription(ctx, id);
+  if (subscription.status === "canceled") {
+    throw new StripeApiError({
+      status: 400,
+      message: "A canceled subscription can only update its cancellation_details and metadata.",
+    });
+  }
+  const previous = structuredClone(subscription);
+  const previousAttributes: Partial<Stripe.Subscription> = {};
+  if (input.item) {
+    const changedQuantity = applyQuantityChange(ctx, { subscription, input: input.item, prorationBehavior: input.prorationBehavior });
+    if (changedQuantity) previousAttributes.items = previous.items;
+  }
+  if (input.cancelAtPeriodEnd !== undefined && input.cancelAtPeriodEnd !== subscription.cancel_at_period_end) {
+    previousAttributes.cancel_at_period_end = previous.cancel_at_period_end;
+    previousAttributes.cancel_at = previous.cancel_at;
+    subscription.cancel_at_period_end = input.cancelAtPeriodEnd;
+    subscription.cancel_at = input.cancelAtPeriodEnd ? subscriptionItemOf(subscription).current_period_end : null;
+    subscription.cancellation_details = {
+      comment: null,
+      feedback: null,
+      feedback_option: null,
+      reason: input.cancelAtPeriodEnd ? "cancellation_requested" : null,
+    };
+  }
+  if (input.metadata) {
+    previousAttributes.metadata = previous.metadata;
+    subscription.metadata = { ...subscription.metadata, ...input.metadata };
+  }
+  if (Object.keys(previousAttributes).length > 0) {
+    ctx.emit({ type: "customer.subscription.updated", object: subscription, previousAttributes });
+  }
+  return subscription;
+}
+
+/** Returns true when the quantity changed. `always_invoice` bills the prorated difference at once. */
+function applyQuantityChange(
+  ctx: BillingEngineContext,
+  {
+    subscription,
+    input,
+    prorationBehavior,
+  }: {
+    subscription: Stripe.Subscription;
+    input: { id: string | undefined; quantity: number | undefined };
+    prorationBehavior: ProrationBehavior;
+  },
+): boolean {
+  const item = subscriptionItemOf(subscription);
+  if (input.id !== undefined && input.id !== item.id) throw resourceMissing({ kind: "subscription_item", id: input.id, param: "items[0][id]" });
+  if (input.quantity === undefined) return false;
+  if (!Number.isInteger(input.quantity) || input.quantity < 0) {
+    throw invalidParam({ param: "items[0][quantity]", message: "Invalid integer: quantity." });
+  }
+  const oldQuantity = item.quantity ?? 1;
+  if (input.quantity === oldQuantity) return false;
+  item.quantity = input.quantity;
+  if (prorationBehavior === "always_invoice" && input.quantity > oldQuantity) {
+    createProrationInvoice(ctx, { subscription, item, oldQuantity });
+  }
+  return true;
+}
+
+function createProrationInvoice(
+  ctx: BillingEngineContext,
+  { subscription, item, oldQuantity }: { subscription: Stripe.Subscription; item: Stripe.SubscriptionItem; oldQuantity: number },
+): void {
+  const now = nowSeconds();
+  const periodLength = Math.max(1, item.current_period_end - item.current_period_start);
+  const remainingShare = Math.min(1, Math.max(0, (item.current_period_end - now) / periodLength));
+  const unitAmount = item.price.unit_amount ?? 0;
+  const newQuantity = item.quantity ?? 1;
+  const name = item.price.nickname ?? "Subscription";
+  const date = new Date(now * 1000).toISOString().slice(0, 10);
+  const line = (quantity: number, sign: 1 | -1, label: string): InvoiceLineInput => ({
+    description: `${label} ${quantity} × ${name} after ${date}`,
+    amount: sign * Math.round(quantity * unitAmount * remainingShare),
+    quantity,
+    price: item.price,
+    periodStart: now,
+    periodEnd: item.current_period_end,
+    subscriptionItemId: item.id,
+    proration: true,
+  });
+  const invoice = buildInvoice({
+    customer: findCustomer(ctx, customerIdOf(subscription)),
+    currency: subscription.currency,
+    billingReason: "subscription_update",
+    subscription,
+    lines: [line(newQuantity, 1, "Remaining time on"), line(oldQuantity, -1, "Unused time on")],
+    description: null,
+    metadata: {},
+    periodStart: now,
+    periodEnd: now,
+    publicUrl: ctx.publicUrl(),
+  });
+  ctx.state.invoices.push(invoice);
+  subscription.latest_invoice = invoice.id;
+  paidInvoiceEvents(invoice).forEach(ctx.emit);
+}
+
+/** DELETE /v1/subscriptions/:id — cancels at once; cancelling twice changes nothing. */
+export function cancelSubscription(ctx: BillingEngineContext, id: string): Stripe.Subscription {
+  const subscription = findSubscription(ctx, id);
+  if (subscription.status === "canceled") return subscription;
+  endSubscription(ctx, { subscription, reason: "cancellation_requested" });
+  return subscription;
+}
+
+function endSubscription(
+  ctx: BillingEngineContext,
+  { subscription, reason }: { subscription: Stripe.Subscription; reason: "cancellation_requested" },
+): void {
+  const now = nowSeconds();
+  subscription.status = "canceled";
+  subscription.canceled_at ??= now;
+  subscription.ended_at = now;
+  subscription.cancellation_details = { comment: null, feedback: null, feedback_option: null, reason };
+  ctx.emit({ type: "customer.subscription.deleted", object: subscription });
+}
+
+/**
+ * Moves a subscription to its next period, like a test clock: renews and bills it, or ends it
+ * when it was set to cancel at the period end. A canceled subscription stays as it is.
+ */
+export function advanceSubscription(ctx: BillingEngineContext, id: string): Stripe.Subscription {
+  const subscription = findSubscription(ctx, id);
+  if (subscription.status === "canceled") return subscription;
+  if (subscription.cancel_at_period_end) {
+    endSubscription(ctx, { subscription, reason: "cancellation_requested" });
+    return subscription;
+  }
+  const item = subscriptionItemOf(subscription);
+  const previous = structuredClone(subscription);
+  const lastPeriod = { start: item.current_period_start, end: item.current_period_end };
+  item.current_period_start = lastPeriod.end;
+  item.current_period_end = nextPeriodEnd({ anchor: subscription.billing_cycle_anchor, after: lastPeriod.end });
+  const invoice = createSubscriptionInvoice(ctx, {
+    subscription,
+    customer: findCustomer(ctx, customerIdOf(subscription)),
+    billingReason: "subscription_cycle",
+    invoicePeriod: lastPeriod,
+  });
+  ctx.emit({
+    type: "customer.subscription.updated",
+    object: subscription,
+    previousAttributes: { items: previous.items, latest_invoice: previous.latest_invoice },
+  });
+  paidInvoiceEvents(invoice).forEach(ctx.emit);
+  return subscription;
+}
+
+function nextPeriodEnd({ anchor, after }: { anchor: number; after: number }): number {
+  let months = 1;
+  while (addCalendarMonths({ unixSeconds: anchor, months }) <= after) months += 1;
+  return addCalendarMonths({ unixSeconds: anchor, months });
+}
+
+function customerIdOf(subscription: Stripe.Subscription): string {
+  return typeof subscription.customer === "string" ? subscription.customer : subscription.customer.id;
+}

@@ -1,0 +1,77 @@
+import type Stripe from "stripe";
+
+/** Everything the Stripe emulator remembers; persisted as one JSON file when a dataDir is given. */
+export interface CheckoutRecord {
+  session: Stripe.Checkout.Session;
+  lineItems: Stripe.LineItem[];
+  subscriptionMetadata: Record<string, string>;
+}
+
+export interface StoredResponse {
+  fingerprint: string;
+  status: number;
+  body: unknown;
+}
+
+export interface StripeEmulatorState {
+  version: 1;
+  customers: Record<string, Stripe.Customer>;
+  checkoutSessions: Record<string, CheckoutRecord>;
+  subscriptions: Record<string, Stripe.Subscription>;
+  /** Oldest first. */
+  invoices: Stripe.Invoice[];
+  /** Oldest first. */
+  events: Stripe.Event[];
+  idempotency: Record<string, StoredResponse>;
+}
+
+export function emptyState(): StripeEmulatorState {
+  return { version: 1, customers: {}, checkoutSessions: {}, subscriptions: {}, invoices: [], events: [], idempotency: {} };
+}
+
+/** An error answered in Stripe's shape: `{ error: { type, message, code?, param? } }`. */
+export class StripeApiError extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly code: string | undefined;
+  readonly param: string | undefined;
+
+  constructor({
+    status,
+    type = "invalid_request_error",
+    message,
+    code,
+    param,
+  }: {
+    status: number;
+    type?: string;
+    message: string;
+    code?: string;
+    param?: string;
+  }) {
+    super(message);
+    this.status = status;
+    this.type = type;
+    this.code = code;
+    this.param = param;
+  }
+
+  toBody(): { error: { type: string; message: string; code?: string; param?: string } } {
+    return {
+      error: {
+        type: this.type,
+        message: this.message,
+        ...(this.code ? { code: this.code } : {}),
+        ...(this.param ? { param: this.param } : {}),
+      },
+    };
+  }
+}
+
+export function resourceMissing({ kind, id, param = "id" }: { kind: string; id: string; param?: string }): StripeApiError {
+  return new StripeApiError({ status: 404, message: `No such ${kind}: '${id}'`, code: "resource_missing", param });
+}
+
+export function invalidParam({ param, message }: { param: string; message: string }): StripeApiError {
+  return new StripeApiError({ status: 400, message, code: "parameter_invalid", param });
+}

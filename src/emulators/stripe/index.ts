@@ -1,0 +1,3 @@
+export { startStripeEmulator, STRIPE_EMULATOR_STATE_FILE } from "./stripe-emulator.js";
+export type { StripeEmulator, StripeEmulatorOptions, StripeFaultMode } from "./stripe-emulator.js";
+export { signWebhookPayload } from "./webhook-sender.js";

@@ -1,0 +1,241 @@
+import { createHash } from "node:crypto";
+import { Hono, type Context, type Next } from "hono";
+import type Stripe from "stripe";
+import { createHangGate } from "../shared/fault-gate.js";
+import { listen } from "../shared/http-server.js";
+import { createJsonStateFile } from "../shared/json-state-file.js";
+import { answerError, createApiRoutes } from "./api-routes.js";
+import {
+  advanceSubscription as advanceSubscriptionInEngine,
+  completeCheckoutSession,
+  findCheckout,
+  findInvoice,
+  type BillingEngineContext,
+} from "./billing-engine.js";
+import { emptyState, StripeApiError, type StripeEmulatorState } from "./emulator-state.js";
+import { renderCheckoutPage, renderInvoicePage, renderNotFoundPage } from "./hosted-pages.js";
+import { buildEvent, type EmittedEvent } from "./stripe-objects.js";
+import { createWebhookSender } from "./webhook-sender.js";
+
+export type StripeFaultMode = "none" | "error" | "hang";
+
+export interface StripeEmulatorOptions {
+  port: number;
+  dataDir: string | null;
+  webhookUrl: string | null;
+  webhookSecret: string;
+  /** Base URL used in checkout and invoice links; defaults to the listening address. */
+  publicUrl?: string;
+}
+
+export interface StripeEmulator {
+  url: string;
+  close(): Promise<void>;
+  setFault(mode: StripeFaultMode): void;
+  advanceSubscription(id: string): Promise<void>;
+  setWebhookUrl(url: string | null): void;
+  events(): Stripe.Event[];
+  redeliver(eventId: string): Promise<void>;
+  payCheckoutSession(id: string): Promise<void>;
+}
+
+export const STRIPE_EMULATOR_STATE_FILE = "stripe-emulator.json";
+
+export async function startStripeEmulator(options: StripeEmulatorOptions): Promise<StripeEmulator> {
+  const stateFile = createJsonStateFile<StripeEmulatorState>({ dataDir: options.dataDir, fileName: STRIPE_EMULATOR_STATE_FILE });
+  const state = stateFile.load() ?? emptyState();
+  let webhookUrl = options.webhookUrl;
+  let fault: StripeFaultMode = "none";
+  let publicUrl = options.publicUrl ?? "";
+  const hangGate = createHangGate();
+  const webhooks = createWebhookSender({
+    getUrl: () => webhookUrl,
+    secret: options.webhookSecret,
+    onFailure: ({ eventId, attempts, reason }) =>
+      console.warn(`[stripe-emulator] gave up delivering ${eventId} after ${attempts} attempts: ${reason}`),
+  });
+  const undelivered: Stripe.Event[] = [];
+  const setFault = (mode: StripeFaultMode) => {
+    fault = mode;
+    if (mode !== "hang") hangGate.releaseAll();
+  };
+
+  const ctx: BillingEngineContext = {
+    state,
+    publicUrl: () => publicUrl,
+    emit: (emitted: EmittedEvent) => {
+      const event = buildEvent({ emitted, pendingWebhooks: webhookUrl ? 1 : 0, idempotencyKey: null });
+      state.events.push(event);
+      undelivered.push(event);
+    },
+  };
+
+  /** Saves the state, then sends the events the last operation produced. */
+  const commit = () => {
+    stateFile.save(state);
+    for (const event of undelivered.splice(0)) void webhooks.deliver(event);
+  };
+
+  const app = new Hono();
+  app.use("/v1/*", faultMiddleware({ getFault: () => fault, hangGate }));
+  app.use("/v1/*", authMiddleware);
+  app.use("/v1/*", idempotencyMiddleware({ state, commit }));
+  app.route("/v1", createApiRoutes({ ctx, commit }));
+  app.route("/", createHostedRoutes({ ctx, commit }));
+  app.route("/_emulator", createControlRoutes({ ctx, commit, setFault }));
+  app.onError((error, c) => answerError(c, error));
+
+  const server = await listen({ fetch: app.fetch, port: options.port });
+  publicUrl = (options.publicUrl ?? server.url).replace(/\/$/, "");
+
+  const runAndCommit = (operation: () => unknown): Promise<void> => {
+    try {
+      operation();
+      commit();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+
+  return {
+    url: server.url,
+    async close() {
+      hangGate.releaseAll();
+      await webhooks.close();
+      await server.close();
+    },
+    setFault,
+    advanceSubscription: (id) => runAndCommit(() => advanceSubscriptionInEngine(ctx, id)),
+    payCheckoutSession: (id) => runAndCommit(() => completeCheckoutSession(ctx, id)),
+    setWebhookUrl: (url) => {
+      webhookUrl = url;
+    },
+    events: () => structuredClone(state.events),
+    redeliver: async (eventId) => {
+      const event = state.events.find((candidate) => candidate.id === eventId);
+      if (!event) throw new Error(`No such event: ${eventId}`);
+      await webhooks.deliver(event);
+    },
+  };
+}
+
+function faultMiddleware({ getFault, hangGate }: { getFault: () => StripeFaultMode; hangGate: ReturnType<typeof createHangGate> }) {
+  return async (c: Context, next: Next) => {
+    const fault = getFault();
+    if (fault === "error") {
+      return c.json(
+        new StripeApiError({ status: 500, type: "api_error", message: "The Stripe emulator is simulating an outage." }).toBody(),
+        500,
+      );
+    }
+    if (fault === "hang") {
+      await hangGate.wait();
+      return c.json(new StripeApiError({ status: 503, type: "api_error", message: "The Stripe emulator stopped hanging." }).toBody(), 503);
+    }
+    await next();
+  };
+}
+
+async function authMiddleware(c: Context, next: Next) {
+  const header = c.req.header("authorization") ?? "";
+  const key = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
+  if (key === "") {
+    return c.json(
+      new StripeApiError({
+        status: 401,
+        message: "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+      }).toBody(),
+      401,
+    );
+  }
+  if (!key.startsWith("sk_test_")) {
+    return c.json(new StripeApiError({ status: 401, message: "Invalid API Key provided: the emulator accepts sk_test_ keys only." }).toBody(), 401);
+  }
+  await next();
+}
+
+/** Same `Idempotency-Key` and same request -> the first stored answer; other request -> 400. */
+function idempotencyMiddleware({ state, commit }: { state: StripeEmulatorState; commit: () => void }) {
+  return async (c: Context, next: Next) => {
+    const key = c.req.header("idempotency-key");
+    if (c.req.method !== "POST" || !key) return next();
+    const fingerprint = createHash("sha256")
+      .update(`${c.req.method} ${c.req.path}\n${await c.req.text()}`)
+      .digest("hex");
+    const stored = state.idempotency[key];
+    if (stored) {
+      if (stored.fingerprint !== fingerprint) {
+        return c.json(
+          new StripeApiError({
+            status: 400,
+            type: "idempotency_error",
+            message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+          }).toBody(),
+          400,
+        );
+      }
+      c.header("Idempotent-Replayed", "true");
+      return c.json(stored.body, stored.status as 200);
+    }
+    await next();
+    if (c.res.status >= 500) return;
+    state.idempotency[key] = { fingerprint, status: c.res.status, body: await c.res.clone().json() };
+    commit();
+  };
+}
+
+function createHostedRoutes({ ctx, commit }: { ctx: BillingEngineContext; commit: () => void }): Hono {
+  const pages = new Hono();
+  pages.get("/checkout/:id", (c) => {
+    const record = ctx.state.checkoutSessions[c.req.param("id")];
+    if (!record) return c.html(renderNotFoundPage("This checkout session does not exist."), 404);
+    return c.html(renderCheckoutPage(record));
+  });
+  pages.post("/checkout/:id/pay", (c) => {
+    const id = c.req.param("id");
+    if (!ctx.state.checkoutSessions[id]) return c.html(renderNotFoundPage("This checkout session does not exist."), 404);
+    const session = completeCheckoutSession(ctx, id);
+    commit();
+    if (!session.success_url) return c.html(renderCheckoutPage(findCheckout(ctx, id)));
+    return c.redirect(session.success_url, 303);
+  });
+  pages.get("/invoices/:id", (c) => {
+    const invoice = ctx.state.invoices.find((candidate) => candidate.id === c.req.param("id"));
+    if (!invoice) return c.html(renderNotFoundPage("This invoice does not exist."), 404);
+    return c.html(renderInvoicePage(findInvoice(ctx, invoice.id)));
+  });
+  return pages;
+}
+
+function createControlRoutes({
+  ctx,
+  commit,
+  setFault,
+}: {
+  ctx: BillingEngineContext;
+  commit: () => void;
+  setFault: (mode: StripeFaultMode) => void;
+}): Hono {
+  const control = new Hono();
+  control.post("/fault", async (c) => {
+    const body: unknown = await c.req.json().catch(() => null);
+    const mode = typeof body === "object" && body !== null && "mode" in body ? body.mode : undefined;
+    if (mode !== "none" && mode !== "error" && mode !== "hang") {
+      return c.json({ error: { type: "invalid_request_error", message: 'mode must be "none", "error" or "hang".' } }, 400);
+    }
+    setFault(mode);
+    return c.json({ mode });
+  });
+  control.post("/subscriptions/:id/advance", (c) => {
+    const subscription = advanceSubscriptionInEngine(ctx, c.req.param("id"));
+    commit();
+    return c.json(subscription);
+  });
+  control.post("/checkout/sessions/:id/pay", (c) => {
+    const session = completeCheckoutSession(ctx, c.req.param("id"));
+    commit();
+    return c.json(session);
+  });
+  return control;
+}

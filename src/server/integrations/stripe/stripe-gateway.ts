@@ -1,0 +1,377 @@
+import Stripe from "stripe";
+import { BillingUnavailableError, StripeRequestError, WebhookSignatureError } from "./stripe-errors.js";
+
+/** Pinned: upgrading the SDK must be a deliberate change (the literal fails to type-check otherwise). */
+export const STRIPE_API_VERSION = "2026-10-28.endive" satisfies typeof Stripe.API_VERSION;
+
+export interface StripeGatewayOptions {
+  secretKey: string;
+  /** e.g. http://127.0.0.1:12111 for the emulator; null/undefined talks to api.stripe.com. */
+  apiBase?: string | null;
+  webhookSecret: string;
+  /** Upper bound for one gateway call, retries included. */
+  timeoutMs?: number;
+}
+
+/** The verified webhook event, as the SDK types it. */
+export type StripeEvent = Stripe.Event;
+
+export type CheckoutMode = "payment" | "subscription";
+
+export interface CreateCheckoutSessionInput {
+  customerId: string;
+  mode: CheckoutMode;
+  productName: string;
+  /** Integer minor units per package. */
+  unitAmount: number;
+  currency: string;
+  quantity: number;
+  successUrl: string;
+  cancelUrl: string;
+  metadata: Record<string, string>;
+  idempotencyKey: string;
+  clientReferenceId?: string;
+}
+
+export interface CheckoutSessionSummary {
+  id: string;
+  url: string | null;
+  mode: CheckoutMode;
+  status: "open" | "complete" | "expired" | null;
+  paymentStatus: "paid" | "unpaid" | "no_payment_required";
+  customerId: string | null;
+  subscriptionId: string | null;
+  invoiceId: string | null;
+  paymentIntentId: string | null;
+  amountTotal: number | null;
+  currency: string | null;
+  metadata: Record<string, string>;
+  clientReferenceId: string | null;
+}
+
+export interface SubscriptionSummary {
+  id: string;
+  customerId: string;
+  status: Stripe.Subscription.Status;
+  quantity: number;
+  itemId: string;
+  unitAmount: number | null;
+  currency: string;
+  currentPeriodStart: Date;
+  currentPeriodEnd: Date;
+  cancelAtPeriodEnd: boolean;
+  canceledAt: Date | null;
+  metadata: Record<string, string>;
+}
+
+export interface InvoiceDetails {
+  id: string;
+  number: string | null;
+  customerId: string | null;
+  subscriptionId: string | null;
+  /** Metadata of the subscription when the invoice was made (Stripe copies it onto the invoice). */
+  subscriptionMetadata: Record<string, string>;
+  billingReason: Stripe.Invoice.BillingReason | null;
+  /** Service period of the (first) subscription line: the period a renewal pays for. */
+  periodStart: Date;
+  periodEnd: Date;
+  /** Quantity of the first line: packages bought or renewed. */
+  quantity: number | null;
+  paid: boolean;
+  paidAt: Date | null;
+  total: number;
+  amountPaid: number;
+  currency: string;
+  description: string;
+  hostedInvoiceUrl: string | null;
+  metadata: Record<string, string>;
+}
+
+export interface PaidInvoice {
+  id: string;
+  number: string | null;
+  paidAt: Date;
+  description: string;
+  total: { amount: number; currency: string };
+  hostedInvoiceUrl: string | null;
+}
+
+export type StripeGateway = ReturnType<typeof createStripeGateway>;
+
+export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, timeoutMs = 3000 }: StripeGatewayOptions) {
+  const stripe = new Stripe(secretKey, {
+    apiVersion: STRIPE_API_VERSION,
+    ...hostConfig(apiBase),
+    timeout: timeoutMs,
+    maxNetworkRetries: 1,
+    telemetry: false,
+  });
+  const call = <T>(operation: () => Promise<T>): Promise<T> => withDeadline({ operation, timeoutMs });
+
+  async function fetchSubscription(id: string): Promise<Stripe.Subscription> {
+    return stripe.subscriptions.retrieve(id);
+  }
+
+  return {
+    createCustomer: ({ groupId, name, idempotencyKey }: { groupId: string; name: string; idempotencyKey: string }) =>
+      call(async () => {
+        const customer = await stripe.customers.create({ name, metadata: { groupId } }, { idempotencyKey });
+        return { id: customer.id };
+      }),
+
+    createCheckoutSession: (input: CreateCheckoutSessionInput) =>
+      call(async () => {
+        const session = await stripe.checkout.sessions.create(checkoutParams(input), { idempotencyKey: input.idempotencyKey });
+        if (!session.url) throw new StripeRequestError({ message: "Checkout Session has no URL.", status: null, stripeCode: null });
+        return { id: session.id, url: session.url };
+      }),
+
+    retrieveCheckoutSession: (id: string) => call(async () => toCheckoutSummary(await stripe.checkout.sessions.retrieve(id))),
+
+    retrieveSubscription: (id: string) => call(async () => toSubscriptionSummary(await fetchSubscription(id))),
+
+    /** Sets the plan's quantity; by default Stripe bills the prorated difference at once. */
+    updateSubscriptionQuantity: ({
+      subscriptionId,
+      quantity,
+      idempotencyKey,
+      prorationBehavior = "always_invoice",
+    }: {
+      subscriptionId: string;
+      quantity: number;
+      idempotencyKey: string;
+      prorationBehavior?: "always_invoice" | "create_prorations" | "none";
+    }) =>
+      call(async () => {
+        const itemId = firstItem(await fetchSubscription(subscriptionId)).id;
+        const updated = await stripe.subscriptions.update(
+          subscriptionId,
+          { items: [{ id: itemId, quantity }], proration_behavior: prorationBehavior },
+          { idempotencyKey },
+        );
+        return toSubscriptionSummary(updated);
+      }),
+
+    setCancelAtPeriodEnd: ({
+      subscriptionId,
+      cancelAtPeriodEnd,
+      idempotencyKey,
+    }: {
+      subscriptionId: string;
+      cancelAtPeriodEnd: boolean;
+      idempotencyKey: string;
+    }) =>
+      call(async () =>
+        toSubscriptionSummary(
+          await stripe.subscriptions.update(subscriptionId, { cancel_at_period_end: cancelAtPeriodEnd }, { idempotencyKey }),
+        ),
+      ),
+
+    retrieveInvoice: (id: string) => call(async () => toInvoiceDetails(await stripe.invoices.retrieve(id))),
+
+    /** Every paid invoice of the customer, newest first (follows pagination). */
+    listPaidInvoices: (customerId: string) =>
+      call(async () => {
+        const invoices: PaidInvoice[] = [];
+        let startingAfter: string | undefined;
+        for (;;) {
+          const page = await stripe.invoices.list({
+            customer: customerId,
+            status: "paid",
+            limit: 100,
+            ...(startingAfter ? { starting_after: startingAfter } : {}),
+          });
+          invoices.push(...page.data.map(toPaidInvoice));
+          const last = page.data.at(-1);
+          if (!page.has_more || !last) return invoices;
+          startingAfter = last.id;
+        }
+      }),
+
+    /** Verifies the raw body against `Stripe-Signature`; throws WebhookSignatureError when it does not match. */
+    constructEvent: (rawBody: string, signature: string | undefined): Stripe.Event => {
+      if (!signature) throw new WebhookSignatureError("Missing Stripe-Signature header.");
+      try {
+        return stripe.webhooks.constructEvent(rawBody, signature, webhookSecret);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : "Invalid webhook signature.";
+        throw new WebhookSignatureError(message, { cause: error });
+      }
+    },
+  };
+}
+
+function hostConfig(apiBase: string | null): { host?: string; port?: number; protocol?: "http" | "https" } {
+  if (!apiBase) return {};
+  const url = new URL(apiBase);
+  const protocol = url.protocol === "http:" ? "http" : "https";
+  return { host: url.hostname, port: url.port ? Number(url.port) : protocol === "http" ? 80 : 443, protocol };
+}
+
+function checkoutParams(input: CreateCheckoutSessionInput): Stripe.Checkout.SessionCreateParams {
+  const lineItem: Stripe.Checkout.SessionCreateParams.LineItem = {
+    quantity: input.quantity,
+    price_data: {
+      currency: input.currency,
+      unit_amount: input.unitAmount,
+      product_data: { name: input.productName },
+      ...(input.mode === "subscription" ? { recurring: { interval: "month" as const } } : {}),
+    },
+  };
+  const common = {
+    customer: input.customerId,
+    line_items: [lineItem],
+    metadata: input.metadata,
+    success_url: input.successUrl,
+    cancel_url: input.cancelUrl,
+    ...(input.clientReferenceId ? { client_reference_id: input.clientReferenceId } : {}),
+  };
+  if (input.mode === "subscription") {
+    return { ...common, mode: "subscription", subscription_data: { metadata: input.metadata } };
+  }
+  return {
+    ...common,
+    mode: "payment",
+    invoice_creation: { enabled: true, invoice_data: { description: input.productName, metadata: input.metadata } },
+    payment_intent_data: { metadata: input.metadata },
+  };
+}
+
+function idOf(value: string | { id: string } | null): string | null {
+  if (value === null) return null;
+  return typeof value === "string" ? value : value.id;
+}
+
+function toCheckoutSummary(session: Stripe.Checkout.Session): CheckoutSessionSummary {
+  return {
+    id: session.id,
+    url: session.url,
+    mode: session.mode === "subscription" ? "subscription" : "payment",
+    status: sessionStatus(session.status),
+    paymentStatus: sessionPaymentStatus(session.payment_status),
+    customerId: idOf(session.customer),
+    subscriptionId: idOf(session.subscription),
+    invoiceId: idOf(session.invoice),
+    paymentIntentId: idOf(session.payment_intent),
+    amountTotal: session.amount_total,
+    currency: session.currency,
+    metadata: { ...(session.metadata ?? {}) },
+    clientReferenceId: session.client_reference_id,
+  };
+}
+
+function sessionStatus(status: Stripe.Checkout.Session.Status | null): CheckoutSessionSummary["status"] {
+  if (status === "open") return "open";
+  if (status === "complete") return "complete";
+  if (status === "expired") return "expired";
+  return null;
+}
+
+function sessionPaymentStatus(status: Stripe.Checkout.Session.PaymentStatus): CheckoutSessionSummary["paymentStatus"] {
+  if (status === "paid") return "paid";
+  if (status === "no_payment_required") return "no_payment_required";
+  return "unpaid";
+}
+
+function firstItem(subscription: Stripe.Subscription): Stripe.SubscriptionItem {
+  const item = subscription.items.data[0];
+  if (!item) {
+    throw new StripeRequestError({ message: `Subscription ${subscription.id} has no items.`, status: null, stripeCode: null });
+  }
+  return item;
+}
+
+function fromUnix(seconds: number): Date {
+  return new Date(seconds * 1000);
+}
+
+function toSubscriptionSummary(subscription: Stripe.Subscription): SubscriptionSummary {
+  const item = firstItem(subscription);
+  return {
+    id: subscription.id,
+    customerId: idOf(subscription.customer) ?? "",
+    status: subscription.status,
+    quantity: item.quantity ?? 1,
+    itemId: item.id,
+    unitAmount: item.price.unit_amount,
+    currency: subscription.currency,
+    currentPeriodStart: fromUnix(item.current_period_start),
+    currentPeriodEnd: fromUnix(item.current_period_end),
+    cancelAtPeriodEnd: subscription.cancel_at_period_end,
+    canceledAt: subscription.canceled_at === null ? null : fromUnix(subscription.canceled_at),
+    metadata: { ...subscription.metadata },
+  };
+}
+
+function describeInvoice(invoice: Stripe.Invoice): string {
+  const mainLine = invoice.lines.data.find((line) => line.amount > 0) ?? invoice.lines.data[0];
+  return invoice.description ?? mainLine?.description ?? `Invoice ${invoice.number ?? invoice.id}`;
+}
+
+function toInvoiceDetails(invoice: Stripe.Invoice): InvoiceDetails {
+  const subscriptionDetails = invoice.parent?.subscription_details ?? null;
+  const firstLine = invoice.lines.data[0];
+  const paidAt = invoice.status_transitions.paid_at;
+  return {
+    id: invoice.id,
+    number: invoice.number,
+    customerId: idOf(invoice.customer),
+    subscriptionId: subscriptionDetails ? idOf(subscriptionDetails.subscription) : null,
+    subscriptionMetadata: { ...(subscriptionDetails?.metadata ?? {}) },
+    billingReason: invoice.billing_reason,
+    periodStart: fromUnix(firstLine?.period.start ?? invoice.period_start),
+    periodEnd: fromUnix(firstLine?.period.end ?? invoice.period_end),
+    quantity: firstLine?.quantity ?? null,
+    paid: invoice.status === "paid",
+    paidAt: paidAt === null ? null : fromUnix(paidAt),
+    total: invoice.total,
+    amountPaid: invoice.amount_paid,
+    currency: invoice.currency,
+    description: describeInvoice(invoice),
+    hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
+    metadata: { ...(invoice.metadata ?? {}) },
+  };
+}
+
+function toPaidInvoice(invoice: Stripe.Invoice): PaidInvoice {
+  return {
+    id: invoice.id,
+    number: invoice.number,
+    paidAt: fromUnix(invoice.status_transitions.paid_at ?? invoice.created),
+    description: describeInvoice(invoice),
+    total: { amount: invoice.amount_paid, currency: invoice.currency },
+    hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
+  };
+}
+
+/** Runs one gateway call under a hard deadline and turns SDK errors into our own. */
+async function withDeadline<T>({ operation, timeoutMs }: { operation: () => Promise<T>; timeoutMs: number }): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new BillingUnavailableError(`Stripe did not answer within ${timeoutMs} ms.`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([operation().catch(translateError), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function translateError(error: unknown): never {
+  if (error instanceof BillingUnavailableError || error instanceof StripeRequestError) throw error;
+  if (error instanceof Stripe.errors.StripeError) {
+    const status = error.statusCode ?? null;
+    const unavailable =
+      error instanceof Stripe.errors.StripeConnectionError ||
+      error instanceof Stripe.errors.StripeAPIError ||
+      error instanceof Stripe.errors.StripeRateLimitError ||
+      status === null ||
+      status >= 500;
+    if (unavailable) throw new BillingUnavailableError(`Stripe is unavailable: ${error.message}`, { cause: error });
+    throw new StripeRequestError({ message: error.message, status, stripeCode: error.code ?? null, cause: error });
+  }
+  throw new BillingUnavailableError("Stripe call failed unexpectedly.", { cause: error });
+}
