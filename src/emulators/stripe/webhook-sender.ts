@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { setMaxListeners } from "node:events";
 
 /** Signs a payload exactly as Stripe does: `t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<payload>">`. */
 export function signWebhookPayload({
@@ -39,6 +40,8 @@ export function createWebhookSender({
   onFailure = () => undefined,
 }: WebhookSenderOptions): WebhookSender {
   const stop = new AbortController();
+  // Every in-flight attempt listens on this one signal.
+  setMaxListeners(0, stop.signal);
   const inFlight = new Set<Promise<void>>();
 
   async function deliverWithRetries(event: { id: string }): Promise<void> {
@@ -91,10 +94,14 @@ export function createWebhookSender({
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
+    const onAbort = () => {
       clearTimeout(timer);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -1,0 +1,266 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  BillingUnavailableError,
+  createStripeGateway,
+  StripeRequestError,
+  WebhookSignatureError,
+  type StripeEvent,
+} from "../../server/integrations/stripe/index.js";
+import { startWebhookReceiver, waitFor } from "../shared/test-support.js";
+import { startStripeEmulator, type StripeEmulator } from "./index.js";
+
+const WEBHOOK_SECRET = "whsec_test_emulator";
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup({ dataDir = null, failFirst = 0 }: { dataDir?: string | null; failFirst?: number } = {}) {
+  const receiver = await startWebhookReceiver({ failFirst });
+  const emulator = await startStripeEmulator({ port: 0, dataDir, webhookUrl: receiver.url, webhookSecret: WEBHOOK_SECRET });
+  cleanups.push(receiver.close, emulator.close);
+  const gateway = createStripeGateway({ secretKey: "sk_test_emulator", apiBase: emulator.url, webhookSecret: WEBHOOK_SECRET });
+  /** Webhooks received so far, each verified by the gateway like the app's handler does. */
+  const verifiedEvents = (): StripeEvent[] =>
+    receiver.received.map((request) => gateway.constructEvent(request.body, request.signature));
+  return { emulator, gateway, receiver, verifiedEvents };
+}
+
+async function startCheckout({
+  gateway,
+  mode,
+  quantity = 2,
+}: {
+  gateway: ReturnType<typeof createStripeGateway>;
+  mode: "payment" | "subscription";
+  quantity?: number;
+}) {
+  const customer = await gateway.createCustomer({ groupId: "grp_1", name: "Online Stores", idempotencyKey: `cus-${mode}` });
+  const session = await gateway.createCheckoutSession({
+    customerId: customer.id,
+    mode,
+    productName: "1,000 group credits",
+    unitAmount: 1500,
+    currency: "usd",
+    quantity,
+    successUrl: "http://app.test/groups/grp_1/billing?checkout={CHECKOUT_SESSION_ID}",
+    cancelUrl: "http://app.test/groups/grp_1/billing?cancelled=1",
+    metadata: { groupId: "grp_1", purchaseId: `pur_${mode}` },
+    idempotencyKey: `cs-${mode}`,
+  });
+  return { customer, session };
+}
+
+async function pressPay(emulator: StripeEmulator, sessionUrl: string): Promise<Response> {
+  const page = await fetch(sessionUrl).then((response) => response.text());
+  const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1];
+  if (!action) throw new Error("no pay form on the checkout page");
+  return fetch(new URL(action, emulator.url), { method: "POST", redirect: "manual" });
+}
+
+describe("Stripe emulator through the Stripe gateway", () => {
+  it("creates one customer for two calls with the same idempotency key", async () => {
+    const { gateway, emulator } = await setup();
+    const first = await gateway.createCustomer({ groupId: "grp_1", name: "Group", idempotencyKey: "same-key" });
+    const second = await gateway.createCustomer({ groupId: "grp_1", name: "Group", idempotencyKey: "same-key" });
+    expect(second.id).toBe(first.id);
+    expect(emulator.events().filter((event) => event.type === "customer.created")).toHaveLength(1);
+  });
+
+  it("shows a hosted checkout page with the product, quantity, total, Pay and Cancel", async () => {
+    const { gateway } = await setup();
+    const { session } = await startCheckout({ gateway, mode: "payment", quantity: 3 });
+    const html = await fetch(session.url).then((response) => response.text());
+    expect(html).toContain("1,000 group credits");
+    expect(html).toContain("Qty 3");
+    expect(html).toContain("$45.00");
+    expect(html).toMatch(/<button[^>]*>Pay<\/button>/);
+    expect(html).toContain('href="http://app.test/groups/grp_1/billing?cancelled=1">Cancel</a>');
+  });
+
+  it("completes a one-time payment: 303 to the success URL, a signed webhook and a paid invoice", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer, session } = await startCheckout({ gateway, mode: "payment", quantity: 3 });
+
+    const response = await pressPay(emulator, session.url);
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe(`http://app.test/groups/grp_1/billing?checkout=${session.id}`);
+
+    const completed = await waitFor(() => verifiedEvents().find((event) => event.type === "checkout.session.completed"));
+    if (completed.type !== "checkout.session.completed") throw new Error("unexpected event");
+    expect(completed.data.object.id).toBe(session.id);
+    expect(completed.data.object.payment_status).toBe("paid");
+    expect(completed.data.object.metadata).toEqual({ groupId: "grp_1", purchaseId: "pur_payment" });
+
+    const retrieved = await gateway.retrieveCheckoutSession(session.id);
+    expect(retrieved).toMatchObject({ status: "complete", paymentStatus: "paid", mode: "payment", amountTotal: 4500 });
+    expect(retrieved.paymentIntentId).toMatch(/^pi_/);
+
+    const invoices = await gateway.listPaidInvoices(customer.id);
+    expect(invoices).toHaveLength(1);
+    expect(invoices[0]).toMatchObject({ id: retrieved.invoiceId, total: { amount: 4500, currency: "usd" }, description: "1,000 group credits" });
+    expect(invoices[0]?.number).toMatch(/-0001$/);
+    const invoicePage = await fetch(invoices[0]?.hostedInvoiceUrl ?? "");
+    expect(invoicePage.status).toBe(200);
+    expect(await invoicePage.text()).toContain("$45.00");
+  });
+
+  it("pays a checkout session only once however often Pay is pressed", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer, session } = await startCheckout({ gateway, mode: "payment" });
+    await pressPay(emulator, session.url);
+    await emulator.payCheckoutSession(session.id);
+    expect(await gateway.listPaidInvoices(customer.id)).toHaveLength(1);
+    expect(emulator.events().filter((event) => event.type === "checkout.session.completed")).toHaveLength(1);
+  });
+
+  it("starts a subscription, then renews it with an invoice for the next period", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { session } = await startCheckout({ gateway, mode: "subscription", quantity: 2 });
+    expect((await pressPay(emulator, session.url)).status).toBe(303);
+
+    const { subscriptionId } = await gateway.retrieveCheckoutSession(session.id);
+    if (!subscriptionId) throw new Error("no subscription");
+    const first = await gateway.retrieveSubscription(subscriptionId);
+    expect(first).toMatchObject({ status: "active", quantity: 2, cancelAtPeriodEnd: false, metadata: { groupId: "grp_1", purchaseId: "pur_subscription" } });
+    const monthIndex = (date: Date) => date.getUTCFullYear() * 12 + date.getUTCMonth();
+    expect(monthIndex(first.currentPeriodEnd) - monthIndex(first.currentPeriodStart)).toBe(1);
+
+    await emulator.advanceSubscription(subscriptionId);
+    const renewal = await waitFor(() =>
+      verifiedEvents().find((event) => event.type === "invoice.paid" && event.data.object.billing_reason === "subscription_cycle"),
+    );
+    if (renewal.type !== "invoice.paid") throw new Error("unexpected event");
+    const invoice = await gateway.retrieveInvoice(renewal.data.object.id);
+    expect(invoice).toMatchObject({ subscriptionId, billingReason: "subscription_cycle", paid: true, total: 3000, quantity: 2 });
+    expect(invoice.periodStart).toEqual(first.currentPeriodEnd);
+    const renewed = await gateway.retrieveSubscription(subscriptionId);
+    expect(renewed.currentPeriodStart).toEqual(first.currentPeriodEnd);
+    expect(renewed.currentPeriodEnd).toEqual(invoice.periodEnd);
+    await waitFor(() => verifiedEvents().find((event) => event.type === "customer.subscription.updated"));
+  });
+
+  it("raises a plan's quantity and bills the prorated difference at once", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer, session } = await startCheckout({ gateway, mode: "subscription", quantity: 1 });
+    await emulator.payCheckoutSession(session.id);
+    const { subscriptionId } = await gateway.retrieveCheckoutSession(session.id);
+    if (!subscriptionId) throw new Error("no subscription");
+    const updated = await gateway.updateSubscriptionQuantity({ subscriptionId, quantity: 3, idempotencyKey: "raise-1" });
+    expect(updated.quantity).toBe(3);
+    const invoices = await gateway.listPaidInvoices(customer.id);
+    expect(invoices).toHaveLength(2);
+    expect(invoices[0]?.total.amount).toBeGreaterThan(2900);
+    expect(invoices[0]?.total.amount).toBeLessThanOrEqual(3000);
+  });
+
+  it("ends a subscription set to cancel at period end instead of renewing it", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer, session } = await startCheckout({ gateway, mode: "subscription" });
+    await emulator.payCheckoutSession(session.id);
+    const { subscriptionId } = await gateway.retrieveCheckoutSession(session.id);
+    if (!subscriptionId) throw new Error("no subscription");
+    await gateway.setCancelAtPeriodEnd({ subscriptionId, cancelAtPeriodEnd: true, idempotencyKey: "cancel-1" });
+
+    await emulator.advanceSubscription(subscriptionId);
+    await emulator.advanceSubscription(subscriptionId);
+
+    expect((await gateway.retrieveSubscription(subscriptionId)).status).toBe("canceled");
+    expect(emulator.events().filter((event) => event.type === "customer.subscription.deleted")).toHaveLength(1);
+    expect(await gateway.listPaidInvoices(customer.id)).toHaveLength(1);
+  });
+
+  it("rejects webhooks with a bad or missing signature", async () => {
+    const { gateway, emulator, receiver } = await setup();
+    await gateway.createCustomer({ groupId: "grp_1", name: "Group", idempotencyKey: "sig" });
+    const delivered = await waitFor(() => receiver.received[0]);
+    expect(gateway.constructEvent(delivered.body, delivered.signature).type).toBe("customer.created");
+    expect(() => gateway.constructEvent(delivered.body.replace("customer.created", "customer.deleted"), delivered.signature)).toThrow(
+      WebhookSignatureError,
+    );
+    expect(() => gateway.constructEvent(delivered.body, undefined)).toThrow(WebhookSignatureError);
+    const otherSecret = createStripeGateway({ secretKey: "sk_test_x", apiBase: emulator.url, webhookSecret: "whsec_other" });
+    expect(() => otherSecret.constructEvent(delivered.body, delivered.signature)).toThrow(WebhookSignatureError);
+  });
+
+  it("retries a webhook the receiver failed, and redelivers on request", async () => {
+    const { gateway, emulator, receiver } = await setup({ failFirst: 2 });
+    await gateway.createCustomer({ groupId: "grp_1", name: "Group", idempotencyKey: "retry" });
+    await waitFor(() => receiver.received.length === 1);
+    expect(receiver.attempts()).toBe(3);
+    const [event] = emulator.events();
+    await emulator.redeliver(event?.id ?? "");
+    expect(receiver.received.map((request) => (JSON.parse(request.body) as { id: string }).id)).toEqual([event?.id, event?.id]);
+  });
+
+  it("turns a hanging Stripe into BillingUnavailableError within the timeout", async () => {
+    const { gateway, emulator } = await setup();
+    emulator.setFault("hang");
+    const started = Date.now();
+    await expect(gateway.listPaidInvoices("cus_any")).rejects.toBeInstanceOf(BillingUnavailableError);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("turns Stripe 500s into BillingUnavailableError, set over HTTP too", async () => {
+    const { gateway, emulator } = await setup();
+    const response = await fetch(`${emulator.url}/_emulator/fault`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ mode: "error" }),
+    });
+    expect(response.status).toBe(200);
+    await expect(gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "k" })).rejects.toBeInstanceOf(BillingUnavailableError);
+    emulator.setFault("none");
+    await expect(gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "k" })).resolves.toHaveProperty("id");
+  });
+
+  it("answers unknown ids with 404 resource_missing and a missing key with 401", async () => {
+    const { gateway, emulator } = await setup();
+    await expect(gateway.retrieveSubscription("sub_missing")).rejects.toMatchObject({
+      constructor: StripeRequestError,
+      status: 404,
+      stripeCode: "resource_missing",
+    });
+    const unauthenticated = await fetch(`${emulator.url}/v1/customers/cus_1`);
+    expect(unauthenticated.status).toBe(401);
+    expect(await unauthenticated.json()).toMatchObject({ error: { type: "invalid_request_error" } });
+  });
+
+  it("paginates paid invoices newest first", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer, session } = await startCheckout({ gateway, mode: "subscription", quantity: 1 });
+    await emulator.payCheckoutSession(session.id);
+    const { subscriptionId } = await gateway.retrieveCheckoutSession(session.id);
+    for (let month = 0; month < 4; month += 1) await emulator.advanceSubscription(subscriptionId ?? "");
+    const raw = await fetch(`${emulator.url}/v1/invoices?customer=${customer.id}&status=paid&limit=2`, {
+      headers: { authorization: "Bearer sk_test_x" },
+    }).then((response) => response.json() as Promise<{ data: Array<{ id: string }>; has_more: boolean }>);
+    expect(raw.data).toHaveLength(2);
+    expect(raw.has_more).toBe(true);
+    const all = await gateway.listPaidInvoices(customer.id);
+    expect(all).toHaveLength(5);
+    expect(all.slice(0, 2).map((invoice) => invoice.id)).toEqual(raw.data.map((invoice) => invoice.id));
+    expect(all.map((invoice) => invoice.number)).toEqual([...all.map((invoice) => invoice.number)].sort().reverse());
+  });
+
+  it("keeps its state across a restart with a dataDir", async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), "stripe-emulator-"));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const first = await setup({ dataDir });
+    const { customer, session } = await startCheckout({ gateway: first.gateway, mode: "subscription" });
+    await first.emulator.payCheckoutSession(session.id);
+    const eventCount = first.emulator.events().length;
+    await first.emulator.close();
+
+    const second = await setup({ dataDir });
+    const again = await second.gateway.createCustomer({ groupId: "grp_1", name: "Online Stores", idempotencyKey: "cus-subscription" });
+    expect(again.id).toBe(customer.id);
+    expect(await second.gateway.listPaidInvoices(customer.id)).toHaveLength(1);
+    expect((await second.gateway.retrieveCheckoutSession(session.id)).status).toBe("complete");
+    expect(second.emulator.events()).toHaveLength(eventCount);
+  });
+});
