@@ -22,7 +22,7 @@ afterEach(async () => {
 async function setup({ dataDir = null, failFirst = 0 }: { dataDir?: string | null; failFirst?: number } = {}) {
   const receiver = await startWebhookReceiver({ failFirst });
   const emulator = await startStripeEmulator({ port: 0, dataDir, webhookUrl: receiver.url, webhookSecret: WEBHOOK_SECRET });
-  cleanups.push(receiver.close, emulator.close);
+  cleanups.push(() => receiver.close(), () => emulator.close());
   const gateway = createStripeGateway({ secretKey: "sk_test_emulator", apiBase: emulator.url, webhookSecret: WEBHOOK_SECRET });
   /** Webhooks received so far, each verified by the gateway like the app's handler does. */
   const verifiedEvents = (): StripeEvent[] =>

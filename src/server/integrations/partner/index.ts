@@ -1,0 +1,10 @@
+export { createPartnerGateway } from "./partner-gateway.js";
+export type {
+  PartnerCharge,
+  PartnerChargeFailure,
+  PartnerChargeResult,
+  PartnerGateway,
+  PartnerGatewayOptions,
+  PartnerInvoice,
+} from "./partner-gateway.js";
+export { BillingUnavailableError } from "./partner-errors.js";
