@@ -230,6 +230,17 @@ describe("Stripe emulator through the Stripe gateway", () => {
     expect(await unauthenticated.json()).toMatchObject({ error: { type: "invalid_request_error" } });
   });
 
+  it("expands ids named in expand[]", async () => {
+    const { gateway, emulator } = await setup();
+    const { session } = await startCheckout({ gateway, mode: "subscription" });
+    await emulator.payCheckoutSession(session.id);
+    const expanded = await fetch(`${emulator.url}/v1/checkout/sessions/${session.id}?expand[]=subscription&expand[]=line_items`, {
+      headers: { authorization: "Bearer sk_test_x" },
+    }).then((response) => response.json() as Promise<{ subscription: { object: string }; line_items: { data: unknown[] } }>);
+    expect(expanded.subscription.object).toBe("subscription");
+    expect(expanded.line_items.data).toHaveLength(1);
+  });
+
   it("paginates paid invoices newest first", async () => {
     const { gateway, emulator } = await setup();
     const { customer, session } = await startCheckout({ gateway, mode: "subscription", quantity: 1 });
