@@ -9,6 +9,7 @@ export const ErrorCode = z.enum([
   "billing_not_enabled",
   "insufficient_credits",
   "billing_unavailable",
+  "payment_failed",
   "rate_limited",
   "internal_error",
 ]);

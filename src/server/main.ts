@@ -1,22 +1,50 @@
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { startPartnerEmulator } from "../emulators/partner/index.js";
+import { startStripeEmulator } from "../emulators/stripe/index.js";
 import { loadConfig } from "./config.js";
-import { isDatabaseEmpty, seedDirectory } from "./demo/seed.js";
+import { seedDemoData } from "./demo/seed-billing.js";
+import { isDatabaseEmpty } from "./demo/seed.js";
 import { createLogger, openConfiguredDatabase, startServer } from "./server.js";
 
 const config = loadConfig();
 const logger = createLogger(config);
+const dataDir = resolve(config.DATA_DIR);
+mkdirSync(dataDir, { recursive: true });
+const selfUrl = `http://127.0.0.1:${config.PORT}`;
+
+// Offline by default: local Stripe and partner emulators unless real ones are configured.
+const stripeEmulator =
+  config.STRIPE_SECRET_KEY || config.STRIPE_API_BASE
+    ? null
+    : await startStripeEmulator({
+        port: config.STRIPE_EMULATOR_PORT,
+        dataDir,
+        webhookUrl: `${selfUrl}/api/webhooks/stripe`,
+        webhookSecret: config.STRIPE_WEBHOOK_SECRET,
+      });
+const partnerEmulator = config.PARTNER_API_BASE
+  ? null
+  : await startPartnerEmulator({ port: config.PARTNER_EMULATOR_PORT, dataDir, apiKey: config.PARTNER_API_KEY });
+
 const database = await openConfiguredDatabase(config);
 const running = await startServer({ config, database, logger });
 
 const wantsDemo = config.DATABASE_URL ? config.DEMO_DATA === "1" : config.DEMO_DATA !== "0";
 if (wantsDemo && (await isDatabaseEmpty(database.db))) {
-  await seedDirectory(database.db);
+  await seedDemoData({ database, billing: running.billing, stripeEmulator, config });
   logger.info("demo data loaded");
 }
-logger.info({ url: running.deps.publicUrl, database: database.kind }, "Group Billing is running");
+logger.info(
+  { url: running.deps.publicUrl, database: database.kind, stripeEmulator: stripeEmulator?.url ?? null, partnerEmulator: partnerEmulator?.url ?? null },
+  "Group Billing is running",
+);
 
 const shutdown = async () => {
   await running.close();
   await database.close();
+  await stripeEmulator?.close();
+  await partnerEmulator?.close();
   process.exit(0);
 };
 process.once("SIGINT", () => void shutdown());

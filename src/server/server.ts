@@ -7,17 +7,28 @@ import { openDatabase, type Database } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
 import { createApp } from "./http/app.js";
 import type { AppDeps } from "./http/context.js";
+import { billingRoutes } from "./http/routes/billing-routes.js";
+import { webhookRoutes } from "./http/routes/webhook-routes.js";
+import { createPartnerGateway } from "./integrations/partner/index.js";
+import { createStripeGateway } from "./integrations/stripe/index.js";
+import { createBillingService } from "./modules/billing/billing-service.js";
+import type { PartnerPort, StripePort } from "./modules/billing/ports.js";
+import { startScheduler } from "./modules/billing/scheduler.js";
 
 export interface StartOptions {
   config: Config;
   /** An already opened database (tests); otherwise opened from the config. */
   database?: Database;
   logger?: Logger;
+  /** Run the renewal and expiry sweeper (default true). */
+  scheduler?: boolean;
 }
 
 export interface RunningServer {
   url: string;
   deps: AppDeps;
+  billing: ReturnType<typeof createBillingService>;
+  partnerGateway: PartnerPort;
   close(): Promise<void>;
 }
 
@@ -43,7 +54,26 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const database = opts.database ?? (await openConfiguredDatabase(config));
   await runMigrations(database);
   const deps: AppDeps = { database, config, logger, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` };
-  const app = createApp(deps);
+  const stripe: StripePort = createStripeGateway({
+    secretKey: config.STRIPE_SECRET_KEY ?? "sk_test_local_emulator",
+    apiBase: config.STRIPE_API_BASE ?? (config.STRIPE_SECRET_KEY ? null : `http://127.0.0.1:${config.STRIPE_EMULATOR_PORT}`),
+    webhookSecret: config.STRIPE_WEBHOOK_SECRET,
+  });
+  const partnerBase = config.PARTNER_API_BASE ?? `http://127.0.0.1:${config.PARTNER_EMULATOR_PORT}`;
+  const partner: PartnerPort = createPartnerGateway({ apiBase: partnerBase, apiKey: config.PARTNER_API_KEY });
+  // deps.publicUrl is settled below once the port is known; the service reads it through the getter.
+  const billing = createBillingService({
+    database,
+    config,
+    stripe,
+    partner,
+    get publicUrl() {
+      return deps.publicUrl;
+    },
+    partnerPortalUrl: config.PARTNER_PORTAL_URL ?? `${partnerBase}/portal`,
+  });
+  const app = createApp(deps, [(d) => billingRoutes({ ...d, billing }), (d) => webhookRoutes({ ...d, stripe })]);
+  const scheduler = opts.scheduler === false ? null : startScheduler({ database, config, partner, logger });
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ok(s));
   });
@@ -54,7 +84,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   return {
     url,
     deps,
+    billing,
+    partnerGateway: partner,
     close: async () => {
+      await scheduler?.stop();
+      (server as import("node:http").Server).closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
       if (!opts.database) await database.close();
     },

@@ -28,7 +28,7 @@ async function setup(pool: { monthly?: number; oneTime?: number } = {}, websites
 }
 const grant = (f: OrgFixture, i: number, credits: number, expiresAt?: string) =>
   api.post(`/api/v1/websites/${f.websitesA[i]!.id}/grants`, { credits, idempotencyKey: key(), ...(expiresAt ? { expiresAt } : {}) });
-const use = (websiteId: string, credits: number, idempotencyKey = key()) => api.post("/api/v1/usage", { websiteId, credits, idempotencyKey });
+const use = (websiteId: string, credits: number, idempotencyKey: string = key()) => api.post("/api/v1/usage", { websiteId, credits, idempotencyKey });
 
 describe("consumption order", () => {
   it("spends the website's own credits, then the group's monthly, then one-time, listing each part", async () => {

@@ -1,27 +1,72 @@
+import { startPartnerEmulator, type PartnerEmulator } from "../../src/emulators/partner/index.js";
+import { startStripeEmulator, type StripeEmulator } from "../../src/emulators/stripe/index.js";
 import { loadConfig, type Config } from "../../src/server/config.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { Client } from "./http.js";
 import { createTestDatabase } from "./database.js";
 
+export const WEBHOOK_SECRET = "whsec_test_secret";
+export const PARTNER_KEY = "partner_test_key";
+
 export interface TestServer extends RunningServer {
   db: RunningServer["deps"]["database"]["db"];
   databaseUrl: string | null;
+  stripe: StripeEmulator;
+  partner: PartnerEmulator;
+  config: Config;
   client(headers?: Record<string, string>): Client;
 }
 
-/** The real server on a free port with a fresh database of the kind TEST_DB names. */
+/**
+ * The real server on a free port with a fresh database of the kind TEST_DB names, and its own
+ * Stripe and partner emulators (in memory) as the outside world.
+ */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const testDb = await createTestDatabase();
-  const config: Config = loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", DATA_DIR: "/tmp/gb-test-unused", ...env });
-  const running = await startServer({ config, database: testDb.database });
+  const stripe = await startStripeEmulator({ port: 0, dataDir: null, webhookUrl: null, webhookSecret: WEBHOOK_SECRET });
+  const partner = await startPartnerEmulator({ port: 0, dataDir: null, apiKey: PARTNER_KEY });
+  const config: Config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "silent",
+    DATA_DIR: "/tmp/gb-test-unused",
+    STRIPE_API_BASE: stripe.url,
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    PARTNER_API_BASE: partner.url,
+    PARTNER_API_KEY: PARTNER_KEY,
+    ...env,
+  });
+  const running = await startServer({ config, database: testDb.database, scheduler: false });
+  stripe.setWebhookUrl(`${running.url}/api/webhooks/stripe`);
   return {
     ...running,
+    config,
+    stripe,
+    partner,
     db: testDb.database.db,
     databaseUrl: testDb.url,
     client: (headers) => new Client(running.url, headers),
     close: async () => {
       await running.close();
+      await stripe.close();
+      await partner.close();
       await testDb.drop();
     },
   };
+}
+
+/** Poll until `check` holds (webhooks are delivered asynchronously). */
+export async function eventually<T>(check: () => Promise<T | false | null | undefined>, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
 }

@@ -45,6 +45,11 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     if (err instanceof AppError) {
       return c.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, err.status);
     }
+    if ((err as { code?: unknown }).code === "billing_unavailable") {
+      c.get("log")?.warn({ err: err.message }, "billing service unavailable");
+      const body: ErrorBody = { error: { code: "billing_unavailable", message: "The billing service is not available right now. Try again in a moment." } };
+      return c.json(body, 503);
+    }
     if (err instanceof HTTPException && err.status < 500) {
       const message = err.status === 415 ? "Content-Type must be application/json." : "Invalid request. The body is not valid JSON.";
       return c.json({ error: { code: "invalid_request", message } } satisfies ErrorBody, err.status as ContentfulStatusCode);

@@ -4,6 +4,7 @@ const STATUS: Record<ErrorCode, 400 | 401 | 402 | 403 | 404 | 409 | 429 | 500 | 
   invalid_request: 400,
   unauthenticated: 401,
   insufficient_credits: 402,
+  payment_failed: 402,
   forbidden: 403,
   not_found: 404,
   conflict: 409,

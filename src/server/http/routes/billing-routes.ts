@@ -1,0 +1,105 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  BillingSummary,
+  EnableBillingResponse,
+  InvoicesQuery,
+  InvoicesResponse,
+  PurchaseBody,
+  PurchaseResponse,
+  PurchaseStatus,
+} from "../../../contracts/billing.js";
+import { ErrorBody } from "../../../contracts/common.js";
+import { requireGroupAdmin } from "../../modules/access/access-service.js";
+import type { BillingService } from "../../modules/billing/billing-service.js";
+import type { AppDeps } from "../context.js";
+import { requireSession } from "../middleware.js";
+import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { GroupParams } from "./group-routes.js";
+
+const err = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+const IdempotencyHeader = z.object({ "idempotency-key": z.string().min(1).max(255).optional() });
+
+export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
+  const app = createRouter();
+  const { billing } = deps;
+  const db = deps.database.db;
+  app.use("/api/groups/*", requireSession(deps));
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/groups/{groupId}/billing",
+      tags: ["billing"],
+      request: { params: GroupParams },
+      responses: { 200: jsonResponse(BillingSummary, "Billing state and balances, from our database"), ...errorResponses },
+    }),
+    async (c) => {
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
+      return c.json(await billing.getSummary(group), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/groups/{groupId}/billing/enable",
+      tags: ["billing"],
+      request: { params: GroupParams },
+      responses: { 200: jsonResponse(EnableBillingResponse, "Billing is enabled (repeating changes nothing)"), ...errorResponses, 503: err("billing_unavailable") },
+    }),
+    async (c) => {
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
+      return c.json(await billing.enable(group), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/groups/{groupId}/billing/purchases",
+      tags: ["billing"],
+      request: { params: GroupParams, headers: IdempotencyHeader, body: jsonBody(PurchaseBody) },
+      responses: {
+        200: jsonResponse(PurchaseResponse, "Standard: redirect to Stripe Checkout. Partner: charged and granted."),
+        ...errorResponses,
+        402: err("payment_failed: the partner charge was declined or did not answer; nothing was granted"),
+        409: err("billing_not_enabled, or conflict for a reused idempotency key"),
+        503: err("billing_unavailable"),
+      },
+    }),
+    async (c) => {
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
+      return c.json(await billing.purchase(group, c.req.valid("json"), c.req.valid("header")["idempotency-key"]), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/groups/{groupId}/billing/purchases/{purchaseId}",
+      tags: ["billing"],
+      request: { params: GroupParams.extend({ purchaseId: z.string().uuid() }) },
+      responses: { 200: jsonResponse(PurchaseStatus, "A purchase's state (reconciled with Stripe while pending)"), ...errorResponses, 503: err("billing_unavailable") },
+    }),
+    async (c) => {
+      const { groupId, purchaseId } = c.req.valid("param");
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId });
+      return c.json(await billing.getPurchase(group, purchaseId), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/groups/{groupId}/billing/invoices",
+      tags: ["billing"],
+      request: { params: GroupParams, query: InvoicesQuery },
+      responses: { 200: jsonResponse(InvoicesResponse, "Paid invoices, newest first"), ...errorResponses, 503: err("billing_unavailable") },
+    }),
+    async (c) => {
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
+      return c.json(await billing.listInvoices(group, c.req.valid("query").month), 200);
+    },
+  );
+  return app;
+}

@@ -1,0 +1,38 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { ErrorBody } from "../../../contracts/common.js";
+import { handleStripeEvent } from "../../modules/billing/stripe-events.js";
+import type { StripePort } from "../../modules/billing/ports.js";
+import type { AppDeps } from "../context.js";
+import { AppError } from "../errors.js";
+import { createRouter, jsonResponse } from "../openapi.js";
+
+export function webhookRoutes(deps: AppDeps & { stripe: StripePort }) {
+  const app = createRouter();
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/webhooks/stripe",
+      tags: ["webhooks"],
+      description: "Stripe events, signed with STRIPE_WEBHOOK_SECRET. Each event id takes effect at most once.",
+      request: { headers: z.object({ "stripe-signature": z.string().optional() }) },
+      responses: {
+        200: jsonResponse(z.object({ received: z.literal(true), duplicate: z.boolean() }), "Accepted"),
+        400: { description: "Bad signature", content: { "application/json": { schema: ErrorBody } } },
+        503: { description: "Stripe could not be reached to re-read the event's objects; Stripe retries", content: { "application/json": { schema: ErrorBody } } },
+      },
+    }),
+    async (c) => {
+      const raw = await c.req.text();
+      let event;
+      try {
+        event = deps.stripe.constructEvent(raw, c.req.header("stripe-signature"));
+      } catch {
+        throw new AppError("invalid_request", "The webhook signature is not valid.");
+      }
+      const processed = await handleStripeEvent({ database: deps.database, stripe: deps.stripe, config: deps.config }, event);
+      c.get("log").info({ eventId: event.id, type: event.type, duplicate: !processed }, "stripe webhook");
+      return c.json({ received: true as const, duplicate: !processed }, 200);
+    },
+  );
+  return app;
+}

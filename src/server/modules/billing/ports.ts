@@ -1,0 +1,82 @@
+/**
+ * What the billing module needs from the outside world. The Stripe and partner integrations
+ * implement these; the module never imports an SDK.
+ */
+
+export interface PaidInvoice {
+  id: string;
+  number: string | null;
+  paidAt: Date;
+  description: string;
+  total: { amount: number; currency: string };
+  hostedInvoiceUrl: string | null;
+}
+
+export interface SubscriptionState {
+  id: string;
+  status: string;
+  quantity: number;
+  itemId: string;
+  currentPeriodStart: Date;
+  currentPeriodEnd: Date;
+  cancelAtPeriodEnd: boolean;
+  metadata: Record<string, string>;
+}
+
+export interface CheckoutSessionState {
+  id: string;
+  mode: "payment" | "subscription" | string;
+  status: string | null;
+  paymentStatus: string;
+  subscriptionId: string | null;
+  metadata: Record<string, string>;
+}
+
+export interface InvoiceState {
+  id: string;
+  subscriptionId: string | null;
+  billingReason: string | null;
+  periodStart: Date;
+  periodEnd: Date;
+  paid: boolean;
+  total: number;
+  currency: string;
+  quantity: number | null;
+}
+
+export interface StripeEventLike {
+  id: string;
+  type: string;
+  data: { object: object };
+}
+
+export interface StripePort {
+  createCustomer(o: { groupId: string; name: string; idempotencyKey: string }): Promise<{ id: string }>;
+  createCheckoutSession(o: {
+    customerId: string;
+    mode: "payment" | "subscription";
+    productName: string;
+    unitAmount: number;
+    currency: string;
+    quantity: number;
+    successUrl: string;
+    cancelUrl: string;
+    metadata: Record<string, string>;
+    idempotencyKey: string;
+  }): Promise<{ id: string; url: string }>;
+  retrieveCheckoutSession(id: string): Promise<CheckoutSessionState>;
+  retrieveSubscription(id: string): Promise<SubscriptionState | null>;
+  updateSubscriptionQuantity(o: { subscriptionId: string; quantity: number; idempotencyKey: string }): Promise<SubscriptionState>;
+  retrieveInvoice(id: string): Promise<InvoiceState>;
+  listPaidInvoices(customerId: string): Promise<PaidInvoice[]>;
+  constructEvent(rawBody: string, signature: string | undefined): StripeEventLike;
+}
+
+export type PartnerChargeResult =
+  | { ok: true; charge: { id: string; amount: number; currency: string; createdAt: string | Date; receiptUrl?: string | null } }
+  | { ok: false; reason: string };
+
+export interface PartnerPort {
+  charge(o: { accountId: string; amount: number; currency: string; description: string; idempotencyKey: string }): Promise<PartnerChargeResult>;
+  listCharges(accountId: string): Promise<PaidInvoice[]>;
+}

@@ -1,0 +1,103 @@
+import type { Logger } from "pino";
+import { addMonths } from "../../../domain/periods.js";
+import type { Config } from "../../config.js";
+import type { Database } from "../../db/client.js";
+import { expireDueGrants } from "../credits/grants-repo.js";
+import { grantMonthlyPeriod, recordInvoice, type PlanRow } from "./fulfilment.js";
+import type { PartnerPort } from "./ports.js";
+
+/**
+ * Scheduled work kept in PostgreSQL: a plan's `current_period_end` is the job record, so a renewal
+ * is never lost with a process. Any number of processes poll; `FOR UPDATE SKIP LOCKED` hands
+ * each due plan to one of them, and the partner's idempotency key makes a repeated charge
+ * (after a crash between charge and commit) return the first charge.
+ */
+
+const fmt = (n: number) => new Intl.NumberFormat("en-US").format(n);
+
+/** Renew every partner plan whose period has ended; returns how many plans were handled. */
+export async function renewDuePartnerPlans({ database, config, partner, now = new Date() }: { database: Database; config: Config; partner: PartnerPort; now?: Date }) {
+  let handled = 0;
+  for (;;) {
+    const done = await database.transaction(async (q) => {
+      const { rows } = await q<PlanRow & { partner_account_id: string | null }>(
+        `select p.*, bp.partner_account_id from plans p join billing_profiles bp on bp.group_id = p.group_id
+          where p.provider = 'partner' and p.status = 'active' and p.current_period_end <= $1
+          order by p.current_period_end limit 1
+            for update of p skip locked`,
+        [now],
+      );
+      const plan = rows[0];
+      if (!plan) return true;
+      if (plan.cancel_at_period_end) {
+        await q("update plans set status = 'canceled', updated_at = now() where id = $1", [plan.id]);
+        return false;
+      }
+      const start = plan.current_period_end;
+      const end = addMonths(start, 1);
+      const credits = plan.quantity * config.CREDITS_PER_PACKAGE;
+      const description = `Monthly credits renewal: ${plan.quantity} × ${fmt(config.CREDITS_PER_PACKAGE)} (${fmt(credits)} credits per month)`;
+      const result = await partner.charge({
+        accountId: plan.partner_account_id!,
+        amount: plan.quantity * config.PRICE_MONTHLY,
+        currency: config.CURRENCY,
+        description,
+        idempotencyKey: `renewal:${plan.id}:${start.toISOString()}`,
+      });
+      if (!result.ok) {
+        // An unpaid plan grants nothing more; the old period's credits expire on their own.
+        await q("update plans set status = 'past_due', updated_at = now() where id = $1", [plan.id]);
+        return false;
+      }
+      await recordInvoice(q, {
+        groupId: plan.group_id,
+        provider: "partner",
+        externalId: result.charge.id,
+        number: null,
+        description,
+        amount: result.charge.amount,
+        currency: result.charge.currency,
+        paidAt: new Date(result.charge.createdAt),
+        hostedInvoiceUrl: result.charge.receiptUrl ?? null,
+      });
+      await grantMonthlyPeriod(q, {
+        groupId: plan.group_id,
+        periodStart: start,
+        periodEnd: end,
+        packages: plan.quantity,
+        credits,
+        sourceKey: `partner-period:${plan.id}:${start.toISOString()}`,
+      });
+      await q("update plans set current_period_start = $2, current_period_end = $3, updated_at = now() where id = $1", [plan.id, start, end]);
+      return false;
+    });
+    if (done) return handled;
+    handled++;
+  }
+}
+
+export function startScheduler({ database, config, partner, logger, intervalMs = 15_000 }: { database: Database; config: Config; partner: PartnerPort; logger: Logger; intervalMs?: number }) {
+  let running: Promise<void> | null = null;
+  const tick = () => {
+    running ??= (async () => {
+      try {
+        const renewed = await renewDuePartnerPlans({ database, config, partner });
+        const expired = await database.transaction((q) => expireDueGrants(q));
+        if (renewed || expired) logger.info({ renewed, expired }, "scheduled billing work");
+      } catch (err) {
+        logger.warn({ err }, "scheduled billing work failed; retrying on the next tick");
+      } finally {
+        running = null;
+      }
+    })();
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  setTimeout(tick, 1000).unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { expect } from "vitest";
+import type { Client } from "./http.js";
+import type { TestServer } from "./server.js";
+import { eventually } from "./server.js";
+
+/** Open the emulator's hosted Checkout page and press "Pay", as a customer would; returns where it sends the browser. */
+export async function payOnHostedCheckout(checkoutUrl: string) {
+  const page = await fetch(checkoutUrl);
+  const html = await page.text();
+  expect(html).toContain(">Pay</button>");
+  const action = /<form method="post" action="([^"]+)">/.exec(html)![1]!;
+  const res = await fetch(new URL(action, checkoutUrl), { method: "POST", redirect: "manual" });
+  expect(res.status).toBe(303);
+  return res.headers.get("location")!;
+}
+
+export async function buyThroughCheckout(server: TestServer, admin: Client, groupId: string, type: "one_time" | "monthly", quantity: number) {
+  const r = await admin.post(`/api/groups/${groupId}/billing/purchases`, { type, quantity });
+  expect(r.status).toBe(200);
+  expect(r.json.status).toBe("redirect");
+  const back = await payOnHostedCheckout(r.json.url);
+  expect(back).toContain(`/groups/${groupId}/billing?checkout=success&purchase=${r.json.purchaseId}`);
+  await eventually(async () => {
+    const p = await admin.get(`/api/groups/${groupId}/billing/purchases/${r.json.purchaseId}`);
+    return p.json.status === "completed";
+  });
+  return r.json.purchaseId as string;
+}
+
+export async function grantCount(server: TestServer, groupId: string) {
+  const { rows } = await server.deps.database.query<{ n: number }>("select count(*)::int as n from credit_grants where group_id = $1", [groupId]);
+  return rows[0]!.n;
+}
