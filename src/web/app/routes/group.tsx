@@ -18,7 +18,7 @@ function GroupPage({ tab }: { tab: GroupTab }) {
   const base = `/groups/${encodeURIComponent(groupId)}`;
 
   return (
-    <div className="grid gap-6">
+    <div className="flex flex-col gap-6">
       <nav aria-label="Breadcrumb" className="flex h-5 min-w-0 items-center gap-1.5 text-sm text-muted-foreground">
         {group.data ? (
           <>
@@ -46,7 +46,7 @@ function GroupPage({ tab }: { tab: GroupTab }) {
           <TabsLineTrigger value="overview">Overview</TabsLineTrigger>
           <TabsLineTrigger value="billing">Billing</TabsLineTrigger>
         </TabsLineList>
-        <TabsContent value="overview" className="mt-6 grid gap-6">
+        <TabsContent value="overview" className="mt-6 flex flex-col gap-6">
           <header>
             {group.data ? (
               <h1 className="text-2xl leading-8 font-semibold tracking-tight">{group.data.name}</h1>

@@ -27,7 +27,7 @@ export function BillingHistory({ groupId }: { groupId: string }) {
   return (
     <section aria-labelledby="billing-history-title">
       <div className="mb-3 flex items-center justify-between gap-4">
-        <h2 id="billing-history-title" className="text-sm leading-5 font-medium">
+        <h2 id="billing-history-title" className="text-base leading-6 font-semibold">
           Billing history
         </h2>
         <NativeSelect
@@ -48,10 +48,10 @@ export function BillingHistory({ groupId }: { groupId: string }) {
         <Table>
           <TableHeader>
             <TableRow className="hover:bg-transparent">
-              <TableHead className="pl-5 sm:pl-6">Date</TableHead>
+              <TableHead>Date</TableHead>
               <TableHead>Description</TableHead>
               <TableHead className="text-right">Amount</TableHead>
-              <TableHead className="w-12 pr-5 sm:pr-6">
+              <TableHead className="w-11 sm:w-14">
                 <span className="sr-only">Invoice</span>
               </TableHead>
             </TableRow>
@@ -66,10 +66,10 @@ export function BillingHistory({ groupId }: { groupId: string }) {
             ) : (
               invoices.map((invoice) => (
                 <TableRow key={invoice.id}>
-                  <TableCell className="pl-5 whitespace-nowrap tabular-nums sm:pl-6">{formatDate(invoice.paidAt)}</TableCell>
-                  <TableCell className="min-w-40">{invoice.description}</TableCell>
+                  <TableCell className="whitespace-nowrap tabular-nums">{formatDate(invoice.paidAt)}</TableCell>
+                  <TableCell>{invoice.description}</TableCell>
                   <TableCell className="text-right whitespace-nowrap tabular-nums">{formatMoney(invoice.total)}</TableCell>
-                  <TableCell className="w-12 pr-5 text-right sm:pr-6">
+                  <TableCell className="text-right">
                     {invoice.hostedInvoiceUrl ? (
                       <a
                         href={invoice.hostedInvoiceUrl}

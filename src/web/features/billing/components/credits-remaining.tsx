@@ -41,7 +41,7 @@ export function CreditsRemaining({ credits }: { credits: BillingSummary["credits
   const { monthly, oneTime } = credits;
   return (
     <section aria-labelledby="credits-remaining-title">
-      <h2 id="credits-remaining-title" className="mb-3 text-sm leading-5 font-medium">
+      <h2 id="credits-remaining-title" className="mb-3 text-base leading-6 font-semibold">
         Credits remaining
       </h2>
       {monthly || oneTime ? (
@@ -78,7 +78,7 @@ export function CreditsRemaining({ credits }: { credits: BillingSummary["credits
 export function CreditsRemainingSkeleton() {
   return (
     <div aria-hidden="true">
-      <SkeletonLine className="mb-3 h-5" barClassName="h-3.5 w-32" />
+      <SkeletonLine className="mb-3 h-6" barClassName="h-4 w-36" />
       <div className="grid gap-4 sm:grid-cols-2">
         {[0, 1].map((key) => (
           <Card key={key} className="p-5 sm:p-6">

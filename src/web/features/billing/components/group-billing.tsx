@@ -26,7 +26,7 @@ export function GroupBilling({ groupId, overview }: GroupBillingProps) {
 
   if (billingQuery.isPending) {
     return (
-      <div className="grid gap-6" aria-busy="true">
+      <div className="flex flex-col gap-6" aria-busy="true">
         <span className="sr-only" role="status">
           Loading billing
         </span>
@@ -40,7 +40,7 @@ export function GroupBilling({ groupId, overview }: GroupBillingProps) {
   if (billingQuery.isError) {
     const error = billingQuery.error;
     return (
-      <div className="grid gap-6">
+      <div className="flex flex-col gap-6">
         <BillingHeader title="Billing" description={DESCRIPTION_INACTIVE} />
         {isApiError(error) && error.code === "forbidden" ? (
           <NoticeCard icon={<Ban aria-hidden="true" />} title="Billing is available to admins only">
@@ -65,7 +65,7 @@ export function GroupBilling({ groupId, overview }: GroupBillingProps) {
   const billing = billingQuery.data;
   if (!billing.enabled) {
     return (
-      <div className="grid gap-6">
+      <div className="flex flex-col gap-6">
         <BillingHeader title="Billing" description={DESCRIPTION_INACTIVE} />
         <EnableBillingCard groupId={groupId} />
       </div>
@@ -88,7 +88,7 @@ export function GroupBilling({ groupId, overview }: GroupBillingProps) {
   );
 
   return (
-    <div className="grid gap-6">
+    <div className="flex flex-col gap-6">
       <BillingHeader title="Group credits" description={DESCRIPTION_ACTIVE} actions={actions} />
       <CheckoutReturn groupId={groupId} />
       {overview}

@@ -24,10 +24,10 @@ export function GroupsTable({ orgId }: { orgId: string }) {
       <Table>
         <TableHeader>
           <TableRow className="hover:bg-transparent">
-            <TableHead className="pl-5 sm:pl-6">Group</TableHead>
+            <TableHead>Group</TableHead>
             <TableHead className="text-right">Websites</TableHead>
             <TableHead>Billing</TableHead>
-            <TableHead className="w-10 pr-5 sm:pr-6">
+            <TableHead className="w-10">
               <span className="sr-only">Open</span>
             </TableHead>
           </TableRow>
@@ -36,7 +36,7 @@ export function GroupsTable({ orgId }: { orgId: string }) {
           {groups === undefined ? (
             Array.from({ length: 3 }, (_, index) => (
               <TableRow key={index} className="hover:bg-transparent">
-                <TableCell className="pl-5 sm:pl-6">
+                <TableCell>
                   <SkeletonLine className="h-5" barClassName="h-3.5 w-40" />
                 </TableCell>
                 <TableCell>
@@ -45,7 +45,7 @@ export function GroupsTable({ orgId }: { orgId: string }) {
                 <TableCell>
                   <SkeletonLine className="h-5" barClassName="h-3.5 w-20" />
                 </TableCell>
-                <TableCell className="pr-5 sm:pr-6" />
+                <TableCell />
               </TableRow>
             ))
           ) : groups.length === 0 ? (
@@ -57,7 +57,7 @@ export function GroupsTable({ orgId }: { orgId: string }) {
           ) : (
             groups.map((group) => (
               <TableRow key={group.id} className="relative">
-                <TableCell className="pl-5 font-medium sm:pl-6">
+                <TableCell className="font-medium">
                   <Link
                     to={`/groups/${encodeURIComponent(group.id)}/billing`}
                     className="rounded-sm after:absolute after:inset-0 hover:underline focus-visible:ring-2 focus-visible:ring-ring focus-visible:outline-none"
@@ -77,7 +77,7 @@ export function GroupsTable({ orgId }: { orgId: string }) {
                     </span>
                   )}
                 </TableCell>
-                <TableCell className="pr-5 text-muted-foreground sm:pr-6">
+                <TableCell className="text-muted-foreground">
                   <ChevronRight className="size-4" aria-hidden="true" />
                 </TableCell>
               </TableRow>
