@@ -11,7 +11,6 @@ const config = loadConfig();
 const logger = createLogger(config);
 const dataDir = resolve(config.DATA_DIR);
 mkdirSync(dataDir, { recursive: true });
-const selfUrl = `http://127.0.0.1:${config.PORT}`;
 
 // Offline by default: local Stripe and partner emulators unless real ones are configured.
 const stripeEmulator =
@@ -20,7 +19,7 @@ const stripeEmulator =
     : await startStripeEmulator({
         port: config.STRIPE_EMULATOR_PORT,
         dataDir,
-        webhookUrl: `${selfUrl}/api/webhooks/stripe`,
+        webhookUrl: null, // set below, once the server's port is known
         webhookSecret: config.STRIPE_WEBHOOK_SECRET,
       });
 const partnerEmulator = config.PARTNER_API_BASE
@@ -29,6 +28,7 @@ const partnerEmulator = config.PARTNER_API_BASE
 
 const database = await openConfiguredDatabase(config);
 const running = await startServer({ config, database, logger });
+stripeEmulator?.setWebhookUrl(`${running.url}/api/webhooks/stripe`);
 
 const wantsDemo = config.DATABASE_URL ? config.DEMO_DATA === "1" : config.DEMO_DATA !== "0";
 if (wantsDemo && (await isDatabaseEmpty(database.db))) {

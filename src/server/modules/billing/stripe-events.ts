@@ -81,6 +81,8 @@ export async function fulfilCheckoutSession(ctx: Ctx & { session: CheckoutSessio
 async function onInvoicePaid(ctx: Ctx, invoiceId: string) {
   const invoice = await ctx.stripe.retrieveInvoice(invoiceId);
   if (!invoice.paid || !invoice.subscriptionId) return; // one-time invoices are granted through their Checkout Session
+  // A quantity raise bills through a `subscription_update` invoice; its credits were granted with the purchase.
+  if (invoice.billingReason !== "subscription_create" && invoice.billingReason !== "subscription_cycle") return;
   const sub = await ctx.stripe.retrieveSubscription(invoice.subscriptionId);
   if (!sub) return;
   await ctx.database.transaction(async (q) => {

@@ -1,0 +1,43 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  /** Stop it: SIGTERM by default, or SIGKILL for a crash. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * `src/server/main.ts` in its own OS process (as production runs it), on a free port, against
+ * the given database and outside services. Resolves once it logs that it is running.
+ */
+export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], {
+    // info level: the "running" line is how we learn the port (stdout is drained for the whole run).
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", DEMO_DATA: "0", ...env, LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<void>((ok) => child.once("exit", () => ok()));
+  const stderr: string[] = [];
+  child.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr.join("")}`)), 60_000);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      if (!line.includes("Group Billing is running")) return;
+      const parsed = JSON.parse(line) as { url: string };
+      clearTimeout(timer);
+      resolve(parsed.url.replace("localhost", "127.0.0.1"));
+    });
+    void exited.then(() => reject(new Error(`server exited: ${stderr.join("")}`)));
+  });
+  return {
+    url,
+    child,
+    kill: async (signal = "SIGTERM") => {
+      if (child.exitCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
