@@ -484,3 +484,52 @@ function nextPeriodEnd({ anchor, after }: { anchor: number; after: number }): nu
 function customerIdOf(subscription: Stripe.Subscription): string {
   return typeof subscription.customer === "string" ? subscription.customer : subscription.customer.id;
 }
+
+export interface HistoricalInvoiceInput {
+  customerId: string;
+  description: string;
+  unitAmount: number;
+  quantity: number;
+  currency: string;
+  /** When it was paid (seconds); also its service period start. */
+  paidAt: number;
+  periodEnd: number;
+}
+
+/**
+ * A paid invoice from the past, for demo data and benchmarks: history only, so no events are
+ * emitted (Stripe would have sent them back then).
+ */
+export function importPaidInvoice(ctx: BillingEngineContext, input: HistoricalInvoiceInput): Stripe.Invoice {
+  const customer = findCustomer(ctx, input.customerId);
+  const price = buildPrice({ currency: input.currency, unitAmount: input.unitAmount, productName: input.description, interval: null });
+  const invoice = buildInvoice({
+    customer,
+    currency: input.currency,
+    billingReason: "manual",
+    subscription: null,
+    lines: [
+      {
+        description: input.description,
+        amount: input.unitAmount * input.quantity,
+        quantity: input.quantity,
+        price,
+        periodStart: input.paidAt,
+        periodEnd: input.periodEnd,
+        subscriptionItemId: null,
+        proration: false,
+      },
+    ],
+    description: input.description,
+    metadata: {},
+    periodStart: input.paidAt,
+    periodEnd: input.paidAt,
+    publicUrl: ctx.publicUrl(),
+  });
+  invoice.created = input.paidAt;
+  invoice.effective_at = input.paidAt;
+  invoice.status_transitions = { ...invoice.status_transitions, finalized_at: input.paidAt, paid_at: input.paidAt };
+  invoice.webhooks_delivered_at = input.paidAt;
+  ctx.state.invoices.push(invoice);
+  return invoice;
+}

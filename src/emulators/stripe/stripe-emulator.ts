@@ -8,6 +8,8 @@ import { answerError, createApiRoutes } from "./api-routes.js";
 import {
   advanceSubscription as advanceSubscriptionInEngine,
   completeCheckoutSession,
+  importPaidInvoice,
+  type HistoricalInvoiceInput,
   findCheckout,
   findInvoice,
   type BillingEngineContext,
@@ -37,6 +39,8 @@ export interface StripeEmulator {
   events(): Stripe.Event[];
   redeliver(eventId: string): Promise<void>;
   payCheckoutSession(id: string): Promise<void>;
+  /** Paid invoices from the past (demo history, benchmarks); emits no events. */
+  importPaidInvoices(invoices: HistoricalInvoiceInput[]): Promise<void>;
 }
 
 export const STRIPE_EMULATOR_STATE_FILE = "stripe-emulator.json";
@@ -108,6 +112,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     setFault,
     advanceSubscription: (id) => runAndCommit(() => advanceSubscriptionInEngine(ctx, id)),
     payCheckoutSession: (id) => runAndCommit(() => completeCheckoutSession(ctx, id)),
+    importPaidInvoices: (invoices) => runAndCommit(() => invoices.forEach((input) => importPaidInvoice(ctx, input))),
     setWebhookUrl: (url) => {
       webhookUrl = url;
     },

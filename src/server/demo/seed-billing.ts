@@ -2,6 +2,7 @@ import type { StripeEmulator } from "../../emulators/stripe/index.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
 import type { BillingService } from "../modules/billing/billing-service.js";
+import { addMonths } from "../../domain/periods.js";
 import { createUsageProcessor } from "../modules/credits/usage-processor.js";
 import { seedDirectory } from "./seed.js";
 
@@ -28,6 +29,7 @@ export async function seedDemoData({ database, billing, stripeEmulator }: { data
       await buy("one_time", 3);
       await spend(usage, g, 7_100, "monthly");
     } else if (stripeEmulator) {
+      await importHistory(database, stripeEmulator, g.id);
       // One-time credits bought first and mostly spent, then a monthly plan a third used.
       await buy("one_time", 5);
       await spend(usage, g, 3_400, "one-time");
@@ -35,6 +37,23 @@ export async function seedDemoData({ database, billing, stripeEmulator }: { data
       await spend(usage, g, 7_600, "monthly");
     }
   }
+}
+
+/** Five months of paid invoices before today, so the billing history has months to filter. */
+async function importHistory(database: Database, stripe: StripeEmulator, groupId: string) {
+  const { rows } = await database.query<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [groupId]);
+  const customerId = rows[0]!.c;
+  const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
+  const history = [];
+  for (let k = 5; k >= 1; k--) {
+    const paidAt = addMonths(new Date(), -k);
+    history.push({ customerId, description: "15 × 1,000 group credits (monthly)", unitAmount: 800, quantity: 15, currency: "usd", paidAt: seconds(paidAt), periodEnd: seconds(addMonths(paidAt, 1)) });
+    if (k % 2 === 1) {
+      const topUp = new Date(paidAt.getTime() + 9 * 86400_000);
+      history.push({ customerId, description: "1,000 group credits (one-time)", unitAmount: 1000, quantity: k + 1, currency: "usd", paidAt: seconds(topUp), periodEnd: seconds(topUp) });
+    }
+  }
+  await stripe.importPaidInvoices(history);
 }
 
 async function spend(usage: ReturnType<typeof createUsageProcessor>, g: { orgId: string; websiteIds: string[] }, credits: number, tag: string) {
