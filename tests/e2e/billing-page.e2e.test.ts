@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startAppServer, type AppServer } from "./support/app-server.js";
+import { login, openBrowser, openGroupBilling, screenshots, shows, type Browser } from "./support/browser.js";
+
+let server: AppServer;
+let browser: Browser & { errors: string[] };
+
+beforeAll(async () => {
+  server = await startAppServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+beforeEach(async () => {
+  browser = await openBrowser({ baseUrl: server.baseUrl });
+  return async () => {
+    expect(browser.errors).toEqual([]);
+    await browser.close();
+  };
+});
+
+describe("group billing page of a group with credits (org admin)", () => {
+  it("lists the organization's groups with website counts and billing state", async () => {
+    const { page } = browser;
+    await login(page, "org-admin@demo.test");
+    await shows(page.getByRole("heading", { name: "Groups", level: 1 }));
+    const stores = page.getByRole("row").filter({ has: page.getByRole("link", { name: "Online Stores", exact: true }) });
+    await shows(stores);
+    expect(await stores.getByRole("cell").nth(1).textContent()).toMatch(/^\d+$/);
+    expect(await stores.textContent()).toContain("Enabled");
+    const marketing = page.getByRole("row").filter({ has: page.getByRole("link", { name: "Marketing Sites", exact: true }) });
+    expect(await marketing.textContent()).toContain("Not enabled");
+    await screenshots(page, "groups");
+  });
+
+  it("shows the overview, both credit cards and the billing history", async () => {
+    const { page } = browser;
+    await login(page, "org-admin@demo.test");
+    await openGroupBilling(page, "Online Stores");
+
+    await shows(page.getByRole("heading", { name: "Group credits", level: 1 }));
+    await shows(page.getByRole("heading", { name: "Online Stores", level: 2 }));
+    await shows(page.getByText("Credits bought here are shared by every website in this group."));
+    await shows(page.getByText(/^\d+ websites$/));
+    await shows(page.getByText(/^\+\d+$/)); // more than twelve websites: the strip ends with "+N"
+    expect(await page.getByRole("list", { name: "Websites in this group" }).getByRole("img").count()).toBe(13);
+
+    await shows(page.getByRole("heading", { name: "Monthly credits" }));
+    await shows(page.getByRole("heading", { name: "One-time credits" }));
+    await shows(page.getByText(/^remaining of [\d,]+$/));
+    await shows(page.getByText(/^Renews [A-Z][a-z]{2} \d{1,2}, \d{4}$/));
+    await shows(page.getByText("Never expires"));
+    const bars = page.getByRole("progressbar");
+    expect(await bars.count()).toBe(2);
+    const monthlyBar = page.getByRole("progressbar", { name: "Monthly credits used" });
+    expect(Number(await monthlyBar.getAttribute("aria-valuemax"))).toBeGreaterThan(0);
+    await shows(page.getByRole("button", { name: "Add More Credits" }));
+    expect(await page.getByRole("link", { name: "Manage subscription" }).count()).toBe(0);
+
+    await shows(page.getByRole("heading", { name: "Billing history" }));
+    const headers = await page.getByRole("columnheader").allTextContents();
+    expect(headers.slice(0, 3)).toEqual(["Date", "Description", "Amount"]);
+    const invoiceLinks = page.getByRole("link", { name: "View invoice" });
+    await shows(invoiceLinks);
+    expect(await invoiceLinks.first().getAttribute("target")).toBe("_blank");
+    expect(await invoiceLinks.first().getAttribute("rel")).toContain("noopener");
+
+    // Newest first.
+    const dates = await page.locator("tbody tr td:first-child").allTextContents();
+    const times = dates.map((text) => Date.parse(`${text} UTC`));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+
+    await screenshots(page, "billing-active");
+  });
+
+  it("filters the billing history by month", async () => {
+    const { page } = browser;
+    await login(page, "org-admin@demo.test");
+    await openGroupBilling(page, "Online Stores");
+    const filter = page.getByRole("combobox", { name: "Filter by month" });
+    await shows(filter);
+    const options = await filter.getByRole("option").allTextContents();
+    expect(options[0]).toBe("All months");
+    expect(options.length).toBeGreaterThan(1);
+    for (const label of options.slice(1)) expect(label).toMatch(/^[A-Z][a-z]+ \d{4}$/);
+
+    const month = await filter.getByRole("option").nth(1).getAttribute("value");
+    const request = page.waitForRequest((req) => req.url().includes(`/billing/invoices?month=${month}`));
+    await filter.selectOption(month ?? "");
+    await request;
+    const monthName = options[1] ?? "";
+    const [monthWord, year] = monthName.split(" ");
+    await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
+    const dates = await page.locator("tbody tr td:first-child").allTextContents();
+    expect(dates.length).toBeGreaterThan(0);
+    for (const date of dates) {
+      expect(date.startsWith(monthWord?.slice(0, 3) ?? "?")).toBe(true);
+      expect(date.endsWith(year ?? "?")).toBe(true);
+    }
+  });
+
+  it("explains the credit rules in the ⓘ dialog and closes it with Escape", async () => {
+    const { page } = browser;
+    await login(page, "org-admin@demo.test");
+    await openGroupBilling(page, "Online Stores");
+    await page.getByRole("button", { name: "How group credits work" }).click();
+    const dialog = page.getByRole("dialog", { name: "How group credits work" });
+    await shows(dialog);
+    for (const text of [
+      "Credit priority",
+      "Website credits are checked first. When depleted, usage falls back to group credits.",
+      "Monthly credits",
+      "Auto-renew at the start of each billing period. Unused monthly credits do not roll over.",
+      "One-time credits",
+      "Purchased once and consumed until depleted. They don’t renew.",
+    ]) {
+      await shows(dialog.getByText(text, { exact: true }));
+    }
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+  });
+
+  it("shows a website's name in a tooltip on hover and on keyboard focus", async () => {
+    const { page } = browser;
+    await login(page, "org-admin@demo.test");
+    await openGroupBilling(page, "Online Stores");
+    const logos = page.getByRole("list", { name: "Websites in this group" }).getByRole("img");
+    const first = logos.first();
+    const name = (await first.getAttribute("aria-label")) ?? "";
+    await first.hover();
+    await shows(page.getByRole("tooltip", { name }));
+    await page.mouse.move(0, 0, { steps: 8 });
+    await page.getByRole("tooltip").waitFor({ state: "hidden" });
+
+    const second = logos.nth(1);
+    const secondName = (await second.getAttribute("aria-label")) ?? "";
+    await second.focus();
+    await shows(page.getByRole("tooltip", { name: secondName }));
+  });
+
+  it("prices packages in the Add group credits dialog and keeps the quantity between 1 and 50", async () => {
+    const { page } = browser;
+    await login(page, "org-admin@demo.test");
+    await openGroupBilling(page, "Online Stores");
+    await page.getByRole("button", { name: "Add More Credits" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add group credits" });
+    await shows(dialog);
+    await shows(dialog.getByText(/^Current balance: [\d,]+ credits$/));
+    expect(await dialog.getByRole("tab", { name: "One-time" }).getAttribute("aria-selected")).toBe("true");
+    const decrease = dialog.getByRole("button", { name: "Decrease quantity" });
+    const increase = dialog.getByRole("button", { name: "Increase quantity" });
+    expect(await decrease.isDisabled()).toBe(true);
+    await shows(dialog.getByText("packages of 1,000 credits"));
+    await shows(dialog.getByRole("button", { name: "Add 1,000 Credits" }));
+
+    for (let i = 0; i < 4; i++) await increase.click();
+    await shows(dialog.getByRole("button", { name: "Add 5,000 Credits" }));
+    await shows(dialog.getByText("$50.00", { exact: true }));
+
+    await dialog.getByRole("tab", { name: "Monthly" }).click();
+    await shows(dialog.getByText("per month"));
+    await shows(dialog.getByText("$40.00 per month", { exact: true }));
+    await screenshots(page, "add-credits-dialog");
+
+    for (let i = 0; i < 60 && (await increase.isEnabled()); i++) await increase.click();
+    await shows(dialog.getByRole("button", { name: "Add 50,000 Credits" }));
+    expect(await increase.isDisabled()).toBe(true);
+
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await dialog.waitFor({ state: "hidden" });
+  });
+});

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startAppServer, type AppServer } from "./support/app-server.js";
+import { hides, login, openBrowser, openGroupBilling, screenshots, shows, type Browser } from "./support/browser.js";
+
+let server: AppServer;
+let browser: Browser & { errors: string[] };
+
+beforeAll(async () => {
+  server = await startAppServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+beforeEach(async () => {
+  browser = await openBrowser({ baseUrl: server.baseUrl });
+  return async () => {
+    expect(browser.errors).toEqual([]);
+    await browser.close();
+  };
+});
+
+function creditsNumber(text: string | null): number {
+  return Number((text ?? "").replace(/[^\d]/g, ""));
+}
+
+describe("enabling billing and buying credits", () => {
+  it("enables billing on a fresh group and shows the empty credits dashboard", async () => {
+    const { page } = browser;
+    await login(page, "org-admin@demo.test");
+    await openGroupBilling(page, "Marketing Sites");
+
+    await shows(page.getByRole("heading", { name: "Billing", level: 1 }));
+    await shows(page.getByRole("heading", { name: "Group billing not enabled" }));
+    expect(await page.getByRole("button", { name: "Add Credits" }).count()).toBe(0);
+    await screenshots(page, "billing-not-enabled");
+
+    await page.getByRole("button", { name: "Enable Billing" }).click();
+    await shows(page.getByRole("heading", { name: "Group credits", level: 1 }));
+    await shows(page.getByText("No credits purchased for this group yet."));
+    await shows(page.getByRole("button", { name: "Add Credits", exact: true }));
+    await shows(page.getByRole("heading", { name: "Marketing Sites", level: 2 }));
+    expect(await page.getByRole("heading", { name: "Billing history" }).count()).toBe(0);
+    await screenshots(page, "billing-empty");
+  });
+
+  it("buys one-time credits through Stripe Checkout and confirms the payment on return", async () => {
+    const { page } = browser;
+    await login(page, "org-admin@demo.test");
+    await openGroupBilling(page, "Online Stores");
+    await shows(page.getByRole("heading", { name: "One-time credits" }));
+    const before = creditsNumber(await page.getByRole("progressbar", { name: "One-time credits used" }).getAttribute("aria-valuemax"));
+
+    await page.getByRole("button", { name: "Add More Credits" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add group credits" });
+    for (let i = 0; i < 4; i++) await dialog.getByRole("button", { name: "Increase quantity" }).click();
+    const purchase = page.waitForRequest((req) => req.url().endsWith("/billing/purchases") && req.method() === "POST");
+    await dialog.getByRole("button", { name: "Add 5,000 Credits" }).click();
+    const request = await purchase;
+    expect(request.headers()["idempotency-key"]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(request.postDataJSON()).toEqual({ type: "one_time", quantity: 5 });
+
+    // The local Stripe emulator's Checkout page.
+    await page.waitForURL((url) => !url.href.startsWith(server.baseUrl));
+    await page.getByRole("button", { name: "Pay" }).click();
+
+    await page.waitForURL(/\/groups\/[^/]+\/billing/);
+    await shows(page.getByText("Payment received — 5,000 credits added"), 40_000);
+    await page.waitForFunction(() => !location.search.includes("checkout"));
+    await page.waitForFunction(
+      (expected) => Number(document.querySelector('[aria-label="One-time credits used"]')?.getAttribute("aria-valuemax")) === expected,
+      before + 5000,
+    );
+    await screenshots(page, "billing-after-checkout");
+  });
+
+  it("tells the user nothing was charged when Checkout is cancelled", async () => {
+    const { page } = browser;
+    await login(page, "org-admin@demo.test");
+    await openGroupBilling(page, "Online Stores");
+    await page.getByRole("button", { name: "Add More Credits" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add group credits" });
+    await dialog.getByRole("button", { name: "Add 1,000 Credits" }).click();
+    await page.waitForURL((url) => !url.href.startsWith(server.baseUrl));
+    await page.getByRole("link", { name: "Cancel" }).click();
+
+    await page.waitForURL(/\/groups\/[^/]+\/billing/);
+    await shows(page.getByText("Checkout cancelled. Nothing was charged."));
+    await page.waitForFunction(() => !location.search.includes("checkout"));
+  });
+
+  it("raises an active monthly plan without a second Checkout", async () => {
+    const { page } = browser;
+    await login(page, "org-admin@demo.test");
+    await openGroupBilling(page, "Online Stores");
+    await shows(page.getByRole("heading", { name: "Monthly credits" }));
+    await page.getByRole("button", { name: "Add More Credits" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add group credits" });
+    await dialog.getByRole("tab", { name: "Monthly" }).click();
+    await dialog.getByRole("button", { name: "Add 1,000 Credits" }).click();
+    // The server either completes the raise at once or sends the user to Checkout; both are handled.
+    await Promise.race([
+      hides(dialog, 20_000).then(() => shows(page.getByText("Added 1,000 credits"))),
+      page.waitForURL((url) => !url.href.startsWith(server.baseUrl), { timeout: 20_000 }),
+    ]);
+  });
+
+  it("charges a partner-managed group directly and announces the new credits", async () => {
+    const { page } = browser;
+    await login(page, "partner-admin@demo.test");
+    await openGroupBilling(page, "Agency Clients");
+    await shows(page.getByRole("heading", { name: "Group credits", level: 1 }));
+
+    const portal = page.getByRole("link", { name: "Manage subscription" });
+    await shows(portal);
+    expect(await portal.getAttribute("target")).toBe("_blank");
+    expect(await portal.getAttribute("rel")).toBe("noopener noreferrer");
+    expect(await portal.getAttribute("href")).toMatch(/^https?:\/\//);
+    await screenshots(page, "billing-partner");
+
+    const addButton = page.getByRole("button", { name: /^Add (More )?Credits$/ });
+    await addButton.click();
+    const dialog = page.getByRole("dialog", { name: "Add group credits" });
+    await dialog.getByRole("button", { name: "Increase quantity" }).click();
+    await dialog.getByRole("button", { name: "Add 2,000 Credits" }).click();
+
+    await hides(dialog, 20_000);
+    const toast = page.getByRole("status").filter({ hasText: "Added 2,000 credits" });
+    await shows(toast.or(page.getByText("Added 2,000 credits")));
+    await shows(page.getByRole("heading", { name: "One-time credits" }));
+    await shows(page.getByRole("button", { name: "Add More Credits" }));
+  });
+});

@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "../../..");
+
+export interface AppServer {
+  /** e.g. http://localhost:41234, the address Checkout returns to. */
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * The app exactly as `npm start` runs it (server, Stripe and partner emulators, demo data) on free
+ * ports with a fresh data directory, so every test file starts from the demo state.
+ */
+export async function startAppServer(): Promise<AppServer> {
+  if (!existsSync(join(ROOT, "dist/web/index.html"))) {
+    throw new Error("dist/web is missing: run `npx vite build` (npm test does) before the e2e tests");
+  }
+  const [port, stripePort, partnerPort] = [await freePort(), await freePort(), await freePort()];
+  const dataDir = mkdtempSync(join(tmpdir(), "gb-e2e-"));
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir,
+      STRIPE_EMULATOR_PORT: String(stripePort),
+      PARTNER_EMULATOR_PORT: String(partnerPort),
+      LOG_LEVEL: "info",
+      DATABASE_URL: "",
+      STRIPE_SECRET_KEY: "",
+      STRIPE_API_BASE: "",
+      PARTNER_API_BASE: "",
+      PUBLIC_URL: "",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+
+  await new Promise<void>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start within 90 s:\n${output}`)), 90_000);
+    const check = setInterval(() => {
+      if (output.includes("Group Billing is running")) {
+        clearInterval(check);
+        clearTimeout(timer);
+        ok();
+      }
+    }, 100);
+    child.once("exit", (code) => {
+      clearInterval(check);
+      clearTimeout(timer);
+      fail(new Error(`server exited with ${code}:\n${output}`));
+    });
+  });
+
+  return {
+    baseUrl: `http://localhost:${port}`,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((ok) => child.once("exit", ok));
+        child.kill("SIGTERM");
+        await Promise.race([exited, new Promise((ok) => setTimeout(ok, 5_000))]);
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
