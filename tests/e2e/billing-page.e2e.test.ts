@@ -169,4 +169,29 @@ describe("group billing page of a group with credits (org admin)", () => {
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await dialog.waitFor({ state: "hidden" });
   });
+
+  it("leaves out the billing history during a Stripe outage and keeps the rest of the page", async () => {
+    const { page } = browser;
+    const setFault = (mode: "none" | "error") =>
+      fetch(`${server.stripeEmulatorUrl}/_emulator/fault`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ mode }),
+      });
+    await login(page, "org-admin@demo.test");
+    expect((await setFault("error")).ok).toBe(true);
+    try {
+      const invoices = page.waitForResponse((res) => res.url().includes("/billing/invoices"));
+      await openGroupBilling(page, "Online Stores");
+      expect((await invoices).status()).toBe(503);
+      await shows(page.getByRole("heading", { name: "Group credits", level: 1 }));
+      await shows(page.getByRole("heading", { name: "Monthly credits" }));
+      await page.waitForLoadState("networkidle");
+      expect(await page.getByRole("heading", { name: "Billing history" }).count()).toBe(0);
+      expect(await page.getByText(/something went wrong|could not be shown/i).count()).toBe(0);
+      await screenshots(page, "billing-outage");
+    } finally {
+      await setFault("none");
+    }
+  });
 });

@@ -9,6 +9,8 @@ const ROOT = resolve(import.meta.dirname, "../../..");
 export interface AppServer {
   /** e.g. http://localhost:41234, the address Checkout returns to. */
   baseUrl: string;
+  /** The local Stripe emulator; `POST /_emulator/fault {mode}` simulates an outage. */
+  stripeEmulatorUrl: string;
   stop(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startAppServer(): Promise<AppServer> {
 
   return {
     baseUrl: `http://localhost:${port}`,
+    stripeEmulatorUrl: `http://127.0.0.1:${stripePort}`,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((ok) => child.once("exit", ok));
