@@ -68,5 +68,5 @@ export async function eventually<T>(check: () => Promise<T | false | null | unde
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
+  throw new Error(`condition not met in ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ""}`);
 }

@@ -16,9 +16,9 @@ export interface Database {
   db: Db;
   kind: "postgres" | "pglite";
   /** Run raw SQL with positional parameters; both drivers answer `{ rows }`. */
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  query: Query;
   /** One transaction on one connection, with raw SQL (the hot credit paths use this). */
-  transaction<T>(fn: (query: Query) => Promise<T>): Promise<T>;
+  transaction: <T>(fn: (query: Query) => Promise<T>) => Promise<T>;
   close(): Promise<void>;
   /** The pg pool (postgres only), for libraries such as pg-boss. */
   pool: pg.Pool | null;

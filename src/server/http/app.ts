@@ -3,7 +3,6 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorBody } from "../../contracts/common.js";
 import { migrationsApplied } from "../db/migrate.js";
 import type { AppDeps } from "./context.js";
@@ -52,7 +51,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     }
     if (err instanceof HTTPException && err.status < 500) {
       const message = err.status === 415 ? "Content-Type must be application/json." : "Invalid request. The body is not valid JSON.";
-      return c.json({ error: { code: "invalid_request", message } } satisfies ErrorBody, err.status as ContentfulStatusCode);
+      return c.json({ error: { code: "invalid_request", message } } satisfies ErrorBody, err.status);
     }
     c.get("log")?.error({ err }, "unhandled error");
     return c.json({ error: { code: "internal_error", message: "Something went wrong on our side." } } satisfies ErrorBody, 500);
@@ -69,9 +68,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
   });
 
   // Every JSON mutation the browser makes; webhooks and the API-key API are not cookie-based.
-  app.use("/api/*", async (c, next) =>
-    c.req.path.startsWith("/api/webhooks/") || c.req.path.startsWith("/api/v1/") ? next() : browserMutationGuard(deps)(c, next),
-  );
+  app.use("/api/*", browserMutationGuard(deps));
 
   app.route("/", sessionRoutes(deps));
   app.route("/", groupRoutes(deps));

@@ -34,6 +34,8 @@ export const requestLogging = (deps: AppDeps) =>
 export const browserMutationGuard = (deps: AppDeps) =>
   createMiddleware<AppEnv>(async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.method === "OPTIONS") return next();
+    // Webhooks and the API-key API are not cookie-based.
+    if (c.req.path.startsWith("/api/webhooks/") || c.req.path.startsWith("/api/v1/")) return next();
     const origin = c.req.header("origin");
     if (origin && origin !== new URL(deps.publicUrl).origin && origin !== new URL(c.req.url).origin) {
       throw new AppError("forbidden", "Cross-origin requests are not allowed.");

@@ -1,4 +1,4 @@
-import { OpenAPIHono, type z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ZodType } from "zod";
 import { ErrorBody } from "../../contracts/common.js";
 import type { AppEnv } from "./context.js";
@@ -9,7 +9,7 @@ export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        const issues = (result.error as z.ZodError).issues
+        const issues = result.error.issues
           .slice(0, 5)
           .map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message));
         throw new AppError("invalid_request", `Invalid request. ${issues.join("; ")}`);

@@ -32,7 +32,7 @@ export function sessionRoutes(deps: AppDeps) {
     },
   );
 
-  app.use("/api/session", async (c, next) => (c.req.method === "POST" ? next() : requireSession(deps)(c, next)));
+  app.on(["GET", "DELETE"], "/api/session", requireSession(deps));
 
   app.openapi(
     createRoute({

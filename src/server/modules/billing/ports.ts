@@ -25,7 +25,7 @@ export interface SubscriptionState {
 
 export interface CheckoutSessionState {
   id: string;
-  mode: "payment" | "subscription" | string;
+  mode: string;
   status: string | null;
   paymentStatus: string;
   subscriptionId: string | null;
