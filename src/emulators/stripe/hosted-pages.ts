@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
 import { escapeHtml, formatDate, formatMoney, renderPage } from "../shared/html.js";
-import type { CheckoutRecord } from "./emulator-state.js";
+import type { CheckoutRecord, StripeEmulatorState } from "./emulator-state.js";
 
 const BANNER = "Stripe emulator (test mode): no real payment is made";
 
@@ -58,4 +58,36 @@ ${invoice.description ? `<p>${escapeHtml(invoice.description)}</p>` : ""}
 
 export function renderNotFoundPage(what: string): string {
   return renderPage({ title: "Not found", banner: BANNER, body: `<h1>Not found</h1><p>${escapeHtml(what)}</p>` });
+}
+
+/** The emulator's home: subscriptions (with a test-clock style "Advance" button) and recent invoices. */
+export function renderDashboardPage(state: StripeEmulatorState): string {
+  const subs = Object.values(state.subscriptions);
+  const rows = subs
+    .map((s) => {
+      const item = s.items.data[0];
+      const advance =
+        s.status === "canceled"
+          ? ""
+          : `<form method="post" action="/subscriptions/${escapeHtml(s.id)}/advance"><button type="submit">Advance to next period</button></form>`;
+      return `<tr><td>${escapeHtml(s.id)}<div class="muted">${escapeHtml(typeof s.customer === "string" ? s.customer : s.customer.id)}</div></td><td>${escapeHtml(s.status)}${
+        s.cancel_at_period_end ? " (cancels at period end)" : ""
+      }</td><td class="num">${item?.quantity ?? 0}</td><td>${item ? `${formatDate(item.current_period_start)} – ${formatDate(item.current_period_end)}` : ""}</td><td>${advance}</td></tr>`;
+    })
+    .join("");
+  const invoices = [...state.invoices]
+    .sort((a, b) => b.created - a.created)
+    .slice(0, 20)
+    .map(
+      (i) =>
+        `<tr><td><a href="/invoices/${escapeHtml(i.id)}">${escapeHtml(i.number ?? i.id)}</a></td><td>${formatDate(i.created)}</td><td class="num">${formatMoney({ amount: i.total, currency: i.currency })}</td></tr>`,
+    )
+    .join("");
+  return renderPage({
+    title: "Stripe emulator",
+    banner: BANNER,
+    body: `<h1>Subscriptions</h1>${
+      subs.length ? `<table><thead><tr><th>Subscription</th><th>Status</th><th>Qty</th><th>Current period</th><th></th></tr></thead><tbody>${rows}</tbody></table>` : `<p class="muted">No subscriptions yet.</p>`
+    }<h1>Recent invoices</h1>${invoices ? `<table><tbody>${invoices}</tbody></table>` : `<p class="muted">No invoices yet.</p>`}`,
+  });
 }

@@ -15,7 +15,7 @@ import {
   type BillingEngineContext,
 } from "./billing-engine.js";
 import { emptyState, StripeApiError, type StripeEmulatorState } from "./emulator-state.js";
-import { renderCheckoutPage, renderInvoicePage, renderNotFoundPage } from "./hosted-pages.js";
+import { renderCheckoutPage, renderDashboardPage, renderInvoicePage, renderNotFoundPage } from "./hosted-pages.js";
 import { buildEvent, type EmittedEvent } from "./stripe-objects.js";
 import { createWebhookSender } from "./webhook-sender.js";
 
@@ -204,6 +204,13 @@ function createHostedRoutes({ ctx, commit }: { ctx: BillingEngineContext; commit
     commit();
     if (!session.success_url) return c.html(renderCheckoutPage(findCheckout(ctx, id)));
     return c.redirect(session.success_url, 303);
+  });
+  // A small dashboard, like Stripe's test clocks: move a subscription to its next period.
+  pages.get("/", (c) => c.html(renderDashboardPage(ctx.state)));
+  pages.post("/subscriptions/:id/advance", (c) => {
+    advanceSubscriptionInEngine(ctx, c.req.param("id"));
+    commit();
+    return c.redirect("/", 303);
   });
   pages.get("/invoices/:id", (c) => {
     const invoice = ctx.state.invoices.find((candidate) => candidate.id === c.req.param("id"));
