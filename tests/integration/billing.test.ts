@@ -193,6 +193,17 @@ describe("partner-managed organizations", () => {
     expect(inv.json.invoices).toHaveLength(1);
   });
 
+  it("shows each group only the partner charges made for it, although the organization shares one account", async () => {
+    const g = await partnerGroup();
+    expect((await g.admin.post(`/api/groups/${g.f.groupB.id}/billing/enable`)).status).toBe(200);
+    await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "one_time", quantity: 1 });
+    await g.admin.post(`/api/groups/${g.f.groupB.id}/billing/purchases`, { type: "one_time", quantity: 2 });
+    const a = await g.admin.get(`/api/groups/${g.groupId}/billing/invoices`);
+    const b = await g.admin.get(`/api/groups/${g.f.groupB.id}/billing/invoices`);
+    expect(a.json.invoices.map((i: { total: { amount: number } }) => i.total.amount)).toEqual([1000]);
+    expect(b.json.invoices.map((i: { total: { amount: number } }) => i.total.amount)).toEqual([2000]);
+  });
+
   it("grants nothing and says why when the partner declines or does not answer", async () => {
     const g = await partnerGroup();
     server.partner.setFault("decline");
@@ -217,7 +228,7 @@ describe("partner-managed organizations", () => {
     expect(await grantCount(server, g.groupId)).toBe(1);
   });
 
-  it("renews a monthly partner plan at the period start, and stops when cancelled", async () => {
+  it("renews a monthly partner plan at the period start, once across concurrent sweepers, and grants nothing when the renewal is declined", async () => {
     const g = await partnerGroup();
     const r = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 2 });
     expect(r.json.status).toBe("completed");
@@ -235,6 +246,18 @@ describe("partner-managed organizations", () => {
     expect(rows[1]!.period_start.toISOString()).toBe(new Date(first.periodEnd).toISOString());
     expect(server.partner.charges().filter((c) => c.accountId === g.f.org.partnerAccountId)).toHaveLength(2);
     await expectLedgerConsistent(server.deps.database);
+
+    // The next period's charge is declined: the plan is past due and grants nothing more.
+    server.partner.setFault("decline");
+    try {
+      const later = new Date(new Date(rows[1]!.period_start).getTime() + 40 * 86400_000);
+      await renewDuePartnerPlans({ database: server.deps.database, config: server.config, partner: server.partnerGateway, now: later });
+    } finally {
+      server.partner.setFault("none");
+    }
+    const plan = await server.deps.database.query<{ status: string }>("select status from plans where group_id = $1", [g.groupId]);
+    expect(plan.rows[0]!.status).toBe("past_due");
+    expect(await grantCount(server, g.groupId)).toBe(2);
   });
 });
 

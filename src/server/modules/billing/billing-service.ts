@@ -271,14 +271,22 @@ export function createBillingService(deps: BillingDeps) {
     return { id: p.id, type: p.type, quantity: p.quantity, credits: Number(p.credits), status: p.status, failureReason: p.failure_reason };
   }
 
+  /** A partner account pays for every group of its organization: keep the charges we made for this group. */
+  async function listPartnerInvoices(groupId: string, accountId: string) {
+    const charges = await deps.partner.listCharges(accountId);
+    const { rows } = await database.query<{ external_id: string }>(
+      "select external_id from invoices where group_id = $1 and provider = 'partner'",
+      [groupId],
+    );
+    const ours = new Set(rows.map((r) => r.external_id));
+    return charges.filter((c) => ours.has(c.id));
+  }
+
   /** Paid invoices from the provider (Stripe or partner), newest first, optionally one calendar month. */
   async function listInvoices(group: GroupRef, month: string | undefined): Promise<InvoicesResponse> {
     const profile = await findProfile(database.query, group.id);
     if (!profile) return { months: [], invoices: [] };
-    const all =
-      profile.customer_type === "partner"
-        ? await deps.partner.listCharges(profile.partner_account_id!)
-        : await deps.stripe.listPaidInvoices(profile.stripe_customer_id!);
+    const all = profile.customer_type === "partner" ? await listPartnerInvoices(group.id, profile.partner_account_id!) : await deps.stripe.listPaidInvoices(profile.stripe_customer_id!);
     all.sort((a, b) => b.paidAt.getTime() - a.paidAt.getTime());
     const months = [...new Set(all.map((i) => monthKey(i.paidAt)))];
     const invoices = (month ? all.filter((i) => monthKey(i.paidAt) === month) : all).map((i) => ({
