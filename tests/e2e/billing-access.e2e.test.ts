@@ -1,26 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startAppServer, type AppServer } from "./support/app-server.js";
-import { DEMO_PASSWORD, login, openBrowser, screenshots, shows, type Browser } from "./support/browser.js";
+import { describe, expect, it } from "vitest";
+import { DEMO_PASSWORD, login, screenshots, shows } from "./support/browser.js";
+import { useAppAndBrowser } from "./support/suite.js";
 
-let server: AppServer;
-let browser: Browser & { errors: string[] };
-
-beforeAll(async () => {
-  server = await startAppServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(async () => {
-  browser = await openBrowser({ baseUrl: server.baseUrl });
-  return async () => {
-    expect(browser.errors).toEqual([]);
-    await browser.close();
-  };
-});
+const app = useAppAndBrowser();
 
 /** The id of a demo group, looked up through the API as the org admin. */
 async function groupId(name: string): Promise<string> {
+  const { server } = app();
   const session = await fetch(`${server.baseUrl}/api/session`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -39,7 +25,7 @@ async function groupId(name: string): Promise<string> {
 
 describe("who sees what", () => {
   it("rejects a wrong password with a clear message", async () => {
-    const { page } = browser;
+    const { page } = app();
     await page.goto("/login");
     await page.getByLabel("Email").fill("org-admin@demo.test");
     await page.getByLabel("Password").fill("not-the-password");
@@ -49,14 +35,14 @@ describe("who sees what", () => {
   });
 
   it("sends a visitor without a session to /login", async () => {
-    const { page } = browser;
+    const { page } = app();
     await page.goto(`/groups/${await groupId("Online Stores")}/billing`);
     await page.waitForURL(/\/login$/);
     await shows(page.getByLabel("Email"));
   });
 
   it("tells a plain member that billing is for admins only", async () => {
-    const { page } = browser;
+    const { page } = app();
     const id = await groupId("Online Stores");
     await login(page, "member@demo.test");
     await page.goto(`/groups/${id}/billing`);
@@ -66,7 +52,7 @@ describe("who sees what", () => {
   });
 
   it("lets a group admin manage the billing of their group", async () => {
-    const { page } = browser;
+    const { page } = app();
     await login(page, "group-admin@demo.test");
     await page.getByRole("link", { name: "Marketing Sites", exact: true }).click();
     await shows(page.getByRole("heading", { name: /^(Billing|Group credits)$/, level: 1 }));
@@ -74,7 +60,7 @@ describe("who sees what", () => {
   });
 
   it("hides another organization's group", async () => {
-    const { page } = browser;
+    const { page } = app();
     const id = await groupId("Online Stores");
     await login(page, "outsider@demo.test");
     await page.goto(`/groups/${id}/billing`);
@@ -82,7 +68,7 @@ describe("who sees what", () => {
   });
 
   it("logs out from the top bar", async () => {
-    const { page } = browser;
+    const { page } = app();
     await login(page, "org-admin@demo.test");
     await page.getByRole("button", { name: "Log out" }).click();
     await page.waitForURL(/\/login$/);

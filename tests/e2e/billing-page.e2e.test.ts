@@ -1,27 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startAppServer, type AppServer } from "./support/app-server.js";
-import { login, openBrowser, openGroupBilling, screenshots, shows, type Browser } from "./support/browser.js";
+import { describe, expect, it } from "vitest";
+import { login, openGroupBilling, screenshots, shows } from "./support/browser.js";
+import { setEmulatorFault, useAppAndBrowser } from "./support/suite.js";
 
-let server: AppServer;
-let browser: Browser & { errors: string[] };
-
-beforeAll(async () => {
-  server = await startAppServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(async () => {
-  browser = await openBrowser({ baseUrl: server.baseUrl });
-  return async () => {
-    expect(browser.errors).toEqual([]);
-    await browser.close();
-  };
-});
+const app = useAppAndBrowser();
 
 describe("group billing page of a group with credits (org admin)", () => {
   it("lists the organization's groups with website counts and billing state", async () => {
-    const { page } = browser;
+    const { page } = app();
     await login(page, "org-admin@demo.test");
     await shows(page.getByRole("heading", { name: "Groups", level: 1 }));
     const stores = page.getByRole("row").filter({ has: page.getByRole("link", { name: "Online Stores", exact: true }) });
@@ -34,7 +19,7 @@ describe("group billing page of a group with credits (org admin)", () => {
   });
 
   it("shows the overview, both credit cards and the billing history", async () => {
-    const { page } = browser;
+    const { page } = app();
     await login(page, "org-admin@demo.test");
     await openGroupBilling(page, "Online Stores");
 
@@ -74,7 +59,7 @@ describe("group billing page of a group with credits (org admin)", () => {
   });
 
   it("filters the billing history by month", async () => {
-    const { page } = browser;
+    const { page } = app();
     await login(page, "org-admin@demo.test");
     await openGroupBilling(page, "Online Stores");
     const filter = page.getByRole("combobox", { name: "Filter by month" });
@@ -100,7 +85,7 @@ describe("group billing page of a group with credits (org admin)", () => {
   });
 
   it("explains the credit rules in the ⓘ dialog and closes it with Escape", async () => {
-    const { page } = browser;
+    const { page } = app();
     await login(page, "org-admin@demo.test");
     await openGroupBilling(page, "Online Stores");
     await page.getByRole("button", { name: "How group credits work" }).click();
@@ -121,7 +106,7 @@ describe("group billing page of a group with credits (org admin)", () => {
   });
 
   it("shows a website's name in a tooltip on hover and on keyboard focus", async () => {
-    const { page } = browser;
+    const { page } = app();
     await login(page, "org-admin@demo.test");
     await openGroupBilling(page, "Online Stores");
     const logos = page.getByRole("list", { name: "Websites in this group" }).getByRole("img");
@@ -139,7 +124,7 @@ describe("group billing page of a group with credits (org admin)", () => {
   });
 
   it("prices packages in the Add group credits dialog and keeps the quantity between 1 and 50", async () => {
-    const { page } = browser;
+    const { page } = app();
     await login(page, "org-admin@demo.test");
     await openGroupBilling(page, "Online Stores");
     await page.getByRole("button", { name: "Add More Credits" }).click();
@@ -171,15 +156,9 @@ describe("group billing page of a group with credits (org admin)", () => {
   });
 
   it("leaves out the billing history during a Stripe outage and keeps the rest of the page", async () => {
-    const { page } = browser;
-    const setFault = (mode: "none" | "error") =>
-      fetch(`${server.stripeEmulatorUrl}/_emulator/fault`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ mode }),
-      });
+    const { page, server } = app();
     await login(page, "org-admin@demo.test");
-    expect((await setFault("error")).ok).toBe(true);
+    await setEmulatorFault(server.stripeEmulatorUrl, "error");
     try {
       const invoices = page.waitForResponse((res) => res.url().includes("/billing/invoices"));
       await openGroupBilling(page, "Online Stores");
@@ -191,7 +170,7 @@ describe("group billing page of a group with credits (org admin)", () => {
       expect(await page.getByText(/something went wrong|could not be shown/i).count()).toBe(0);
       await screenshots(page, "billing-outage");
     } finally {
-      await setFault("none");
+      await setEmulatorFault(server.stripeEmulatorUrl, "none");
     }
   });
 });

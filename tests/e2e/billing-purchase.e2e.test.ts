@@ -1,31 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startAppServer, type AppServer } from "./support/app-server.js";
-import { hides, login, openBrowser, openGroupBilling, screenshots, shows, type Browser } from "./support/browser.js";
+import { describe, expect, it } from "vitest";
+import { hides, login, openGroupBilling, screenshots, shows } from "./support/browser.js";
+import { setEmulatorFault, useAppAndBrowser } from "./support/suite.js";
 
-let server: AppServer;
-let browser: Browser & { errors: string[] };
-
-beforeAll(async () => {
-  server = await startAppServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
-beforeEach(async () => {
-  browser = await openBrowser({ baseUrl: server.baseUrl });
-  return async () => {
-    expect(browser.errors).toEqual([]);
-    await browser.close();
-  };
-});
-
-function creditsNumber(text: string | null): number {
-  return Number((text ?? "").replace(/[^\d]/g, ""));
-}
+const app = useAppAndBrowser();
 
 describe("enabling billing and buying credits", () => {
   it("enables billing on a fresh group and shows the empty credits dashboard", async () => {
-    const { page } = browser;
+    const { page } = app();
     await login(page, "org-admin@demo.test");
     await openGroupBilling(page, "Marketing Sites");
 
@@ -44,11 +25,11 @@ describe("enabling billing and buying credits", () => {
   });
 
   it("buys one-time credits through Stripe Checkout and confirms the payment on return", async () => {
-    const { page } = browser;
+    const { page, server } = app();
     await login(page, "org-admin@demo.test");
     await openGroupBilling(page, "Online Stores");
     await shows(page.getByRole("heading", { name: "One-time credits" }));
-    const before = creditsNumber(await page.getByRole("progressbar", { name: "One-time credits used" }).getAttribute("aria-valuemax"));
+    const before = Number(await page.getByRole("progressbar", { name: "One-time credits used" }).getAttribute("aria-valuemax"));
 
     await page.getByRole("button", { name: "Add More Credits" }).click();
     const dialog = page.getByRole("dialog", { name: "Add group credits" });
@@ -74,7 +55,7 @@ describe("enabling billing and buying credits", () => {
   });
 
   it("tells the user nothing was charged when Checkout is cancelled", async () => {
-    const { page } = browser;
+    const { page, server } = app();
     await login(page, "org-admin@demo.test");
     await openGroupBilling(page, "Online Stores");
     await page.getByRole("button", { name: "Add More Credits" }).click();
@@ -89,7 +70,7 @@ describe("enabling billing and buying credits", () => {
   });
 
   it("raises an active monthly plan without a second Checkout", async () => {
-    const { page } = browser;
+    const { page, server } = app();
     await login(page, "org-admin@demo.test");
     await openGroupBilling(page, "Online Stores");
     await shows(page.getByRole("heading", { name: "Monthly credits" }));
@@ -105,7 +86,7 @@ describe("enabling billing and buying credits", () => {
   });
 
   it("charges a partner-managed group directly and announces the new credits", async () => {
-    const { page } = browser;
+    const { page } = app();
     await login(page, "partner-admin@demo.test");
     await openGroupBilling(page, "Agency Clients");
     await shows(page.getByRole("heading", { name: "Group credits", level: 1 }));
@@ -128,5 +109,33 @@ describe("enabling billing and buying credits", () => {
     await shows(toast.or(page.getByText("Added 2,000 credits")));
     await shows(page.getByRole("heading", { name: "One-time credits" }));
     await shows(page.getByRole("button", { name: "Add More Credits" }));
+  });
+
+  it("shows a declined partner charge inside the dialog and succeeds on retry", async () => {
+    const { page, server } = app();
+    await login(page, "partner-admin@demo.test");
+    await openGroupBilling(page, "Agency Clients");
+    await page.getByRole("button", { name: /^Add (More )?Credits$/ }).click();
+    const dialog = page.getByRole("dialog", { name: "Add group credits" });
+    const keys: string[] = [];
+    page.on("request", (req) => {
+      if (req.url().endsWith("/billing/purchases")) keys.push(req.headers()["idempotency-key"] ?? "");
+    });
+    await setEmulatorFault(server.partnerEmulatorUrl, "decline");
+    try {
+      await dialog.getByRole("button", { name: "Add 1,000 Credits" }).click();
+      const alert = dialog.getByRole("alert");
+      await shows(alert, 20_000);
+      expect((await alert.textContent())?.length).toBeGreaterThan(0);
+      await screenshots(page, "add-credits-declined");
+    } finally {
+      await setEmulatorFault(server.partnerEmulatorUrl, "none");
+    }
+    await dialog.getByRole("button", { name: "Add 1,000 Credits" }).click();
+    await hides(dialog, 20_000);
+    await shows(page.getByText("Added 1,000 credits"));
+    // The retry of the same purchase from the same dialog reuses its idempotency key.
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(keys[1]);
   });
 });

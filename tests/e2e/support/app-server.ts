@@ -11,6 +11,8 @@ export interface AppServer {
   baseUrl: string;
   /** The local Stripe emulator; `POST /_emulator/fault {mode}` simulates an outage. */
   stripeEmulatorUrl: string;
+  /** The local partner emulator; `POST /_emulator/fault {mode}` makes charges decline or fail. */
+  partnerEmulatorUrl: string;
   stop(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export async function startAppServer(): Promise<AppServer> {
   return {
     baseUrl: `http://localhost:${port}`,
     stripeEmulatorUrl: `http://127.0.0.1:${stripePort}`,
+    partnerEmulatorUrl: `http://127.0.0.1:${partnerPort}`,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((ok) => child.once("exit", ok));
