@@ -27,7 +27,7 @@ export type ButtonProps = ComponentProps<"button"> & {
   asChild?: boolean;
 };
 
-export function buttonClassName({ variant = "primary", size = "default" }: Pick<ButtonProps, "variant" | "size"> = {}) {
+function buttonClassName({ variant = "primary", size = "default" }: Pick<ButtonProps, "variant" | "size"> = {}) {
   return cn(base, variants[variant], sizes[size]);
 }
 
