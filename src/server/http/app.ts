@@ -92,6 +92,8 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
       if (c.res.status === 200) c.header("Cache-Control", "public, max-age=31536000, immutable");
     });
     app.use("*", serveStatic({ root: WEB_ROOT }));
+    // A missing asset is a 404, never the page: a stale tab must not run HTML as JavaScript.
+    app.get("/assets/*", (c) => c.text("Not found", 404));
     app.get("*", (c) => c.html(indexHtml));
   }
   return app;
