@@ -234,8 +234,11 @@ function toInvoiceLine({
   periodEnd: number;
 }): InvoiceLineInput {
   if (!item.price) throw new StripeApiError({ status: 400, message: "Line item has no price." });
+  const quantity = item.quantity ?? 1;
+  const unit = formatMoney({ amount: item.price.unit_amount ?? 0, currency: item.price.currency });
   return {
-    description: item.description ?? "Item",
+    // As Stripe words an invoice line: "5 × Product (at $10.00)".
+    description: `${quantity} × ${item.description ?? "Item"} (at ${unit})`,
     amount: item.amount_total,
     quantity: item.quantity ?? 1,
     price: item.price,
