@@ -1,0 +1,210 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { findInvariantViolations } from "../src/server/modules/credits/grants-repo.js";
+import { createApiKeyFor, createOrgFixture, fundGroupPool } from "../tests/support/factories.js";
+import { fmt, hasCommand, loadAverage, ms, pgbench, rps, sleep, wrk, type WrkResult } from "./lib.js";
+import type { BenchContext } from "./run.js";
+
+const POOL = 1_000_000_000;
+
+async function hotPoolFixture(ctx: BenchContext, websites = 50) {
+  const f = await createOrgFixture(ctx.database.db, { websites });
+  await fundGroupPool(ctx.database, f.groupA.id, { monthly: POOL, oneTime: POOL });
+  const key = await createApiKeyFor(ctx.database, f.org.id);
+  return { f, key, sites: f.websitesA.map((w) => w.id) };
+}
+
+/** What the database holds for an organization's usage: events, debits, transactions (one now() per transaction). */
+async function usageStats(ctx: BenchContext, orgId: string, since: Date) {
+  const { rows } = await ctx.database.query<{ events: number; credits: number; txs: number; first: Date | null; last: Date | null }>(
+    `select count(*)::int as events, coalesce(sum(credits), 0)::bigint as credits, count(distinct created_at)::int as txs,
+            min(created_at) as first, max(created_at) as last
+       from usage_events where org_id = $1 and created_at >= $2`,
+    [orgId, since],
+  );
+  return rows[0]!;
+}
+
+async function invariantLine(ctx: BenchContext, expect?: { orgId: string; groupId: string | null; credits: number }) {
+  const v = await findInvariantViolations(ctx.database.query);
+  let pool = "";
+  if (expect?.groupId) {
+    const { rows } = await ctx.database.query<{ spent: number }>(
+      "select coalesce(sum(granted - remaining), 0)::bigint as spent from credit_grants where group_id = $1",
+      [expect.groupId],
+    );
+    pool = `; pool spent ${fmt(rows[0]!.spent)} credits for ${fmt(expect.credits)} debited events ${rows[0]!.spent === expect.credits ? "(equal)" : "(MISMATCH)"}`;
+  }
+  const { rows: neg } = await ctx.database.query<{ n: number }>("select count(*)::int as n from credit_grants where remaining < 0");
+  const ok = v.grants.length === 0 && v.events.length === 0 && neg[0]!.n === 0;
+  return `invariant check: ${ok ? "OK" : "VIOLATED"} (${v.grants.length} grants off their ledger, ${v.events.length} events whose debits do not add up, ${neg[0]!.n} negative)${pool}`;
+}
+
+const httpLine = (label: string, r: WrkResult) =>
+  `${label}: ${fmt(rps(r))} req/s, p50 ${ms(r.p50)}, p99 ${ms(r.p99)}, max ${ms(r.max)}; 200: ${fmt(r.s200)}, 402: ${fmt(r.s402)}, other: ${fmt(r.sother)}` +
+  (r.errConnect + r.errRead + r.errWrite + r.errTimeout > 0 ? `, socket errors ${r.errConnect + r.errRead + r.errWrite + r.errTimeout}` : "");
+
+async function wrkCeiling(ctx: BenchContext, url: string, connections: number, seconds: number) {
+  return wrk({ url, script: "get.lua", args: ["/healthz"], connections, seconds });
+}
+
+/** The ceiling of "one row lock and one commit per debit": UPDATE ... SET v = v - 1 on one row, same client count. */
+async function singleRowCeiling(ctx: BenchContext) {
+  await ctx.database.query("create table if not exists bench_row (id int primary key, v bigint not null)");
+  await ctx.database.query("insert into bench_row values (1, 1000000000000) on conflict (id) do update set v = excluded.v");
+  if (hasCommand("pgbench")) {
+    const dir = mkdtempSync(join(tmpdir(), "gb-bench-"));
+    const file = join(dir, "debit.sql");
+    writeFileSync(file, "UPDATE bench_row SET v = v - 1 WHERE id = 1;\n");
+    try {
+      const r = await pgbench({ url: ctx.url, clients: ctx.clients, seconds: ctx.seconds, scriptFile: file });
+      return { tps: r.tps, detail: `pgbench -c ${ctx.clients} -j 2 -T ${ctx.seconds}: ${fmt(r.tps)} tps, average latency ${r.latencyMs.toFixed(1)} ms` };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  // Fallback: node pg clients in a loop.
+  const clients = await Promise.all(Array.from({ length: ctx.clients }, async () => {
+    const c = new pg.Client({ connectionString: ctx.url });
+    await c.connect();
+    return c;
+  }));
+  let n = 0;
+  const until = Date.now() + ctx.seconds * 1000;
+  const t0 = Date.now();
+  await Promise.all(clients.map(async (c) => {
+    while (Date.now() < until) {
+      await c.query("UPDATE bench_row SET v = v - 1 WHERE id = 1");
+      n++;
+    }
+  }));
+  const tps = n / ((Date.now() - t0) / 1000);
+  await Promise.all(clients.map((c) => c.end()));
+  return { tps, detail: `${ctx.clients} node pg clients, ${ctx.seconds} s: ${fmt(tps)} commits/s` };
+}
+
+export async function benchHotPool(ctx: BenchContext) {
+  const [s1, s2] = ctx.servers as [BenchContext["servers"][0], BenchContext["servers"][0]];
+  console.log(`== 1. Hot pool: 50 websites without credits of their own draw on one group pool, POST /api/v1/usage, ${ctx.clients} clients, ${ctx.seconds} s`);
+  console.log(`   (load average before: ${loadAverage()})`);
+
+  const ceiling = await singleRowCeiling(ctx);
+  console.log(`Ceiling of one row lock + one commit per debit (bare UPDATE bench_row SET v = v - 1 on one row): ${ceiling.detail}`);
+  console.log(`  target for the hot pool (4x): ${fmt(ceiling.tps * 4)} events/s`);
+
+  const wrkMax = await wrkCeiling(ctx, s1.url, ctx.clients, Math.min(10, ctx.seconds));
+  console.log(`Load generator ceiling (wrk -t2 -c${ctx.clients} GET /healthz, same server): ${fmt(rps(wrkMax))} req/s, p50 ${ms(wrkMax.p50)}, p99 ${ms(wrkMax.p99)}`);
+
+  // One API process.
+  {
+    const { f, key, sites } = await hotPoolFixture(ctx);
+    await sleep(200);
+    const since = new Date(Date.now() - 1000);
+    const r = await wrk({ url: s1.url, script: "usage.lua", args: [key, `hot1-${Date.now()}`, sites.join(",")], connections: ctx.clients, seconds: ctx.seconds });
+    await sleep(2000); // requests in flight when wrk stops still commit
+    const st = await usageStats(ctx, f.org.id, since);
+    const all = await usageStats(ctx, f.org.id, new Date(0));
+    console.log(httpLine("One API process", r));
+    console.log(`  = ${fmt(r.s200 / (r.durationUs / 1e6))} debited events/s, ${(r.s200 / (r.durationUs / 1e6) / ceiling.tps).toFixed(1)}x the single-row ceiling`);
+    console.log(`  database: ${fmt(st.events)} events in ${fmt(st.txs)} transactions (average batch ${(st.events / Math.max(1, st.txs)).toFixed(1)} events, ${fmt(st.txs / (r.durationUs / 1e6))} commits/s); responses counted by wrk: ${fmt(r.s200)} (requests still in flight at the end are committed but not counted)`);
+    console.log(`  ${await invariantLine(ctx, { orgId: f.org.id, groupId: f.groupA.id, credits: all.credits })}`);
+  }
+
+  // Two API processes on one database: one wrk per process, half the clients each.
+  {
+    const { f, key, sites } = await hotPoolFixture(ctx);
+    await sleep(200);
+    const since = new Date(Date.now() - 1000);
+    const half = Math.max(1, Math.floor(ctx.clients / 2));
+    const tag = `hot2-${Date.now()}`;
+    const [a, b] = await Promise.all([
+      wrk({ url: s1.url, script: "usage.lua", args: [key, `${tag}-a`, sites.join(",")], connections: half, threads: 1, seconds: ctx.seconds }),
+      wrk({ url: s2.url, script: "usage.lua", args: [key, `${tag}-b`, sites.join(",")], connections: half, threads: 1, seconds: ctx.seconds }),
+    ]);
+    await sleep(2000); // requests in flight when wrk stops still commit
+    const st = await usageStats(ctx, f.org.id, since);
+    const all = await usageStats(ctx, f.org.id, new Date(0));
+    const total = (a.s200 + b.s200) / (Math.max(a.durationUs, b.durationUs) / 1e6);
+    console.log(`Two API processes, ${half} clients each (two wrk instances):`);
+    console.log(`  ${httpLine("process 1", a)}`);
+    console.log(`  ${httpLine("process 2", b)}`);
+    console.log(`  = ${fmt(total)} debited events/s together, ${(total / ceiling.tps).toFixed(1)}x the single-row ceiling; p99 ${ms(Math.max(a.p99, b.p99))} (worse of the two)`);
+    console.log(`  database: ${fmt(st.events)} events in ${fmt(st.txs)} transactions (average batch ${(st.events / Math.max(1, st.txs)).toFixed(1)})`);
+    console.log(`  ${await invariantLine(ctx, { orgId: f.org.id, groupId: f.groupA.id, credits: all.credits })}`);
+  }
+
+  // Spread: 50 websites spending their own credits (no group pool).
+  {
+    const f = await createOrgFixture(ctx.database.db, { websites: 50 });
+    const key = await createApiKeyFor(ctx.database, f.org.id);
+    for (const w of f.websitesA) {
+      const res = await fetch(`${s1.url}/api/v1/websites/${w.id}/grants`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ credits: POOL, idempotencyKey: `bench-grant-${w.id}` }),
+      });
+      if (res.status !== 201) throw new Error(`grant failed: ${res.status} ${await res.text()}`);
+    }
+    await sleep(200);
+    const since = new Date(Date.now() - 1000);
+    const r = await wrk({ url: s1.url, script: "usage.lua", args: [key, `spread-${Date.now()}`, f.websitesA.map((w) => w.id).join(",")], connections: ctx.clients, seconds: ctx.seconds });
+    await sleep(2000);
+    const st = await usageStats(ctx, f.org.id, since);
+    console.log(httpLine(`Spread (50 websites spending their own credits, one process, ${ctx.clients} clients)`, r));
+    console.log(`  database: ${fmt(st.events)} events in ${fmt(st.txs)} transactions (average batch ${(st.events / Math.max(1, st.txs)).toFixed(1)})`);
+    console.log(`  ${await invariantLine(ctx)}`);
+  }
+  console.log("");
+}
+
+async function post(url: string, key: string, path: string, body: unknown) {
+  const res = await fetch(url + path, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: res.status, json: (await res.json()) };
+}
+
+export async function benchBatch(ctx: BenchContext) {
+  const s1 = ctx.servers[0]!;
+  const size = Number(process.env.BENCH_BATCH_SIZE ?? 1000);
+  const connections = Number(process.env.BENCH_BATCH_CLIENTS ?? 4);
+  console.log(`== 2. Batch ingestion: POST /api/v1/usage/batch, ${size} events per request, ${connections} clients, ${ctx.seconds} s, hot pool (50 websites, one group pool)`);
+  const { f, key, sites } = await hotPoolFixture(ctx);
+
+  // Correctness first: replays answer with the first result, and each event is all or nothing.
+  const events = Array.from({ length: 1000 }, (_, i) => ({ websiteId: sites[i % sites.length]!, credits: 1, idempotencyKey: `check-${i}` }));
+  const first = await post(s1.url, key, "/api/v1/usage/batch", { events });
+  const again = await post(s1.url, key, "/api/v1/usage/batch", { events });
+  const sameIds = first.json.results.every((r: any, i: number) => r.status === 200 && again.json.results[i].result.id === r.result.id);
+  const small = await createOrgFixture(ctx.database.db, { websites: 1 });
+  await fundGroupPool(ctx.database, small.groupA.id, { oneTime: 10 });
+  const smallKey = await createApiKeyFor(ctx.database, small.org.id);
+  const w = small.websitesA[0]!.id;
+  const mixed = await post(s1.url, smallKey, "/api/v1/usage/batch", {
+    events: [
+      { websiteId: w, credits: 6, idempotencyKey: "a" },
+      { websiteId: w, credits: 5, idempotencyKey: "b" },
+      { websiteId: w, credits: 4, idempotencyKey: "c" },
+      { websiteId: w, credits: 6, idempotencyKey: "a" },
+    ],
+  });
+  const statuses = mixed.json.results.map((r: any) => r.status).join(",");
+  const { rows: left } = await ctx.database.query<{ r: number }>("select sum(remaining)::int as r from credit_grants where group_id = $1", [small.groupA.id]);
+  console.log(`Replay of a 1,000-event batch returns the first results: ${sameIds ? "yes" : "NO"}; mixed batch [6, 5, 4, 6 again] on 10 credits -> ${statuses} with ${left[0]!.r} left (expected 200,402,200,200 and 0)`);
+
+  await sleep(200);
+  const since = new Date(Date.now() - 1000);
+  const before = await usageStats(ctx, f.org.id, since);
+  const r = await wrk({ url: s1.url, script: "batch.lua", args: [key, `batch-${Date.now()}`, sites.join(","), String(size)], connections, seconds: ctx.seconds, timeoutS: 30 });
+  await sleep(2000);
+  const after = await usageStats(ctx, f.org.id, since);
+  const debited = after.events - before.events;
+  const secs = r.durationUs / 1e6;
+  console.log(httpLine("Batch requests", r));
+  const answered = r.s200 * size;
+  console.log(`  = ${fmt(answered / secs)} debited events/s answered within ${secs.toFixed(1)} s (${fmt(answered)} events in 200 answers; ${fmt(debited)} in the database, including requests in flight at the end) -> target 20,000/s ${answered / secs >= 20000 ? "MET" : "MISSED"}`);
+  console.log(`  database: ${fmt(after.txs - before.txs)} transactions (average ${((after.events - before.events) / Math.max(1, after.txs - before.txs)).toFixed(0)} events each)`);
+  const all = await usageStats(ctx, f.org.id, new Date(0));
+  console.log(`  ${await invariantLine(ctx, { orgId: f.org.id, groupId: f.groupA.id, credits: all.credits })}`);
+  console.log("");
+}

@@ -1,0 +1,117 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { chromium } from "playwright-core";
+import type { BillingPage } from "./billing.js";
+import { fmt, ROOT } from "./lib.js";
+import type { BenchContext } from "./run.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** Manifest keys are relative to the vite root (src/web). */
+const ROUTE_MODULE = "app/routes/group.tsx";
+
+interface ManifestChunk {
+  file: string;
+  isEntry?: boolean;
+  imports?: string[];
+  dynamicImports?: string[];
+  css?: string[];
+}
+
+/**
+ * `npx vite build` (with a manifest, into dist/web where the server serves it), then the JS the
+ * billing route loads: the entry in index.html and its static imports, plus the route chunk
+ * (routes/group.tsx, loaded by React.lazy) and its static imports.
+ */
+function routeJs() {
+  execFileSync("npx", ["vite", "build", "--logLevel", "warn", "--manifest"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  const out = join(ROOT, "dist/web");
+  const manifest = JSON.parse(readFileSync(join(out, ".vite/manifest.json"), "utf8")) as Record<string, ManifestChunk>;
+  const html = readFileSync(join(out, "index.html"), "utf8");
+  const entryFile = /<script type="module" crossorigin src="\/([^"]+)"/.exec(html)?.[1];
+  const entryKey = Object.keys(manifest).find((k) => manifest[k]!.file === entryFile) ?? Object.keys(manifest).find((k) => manifest[k]!.isEntry)!;
+  const files = new Set<string>();
+  const css = new Set<string>();
+  const walk = (key: string) => {
+    const c = manifest[key];
+    if (!c || files.has(c.file)) return;
+    files.add(c.file);
+    c.css?.forEach((x) => css.add(x));
+    c.imports?.forEach(walk);
+  };
+  walk(entryKey);
+  if (!manifest[ROUTE_MODULE]) throw new Error(`${ROUTE_MODULE} is not a chunk of the build`);
+  if (!manifest[entryKey]!.dynamicImports?.some((d) => d === ROUTE_MODULE) && !Object.values(manifest).some((c) => c.dynamicImports?.includes(ROUTE_MODULE))) {
+    console.warn(`(${ROUTE_MODULE} is not dynamically imported anywhere; counting it anyway)`);
+  }
+  walk(ROUTE_MODULE);
+  const sized = [...files].map((f) => {
+    const buf = readFileSync(join(out, f));
+    return { file: f, raw: buf.length, gzip: gzipSync(buf, { level: 9 }).length };
+  });
+  const cssSized = [...css].map((f) => ({ file: f, gzip: gzipSync(readFileSync(join(out, f)), { level: 9 }).length }));
+  return { sized, cssSized };
+}
+
+async function measureLcp(base: string, page: BillingPage) {
+  const profile = mkdtempSync(join(tmpdir(), "gb-bench-profile-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    viewport: { width: 1280, height: 900 },
+  });
+  try {
+    const res = await context.request.post(`${base}/api/session`, { data: { email: page.email, password: page.password } });
+    if (res.status() !== 200) throw new Error(`login failed: ${res.status()}`);
+    const tab = context.pages()[0] ?? (await context.newPage());
+    const t0 = Date.now();
+    await tab.goto(`${base}/groups/${page.groupId}/billing`, { waitUntil: "load" });
+    await tab.waitForLoadState("networkidle");
+    const wall = Date.now() - t0;
+    await tab.waitForTimeout(300);
+    const lcp = await tab.evaluate(
+      () =>
+        new Promise<{ startTime: number; element: string; size: number }>((resolve) => {
+          new PerformanceObserver((list) => {
+            const entries = list.getEntries() as (PerformanceEntry & { element?: Element | null; size: number })[];
+            const last = entries[entries.length - 1]!;
+            const el = last.element;
+            resolve({
+              startTime: last.startTime,
+              size: last.size,
+              element: el ? `<${el.tagName.toLowerCase()}> "${(el.textContent ?? "").trim().slice(0, 50)}"` : "(removed element)",
+            });
+          }).observe({ type: "largest-contentful-paint", buffered: true });
+        }),
+    );
+    const nav = await tab.evaluate(() => {
+      const n = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
+      return { ttfb: n.responseStart, domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd };
+    });
+    return { ...lcp, ...nav, wall, url: tab.url() };
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+export async function benchWeb(ctx: BenchContext, page: BillingPage) {
+  console.log("== 4. The page: /groups/{id}/billing (the 1,000-website group above)");
+  const { sized, cssSized } = routeJs();
+  const total = sized.reduce((a, b) => a + b.gzip, 0);
+  console.log(`JavaScript the billing route loads (npx vite build; entry in dist/web/index.html + its imports + the route chunk ${ROUTE_MODULE} + its imports), gzip -9:`);
+  for (const s of sized) console.log(`  ${s.file.padEnd(40)} ${fmt(s.raw / 1024, 1).padStart(8)} KB raw  ${fmt(s.gzip / 1024, 1).padStart(7)} KB gzip`);
+  console.log(`  total: ${fmt(total / 1024, 1)} KB gzipped -> target <= 150 KB ${total <= 150 * 1024 ? "MET" : "MISSED"}   (CSS, not counted: ${cssSized.map((c) => `${c.file} ${fmt(c.gzip / 1024, 1)} KB`).join(", ")})`);
+
+  const base = ctx.servers[0]!.url.replace("127.0.0.1", "localhost");
+  const runs = [];
+  for (let i = 0; i < 3; i++) runs.push(await measureLcp(base, page));
+  for (const [i, r] of runs.entries()) {
+    console.log(`  LCP run ${i + 1} (fresh profile, cold cache): ${r.startTime.toFixed(0)} ms, element ${r.element}; TTFB ${r.ttfb.toFixed(0)} ms, DOMContentLoaded ${r.domContentLoaded.toFixed(0)} ms, load ${r.load.toFixed(0)} ms, network idle after ${r.wall} ms (${r.url})`);
+  }
+  const sorted = runs.map((r) => r.startTime).sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  console.log(`Largest Contentful Paint (headless Chromium, localhost, median of 3): ${median.toFixed(0)} ms -> target <= 1000 ms ${median <= 1000 ? "MET" : "MISSED"}`);
+}
