@@ -1,3 +1,4 @@
+import type { PaidInvoice } from "../../modules/billing/ports.js";
 import { z } from "zod";
 import { BillingUnavailableError } from "./partner-errors.js";
 
@@ -32,14 +33,8 @@ const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.st
 export type PartnerChargeFailure = { ok: false; reason: string; code: "declined" | "unavailable" | "rejected" };
 export type PartnerChargeResult = { ok: true; charge: PartnerCharge } | PartnerChargeFailure;
 
-export interface PartnerInvoice {
-  id: string;
-  number: string | null;
-  paidAt: Date;
-  description: string;
-  total: { amount: number; currency: string };
-  hostedInvoiceUrl: string | null;
-}
+/** A partner charge as billing history. */
+export type PartnerInvoice = PaidInvoice;
 
 export type PartnerGateway = ReturnType<typeof createPartnerGateway>;
 

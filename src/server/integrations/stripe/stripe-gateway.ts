@@ -1,4 +1,5 @@
 import Stripe from "stripe";
+import type { CheckoutSessionInput, PaidInvoice } from "../../modules/billing/ports.js";
 import { BillingUnavailableError, StripeRequestError, WebhookSignatureError } from "./stripe-errors.js";
 
 /** Pinned: upgrading the SDK must be a deliberate change (the literal fails to type-check otherwise). */
@@ -18,20 +19,7 @@ export type StripeEvent = Stripe.Event;
 
 export type CheckoutMode = "payment" | "subscription";
 
-export interface CreateCheckoutSessionInput {
-  customerId: string;
-  mode: CheckoutMode;
-  productName: string;
-  /** Integer minor units per package. */
-  unitAmount: number;
-  currency: string;
-  quantity: number;
-  successUrl: string;
-  cancelUrl: string;
-  metadata: Record<string, string>;
-  idempotencyKey: string;
-  clientReferenceId?: string;
-}
+export type CreateCheckoutSessionInput = CheckoutSessionInput;
 
 export interface CheckoutSessionSummary {
   id: string;
@@ -87,14 +75,7 @@ export interface InvoiceDetails {
   metadata: Record<string, string>;
 }
 
-export interface PaidInvoice {
-  id: string;
-  number: string | null;
-  paidAt: Date;
-  description: string;
-  total: { amount: number; currency: string };
-  hostedInvoiceUrl: string | null;
-}
+export type { PaidInvoice };
 
 export type StripeGateway = ReturnType<typeof createStripeGateway>;
 

@@ -201,6 +201,7 @@ export function createBillingService(deps: BillingDeps) {
       idempotencyKey: `checkout:${p.id}`,
     });
     await database.query("update purchases set stripe_checkout_session_id = $2 where id = $1 and stripe_checkout_session_id is null", [p.id, session.id]);
+    if (!session.url) throw new AppError("billing_unavailable", "Stripe did not return a checkout page.");
     return { status: "redirect", url: session.url, purchaseId: p.id };
   }
 

@@ -12,6 +12,21 @@ export interface PaidInvoice {
   hostedInvoiceUrl: string | null;
 }
 
+export interface CheckoutSessionInput {
+  customerId: string;
+  mode: "payment" | "subscription";
+  productName: string;
+  /** Integer minor units per package. */
+  unitAmount: number;
+  currency: string;
+  quantity: number;
+  successUrl: string;
+  cancelUrl: string;
+  metadata: Record<string, string>;
+  idempotencyKey: string;
+  clientReferenceId?: string;
+}
+
 export interface SubscriptionState {
   id: string;
   status: string;
@@ -52,18 +67,7 @@ export interface StripeEventLike {
 
 export interface StripePort {
   createCustomer(o: { groupId: string; name: string; idempotencyKey: string }): Promise<{ id: string }>;
-  createCheckoutSession(o: {
-    customerId: string;
-    mode: "payment" | "subscription";
-    productName: string;
-    unitAmount: number;
-    currency: string;
-    quantity: number;
-    successUrl: string;
-    cancelUrl: string;
-    metadata: Record<string, string>;
-    idempotencyKey: string;
-  }): Promise<{ id: string; url: string }>;
+  createCheckoutSession(o: CheckoutSessionInput): Promise<{ id: string; url: string | null }>;
   retrieveCheckoutSession(id: string): Promise<CheckoutSessionState>;
   retrieveSubscription(id: string): Promise<SubscriptionState | null>;
   updateSubscriptionQuantity(o: { subscriptionId: string; quantity: number; idempotencyKey: string }): Promise<SubscriptionState>;
