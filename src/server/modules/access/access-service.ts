@@ -16,6 +16,9 @@ const MAX_FAILED_LOGINS = 10;
 
 export async function login({ db, email, password, ttlHours }: { db: DbOrTx; email: string; password: string; ttlHours: number }) {
   const normalized = email.trim().toLowerCase();
+  // Record the attempt (as failed) before counting: concurrent guesses all see each other, so a
+  // burst of parallel requests cannot get more than MAX_FAILED_LOGINS past the check.
+  const [attempt] = await db.insert(loginAttempts).values({ email: normalized, succeeded: false }).returning({ id: loginAttempts.id });
   const [{ failures } = { failures: 0 }] = await db
     .select({ failures: sql<number>`count(*)::int` })
     .from(loginAttempts)
@@ -26,12 +29,14 @@ export async function login({ db, email, password, ttlHours }: { db: DbOrTx; ema
         gt(loginAttempts.createdAt, sql`now() - make_interval(mins => ${LOGIN_WINDOW_MINUTES})`),
       ),
     );
-  if (failures >= MAX_FAILED_LOGINS) {
+  if (failures > MAX_FAILED_LOGINS) {
+    // A refused attempt does not count (it does not extend the window).
+    await db.delete(loginAttempts).where(eq(loginAttempts.id, attempt!.id));
     throw new AppError("rate_limited", "Too many failed sign-in attempts. Try again in 15 minutes.");
   }
   const [user] = await db.select().from(users).where(eq(users.email, normalized));
   const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-  await db.insert(loginAttempts).values({ email: normalized, succeeded: ok && !!user });
+  if (ok && user) await db.update(loginAttempts).set({ succeeded: true }).where(eq(loginAttempts.id, attempt!.id));
   if (!ok || !user) throw new AppError("unauthenticated", "Invalid email or password.");
   const token = newToken("gbs_");
   await db.insert(sessions).values({

@@ -141,6 +141,27 @@ export async function handleStripeEvent(ctx: Ctx, event: StripeEventLike): Promi
   if (rows[0]?.processed_at) return false;
   const objectId = (event.data.object as { id?: string }).id ?? "";
 
+  try {
+    await dispatch(ctx, event, objectId);
+  } catch (err) {
+    // An event about an object Stripe does not know (another account's, or deleted test data) can never
+    // take effect: acknowledge it instead of failing, which would make Stripe retry it for days.
+    if (!isMissingStripeObject(err)) throw err;
+  }
+
+  await ctx.database.query(
+    `insert into webhook_events (id, type, payload, processed_at) values ($1, $2, $3, now())
+     on conflict (id) do update set processed_at = coalesce(webhook_events.processed_at, now())`,
+    [event.id, event.type, JSON.stringify(event)],
+  );
+  return true;
+}
+
+/** Stripe answered 404 for the object an event names (the gateway's StripeRequestError). */
+const isMissingStripeObject = (err: unknown) =>
+  (err as { code?: unknown }).code === "stripe_request_failed" && (err as { status?: unknown }).status === 404;
+
+async function dispatch(ctx: Ctx, event: StripeEventLike, objectId: string) {
   switch (event.type) {
     case "checkout.session.completed":
     case "checkout.session.async_payment_succeeded":
@@ -162,11 +183,4 @@ export async function handleStripeEvent(ctx: Ctx, event: StripeEventLike): Promi
     default:
       break; // other events are acknowledged and ignored
   }
-
-  await ctx.database.query(
-    `insert into webhook_events (id, type, payload, processed_at) values ($1, $2, $3, now())
-     on conflict (id) do update set processed_at = coalesce(webhook_events.processed_at, now())`,
-    [event.id, event.type, JSON.stringify(event)],
-  );
-  return true;
 }

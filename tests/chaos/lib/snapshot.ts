@@ -1,0 +1,25 @@
+import type { Database } from "../../../src/server/db/client.js";
+
+/** Row count and a hash of every row, per table of the public schema: equal snapshots mean nothing changed. */
+export type Snapshot = Record<string, { rows: number; hash: string }>;
+
+export async function databaseSnapshot(database: Pick<Database, "query">): Promise<Snapshot> {
+  const { rows: tables } = await database.query<{ name: string }>(
+    `select table_name as name from information_schema.tables
+      where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name`,
+  );
+  const snapshot: Snapshot = {};
+  for (const { name } of tables) {
+    const { rows } = await database.query<{ n: number; h: string }>(
+      `select count(*)::int as n, md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as h from "${name}" t`,
+    );
+    snapshot[name] = { rows: Number(rows[0]!.n), hash: rows[0]!.h };
+  }
+  return snapshot;
+}
+
+/** Tables whose snapshot differs, with before and after. */
+export function snapshotDiff(before: Snapshot, after: Snapshot) {
+  const names = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+  return names.filter((n) => JSON.stringify(before[n]) !== JSON.stringify(after[n])).map((n) => ({ table: n, before: before[n], after: after[n] }));
+}

@@ -1,0 +1,410 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signWebhookPayload } from "../../src/emulators/stripe/index.js";
+import { openDatabase } from "../../src/server/db/client.js";
+import { runMigrations } from "../../src/server/db/migrate.js";
+import { createApp } from "../../src/server/http/app.js";
+import { newToken, sha256 } from "../../src/server/modules/access/tokens.js";
+import { databaseSnapshot, snapshotDiff } from "../chaos/lib/snapshot.js";
+import { grantCount, payOnHostedCheckout, buyThroughCheckout } from "../support/billing.js";
+import { testDbKind } from "../support/database.js";
+import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD, type OrgFixture } from "../support/factories.js";
+import { Client } from "../support/http.js";
+import { expectLedgerConsistent } from "../support/invariant.js";
+import { spawnServer } from "../support/process.js";
+import { eventually, startTestServer, WEBHOOK_SECRET, type TestServer } from "../support/server.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.close());
+
+const onPglite = testDbKind() === "pglite";
+const login = (email: string) => server.client().login(email, TEST_PASSWORD);
+const cookieOf = (c: Client) => (c as unknown as { cookie: string }).cookie;
+const postWebhook = (body: string, signature = signWebhookPayload({ payload: body, secret: WEBHOOK_SECRET })) =>
+  fetch(`${server.url}/api/webhooks/stripe`, { method: "POST", body, headers: { "content-type": "application/json", "stripe-signature": signature } });
+
+describe("access: every endpoint x every caller who must not get in", () => {
+  type Caller = "anonymous" | "member" | "otherGroupAdmin" | "otherOrgAdmin" | "otherOrgApiKey" | "expiredSession";
+  const callers: Caller[] = ["anonymous", "member", "otherGroupAdmin", "otherOrgAdmin", "otherOrgApiKey", "expiredSession"];
+  let mine: OrgFixture;
+  let other: OrgFixture;
+  let purchaseId: string;
+  let clients: Record<Caller, Client>;
+  let secrets: string[];
+
+  beforeAll(async () => {
+    mine = await createOrgFixture(server.db);
+    other = await createOrgFixture(server.db);
+    // The target is group B of `mine`: billing enabled, credits, a purchase, an API key of its own.
+    await fundGroupPool(server.deps.database, mine.groupB.id, { monthly: 100, oneTime: 100 });
+    const { rows } = await server.deps.database.query<{ id: string }>(
+      `insert into purchases (group_id, type, quantity, credits, amount, currency, provider, status, idempotency_key)
+       values ($1, 'one_time', 1, 1000, 1000, 'usd', 'stripe', 'completed', 'k') returning id`,
+      [mine.groupB.id],
+    );
+    purchaseId = rows[0]!.id;
+    // An org admin's session that has expired: the most powerful user, a dead cookie.
+    const expired = newToken("gbs_");
+    const { rows: users } = await server.deps.database.query<{ id: string }>("select id from users where email = $1", [mine.orgAdmin]);
+    await server.deps.database.query("insert into sessions (token_hash, user_id, expires_at) values ($1, $2, now() - interval '1 minute')", [sha256(expired), users[0]!.id]);
+    const otherKey = await createApiKeyFor(server.deps.database, other.org.id);
+    clients = {
+      anonymous: server.client(),
+      member: await login(mine.member),
+      otherGroupAdmin: await login(mine.groupAdmin), // admin of group A only
+      otherOrgAdmin: await login(other.orgAdmin),
+      otherOrgApiKey: server.client({ authorization: `Bearer ${otherKey}` }),
+      expiredSession: server.client({ cookie: `gb_session=${expired}` }),
+    };
+    // Names and ids of the target that must not show up in an answer to these callers.
+    secrets = [mine.groupB.name, mine.websiteB.name, mine.websiteB.url, mine.websiteB.id, purchaseId, "cus_test_"];
+  });
+
+  const g = () => mine.groupB.id;
+  const usageBody = () => ({ websiteId: mine.websiteB.id, credits: 1, idempotencyKey: `matrix-${crypto.randomUUID()}` });
+  // Expected status per caller. Another organization's resources answer exactly like ones that do not exist.
+  const session = (member: number, otherGroupAdmin: number, otherOrgAdmin = 404) => ({
+    anonymous: 401, member, otherGroupAdmin, otherOrgAdmin, otherOrgApiKey: 401, expiredSession: 401,
+  });
+  const apiKey = { anonymous: 401, member: 401, otherGroupAdmin: 401, otherOrgAdmin: 401, otherOrgApiKey: 404, expiredSession: 401 };
+  const endpoints: { name: string; call: (c: Client, id?: string) => Promise<{ status: number; text: string; json: any }>; expect: Record<Caller, number> }[] = [
+    { name: "GET /api/orgs/{orgId}/groups", call: (c, id = mine.org.id) => c.get(`/api/orgs/${id}/groups`), expect: session(403, 200) },
+    { name: "POST /api/orgs/{orgId}/api-keys", call: (c, id = mine.org.id) => c.post(`/api/orgs/${id}/api-keys`, { name: "x" }), expect: session(403, 403) },
+    { name: "GET /api/groups/{groupId}", call: (c, id = g()) => c.get(`/api/groups/${id}`), expect: session(403, 403) },
+    { name: "GET /api/groups/{groupId}/billing", call: (c, id = g()) => c.get(`/api/groups/${id}/billing`), expect: session(403, 403) },
+    { name: "POST /api/groups/{groupId}/billing/enable", call: (c, id = g()) => c.post(`/api/groups/${id}/billing/enable`), expect: session(403, 403) },
+    { name: "POST /api/groups/{groupId}/billing/purchases", call: (c, id = g()) => c.post(`/api/groups/${id}/billing/purchases`, { type: "one_time", quantity: 1 }), expect: session(403, 403) },
+    { name: "GET /api/groups/{groupId}/billing/purchases/{id}", call: (c, id = g()) => c.get(`/api/groups/${id}/billing/purchases/${purchaseId}`), expect: session(403, 403) },
+    { name: "GET /api/groups/{groupId}/billing/invoices", call: (c, id = g()) => c.get(`/api/groups/${id}/billing/invoices`), expect: session(403, 403) },
+    { name: "POST /api/v1/usage", call: (c, id = mine.websiteB.id) => c.post("/api/v1/usage", { ...usageBody(), websiteId: id }), expect: apiKey },
+    { name: "POST /api/v1/websites/{websiteId}/grants", call: (c, id = mine.websiteB.id) => c.post(`/api/v1/websites/${id}/grants`, { credits: 5, idempotencyKey: crypto.randomUUID() }), expect: apiKey },
+    { name: "GET /api/v1/websites/{websiteId}/balance", call: (c, id = mine.websiteB.id) => c.get(`/api/v1/websites/${id}/balance`), expect: apiKey },
+    {
+      name: "POST /api/v1/usage/batch",
+      call: (c, id = mine.websiteB.id) => c.post("/api/v1/usage/batch", { events: [{ ...usageBody(), websiteId: id }] }),
+      // A batch answers 200 with one result per event; another org's website is a 404 inside.
+      expect: { ...apiKey, otherOrgApiKey: 200 },
+    },
+    { name: "GET /api/orgs", call: (c) => c.get("/api/orgs"), expect: session(200, 200, 200) },
+    { name: "GET /api/session", call: (c) => c.get("/api/session"), expect: session(200, 200, 200) },
+    { name: "POST /api/webhooks/stripe (unsigned)", call: (c) => c.post("/api/webhooks/stripe", { id: "evt_x", type: "invoice.paid", data: { object: { id: "in_x" } } }), expect: { anonymous: 400, member: 400, otherGroupAdmin: 400, otherOrgAdmin: 400, otherOrgApiKey: 400, expiredSession: 400 } },
+  ];
+
+  it("answers every endpoint with the refusal it owes each caller, leaks nothing of the target, and changes nothing", async () => {
+    const before = await databaseSnapshot(server.deps.database);
+    const problems: string[] = [];
+    for (const e of endpoints) {
+      for (const who of callers) {
+        const r = await e.call(clients[who]);
+        if (r.status !== e.expect[who]) problems.push(`${e.name} as ${who}: ${r.status}, expected ${e.expect[who]}`);
+        const leaked = secrets.filter((s) => r.text.includes(s));
+        // A group admin of group A legitimately sees the organization, but never group B.
+        if (leaked.length) problems.push(`${e.name} as ${who} leaks ${leaked.join(", ")}`);
+        if (e.name === "POST /api/v1/usage/batch" && who === "otherOrgApiKey" && r.json?.results?.[0]?.status !== 404) problems.push(`batch as ${who}: ${r.text}`);
+        if (e.name === "GET /api/orgs" && who === "otherOrgAdmin" && r.text.includes(mine.org.id)) problems.push("GET /api/orgs shows another organization");
+        // Another organization's resource is indistinguishable from one that does not exist.
+        if (e.expect[who] === 404) {
+          const unknown = await e.call(clients[who], crypto.randomUUID());
+          if (unknown.status !== r.status || unknown.json?.error?.code !== r.json?.error?.code) problems.push(`${e.name} as ${who}: unknown id answers ${unknown.status}, real one ${r.status}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(snapshotDiff(before, await databaseSnapshot(server.deps.database))).toEqual([]);
+  });
+
+  it("lists only group A to its group admin, never group B", async () => {
+    const r = await clients.otherGroupAdmin.get(`/api/orgs/${mine.org.id}/groups`);
+    expect(r.json.groups.map((x: { id: string }) => x.id)).toEqual([mine.groupA.id]);
+  });
+});
+
+describe("login rate limiting", () => {
+  it("checks at most 10 guesses per window, sent as a concurrent burst or one by one, then refuses even the right password", async () => {
+    const f = await createOrgFixture(server.db, { websites: 1 });
+    const rs = await Promise.all(Array.from({ length: 30 }, () => server.client().post("/api/session", { email: f.member, password: "guess" })));
+    const statuses = rs.map((r) => r.status);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    // Keep guessing one at a time: all guesses that were checked (401) stay at 10 or fewer in all.
+    let checked = statuses.filter((s) => s === 401).length;
+    for (let i = 0; i < 12; i++) if ((await server.client().post("/api/session", { email: f.member, password: "guess" })).status === 401) checked++;
+    expect(checked).toBe(10);
+    expect((await server.client().post("/api/session", { email: f.member, password: TEST_PASSWORD })).status).toBe(429);
+    // Another user is not locked out.
+    expect((await server.client().post("/api/session", { email: f.orgAdmin, password: TEST_PASSWORD })).status).toBe(200);
+  });
+
+  it("counts spelling variants of one email (case, spaces) as the same account", async () => {
+    const f = await createOrgFixture(server.db, { websites: 1 });
+    const variants = [f.member.toUpperCase(), ` ${f.member} `, f.member.replace(/^./, (c) => c.toUpperCase())];
+    for (let i = 0; i < 10; i++) {
+      expect((await server.client().post("/api/session", { email: variants[i % 3], password: "guess" })).status).toBe(401);
+    }
+    expect((await server.client().post("/api/session", { email: f.member, password: TEST_PASSWORD })).status).toBe(429);
+  });
+});
+
+describe("security headers", () => {
+  it("sends a strict CSP with frame-ancestors, nosniff and no HSTS over plain http", async () => {
+    for (const path of ["/api/session", "/healthz", "/login"]) {
+      const r = await fetch(server.url + path);
+      const csp = r.headers.get("content-security-policy") ?? "";
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("object-src 'none'");
+      expect(csp).toMatch(/script-src 'self'(;|$)/); // no inline or eval'd script
+      expect(r.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(r.headers.get("x-frame-options")).toBe("DENY");
+      expect(r.headers.get("strict-transport-security")).toBeNull();
+      await r.body?.cancel();
+    }
+  });
+
+  it("adds HSTS and Secure cookies when PUBLIC_URL is https", async () => {
+    const f = await createOrgFixture(server.db, { websites: 1 });
+    const app = createApp({ ...server.deps, publicUrl: "https://billing.example" });
+    const health = await app.request("/healthz");
+    expect(health.headers.get("strict-transport-security")).toMatch(/max-age=(\d{8,})/);
+    expect(Number(/max-age=(\d+)/.exec(health.headers.get("strict-transport-security")!)![1])).toBeGreaterThanOrEqual(31536000);
+    const { sessionRoutes } = await import("../../src/server/http/routes/session-routes.js");
+    const secureApp = sessionRoutes({ ...server.deps, publicUrl: "https://billing.example" });
+    const r = await secureApp.request("/api/session", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: f.orgAdmin, password: TEST_PASSWORD }) });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("set-cookie")).toMatch(/;\s*Secure/i);
+    expect(r.headers.get("set-cookie")).toMatch(/HttpOnly/i);
+  });
+
+  const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  it.runIf(onPglite && existsSync(chromium) && existsSync("dist/web/index.html"))("serves a page that runs under its own CSP without a single violation", async () => {
+    const { chromium: launcher } = await import("playwright-core");
+    const f = await createOrgFixture(server.db);
+    await fundGroupPool(server.deps.database, f.groupA.id, { monthly: 1000, oneTime: 500 });
+    const admin = await login(f.orgAdmin);
+    const browser = await launcher.launch({ executablePath: chromium, args: ["--headless", "--no-sandbox", "--disable-gpu"] });
+    try {
+      const context = await browser.newContext({ baseURL: server.url });
+      await context.addCookies([{ name: "gb_session", value: cookieOf(admin).split("=")[1]!, url: server.url }]);
+      const page = await context.newPage();
+      const violations: string[] = [];
+      page.on("console", (m) => {
+        if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+      });
+      page.on("pageerror", (e) => violations.push(`pageerror: ${e.message}`));
+      await page.addInitScript(() => {
+        document.addEventListener("securitypolicyviolation", (e) => console.log(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`));
+      });
+      await page.goto(`/groups/${f.groupA.id}/billing`);
+      await page.getByText(f.groupA.name).first().waitFor({ timeout: 15_000 });
+      await page.waitForLoadState("networkidle");
+      await page.goto("/login");
+      await page.getByLabel("Email").waitFor();
+      expect(violations).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe("Stripe webhooks: unknown objects and stale events", () => {
+  it("acknowledges signed events about objects Stripe does not know, once, and changes nothing else", async () => {
+    const before = await databaseSnapshot(server.deps.database);
+    const events = [
+      ["checkout.session.completed", "cs_unknown"],
+      ["checkout.session.async_payment_failed", "cs_unknown"],
+      ["invoice.paid", "in_unknown"],
+      ["customer.subscription.updated", "sub_unknown"],
+      ["customer.subscription.deleted", "sub_unknown"],
+      ["charge.refunded", "ch_unknown"],
+    ].map(([type, id], i) => JSON.stringify({ id: `evt_unknown_${i}_${crypto.randomUUID()}`, object: "event", type, data: { object: { id, object: "x" } } }));
+    for (const body of events) {
+      const first = await postWebhook(body);
+      expect(first.status).toBe(200);
+      expect(await first.json()).toEqual({ received: true, duplicate: false });
+      expect(await (await postWebhook(body)).json()).toEqual({ received: true, duplicate: true });
+    }
+    const diff = snapshotDiff(before, await databaseSnapshot(server.deps.database));
+    expect(diff.map((d) => d.table)).toEqual(["webhook_events"]);
+    expect(diff[0]!.after!.rows - diff[0]!.before!.rows).toBe(events.length);
+  });
+
+  it("converges to Stripe's state when old events of a plan arrive after its raise and renewal", async () => {
+    const f = await createOrgFixture(server.db);
+    const admin = await login(f.orgAdmin);
+    const groupId = f.groupA.id;
+    expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
+    const start = server.stripe.events().length;
+    await buyThroughCheckout(server, admin, groupId, "monthly", 2);
+    const stale = server.stripe.events().slice(start);
+    expect((await admin.post(`/api/groups/${groupId}/billing/purchases`, { type: "monthly", quantity: 3 })).json.status).toBe("completed");
+    const { rows } = await server.deps.database.query<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [groupId]);
+    const subId = rows[0]!.s;
+    await server.stripe.advanceSubscription(subId);
+    await eventually(async () => (await grantCount(server, groupId)) === 3);
+    const staleToo = server.stripe.events().slice(start);
+    // Every event so far, old ones included, three times, concurrently and shuffled.
+    const deliveries = [...stale, ...stale, ...staleToo].sort(() => Math.random() - 0.5);
+    const statuses = await Promise.all(deliveries.map(async (e) => (await postWebhook(JSON.stringify(e))).status));
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+
+    const sub = (await (await fetch(`${server.stripe.url}/v1/subscriptions/${subId}`, { headers: { authorization: "Bearer sk_test_x" } })).json()) as {
+      items: { data: { quantity: number; current_period_start: number; current_period_end: number }[] };
+      status: string;
+    };
+    const item = sub.items.data[0]!;
+    const plan = (await server.deps.database.query<{ quantity: number; status: string; current_period_start: Date; current_period_end: Date }>("select * from plans where group_id = $1", [groupId])).rows[0]!;
+    expect({ quantity: plan.quantity, status: plan.status, start: plan.current_period_start.getTime() / 1000, end: plan.current_period_end.getTime() / 1000 }).toEqual({
+      quantity: item.quantity,
+      status: sub.status,
+      start: item.current_period_start,
+      end: item.current_period_end,
+    });
+    // One grant per payment: the first period, the raise, the renewal; the renewal is the live one.
+    expect(await grantCount(server, groupId)).toBe(3);
+    expect((await admin.get(`/api/groups/${groupId}/billing`)).json.credits.monthly).toMatchObject({ total: 5000, remaining: 5000, packages: 5 });
+    await expectLedgerConsistent(server.deps.database);
+  });
+});
+
+describe("outages", () => {
+  it("keeps the summary, answers invoices 503 fast, fails purchases and enabling cleanly while Stripe errors", async () => {
+    const f = await createOrgFixture(server.db);
+    const admin = await login(f.orgAdmin);
+    expect((await admin.post(`/api/groups/${f.groupA.id}/billing/enable`)).status).toBe(200);
+    const before = await databaseSnapshot(server.deps.database);
+    server.stripe.setFault("error");
+    try {
+      const started = Date.now();
+      expect((await admin.get(`/api/groups/${f.groupA.id}/billing`)).status).toBe(200);
+      const inv = await admin.get(`/api/groups/${f.groupA.id}/billing/invoices`);
+      expect([inv.status, inv.json.error.code]).toEqual([503, "billing_unavailable"]);
+      const p = await admin.post(`/api/groups/${f.groupA.id}/billing/purchases`, { type: "one_time", quantity: 2 }, { "idempotency-key": "during-outage" });
+      expect(p.status).toBe(503);
+      const en = await admin.post(`/api/groups/${f.groupB.id}/billing/enable`);
+      expect([en.status, en.json.error.code]).toEqual([503, "billing_unavailable"]);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      server.stripe.setFault("none");
+    }
+    const changed = snapshotDiff(before, await databaseSnapshot(server.deps.database)).map((d) => d.table);
+    // At most the pending purchase record; no grant, no billing profile.
+    expect(changed.filter((t) => t !== "purchases")).toEqual([]);
+    expect(await grantCount(server, f.groupA.id)).toBe(0);
+    // Once Stripe is back, the same key goes on to Checkout.
+    const again = await admin.post(`/api/groups/${f.groupA.id}/billing/purchases`, { type: "one_time", quantity: 2 }, { "idempotency-key": "during-outage" });
+    expect(again.json.status).toBe("redirect");
+  });
+
+  it("answers a partner group's invoices 503 within 5 s while the partner errors or hangs, and grants nothing", async () => {
+    const f = await createOrgFixture(server.db, { partnerManaged: true });
+    const admin = await login(f.orgAdmin);
+    expect((await admin.post(`/api/groups/${f.groupA.id}/billing/enable`)).status).toBe(200);
+    for (const mode of ["error", "hang"] as const) {
+      server.partner.setFault(mode);
+      try {
+        const started = Date.now();
+        const inv = await admin.get(`/api/groups/${f.groupA.id}/billing/invoices`);
+        expect(Date.now() - started).toBeLessThan(5000);
+        expect([inv.status, inv.json.error.code]).toEqual([503, "billing_unavailable"]);
+        expect((await admin.get(`/api/groups/${f.groupA.id}/billing`)).json.enabled).toBe(true);
+        if (mode === "error") {
+          const p = await admin.post(`/api/groups/${f.groupA.id}/billing/purchases`, { type: "monthly", quantity: 1 });
+          expect([p.status, p.json.error.code]).toEqual([402, "payment_failed"]);
+        }
+      } finally {
+        server.partner.setFault("none");
+      }
+    }
+    expect(await grantCount(server, f.groupA.id)).toBe(0);
+    const { rows } = await server.deps.database.query<{ n: number }>("select count(*)::int as n from plans where group_id = $1", [f.groupA.id]);
+    expect(rows[0]!.n).toBe(0);
+  });
+
+  it("grants exactly once when the payment's webhook fails during a Stripe outage and is delivered again later", async () => {
+    const f = await createOrgFixture(server.db);
+    const admin = await login(f.orgAdmin);
+    const groupId = f.groupA.id;
+    expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
+    const start = server.stripe.events().length;
+    server.stripe.setWebhookUrl(null); // we deliver the events ourselves
+    try {
+      const r = await admin.post(`/api/groups/${groupId}/billing/purchases`, { type: "one_time", quantity: 2 });
+      await payOnHostedCheckout(r.json.url);
+      const events = server.stripe.events().slice(start);
+      expect(events.map((e) => e.type)).toContain("checkout.session.completed");
+      server.stripe.setFault("error");
+      const during = await Promise.all(events.map(async (e) => ({ type: e.type, status: (await postWebhook(JSON.stringify(e))).status })));
+      expect(during.find((d) => d.type === "checkout.session.completed")!.status).toBe(503);
+      expect(during.every((d) => d.status === 200 || d.status === 503)).toBe(true);
+      expect(await grantCount(server, groupId)).toBe(0);
+      server.stripe.setFault("none");
+      const later = await Promise.all([...events, ...events, ...events].sort(() => Math.random() - 0.5).map(async (e) => (await postWebhook(JSON.stringify(e))).status));
+      expect(later.every((s) => s === 200)).toBe(true);
+      expect(await grantCount(server, groupId)).toBe(1);
+      expect((await admin.get(`/api/groups/${groupId}/billing`)).json.credits.oneTime).toEqual({ total: 2000, used: 0, remaining: 2000 });
+    } finally {
+      server.stripe.setFault("none");
+      server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
+    }
+    await expectLedgerConsistent(server.deps.database);
+  });
+});
+
+describe.runIf(onPglite)("embedded database: restart, crash, and logs of a real server process", () => {
+  it("keeps everything written through PGlite across a kill -9 and a restart, and never logs passwords, keys or session tokens", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "gb-restart-"));
+    try {
+      // The fixture goes in first, the way an operator's data would be there already.
+      const db = await openDatabase({ dataDir: join(dataDir, "pglite") });
+      await runMigrations(db);
+      const f = await createOrgFixture(db.db);
+      await fundGroupPool(db, f.groupA.id, { oneTime: 50 });
+      await db.close();
+
+      const env = { DATA_DIR: dataDir, DATABASE_URL: "", STRIPE_API_BASE: server.stripe.url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, PARTNER_API_BASE: server.partner.url, PARTNER_API_KEY: "partner_test_key" };
+      const logs: string[] = [];
+      const start = async () => {
+        const p = await spawnServer(env);
+        p.child.stdout!.on("data", (d: Buffer) => logs.push(d.toString()));
+        p.child.stderr!.on("data", (d: Buffer) => logs.push(d.toString()));
+        return p;
+      };
+      let proc = await start();
+      const wrongPassword = `wrong-${crypto.randomUUID()}`;
+      const anon = new Client(proc.url);
+      expect((await anon.post("/api/session", { email: f.orgAdmin, password: wrongPassword })).status).toBe(401);
+      expect((await anon.post("/api/session", { email: f.orgAdmin, password: TEST_PASSWORD, extra: wrongPassword })).status).toBe(400);
+      const admin = await new Client(proc.url).login(f.orgAdmin, TEST_PASSWORD);
+      const sessionToken = cookieOf(admin).split("=")[1]!;
+      const key = (await admin.post(`/api/orgs/${f.org.id}/api-keys`, { name: "restart" })).json.key as string;
+      const api = new Client(proc.url, { authorization: `Bearer ${key}` });
+      const site = f.websitesA[0]!.id;
+      expect((await api.post(`/api/v1/websites/${site}/grants`, { credits: 100, idempotencyKey: "g1" })).status).toBe(201);
+      const used = await api.post("/api/v1/usage", { websiteId: site, credits: 130, idempotencyKey: "u1" });
+      expect(used.status).toBe(200);
+      expect((await api.get(`/api/v1/websites/${site}/balance?key=${key}`)).json.available).toBe(20);
+      expect((await new Client(proc.url, { authorization: `Bearer ${key}x` }).get(`/api/v1/websites/${site}/balance`)).status).toBe(401);
+
+      await proc.kill("SIGKILL");
+      proc = await start();
+      const api2 = new Client(proc.url, { authorization: `Bearer ${key}` });
+      expect((await api2.get(`/api/v1/websites/${site}/balance`)).json).toEqual({ website: 0, groupMonthly: 0, groupOneTime: 20, available: 20 });
+      expect((await api2.post("/api/v1/usage", { websiteId: site, credits: 130, idempotencyKey: "u1" })).json).toEqual(used.json);
+      expect((await new Client(proc.url, { cookie: `gb_session=${sessionToken}` }).get("/api/session")).status).toBe(200);
+      await proc.kill("SIGTERM");
+
+      const all = logs.join("");
+      expect(all).toContain('"path":"/api/v1/usage"'); // the requests were logged at all
+      for (const secret of [TEST_PASSWORD, wrongPassword, key, key.slice(4), sessionToken]) expect(all).not.toContain(secret);
+      const check = await openDatabase({ dataDir: join(dataDir, "pglite") });
+      await expectLedgerConsistent(check);
+      await check.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
