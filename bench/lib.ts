@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 
@@ -78,3 +79,30 @@ export function percentile(sorted: number[], p: number) {
 export const loadAverage = () => loadavg().map((x) => x.toFixed(2)).join(" ");
 
 export const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
+
+/** CPU time (ms) a process has used so far, from /proc (Linux); 0 when it is gone. */
+export function cpuMs(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in 100 Hz ticks
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU used by the given processes and by the PostgreSQL backends of one database, around `fn`. */
+export async function measureCpu<T>(query: (sql: string) => Promise<{ rows: { pid: number }[] }>, pids: (number | undefined)[], fn: () => Promise<T>) {
+  const backends = async () => (await query("select pid from pg_stat_activity where datname = current_database()")).rows.map((r) => r.pid);
+  const before = new Map<number, number>();
+  for (const pid of [...pids, ...(await backends())]) if (pid) before.set(pid, cpuMs(pid));
+  const t0 = performance.now();
+  const result = await fn();
+  const wall = performance.now() - t0;
+  const used = (pid: number | undefined) => (pid && before.has(pid) ? cpuMs(pid) - before.get(pid)! : pid ? cpuMs(pid) : 0);
+  const processes = pids.map(used);
+  let postgres = 0;
+  for (const pid of await backends()) if (!pids.includes(pid)) postgres += used(pid);
+  return { result, wall, processes, postgres };
+}

@@ -5,6 +5,7 @@ import pg from "pg";
 import { findInvariantViolations } from "../src/server/modules/credits/grants-repo.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool } from "../tests/support/factories.js";
 import { fmt, hasCommand, loadAverage, ms, pgbench, rps, sleep, wrk, type WrkResult } from "./lib.js";
+import { profileProcessor } from "./processor.js";
 import type { BenchContext } from "./run.js";
 
 const POOL = 1_000_000_000;
@@ -93,6 +94,9 @@ export async function benchHotPool(ctx: BenchContext) {
   const ceiling = await singleRowCeiling(ctx);
   console.log(`Ceiling of one row lock + one commit per debit (bare UPDATE bench_row SET v = v - 1 on one row): ${ceiling.detail}`);
   console.log(`  target for the hot pool (4x): ${fmt(ceiling.tps * 4)} events/s`);
+
+  const alone = await profileProcessor({ url: ctx.url, seconds: Math.min(10, ctx.seconds), clients: ctx.clients });
+  console.log(`Usage processor alone (in this process, no HTTP, ${ctx.clients} concurrent submitters, hot pool): ${alone.line}`);
 
   const wrkMax = await wrkCeiling(ctx, s1.url, ctx.clients, Math.min(10, ctx.seconds));
   console.log(`Load generator ceiling (wrk -t2 -c${ctx.clients} GET /healthz, same server): ${fmt(rps(wrkMax))} req/s, p50 ${ms(wrkMax.p50)}, p99 ${ms(wrkMax.p99)}`);

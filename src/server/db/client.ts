@@ -10,7 +10,11 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 export type DbOrTx = Db | Tx;
 
-export type Query = <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<{ rows: T[] }>;
+/**
+ * `prepare` names a statement the hot paths run many times: on PostgreSQL it is prepared once per
+ * connection (no planning on each call); PGlite ignores it.
+ */
+export type Query = <T = Record<string, unknown>>(text: string, params?: unknown[], opts?: { prepare?: string }) => Promise<{ rows: T[] }>;
 
 export interface Database {
   db: Db;
@@ -46,7 +50,10 @@ export async function openDatabase(opts: { url?: string | undefined; dataDir?: s
         const client = await pool.connect();
         try {
           await client.query("begin");
-          const result = await fn(async <T,>(text: string, params?: unknown[]) => ({ rows: (await client.query(text, params)).rows as T[] }));
+          const result = await fn(async <T,>(text: string, params?: unknown[], opts?: { prepare?: string }) => {
+            const r = opts?.prepare ? await client.query({ name: opts.prepare, text, values: params }) : await client.query(text, params);
+            return { rows: r.rows as T[] };
+          });
           await client.query("commit");
           return result;
         } catch (err) {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { planDebitInPlace, sortForConsumption, type GrantSnapshot } from "../../../domain/consumption.js";
 import type { Balance, UsageBody, UsageResult } from "../../../contracts/usage.js";
 import type { Database, Query } from "../../db/client.js";
-import { expireLockedGrants, lockGrants, SOURCE_OF, type GrantRow } from "./grants-repo.js";
+import { expireLockedGrants, SOURCE_OF, type GrantRow } from "./grants-repo.js";
 
 export interface UsageEvent extends UsageBody {
   orgId: string;
@@ -109,36 +109,63 @@ interface WebsiteRow {
   billing: boolean;
 }
 
+interface SeenRow {
+  org_id: string;
+  idempotency_key: string;
+  website_id: string;
+  credits: number | string;
+  response: UsageResult;
+}
+
+/** A locked grant as json_agg returns it (timestamps as strings). */
+interface GrantJson extends Omit<GrantRow, "expires_at" | "created_at"> {
+  expires_at: string | null;
+  created_at: string;
+}
+
 /** One transaction for a batch of events; returns one outcome per event, in order. */
 async function processBatch(query: Query, events: UsageEvent[]): Promise<UsageOutcome[]> {
   const now = new Date();
   const outcomes: (UsageOutcome | undefined)[] = new Array<UsageOutcome | undefined>(events.length);
 
-  // 1. Websites of the events (another organization's website does not exist for the caller).
+  // 1-3 in one round trip: the websites of the events (another organization's website does not
+  // exist for the caller), replays (a key seen before answers with its first result, or
+  // conflicts), and a lock (FOR UPDATE, in id order) on every grant the events may draw on.
   const websiteIds = [...new Set(events.map((e) => e.websiteId))];
-  const { rows: siteRows } = await query<WebsiteRow>(
-    `select w.id, w.org_id, w.group_id, (bp.group_id is not null) as billing
-       from websites w left join billing_profiles bp on bp.group_id = w.group_id
-      where w.id = any($1::uuid[])`,
-    [websiteIds],
+  const { rows: read } = await query<{ sites: WebsiteRow[]; seen: SeenRow[]; grants: GrantJson[] }>(
+    `with sites as (
+       select w.id, w.org_id, w.group_id, (bp.group_id is not null) as billing
+         from websites w left join billing_profiles bp on bp.group_id = w.group_id
+        where w.id = any($1::uuid[])
+     ), locked as materialized (
+       select id, kind, website_id, group_id, remaining, expires_at, created_at
+         from credit_grants
+        where remaining > 0
+          and (website_id = any($1::uuid[]) or group_id in (select group_id from sites where billing and group_id is not null))
+        order by id
+          for update
+     )
+     select (select coalesce(json_agg(s), '[]') from sites s) as sites,
+            (select coalesce(json_agg(u), '[]') from (
+               select org_id, idempotency_key, website_id, credits, response from usage_events
+                where (org_id, idempotency_key) in (select * from unnest($2::uuid[], $3::text[]))) u) as seen,
+            (select coalesce(json_agg(l order by l.id), '[]') from locked l) as grants`,
+    [websiteIds, events.map((e) => e.orgId), events.map((e) => e.idempotencyKey)],
+    { prepare: "usage_read_lock_v1" },
   );
+  const { sites: siteRows, seen, grants } = read[0]!;
   const sites = new Map(siteRows.map((s) => [s.id, s]));
-
-  // 2. Replays: a key seen before answers with its first result, or conflicts.
-  const { rows: seen } = await query<{ org_id: string; idempotency_key: string; website_id: string; credits: number; response: UsageResult }>(
-    `select org_id, idempotency_key, website_id, credits, response from usage_events
-      where (org_id, idempotency_key) in (select * from unnest($1::uuid[], $2::text[]))`,
-    [events.map((e) => e.orgId), events.map((e) => e.idempotencyKey)],
-  );
   const firstByKey = new Map<string, { websiteId: string; credits: number; outcome: UsageOutcome | null }>();
   for (const s of seen) {
-    firstByKey.set(`${s.org_id}\u0000${s.idempotency_key}`, { websiteId: s.website_id, credits: s.credits, outcome: { status: 200, result: s.response } });
+    firstByKey.set(`${s.org_id}\u0000${s.idempotency_key}`, { websiteId: s.website_id, credits: Number(s.credits), outcome: { status: 200, result: s.response } });
   }
-
-  // 3. Lock the grants every event may draw on.
-  const pools = new Set<string>();
-  for (const s of siteRows) if (s.group_id && s.billing) pools.add(s.group_id);
-  const locked = await lockGrants(query, { websiteIds, groupIds: [...pools] });
+  const locked: GrantRow[] = grants.map((g) => ({
+    ...g,
+    id: Number(g.id),
+    remaining: Number(g.remaining),
+    expires_at: g.expires_at === null ? null : new Date(g.expires_at),
+    created_at: new Date(g.created_at),
+  }));
   const expired = locked.filter((g) => g.expires_at !== null && g.expires_at.getTime() <= now.getTime());
   await expireLockedGrants(query, expired);
 
@@ -219,11 +246,24 @@ async function processBatch(query: Query, events: UsageEvent[]): Promise<UsageOu
 
   // 5. Write: the events (a concurrent duplicate from another process makes us start over), the debits, the balances.
   if (newEvents.length > 0) {
-    const { rows: inserted } = await query(
-      `insert into usage_events (id, org_id, website_id, idempotency_key, credits, response)
-       select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::jsonb[])
-       on conflict (org_id, idempotency_key) do nothing
-       returning id`,
+    const changed = locked.filter((g) => snapshots.get(g)!.remaining !== Number(g.remaining));
+    // One statement: debits are written only for events inserted now; if any event was not (its key
+    // was just used by another process), the transaction is rolled back and the batch starts over.
+    const { rows } = await query<{ n: number }>(
+      `with ev as (
+         insert into usage_events (id, org_id, website_id, idempotency_key, credits, response)
+         select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::jsonb[])
+         on conflict (org_id, idempotency_key) do nothing
+         returning id
+       ), debits as (
+         insert into ledger_entries (grant_id, kind, amount, usage_event_id)
+         select t.g, 'debit', t.a, t.e from unnest($7::bigint[], $8::bigint[], $9::uuid[]) with ordinality as t(g, a, e, n)
+           join ev on ev.id = t.e
+          order by t.n
+       ), balances as (
+         update credit_grants g set remaining = t.r from unnest($10::bigint[], $11::bigint[]) as t(id, r) where g.id = t.id
+       )
+       select count(*)::int as n from ev`,
       [
         newEvents.map((e) => e.id),
         newEvents.map((e) => e.orgId),
@@ -231,19 +271,15 @@ async function processBatch(query: Query, events: UsageEvent[]): Promise<UsageOu
         newEvents.map((e) => e.key),
         newEvents.map((e) => e.credits),
         newEvents.map((e) => JSON.stringify(e.response)),
+        debits.map((d) => d.grantId),
+        debits.map((d) => d.amount),
+        debits.map((d) => d.eventId),
+        changed.map((g) => g.id),
+        changed.map((g) => snapshots.get(g)!.remaining),
       ],
+      { prepare: "usage_write_v1" },
     );
-    if (inserted.length !== newEvents.length) throw new RetryBatch();
-    await query(
-      `insert into ledger_entries (grant_id, kind, amount, usage_event_id)
-       select g, 'debit', a, e from unnest($1::bigint[], $2::bigint[], $3::uuid[]) as t(g, a, e)`,
-      [debits.map((d) => d.grantId), debits.map((d) => d.amount), debits.map((d) => d.eventId)],
-    );
-    const changed = locked.filter((g) => snapshots.get(g)!.remaining !== Number(g.remaining));
-    await query(
-      `update credit_grants g set remaining = t.r from unnest($1::bigint[], $2::bigint[]) as t(id, r) where g.id = t.id`,
-      [changed.map((g) => g.id), changed.map((g) => snapshots.get(g)!.remaining)],
-    );
+    if (rows[0]!.n !== newEvents.length) throw new RetryBatch();
   }
   return outcomes as UsageOutcome[];
 }
