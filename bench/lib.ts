@@ -93,7 +93,11 @@ export function cpuMs(pid: number | undefined): number {
 }
 
 /** CPU used by the given processes and by the PostgreSQL backends of one database, around `fn`. */
-export async function measureCpu<T>(query: (sql: string) => Promise<{ rows: { pid: number }[] }>, pids: (number | undefined)[], fn: () => Promise<T>) {
+export type CpuQuery = (sql: string) => Promise<{ rows: { pid: number }[] }>;
+
+export const cpuPer = (cpuMsTotal: number, n: number) => `${((cpuMsTotal * 1000) / Math.max(1, n)).toFixed(0)} µs`;
+
+export async function measureCpu<T>(query: CpuQuery, pids: (number | undefined)[], fn: () => Promise<T>) {
   const backends = async () => (await query("select pid from pg_stat_activity where datname = current_database()")).rows.map((r) => r.pid);
   const before = new Map<number, number>();
   for (const pid of [...pids, ...(await backends())]) if (pid) before.set(pid, cpuMs(pid));

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { findInvariantViolations } from "../src/server/modules/credits/grants-repo.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool } from "../tests/support/factories.js";
-import { fmt, hasCommand, loadAverage, ms, pgbench, rps, sleep, wrk, type WrkResult } from "./lib.js";
+import { cpuPer, fmt, hasCommand, loadAverage, measureCpu, ms, pgbench, rps, sleep, wrk, type CpuQuery, type WrkResult } from "./lib.js";
 import { profileProcessor } from "./processor.js";
 import type { BenchContext } from "./run.js";
 
@@ -98,20 +98,29 @@ export async function benchHotPool(ctx: BenchContext) {
   const alone = await profileProcessor({ url: ctx.url, seconds: Math.min(10, ctx.seconds), clients: ctx.clients });
   console.log(`Usage processor alone (in this process, no HTTP, ${ctx.clients} concurrent submitters, hot pool): ${alone.line}`);
 
-  const wrkMax = await wrkCeiling(ctx, s1.url, ctx.clients, Math.min(10, ctx.seconds));
-  console.log(`Load generator ceiling (wrk -t2 -c${ctx.clients} GET /healthz, same server): ${fmt(rps(wrkMax))} req/s, p50 ${ms(wrkMax.p50)}, p99 ${ms(wrkMax.p99)}`);
+  const hz = await measureCpu(ctx.database.query as CpuQuery, [s1.child.pid], () => wrkCeiling(ctx, s1.url, ctx.clients, Math.min(10, ctx.seconds)));
+  const wrkMax = hz.result;
+  console.log(
+    `Load generator ceiling (wrk -t2 -c${ctx.clients} GET /healthz, same server): ${fmt(rps(wrkMax))} req/s, p50 ${ms(wrkMax.p50)}, p99 ${ms(wrkMax.p99)}; ` +
+      `server CPU ${cpuPer(hz.processes[0]!, wrkMax.requests)} per request`,
+  );
 
   // One API process.
   {
     const { f, key, sites } = await hotPoolFixture(ctx);
     await sleep(200);
     const since = new Date(Date.now() - 1000);
-    const r = await wrk({ url: s1.url, script: "usage.lua", args: [key, `hot1-${Date.now()}`, sites.join(",")], connections: ctx.clients, seconds: ctx.seconds });
+    const m = await measureCpu(ctx.database.query as CpuQuery, [s1.child.pid], () =>
+      wrk({ url: s1.url, script: "usage.lua", args: [key, `hot1-${Date.now()}`, sites.join(",")], connections: ctx.clients, seconds: ctx.seconds }),
+    );
+    const r = m.result;
     await sleep(2000); // requests in flight when wrk stops still commit
     const st = await usageStats(ctx, f.org.id, since);
     const all = await usageStats(ctx, f.org.id, new Date(0));
     console.log(httpLine("One API process", r));
-    console.log(`  = ${fmt(r.s200 / (r.durationUs / 1e6))} debited events/s, ${(r.s200 / (r.durationUs / 1e6) / ceiling.tps).toFixed(1)}x the single-row ceiling`);
+    const eps = r.s200 / (r.durationUs / 1e6);
+    console.log(`  = ${fmt(eps)} debited events/s, ${(eps / ceiling.tps).toFixed(1)}x the single-row ceiling (target 4x: ${eps >= 4 * ceiling.tps ? "MET" : "MISSED"}); p99 ${ms(r.p99)} (target <= 50 ms: ${r.p99 <= 50_000 ? "MET" : "MISSED"})`);
+    console.log(`  CPU per request: API process ${cpuPer(m.processes[0]!, r.requests)}, PostgreSQL backends ${cpuPer(m.postgres, r.requests)} (over ${(m.wall / 1000).toFixed(1)} s: API ${((100 * m.processes[0]!) / m.wall).toFixed(0)}% of a core, PostgreSQL ${((100 * m.postgres) / m.wall).toFixed(0)}%)`);
     console.log(`  database: ${fmt(st.events)} events in ${fmt(st.txs)} transactions (average batch ${(st.events / Math.max(1, st.txs)).toFixed(1)} events, ${fmt(st.txs / (r.durationUs / 1e6))} commits/s); responses counted by wrk: ${fmt(r.s200)} (requests still in flight at the end are committed but not counted)`);
     console.log(`  ${await invariantLine(ctx, { orgId: f.org.id, groupId: f.groupA.id, credits: all.credits })}`);
   }
@@ -199,7 +208,10 @@ export async function benchBatch(ctx: BenchContext) {
   await sleep(200);
   const since = new Date(Date.now() - 1000);
   const before = await usageStats(ctx, f.org.id, since);
-  const r = await wrk({ url: s1.url, script: "batch.lua", args: [key, `batch-${Date.now()}`, sites.join(","), String(size)], connections, seconds: ctx.seconds, timeoutS: 30 });
+  const m = await measureCpu(ctx.database.query as CpuQuery, [s1.child.pid], () =>
+    wrk({ url: s1.url, script: "batch.lua", args: [key, `batch-${Date.now()}`, sites.join(","), String(size)], connections, seconds: ctx.seconds, timeoutS: 30 }),
+  );
+  const r = m.result;
   await sleep(2000);
   const after = await usageStats(ctx, f.org.id, since);
   const debited = after.events - before.events;
@@ -207,8 +219,31 @@ export async function benchBatch(ctx: BenchContext) {
   console.log(httpLine("Batch requests", r));
   const answered = r.s200 * size;
   console.log(`  = ${fmt(answered / secs)} debited events/s answered within ${secs.toFixed(1)} s (${fmt(answered)} events in 200 answers; ${fmt(debited)} in the database, including requests in flight at the end) -> target 20,000/s ${answered / secs >= 20000 ? "MET" : "MISSED"}`);
+  console.log(`  CPU per event: API process ${cpuPer(m.processes[0]!, r.requests * size)}, PostgreSQL backends ${cpuPer(m.postgres, r.requests * size)} (API ${((100 * m.processes[0]!) / m.wall).toFixed(0)}% of a core, PostgreSQL ${((100 * m.postgres) / m.wall).toFixed(0)}%)`);
   console.log(`  database: ${fmt(after.txs - before.txs)} transactions (average ${((after.events - before.events) / Math.max(1, after.txs - before.txs)).toFixed(0)} events each)`);
   const all = await usageStats(ctx, f.org.id, new Date(0));
   console.log(`  ${await invariantLine(ctx, { orgId: f.org.id, groupId: f.groupA.id, credits: all.credits })}`);
+
+  // The same batches spread over 50 websites spending their own credits: the processor's lanes commit in parallel.
+  const spread = await createOrgFixture(ctx.database.db, { websites: 50 });
+  const spreadKey = await createApiKeyFor(ctx.database, spread.org.id);
+  for (const site of spread.websitesA) {
+    const g = await post(s1.url, spreadKey, `/api/v1/websites/${site.id}/grants`, { credits: POOL, idempotencyKey: `bench-grant-${site.id}` });
+    if (g.status !== 201) throw new Error(`grant failed: ${g.status}`);
+  }
+  const secs2 = Math.max(5, Math.round(ctx.seconds / 2));
+  const r2 = await wrk({
+    url: s1.url,
+    script: "batch.lua",
+    args: [spreadKey, `bspread-${Date.now()}`, spread.websitesA.map((w) => w.id).join(","), String(size)],
+    connections,
+    seconds: secs2,
+    timeoutS: 30,
+  });
+  await sleep(2000);
+  const answered2 = (r2.s200 * size) / (r2.durationUs / 1e6);
+  console.log(`${httpLine(`Spread batches (50 websites spending their own credits, ${secs2} s)`, r2)}`);
+  console.log(`  = ${fmt(answered2)} debited events/s -> target 20,000/s ${answered2 >= 20000 ? "MET" : "MISSED"}`);
+  console.log(`  ${await invariantLine(ctx)}`);
   console.log("");
 }
