@@ -22,8 +22,12 @@ export interface PurchaseRow {
   failure_reason: string | null;
 }
 
+/**
+ * `for no key update`: grants reference their purchase, and the foreign-key check of a grant insert in
+ * another transaction (which holds the plan) must not wait for this lock, or the two deadlock.
+ */
 export async function lockPurchase(query: Query, id: string) {
-  const { rows } = await query<PurchaseRow>("select * from purchases where id = $1 for update", [id]);
+  const { rows } = await query<PurchaseRow>("select * from purchases where id = $1 for no key update", [id]);
   return rows[0] ?? null;
 }
 
@@ -55,6 +59,8 @@ export async function grantMonthlyPeriod(
   query: Query,
   g: { groupId: string; periodStart: Date; periodEnd: Date; packages: number; credits: number; sourceKey: string; purchaseId?: string | null },
 ) {
+  // One period change of a group at a time (every caller locks the plan before its grants, if there is a plan).
+  await query("select id from plans where group_id = $1 for update", [g.groupId]);
   const { rows: older } = await query<{ id: number; remaining: number }>(
     `select id, remaining from credit_grants
       where group_id = $1 and kind = 'monthly' and remaining > 0 and period_start < $2
@@ -63,7 +69,10 @@ export async function grantMonthlyPeriod(
   );
   await expireLockedGrants(query, older);
   if (g.periodEnd.getTime() <= Date.now()) return null; // a stale period: nothing left to spend
-  return insertGrant(query, {
+  // A later period was granted already (its events arrived first): this period is over. Its payment still
+  // gets its one grant, expired at once, so that only the latest period's credits can be spent.
+  const { rows: newer } = await query("select 1 from credit_grants where group_id = $1 and kind = 'monthly' and period_start > $2 limit 1", [g.groupId, g.periodStart]);
+  const grant = await insertGrant(query, {
     kind: "monthly",
     groupId: g.groupId,
     credits: g.credits,
@@ -73,6 +82,8 @@ export async function grantMonthlyPeriod(
     purchaseId: g.purchaseId ?? null,
     sourceKey: g.sourceKey,
   });
+  if (newer.length > 0 && grant.created) await expireLockedGrants(query, [{ id: grant.id, remaining: grant.granted }]);
+  return grant;
 }
 
 export interface PlanRow {

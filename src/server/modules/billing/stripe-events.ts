@@ -86,16 +86,16 @@ async function onInvoicePaid(ctx: Ctx, invoiceId: string) {
   const sub = await ctx.stripe.retrieveSubscription(invoice.subscriptionId);
   if (!sub) return;
   await ctx.database.transaction(async (q) => {
+    // The purchase before the plan, in the order fulfilCheckoutSession takes them: the two events of one
+    // Checkout arrive together, and opposite lock orders deadlock.
+    const purchase = invoice.billingReason === "subscription_create" && sub.metadata.purchaseId ? await lockPurchase(q, sub.metadata.purchaseId) : null;
     const groupId = await groupOfSubscription(q, sub);
     if (!groupId) return; // not ours
     const plan = await findPlan(q, groupId, true);
     if (!plan || plan.current_period_start.getTime() <= sub.currentPeriodStart.getTime()) await syncPlan(q, groupId, sub);
     const quantity = invoice.quantity ?? sub.quantity;
     await grantSubscriptionPeriod(q, ctx, groupId, sub, { start: invoice.periodStart, end: invoice.periodEnd, quantity }, sub.metadata.purchaseId ?? null);
-    if (invoice.billingReason === "subscription_create" && sub.metadata.purchaseId) {
-      const purchase = await lockPurchase(q, sub.metadata.purchaseId);
-      if (purchase && purchase.group_id === groupId) await markPurchase(q, purchase.id, "completed");
-    }
+    if (purchase && purchase.group_id === groupId) await markPurchase(q, purchase.id, "completed");
   });
 }
 
