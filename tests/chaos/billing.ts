@@ -7,7 +7,7 @@ import { databaseSnapshot, snapshotDiff } from "./lib/snapshot.js";
 import { Http, payCheckout, postSignedWebhook, rng, shuffle, type ChaosEnv, type Report } from "./lib/env.js";
 
 const stripeGet = async (env: ChaosEnv, path: string) =>
-  (await (await fetch(`${env.stripe.url}${path}`, { headers: { authorization: "Bearer sk_test_chaos" } })).json()) as any;
+  (await (await fetch(`${env.stripe.url}${path}`, { headers: { authorization: "Bearer sk_test_chaos" } })).json()) as Record<string, any>;
 
 async function adminOf(env: ChaosEnv, base: string, opts: { partnerManaged?: boolean } = {}) {
   const f = await createOrgFixture(env.database.db, { websites: 1, ...opts });

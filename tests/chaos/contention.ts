@@ -116,10 +116,10 @@ export async function crash(env: ChaosEnv, report: Report, processes: ServerProc
   let victim = processes[1]!;
   let killedAt = 0;
   let restartMs = 0;
-  let restarting: Promise<void> | null = null;
+  const restart: { done: Promise<void> | null } = { done: null };
   const { outcomes } = await drive(events, key, () => live, (done) => {
-    if (done === Math.floor(count * 0.4) && !restarting) {
-      restarting = (async () => {
+    if (done === Math.floor(count * 0.4) && !restart.done) {
+      restart.done = (async () => {
         killedAt = performance.now();
         const dead = victim;
         await dead.kill("SIGKILL");
@@ -131,9 +131,9 @@ export async function crash(env: ChaosEnv, report: Report, processes: ServerProc
       })();
     }
   });
-  await restarting;
+  await restart.done;
   const acknowledged = events.map((e, i) => ({ e, o: outcomes[i]! })).filter((x) => x.o.status === 200);
-  const unknown = events.filter((_, i) => outcomes[i]!.status === "network-error" || (outcomes[i]!.status as number) >= 500);
+  const unknown = events.filter((_, i) => outcomes[i]!.status === "network-error" || outcomes[i]!.status >= 500);
   report.figure("crash.events", events.length);
   report.figure("crash.killed_after_events", Math.floor(count * 0.4));
   report.figure("crash.restart_ms", Math.round(restartMs));

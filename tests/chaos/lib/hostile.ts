@@ -128,7 +128,7 @@ function brokenObject(valid: Fields, bad: Record<string, fc.Arbitrary<unknown>>,
 const usageFields = (t: HostileTarget) => ({ websiteId: t.websiteId, credits: 1, idempotencyKey: "hostile" });
 const badUsage = (t: HostileTarget) =>
   brokenObject(usageFields(t), { websiteId: badUuidValue, credits: badCount(1_000_000_000), idempotencyKey: badIdempotencyKey }, ["websiteId", "credits", "idempotencyKey"]);
-const badGrant = (t: HostileTarget) =>
+const badGrant = () =>
   brokenObject({ credits: 1, idempotencyKey: "hostile", expiresAt: "2099-01-01T00:00:00Z" }, { credits: badCount(1_000_000_000), idempotencyKey: badIdempotencyKey, expiresAt: badDate }, ["credits", "idempotencyKey"]);
 const badBatch = (t: HostileTarget) =>
   fc.oneof(
@@ -228,7 +228,7 @@ export function hostileRequest(t: HostileTarget): fc.Arbitrary<HostileRequest> {
     ),
     apiCall("POST /api/v1/usage", "POST", () => "/api/v1/usage", badUsage(t), usageBody).filter((r) => !(r.body === usageBody && r.headers.authorization === bearer.authorization && r.headers["content-type"] === "application/json")),
     apiCall("POST /api/v1/usage/batch", "POST", () => "/api/v1/usage/batch", badBatch(t), JSON.stringify({ events: [usageFields(t)] })).filter((r) => r.path.endsWith("batch") && !(r.headers.authorization === bearer.authorization && r.headers["content-type"] === "application/json" && r.body === JSON.stringify({ events: [usageFields(t)] }))),
-    apiCall("POST /api/v1/websites/{websiteId}/grants", "POST", (id) => `/api/v1/websites/${id}/grants`, badGrant(t), JSON.stringify({ credits: 1, idempotencyKey: "hostile" })),
+    apiCall("POST /api/v1/websites/{websiteId}/grants", "POST", (id) => `/api/v1/websites/${id}/grants`, badGrant(), JSON.stringify({ credits: 1, idempotencyKey: "hostile" })),
     apiCall("GET /api/v1/websites/{websiteId}/balance", "GET", (id) => `/api/v1/websites/${id}/balance`, null, undefined),
     fc
       .tuple(
