@@ -176,6 +176,19 @@ describe("purchases through Stripe Checkout", () => {
   });
 });
 
+describe("cancellation", () => {
+  it("ends the plan and its month's credits when the subscription is cancelled at once", async () => {
+    const g = await enabledGroup();
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const { rows } = await server.deps.database.query<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [g.groupId]);
+    expect((await stripeApi(`/v1/subscriptions/${rows[0]!.s}`, { method: "DELETE" })).status).toBe(200);
+    await eventually(async () => (await summary(g)).credits.monthly === null);
+    const plan = await server.deps.database.query<{ status: string }>("select status from plans where group_id = $1", [g.groupId]);
+    expect(plan.rows[0]!.status).toBe("canceled");
+    await expectLedgerConsistent(server.deps.database);
+  });
+});
+
 describe("partner-managed organizations", () => {
   it("charges the partner and grants at once; a retry with the same key never charges twice", async () => {
     const g = await partnerGroup();

@@ -41,7 +41,8 @@ export const browserMutationGuard = (deps: AppDeps) =>
       throw new AppError("forbidden", "Cross-origin requests are not allowed.");
     }
     const type = c.req.header("content-type");
-    if (c.req.method !== "DELETE" && !type?.toLowerCase().startsWith("application/json")) {
+    const mediaType = type?.split(";")[0]?.trim().toLowerCase();
+    if (c.req.method !== "DELETE" && mediaType !== "application/json") {
       throw new AppError("invalid_request", "Content-Type must be application/json.");
     }
     return next();

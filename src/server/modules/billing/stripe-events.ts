@@ -109,7 +109,11 @@ async function endMonthlyCredits(query: Query, groupId: string) {
 }
 
 async function onSubscriptionChanged(ctx: Ctx, subscriptionId: string) {
-  const sub = await ctx.stripe.retrieveSubscription(subscriptionId);
+  // A subscription Stripe no longer has is over: the plan is cancelled.
+  const sub = await ctx.stripe.retrieveSubscription(subscriptionId).catch((err: unknown) => {
+    if (isMissingStripeObject(err)) return null;
+    throw err;
+  });
   await ctx.database.transaction(async (q) => {
     if (!sub) {
       const { rows } = await q<{ group_id: string }>(
