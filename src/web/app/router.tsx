@@ -1,6 +1,8 @@
 import { lazy, Suspense, useEffect } from "react";
 import { BrowserRouter, Route, Routes, useLocation, useNavigate } from "react-router";
-import { setUnauthenticatedHandler } from "./query-client.js";
+import { billingSummaryQueryOptions } from "../features/billing/api/get-billing-summary.js";
+import { groupQueryOptions } from "../features/groups/api/get-group.js";
+import { queryClient, setUnauthenticatedHandler } from "./query-client.js";
 import { AppShell } from "./app-shell.js";
 import { RouteErrorBoundary } from "./route-error-boundary.js";
 
@@ -8,8 +10,19 @@ import { RouteErrorBoundary } from "./route-error-boundary.js";
 const LoginRoute = lazy(async () => ({ default: (await import("./routes/login.js")).LoginRoute }));
 const HomeRoute = lazy(async () => ({ default: (await import("./routes/home.js")).HomeRoute }));
 const OrgGroupsRoute = lazy(async () => ({ default: (await import("./routes/org-groups.js")).OrgGroupsRoute }));
-const GroupOverviewRoute = lazy(async () => ({ default: (await import("./routes/group.js")).GroupOverviewRoute }));
-const GroupBillingRoute = lazy(async () => ({ default: (await import("./routes/group.js")).GroupBillingRoute }));
+const loadGroupRoutes = () => import("./routes/group.js");
+// The billing page is the one people land on (Checkout returns there): fetch its chunk while the
+// entry still runs instead of after the first render.
+const landing = /^\/groups\/([^/]+)/.exec(window.location.pathname);
+if (landing?.[1]) {
+  void loadGroupRoutes();
+  // ...and its data, in parallel with the chunk.
+  const groupId = decodeURIComponent(landing[1]);
+  void queryClient.prefetchQuery(groupQueryOptions(groupId));
+  if (window.location.pathname.endsWith("/billing")) void queryClient.prefetchQuery(billingSummaryQueryOptions(groupId));
+}
+const GroupOverviewRoute = lazy(async () => ({ default: (await loadGroupRoutes()).GroupOverviewRoute }));
+const GroupBillingRoute = lazy(async () => ({ default: (await loadGroupRoutes()).GroupBillingRoute }));
 const NotFoundRoute = lazy(async () => ({ default: (await import("./routes/not-found.js")).NotFoundRoute }));
 
 /** Sends the user to /login whenever the API answers 401. */
