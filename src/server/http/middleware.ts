@@ -20,10 +20,10 @@ export const requestLogging = (deps: AppDeps) =>
     c.header("X-Request-Id", requestId);
     const status = c.res.status;
     if (status >= 500 || c.req.path.startsWith("/api")) {
-      log[status >= 500 ? "error" : "info"](
-        { method: c.req.method, path: c.req.path, status, ms: Math.round((performance.now() - started) * 10) / 10 },
-        "request",
-      );
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      // Successful usage events are the high-volume machine traffic: logged at debug unless slow.
+      const routine = status < 400 && ms < 250 && c.req.path.startsWith("/api/v1/usage");
+      log[status >= 500 ? "error" : routine ? "debug" : "info"]({ method: c.req.method, path: c.req.path, status, ms }, "request");
     }
   });
 
