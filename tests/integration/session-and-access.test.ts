@@ -38,7 +38,7 @@ describe("session", () => {
     const s = await c.get("/api/session");
     expect(s.status).toBe(200);
     expect(s.json.memberships).toEqual([{ orgId: mine.org.id, role: "group_admin", groupIds: [mine.groupA.id] }]);
-    const stolenCookie = (c as unknown as { cookie: string }).cookie;
+    const stolenCookie = c.cookie;
     expect((await c.delete("/api/session")).status).toBe(204);
     const replay = new Client(server.url, { cookie: stolenCookie });
     expect((await replay.get("/api/session")).status).toBe(401);

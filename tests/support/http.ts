@@ -1,6 +1,7 @@
 /** A tiny cookie-keeping HTTP client for tests: real HTTP against the running server. */
 export class Client {
-  private cookie = "";
+  /** The session cookie the server last set (a jar of one). */
+  cookie = "";
   constructor(
     readonly base: string,
     private readonly defaults: Record<string, string> = {},
@@ -17,6 +18,7 @@ export class Client {
       },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
       redirect: "manual",
+      signal: AbortSignal.timeout(30_000),
     };
     const res = await fetch(this.base + path, init);
     const setCookie = res.headers.get("set-cookie");

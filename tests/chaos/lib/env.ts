@@ -52,35 +52,8 @@ export async function createChaosEnv(): Promise<ChaosEnv> {
   };
 }
 
-/** A tiny JSON client (status and parsed body), with a cookie jar of one cookie. */
-export class Http {
-  cookie = "";
-  constructor(
-    public base: string,
-    private readonly headers: Record<string, string> = {},
-  ) {}
-  async send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-    const res = await fetch(this.base + path, {
-      method,
-      headers: { ...this.headers, ...(this.cookie ? { cookie: this.cookie } : {}), ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      redirect: "manual",
-      signal: AbortSignal.timeout(30_000),
-    });
-    const set = res.headers.get("set-cookie");
-    if (set) this.cookie = set.split(";")[0]!;
-    const text = await res.text();
-    let json: any = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
-    }
-    return { status: res.status, json, text };
-  }
-  get = (path: string) => this.send("GET", path);
-  post = (path: string, body: unknown = {}, headers?: Record<string, string>) => this.send("POST", path, body, headers);
-}
+/** The tests' JSON client (status and parsed body, a cookie jar of one cookie). */
+export { Client as Http } from "../../support/http.js";
 
 /** Press "Pay" on the emulator's hosted Checkout page. */
 export async function payCheckout(checkoutUrl: string) {
