@@ -1,6 +1,6 @@
 import { serve, type ServerType } from "@hono/node-server";
 import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import pino, { type Logger } from "pino";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
@@ -95,4 +95,3 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   };
 }
 
-export const dataPath = (config: Config, name: string) => join(resolve(config.DATA_DIR), name);

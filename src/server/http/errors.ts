@@ -26,14 +26,5 @@ export class AppError extends Error {
   }
 }
 
-export const statusOf = (code: ErrorCode) => STATUS[code];
-
-export class InsufficientCreditsError extends AppError {
-  constructor(available: number, requested: number) {
-    super("insufficient_credits", `Not enough credits: ${requested} requested, ${available} available.`);
-  }
-}
-
 export const notFound = (what = "Resource") => new AppError("not_found", `${what} not found.`);
 export const forbidden = (message = "You do not have access to this.") => new AppError("forbidden", message);
-export const invalid = (message: string) => new AppError("invalid_request", message);
