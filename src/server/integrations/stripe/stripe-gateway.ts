@@ -213,7 +213,7 @@ function checkoutParams(input: CreateCheckoutSessionInput): Stripe.Checkout.Sess
   return {
     ...common,
     mode: "payment",
-    invoice_creation: { enabled: true, invoice_data: { description: input.productName, metadata: input.metadata } },
+    invoice_creation: { enabled: true, invoice_data: { description: `${input.quantity} × ${input.productName}`, metadata: input.metadata } },
     payment_intent_data: { metadata: input.metadata },
   };
 }
