@@ -102,7 +102,7 @@ describe("Stripe emulator through the Stripe gateway", () => {
 
     const invoices = await gateway.listPaidInvoices(customer.id);
     expect(invoices).toHaveLength(1);
-    expect(invoices[0]).toMatchObject({ id: retrieved.invoiceId, total: { amount: 4500, currency: "usd" }, description: "1,000 group credits" });
+    expect(invoices[0]).toMatchObject({ id: retrieved.invoiceId, total: { amount: 4500, currency: "usd" }, description: "3 × 1,000 group credits" });
     expect(invoices[0]?.number).toMatch(/-0001$/);
     const invoicePage = await fetch(invoices[0]?.hostedInvoiceUrl ?? "");
     expect(invoicePage.status).toBe(200);
