@@ -5,12 +5,14 @@ import type { Config } from "../../config.js";
 import type { Database, Query } from "../../db/client.js";
 import { AppError } from "../../http/errors.js";
 import {
+  describePartnerCharge,
   findPlan,
+  formatCount,
   grantMonthlyPeriod,
   grantOneTimePurchase,
   lockPurchase,
   markPurchase,
-  recordInvoice,
+  recordPartnerCharge,
   upsertPlan,
   type PurchaseRow,
 } from "./fulfilment.js";
@@ -55,8 +57,6 @@ async function requireProfile(query: Query, groupId: string) {
   if (!profile) throw new AppError("billing_not_enabled", "Billing is not enabled for this group.");
   return profile;
 }
-
-const fmt = (n: number) => new Intl.NumberFormat("en-US").format(n);
 
 export function createBillingService(deps: BillingDeps) {
   const { database, config } = deps;
@@ -140,10 +140,8 @@ export function createBillingService(deps: BillingDeps) {
     return { purchase, quote };
   }
 
-  const describe = (p: Pick<PurchaseRow, "type" | "quantity" | "credits">) =>
-    p.type === "one_time"
-      ? `One-time credits: ${p.quantity} × ${fmt(pricing.creditsPerPackage)} (${fmt(p.credits)} credits)`
-      : `Monthly credits: ${p.quantity} × ${fmt(pricing.creditsPerPackage)} (${fmt(p.credits)} credits per month)`;
+  const describe = (p: Pick<PurchaseRow, "type" | "quantity">) =>
+    describePartnerCharge({ type: p.type, quantity: p.quantity, creditsPerPackage: pricing.creditsPerPackage });
 
   async function purchase(group: GroupRef, body: PurchaseBody, idempotencyKey: string | undefined): Promise<PurchaseResponse> {
     const profile = await requireProfile(database.query, group.id);
@@ -191,7 +189,7 @@ export function createBillingService(deps: BillingDeps) {
     const session = await deps.stripe.createCheckoutSession({
       customerId: profile.stripe_customer_id!,
       mode: body.type === "one_time" ? "payment" : "subscription",
-      productName: body.type === "one_time" ? `${fmt(pricing.creditsPerPackage)} group credits (one-time)` : `${fmt(pricing.creditsPerPackage)} group credits (monthly)`,
+      productName: body.type === "one_time" ? `${formatCount(pricing.creditsPerPackage)} group credits (one-time)` : `${formatCount(pricing.creditsPerPackage)} group credits (monthly)`,
       unitAmount: quote.unitAmount,
       currency: quote.total.currency,
       quantity: body.quantity,
@@ -221,17 +219,7 @@ export function createBillingService(deps: BillingDeps) {
     await database.transaction(async (q) => {
       const locked = await lockPurchase(q, p.id);
       if (locked?.status === "completed") return;
-      await recordInvoice(q, {
-        groupId: group.id,
-        provider: "partner",
-        externalId: result.charge.id,
-        number: null,
-        description: describe(p),
-        amount: result.charge.amount,
-        currency: result.charge.currency,
-        paidAt: new Date(result.charge.createdAt),
-        hostedInvoiceUrl: result.charge.receiptUrl ?? null,
-      });
+      await recordPartnerCharge(q, { groupId: group.id, charge: result.charge, description: describe(p) });
       await q("update purchases set partner_charge_id = $2 where id = $1", [p.id, result.charge.id]);
       if (p.type === "one_time") return grantOneTimePurchase(q, p);
       const plan = await findPlan(q, group.id, true);
@@ -301,7 +289,7 @@ export function createBillingService(deps: BillingDeps) {
     return { months, invoices };
   }
 
-  return { getSummary, enable, purchase, getPurchase, listInvoices, describe };
+  return { getSummary, enable, purchase, getPurchase, listInvoices };
 }
 
 export type BillingService = ReturnType<typeof createBillingService>;

@@ -1,5 +1,8 @@
 import type { Query } from "../../db/client.js";
+import type { PartnerChargeResult } from "./ports.js";
 import { expireLockedGrants, insertGrant } from "../credits/grants-repo.js";
+
+type PartnerCharge = Extract<PartnerChargeResult, { ok: true }>["charge"];
 
 /**
  * The idempotent steps that turn a confirmed payment into credits. Every function may run twice,
@@ -130,13 +133,21 @@ export async function upsertPlan(
   return rows[0]!;
 }
 
-export async function recordInvoice(
-  query: Query,
-  i: { groupId: string; provider: "stripe" | "partner"; externalId: string; number: string | null; description: string; amount: number; currency: string; paidAt: Date; hostedInvoiceUrl: string | null },
-) {
+export const formatCount = (n: number) => new Intl.NumberFormat("en-US").format(n);
+
+/** How a partner charge reads in the billing history. */
+export function describePartnerCharge(c: { type: "one_time" | "monthly" | "renewal"; quantity: number; creditsPerPackage: number }) {
+  const credits = formatCount(c.quantity * c.creditsPerPackage);
+  const packages = `${c.quantity} × ${formatCount(c.creditsPerPackage)}`;
+  if (c.type === "one_time") return `One-time credits: ${packages} (${credits} credits)`;
+  return `${c.type === "renewal" ? "Monthly credits renewal" : "Monthly credits"}: ${packages} (${credits} credits per month)`;
+}
+
+/** Our record of a partner charge for the group it paid for (the partner's account is shared by the organization). */
+export async function recordPartnerCharge(query: Query, { groupId, charge, description }: { groupId: string; charge: PartnerCharge; description: string }) {
   await query(
     `insert into invoices (group_id, provider, external_id, number, description, amount, currency, paid_at, hosted_invoice_url)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (external_id) do nothing`,
-    [i.groupId, i.provider, i.externalId, i.number, i.description, i.amount, i.currency, i.paidAt, i.hostedInvoiceUrl],
+     values ($1, 'partner', $2, null, $3, $4, $5, $6, $7) on conflict (external_id) do nothing`,
+    [groupId, charge.id, description, charge.amount, charge.currency, new Date(charge.createdAt), charge.receiptUrl ?? null],
   );
 }

@@ -3,7 +3,7 @@ import { addMonths } from "../../../domain/periods.js";
 import type { Config } from "../../config.js";
 import type { Database } from "../../db/client.js";
 import { expireDueGrants } from "../credits/grants-repo.js";
-import { grantMonthlyPeriod, recordInvoice, type PlanRow } from "./fulfilment.js";
+import { describePartnerCharge, grantMonthlyPeriod, recordPartnerCharge, type PlanRow } from "./fulfilment.js";
 import type { PartnerPort } from "./ports.js";
 
 /**
@@ -12,8 +12,6 @@ import type { PartnerPort } from "./ports.js";
  * each due plan to one of them, and the partner's idempotency key makes a repeated charge
  * (after a crash between charge and commit) return the first charge.
  */
-
-const fmt = (n: number) => new Intl.NumberFormat("en-US").format(n);
 
 /** Renew every partner plan whose period has ended; returns how many plans were handled. */
 export async function renewDuePartnerPlans({ database, config, partner, now = new Date() }: { database: Database; config: Config; partner: PartnerPort; now?: Date }) {
@@ -36,7 +34,7 @@ export async function renewDuePartnerPlans({ database, config, partner, now = ne
       const start = plan.current_period_end;
       const end = addMonths(start, 1);
       const credits = plan.quantity * config.CREDITS_PER_PACKAGE;
-      const description = `Monthly credits renewal: ${plan.quantity} × ${fmt(config.CREDITS_PER_PACKAGE)} (${fmt(credits)} credits per month)`;
+      const description = describePartnerCharge({ type: "renewal", quantity: plan.quantity, creditsPerPackage: config.CREDITS_PER_PACKAGE });
       const result = await partner.charge({
         accountId: plan.partner_account_id!,
         amount: plan.quantity * config.PRICE_MONTHLY,
@@ -49,17 +47,7 @@ export async function renewDuePartnerPlans({ database, config, partner, now = ne
         await q("update plans set status = 'past_due', updated_at = now() where id = $1", [plan.id]);
         return false;
       }
-      await recordInvoice(q, {
-        groupId: plan.group_id,
-        provider: "partner",
-        externalId: result.charge.id,
-        number: null,
-        description,
-        amount: result.charge.amount,
-        currency: result.charge.currency,
-        paidAt: new Date(result.charge.createdAt),
-        hostedInvoiceUrl: result.charge.receiptUrl ?? null,
-      });
+      await recordPartnerCharge(q, { groupId: plan.group_id, charge: result.charge, description });
       await grantMonthlyPeriod(q, {
         groupId: plan.group_id,
         periodStart: start,
