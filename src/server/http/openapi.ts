@@ -37,7 +37,7 @@ export const jsonResponse = <T extends ZodType>(schema: T, description: string) 
   content: { "application/json": { schema } },
 });
 
-const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+export const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
 
 /** The error answers every route may give, for the OpenAPI document. */
 export const errorResponses = {

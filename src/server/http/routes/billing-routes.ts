@@ -8,15 +8,13 @@ import {
   PurchaseResponse,
   PurchaseStatus,
 } from "../../../contracts/billing.js";
-import { ErrorBody } from "../../../contracts/common.js";
 import { requireGroupAdmin } from "../../modules/access/access-service.js";
 import type { BillingService } from "../../modules/billing/billing-service.js";
 import type { AppDeps } from "../context.js";
 import { requireSession } from "../middleware.js";
-import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 import { GroupParams } from "./group-routes.js";
 
-const err = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
 const IdempotencyHeader = z.object({ "idempotency-key": z.string().min(1).max(255).optional() });
 
 export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
@@ -45,7 +43,7 @@ export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
       path: "/api/groups/{groupId}/billing/enable",
       tags: ["billing"],
       request: { params: GroupParams },
-      responses: { 200: jsonResponse(EnableBillingResponse, "Billing is enabled (repeating changes nothing)"), ...errorResponses, 503: err("billing_unavailable") },
+      responses: { 200: jsonResponse(EnableBillingResponse, "Billing is enabled (repeating changes nothing)"), ...errorResponses, 503: errorResponse("billing_unavailable") },
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
@@ -62,9 +60,9 @@ export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
       responses: {
         200: jsonResponse(PurchaseResponse, "Standard: redirect to Stripe Checkout. Partner: charged and granted."),
         ...errorResponses,
-        402: err("payment_failed: the partner charge was declined or did not answer; nothing was granted"),
-        409: err("billing_not_enabled, or conflict for a reused idempotency key"),
-        503: err("billing_unavailable"),
+        402: errorResponse("payment_failed: the partner charge was declined or did not answer; nothing was granted"),
+        409: errorResponse("billing_not_enabled, or conflict for a reused idempotency key"),
+        503: errorResponse("billing_unavailable"),
       },
     }),
     async (c) => {
@@ -79,7 +77,7 @@ export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
       path: "/api/groups/{groupId}/billing/purchases/{purchaseId}",
       tags: ["billing"],
       request: { params: GroupParams.extend({ purchaseId: z.string().uuid() }) },
-      responses: { 200: jsonResponse(PurchaseStatus, "A purchase's state (reconciled with Stripe while pending)"), ...errorResponses, 503: err("billing_unavailable") },
+      responses: { 200: jsonResponse(PurchaseStatus, "A purchase's state (reconciled with Stripe while pending)"), ...errorResponses, 503: errorResponse("billing_unavailable") },
     }),
     async (c) => {
       const { groupId, purchaseId } = c.req.valid("param");
@@ -94,7 +92,7 @@ export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
       path: "/api/groups/{groupId}/billing/invoices",
       tags: ["billing"],
       request: { params: GroupParams, query: InvoicesQuery },
-      responses: { 200: jsonResponse(InvoicesResponse, "Paid invoices, newest first"), ...errorResponses, 503: err("billing_unavailable") },
+      responses: { 200: jsonResponse(InvoicesResponse, "Paid invoices, newest first"), ...errorResponses, 503: errorResponse("billing_unavailable") },
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });

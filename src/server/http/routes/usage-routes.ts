@@ -13,11 +13,10 @@ import { createUsageProcessor } from "../../modules/credits/usage-processor.js";
 import type { AppDeps } from "../context.js";
 import { AppError } from "../errors.js";
 import { requireApiKey } from "../middleware.js";
-import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 
 const WebsiteParams = z.object({ websiteId: z.string().uuid() });
 const security = [{ apiKey: [] }];
-const err = (description: string) => ({ description, content: { "application/json": { schema: errorResponses[400].content["application/json"].schema } } });
 
 export function usageRoutes(deps: AppDeps) {
   const app = createRouter();
@@ -34,8 +33,8 @@ export function usageRoutes(deps: AppDeps) {
       responses: {
         200: jsonResponse(UsageResult, "Debited: the website's credits first, then the group's monthly, then one-time"),
         ...errorResponses,
-        402: err("insufficient_credits: nothing was debited"),
-        409: err("conflict: the idempotency key was used with another body"),
+        402: errorResponse("insufficient_credits: nothing was debited"),
+        409: errorResponse("conflict: the idempotency key was used with another body"),
       },
     }),
     async (c) => {
@@ -68,7 +67,7 @@ export function usageRoutes(deps: AppDeps) {
       tags: ["usage"],
       security,
       request: { params: WebsiteParams, body: jsonBody(GrantBody) },
-      responses: { 201: jsonResponse(GrantCreated, "The website's own credits"), ...errorResponses, 409: err("conflict") },
+      responses: { 201: jsonResponse(GrantCreated, "The website's own credits"), ...errorResponses, 409: errorResponse("conflict") },
     }),
     async (c) => {
       const grant = await grantWebsiteCredits({

@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ErrorBody } from "../../../contracts/common.js";
 import { handleStripeEvent } from "../../modules/billing/stripe-events.js";
 import type { StripePort } from "../../modules/billing/ports.js";
 import type { AppDeps } from "../context.js";
 import { AppError } from "../errors.js";
-import { createRouter, jsonResponse } from "../openapi.js";
+import { createRouter, errorResponse, jsonResponse } from "../openapi.js";
 
 export function webhookRoutes(deps: AppDeps & { stripe: StripePort }) {
   const app = createRouter();
@@ -17,8 +16,8 @@ export function webhookRoutes(deps: AppDeps & { stripe: StripePort }) {
       request: { headers: z.object({ "stripe-signature": z.string().optional() }) },
       responses: {
         200: jsonResponse(z.object({ received: z.literal(true), duplicate: z.boolean() }), "Accepted"),
-        400: { description: "Bad signature", content: { "application/json": { schema: ErrorBody } } },
-        503: { description: "Stripe could not be reached to re-read the event's objects; Stripe retries", content: { "application/json": { schema: ErrorBody } } },
+        400: errorResponse("Bad signature"),
+        503: errorResponse("Stripe could not be reached to re-read the event's objects; Stripe retries"),
       },
     }),
     async (c) => {
