@@ -11,6 +11,8 @@ export const ErrorCode = z.enum([
   "billing_unavailable",
   "payment_failed",
   "rate_limited",
+  "pool_cap_reached",
+  "payload_too_large",
   "internal_error",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

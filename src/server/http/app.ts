@@ -6,7 +6,8 @@ import { join } from "node:path";
 import type { ErrorBody } from "../../contracts/common.js";
 import { migrationsApplied } from "../db/migrate.js";
 import type { AppDeps } from "./context.js";
-import { AppError } from "./errors.js";
+import { AppError } from "../errors.js";
+import { statusOf } from "./errors.js";
 import { browserMutationGuard, requestLogging } from "./middleware.js";
 import { createRouter } from "./openapi.js";
 import { groupRoutes } from "./routes/group-routes.js";
@@ -42,7 +43,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
 
   app.onError((err, c) => {
     if (err instanceof AppError) {
-      return c.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, err.status);
+      return c.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, statusOf(err.code));
     }
     if ((err as { code?: unknown }).code === "billing_unavailable") {
       c.get("log")?.warn({ err: err.message }, "billing service unavailable");

@@ -2,7 +2,7 @@ import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { randomUUID } from "node:crypto";
 import type { AppDeps, AppEnv } from "./context.js";
-import { AppError } from "./errors.js";
+import { AppError } from "../errors.js";
 import { findOrgByApiKey, findPrincipalBySession } from "../modules/access/access-service.js";
 
 export const SESSION_COOKIE = "gb_session";

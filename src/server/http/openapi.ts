@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ZodType } from "zod";
 import { ErrorBody } from "../../contracts/common.js";
 import type { AppEnv } from "./context.js";
-import { AppError } from "./errors.js";
+import { AppError } from "../errors.js";
 
 /** PostgreSQL text cannot hold U+0000: a string with it would fail in the database (a 500, and a failed usage batch). */
 function containsNul(value: unknown): boolean {

@@ -11,7 +11,7 @@ import {
 import { grantWebsiteCredits, findWebsiteBalance } from "../../modules/credits/credits-service.js";
 import { createUsageProcessor } from "../../modules/credits/usage-processor.js";
 import type { AppDeps } from "../context.js";
-import { AppError } from "../errors.js";
+import { AppError } from "../../errors.js";
 import { requireApiKey } from "../middleware.js";
 import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 

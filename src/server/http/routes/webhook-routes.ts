@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { handleStripeEvent } from "../../modules/billing/stripe-events.js";
 import type { StripePort } from "../../modules/billing/ports.js";
 import type { AppDeps } from "../context.js";
-import { AppError } from "../errors.js";
+import { AppError } from "../../errors.js";
 import { createRouter, errorResponse, jsonResponse } from "../openapi.js";
 
 export function webhookRoutes(deps: AppDeps & { stripe: StripePort }) {

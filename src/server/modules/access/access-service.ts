@@ -2,7 +2,7 @@ import { and, eq, gt, sql } from "drizzle-orm";
 import type { Membership, User } from "../../../contracts/session.js";
 import type { DbOrTx } from "../../db/client.js";
 import { apiKeys, groups, loginAttempts, membershipGroups, memberships, sessions, users, websites } from "../../db/schema.js";
-import { AppError, forbidden, notFound } from "../../http/errors.js";
+import { AppError, forbidden, notFound } from "../../errors.js";
 import { DUMMY_HASH, verifyPassword } from "./passwords.js";
 import { newToken, sha256 } from "./tokens.js";
 

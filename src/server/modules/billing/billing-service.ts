@@ -3,7 +3,7 @@ import { addMonths, monthKey } from "../../../domain/periods.js";
 import { quotePurchase, type PackagePricing } from "../../../domain/pricing.js";
 import type { Config } from "../../config.js";
 import type { Database, Query } from "../../db/client.js";
-import { AppError } from "../../http/errors.js";
+import { AppError } from "../../errors.js";
 import {
   describePartnerCharge,
   findPlan,

@@ -1,6 +1,6 @@
 import type { BalanceResponse, GrantBody } from "../../../contracts/usage.js";
 import type { Database, Query } from "../../db/client.js";
-import { AppError } from "../../http/errors.js";
+import { AppError } from "../../errors.js";
 import { requireOrgWebsite } from "../access/access-service.js";
 import { insertGrant } from "./grants-repo.js";
 

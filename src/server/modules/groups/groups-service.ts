@@ -2,7 +2,7 @@ import { asc, eq, inArray, sql } from "drizzle-orm";
 import type { GroupDetail, GroupSummary, Org } from "../../../contracts/groups.js";
 import type { DbOrTx } from "../../db/client.js";
 import { billingProfiles, groups, organizations, websites } from "../../db/schema.js";
-import { forbidden } from "../../http/errors.js";
+import { forbidden } from "../../errors.js";
 import { canAdminGroup, type Principal, requireOrgMember } from "../access/access-service.js";
 
 export async function findOrgs({ db, principal }: { db: DbOrTx; principal: Principal }): Promise<Org[]> {
