@@ -22,7 +22,7 @@ const security = [{ apiKey: [] }];
 /** The API-key API: machine traffic, answered through the lean frame (see frame.ts). */
 export function usageRoutes(deps: AppDeps, frame: Frame) {
   const app = createRouter();
-  const processor = createUsageProcessor({ database: deps.database });
+  const processor = createUsageProcessor({ database: deps.database, clock: deps.clock });
   app.use("/api/v1/*", machineLogging(deps), requireApiKey(deps));
 
   app.openapi(
@@ -74,6 +74,7 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
     async (c) => {
       const grant = await grantWebsiteCredits({
         database: deps.database,
+        clock: deps.clock,
         orgId: c.get("apiOrgId"),
         websiteId: c.req.valid("param").websiteId,
         body: c.req.valid("json"),
@@ -92,7 +93,7 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       responses: { 200: jsonResponse(BalanceResponse, "Spendable credits"), ...errorResponses },
     }),
     async (c) =>
-      frame.json(await findWebsiteBalance({ query: deps.database.query, orgId: c.get("apiOrgId"), websiteId: c.req.valid("param").websiteId }), 200),
+      frame.json(await findWebsiteBalance({ query: deps.database.query, clock: deps.clock, orgId: c.get("apiOrgId"), websiteId: c.req.valid("param").websiteId }), 200),
   );
   return app;
 }
