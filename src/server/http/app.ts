@@ -11,6 +11,7 @@ import { statusOf } from "./errors.js";
 import { browserMutationGuard, requestLogging } from "./middleware.js";
 import { createRouter } from "./openapi.js";
 import { groupRoutes } from "./routes/group-routes.js";
+import { insightRoutes } from "./routes/insight-routes.js";
 import { sessionRoutes } from "./routes/session-routes.js";
 import { usageRoutes } from "./routes/usage-routes.js";
 
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
 
   app.route("/", sessionRoutes(deps));
   app.route("/", groupRoutes(deps));
+  app.route("/", insightRoutes(deps));
   app.route("/", usageRoutes(deps));
   for (const routes of extraRoutes) app.route("/", routes(deps));
 

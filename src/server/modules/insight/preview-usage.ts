@@ -1,0 +1,46 @@
+import type { PreviewResult } from "../../../contracts/insight.js";
+import type { Balance } from "../../../contracts/usage.js";
+import { planDebitInPlace, sortForConsumption, type GrantSnapshot } from "../../../domain/consumption.js";
+import type { Query } from "../../db/client.js";
+import { AppError } from "../../errors.js";
+import { SOURCE_OF, type GrantRow } from "../credits/grants-repo.js";
+
+/**
+ * How a usage event of `credits` would be debited now, without debiting: the grants the debit
+ * path would lock (the website's own, and its group's pool while billing is enabled), planned by
+ * the same domain planner in the same order, and the balance the debit would answer with.
+ */
+export async function previewUsage({ query, orgId, websiteId, credits, now }: { query: Query; orgId: string; websiteId: string; credits: number; now: Date }): Promise<PreviewResult> {
+  const { rows: sites } = await query<{ group_id: string | null; billing: boolean }>(
+    `select w.group_id, (bp.group_id is not null) as billing
+       from websites w left join billing_profiles bp on bp.group_id = w.group_id
+      where w.id = $1 and w.org_id = $2`,
+    [websiteId, orgId],
+  );
+  const site = sites[0];
+  if (!site) throw new AppError("not_found", "Website not found.");
+  const pool = site.billing ? site.group_id : null;
+  const { rows } = await query<GrantRow>(
+    `select id, kind, website_id, group_id, remaining, expires_at, created_at
+       from credit_grants
+      where remaining > 0 and (website_id = $1 or group_id = $2)
+      order by id`,
+    [websiteId, pool],
+  );
+  const grants: GrantSnapshot[] = rows.map((g) => ({
+    id: String(g.id),
+    source: SOURCE_OF[g.kind],
+    remaining: Number(g.remaining),
+    expiresAt: g.expires_at,
+    createdAt: g.created_at,
+  }));
+  const sorted = sortForConsumption(grants, now);
+  const parts = planDebitInPlace(sorted, credits);
+  const balance: Balance = { website: 0, groupMonthly: 0, groupOneTime: 0 };
+  for (const g of sorted) {
+    if (g.source === "website") balance.website += g.remaining;
+    else if (g.source === "group_monthly") balance.groupMonthly += g.remaining;
+    else balance.groupOneTime += g.remaining;
+  }
+  return { covered: parts !== null, parts: (parts ?? []).map((p) => ({ source: p.source, credits: p.credits })), balance };
+}
