@@ -2,6 +2,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import pino, { type Logger } from "pino";
+import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
@@ -20,6 +21,8 @@ export interface StartOptions {
   /** An already opened database (tests); otherwise opened from the config. */
   database?: Database;
   logger?: Logger;
+  /** Now, for expiry, periods and renewals (tests pass one they set); the system clock by default. */
+  clock?: Clock;
   /** Run the renewal and expiry sweeper (default true). */
   scheduler?: boolean;
 }
@@ -53,7 +56,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config);
   const database = opts.database ?? (await openConfiguredDatabase(config));
   await runMigrations(database);
-  const deps: AppDeps = { database, config, logger, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` };
+  const clock = opts.clock ?? systemClock;
+  const deps: AppDeps = { database, config, logger, clock, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` };
   const stripe: StripePort = createStripeGateway({
     secretKey: config.STRIPE_SECRET_KEY ?? "sk_test_local_emulator",
     apiBase: config.STRIPE_API_BASE ?? (config.STRIPE_SECRET_KEY ? null : `http://127.0.0.1:${config.STRIPE_EMULATOR_PORT}`),
@@ -65,6 +69,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const billing = createBillingService({
     database,
     config,
+    clock,
     stripe,
     partner,
     get publicUrl() {
@@ -73,7 +78,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     partnerPortalUrl: config.PARTNER_PORTAL_URL ?? `${partnerBase}/portal`,
   });
   const app = createApp(deps, [(d) => billingRoutes({ ...d, billing }), (d) => webhookRoutes({ ...d, stripe })]);
-  const scheduler = opts.scheduler === false ? null : startScheduler({ database, config, partner, logger });
+  const scheduler = opts.scheduler === false ? null : startScheduler({ database, config, partner, logger, clock });
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ok(s));
   });

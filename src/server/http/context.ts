@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
 import type { Principal } from "../modules/access/access-service.js";
@@ -8,6 +9,8 @@ export interface AppDeps {
   database: Database;
   config: Config;
   logger: Logger;
+  /** Now, for every time-dependent rule (tests set it). */
+  clock: Clock;
   /** Where the browser reaches this server, e.g. http://localhost:3000. */
   publicUrl: string;
 }

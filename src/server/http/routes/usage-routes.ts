@@ -20,7 +20,7 @@ const security = [{ apiKey: [] }];
 
 export function usageRoutes(deps: AppDeps) {
   const app = createRouter();
-  const processor = createUsageProcessor({ database: deps.database });
+  const processor = createUsageProcessor({ database: deps.database, clock: deps.clock });
   app.use("/api/v1/*", requireApiKey(deps));
 
   app.openapi(
@@ -72,6 +72,7 @@ export function usageRoutes(deps: AppDeps) {
     async (c) => {
       const grant = await grantWebsiteCredits({
         database: deps.database,
+        clock: deps.clock,
         orgId: c.get("apiOrgId"),
         websiteId: c.req.valid("param").websiteId,
         body: c.req.valid("json"),
@@ -90,7 +91,7 @@ export function usageRoutes(deps: AppDeps) {
       responses: { 200: jsonResponse(BalanceResponse, "Spendable credits"), ...errorResponses },
     }),
     async (c) =>
-      c.json(await findWebsiteBalance({ query: deps.database.query, orgId: c.get("apiOrgId"), websiteId: c.req.valid("param").websiteId }), 200),
+      c.json(await findWebsiteBalance({ query: deps.database.query, clock: deps.clock, orgId: c.get("apiOrgId"), websiteId: c.req.valid("param").websiteId }), 200),
   );
   return app;
 }
