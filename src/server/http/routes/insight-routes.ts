@@ -12,8 +12,7 @@ import { GroupParams } from "./group-routes.js";
 /** Usage of the month with its forecast, the ledger export (session; admins) and the usage preview (API key). */
 export function insightRoutes(deps: AppDeps) {
   const app = createRouter();
-  const { database, config } = deps;
-  const now = () => new Date();
+  const { database, config, clock } = deps;
   app.use("/api/groups/*", requireSession(deps));
   app.use("/api/v1/usage/preview", requireApiKey(deps));
 
@@ -27,7 +26,7 @@ export function insightRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db: database.db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
-      const report = await getUsageReport({ query: database.query, groupId: group.id, month: c.req.valid("query").month, now: now(), creditsPerPackage: config.CREDITS_PER_PACKAGE });
+      const report = await getUsageReport({ query: database.query, groupId: group.id, month: c.req.valid("query").month, now: clock(), creditsPerPackage: config.CREDITS_PER_PACKAGE });
       return c.json(report, 200);
     },
   );
@@ -66,7 +65,7 @@ export function insightRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { websiteId, credits } = c.req.valid("json");
-      return c.json(await previewUsage({ query: database.query, orgId: c.get("apiOrgId"), websiteId, credits, now: now() }), 200);
+      return c.json(await previewUsage({ query: database.query, orgId: c.get("apiOrgId"), websiteId, credits, now: clock() }), 200);
     },
   );
   return app;

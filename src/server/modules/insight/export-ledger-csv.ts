@@ -1,7 +1,7 @@
 import { LEDGER_CSV_COLUMNS } from "../../../contracts/insight.js";
 import type { Query } from "../../db/client.js";
 import type { creditGrants, ledgerEntries } from "../../db/schema.js";
-import { SOURCE_OF } from "../credits/grants-repo.js";
+import { SOURCE_OF } from "../ledger/index.js";
 
 type EntryRow = Pick<typeof ledgerEntries.$inferSelect, "id" | "kind" | "amount"> & {
   created_at: Date;

@@ -3,12 +3,16 @@ import type { Balance } from "../../../contracts/usage.js";
 import { planDebitInPlace, sortForConsumption, type GrantSnapshot } from "../../../domain/consumption.js";
 import type { Query } from "../../db/client.js";
 import { AppError } from "../../errors.js";
-import { SOURCE_OF, type GrantRow } from "../credits/grants-repo.js";
+import type { creditGrants } from "../../db/schema.js";
+import { SOURCE_OF } from "../ledger/index.js";
+
+type GrantRow = Pick<typeof creditGrants.$inferSelect, "id" | "kind" | "remaining"> & { expires_at: Date | null; created_at: Date };
 
 /**
  * How a usage event of `credits` would be debited now, without debiting: the grants the debit
  * path would lock (the website's own, and its group's pool while billing is enabled), planned by
- * the same domain planner in the same order, and the balance the debit would answer with.
+ * the same domain planner in the same order, and the balance the debit would answer with
+ * (`debitUsageBatch` in the ledger module), but read without locks and without writing.
  */
 export async function previewUsage({ query, orgId, websiteId, credits, now }: { query: Query; orgId: string; websiteId: string; credits: number; now: Date }): Promise<PreviewResult> {
   const { rows: sites } = await query<{ group_id: string | null; billing: boolean }>(
@@ -21,7 +25,7 @@ export async function previewUsage({ query, orgId, websiteId, credits, now }: { 
   if (!site) throw new AppError("not_found", "Website not found.");
   const pool = site.billing ? site.group_id : null;
   const { rows } = await query<GrantRow>(
-    `select id, kind, website_id, group_id, remaining, expires_at, created_at
+    `select id, kind, remaining, expires_at, created_at
        from credit_grants
       where remaining > 0 and (website_id = $1 or group_id = $2)
       order by id`,
