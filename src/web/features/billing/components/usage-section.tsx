@@ -1,4 +1,4 @@
-import { lazy, Suspense, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, useRef, type ReactNode } from "react";
 import { Download } from "lucide-react";
 import { useSearchParams } from "react-router";
 import type { UsageReport, UsageWebsite } from "../../../../contracts/insight.js";
@@ -100,7 +100,7 @@ export function UsageSection({ groupId, monthlyPeriodEnd, renderWebsiteLogo }: U
       ) : !report ? (
         <UsageSkeleton />
       ) : (
-        <div className={cn("grid gap-4 transition-opacity lg:grid-cols-[minmax(0,1fr)_20rem]", usageQuery.isPlaceholderData && "opacity-60")} aria-busy={usageQuery.isFetching}>
+        <div className={cn("grid grid-cols-[minmax(0,1fr)] gap-4 transition-opacity lg:grid-cols-[minmax(0,1fr)_20rem]", usageQuery.isPlaceholderData && "opacity-60")} aria-busy={usageQuery.isFetching}>
           <DailyUsageCard report={report} monthlyPeriodEnd={monthlyPeriodEnd} />
           <TopWebsitesCard report={report} renderWebsiteLogo={renderWebsiteLogo} />
         </div>
@@ -117,6 +117,12 @@ function DailyUsageCard({ report, monthlyPeriodEnd }: { report: UsageReport; mon
     totals.groupOneTime += d.groupOneTime;
   }
   const total = totals.website + totals.groupMonthly + totals.groupOneTime;
+  // On a narrow screen the chart opens on its latest days (the end of its scroll).
+  const scroller = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = scroller.current;
+    if (el) el.scrollLeft = el.scrollWidth;
+  }, [report.days.length]);
   const monthName = formatMonth(report.month);
   const chartLabel = `Credits used per day in ${monthName}, stacked by source: ${formatNumber(totals.website)} websites' own, ${formatNumber(totals.groupMonthly)} group monthly, ${formatNumber(totals.groupOneTime)} group one-time. The table below lists each day.`;
   return (
@@ -131,7 +137,7 @@ function DailyUsageCard({ report, monthlyPeriodEnd }: { report: UsageReport; mon
         {forecastSentence(report.forecast, monthlyPeriodEnd)}
       </p>
       {/* Under 640 px the chart keeps a readable width and scrolls inside the card, never the page. */}
-      <div className="-mx-1 mt-4 overflow-x-auto px-1 pb-1" tabIndex={0} role="group" aria-label="Daily usage chart (scrolls sideways)">
+      <div ref={scroller} className="-mx-1 mt-4 overflow-x-auto px-1 pb-1" tabIndex={0} role="group" aria-label="Daily usage chart (scrolls sideways)">
         <div className={cn("relative min-w-[36rem] sm:min-w-0", CHART_HEIGHT)}>
           {report.days.length === 0 ? (
             <p className="flex h-full items-center justify-center text-sm text-muted-foreground">No days of {monthName} have passed yet.</p>
@@ -142,7 +148,9 @@ function DailyUsageCard({ report, monthlyPeriodEnd }: { report: UsageReport; mon
           )}
         </div>
       </div>
-      <table className="sr-only">
+      {/* A table stretches past a 1 px box: the wrapper clips it so it never widens the page. */}
+      <div className="sr-only">
+      <table>
         <caption>Credits used per day in {monthName}, by source</caption>
         <thead>
           <tr>
@@ -165,6 +173,7 @@ function DailyUsageCard({ report, monthlyPeriodEnd }: { report: UsageReport; mon
           ))}
         </tbody>
       </table>
+      </div>
     </Card>
   );
 }
@@ -219,7 +228,7 @@ function TopWebsitesCard({ report, renderWebsiteLogo }: { report: UsageReport; r
 
 function UsageSkeleton() {
   return (
-    <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_20rem]" aria-hidden="true">
+    <div className="grid grid-cols-[minmax(0,1fr)] gap-4 lg:grid-cols-[minmax(0,1fr)_20rem]" aria-hidden="true">
       <Card className="p-5 sm:p-6">
         <Skeleton className="h-5 w-40" />
         <Skeleton className="mt-1 h-5 w-72 max-w-full" />
