@@ -88,7 +88,7 @@ describe("Usage section of the billing page (org admin, Online Stores)", () => {
     await shows(link);
     const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
     expect(download.suggestedFilename()).toMatch(/^ledger-.*\.csv$/);
-    const text = readFileSync((await download.path())!, "utf8");
+    const text = readFileSync(await download.path(), "utf8");
     const lines = text.trimEnd().split("\r\n");
     expect(lines[0]).toBe("time,entry_id,kind,source,website_id,website_name,usage_event_id,idempotency_key,credits,grant_id");
     const debits = lines.slice(1).filter((l) => l.split(",")[2] === "debit");

@@ -326,6 +326,27 @@ describe("POST /api/v1/usage/preview", () => {
     await expectLedgerConsistent(database);
   });
 
+  it("follows the website's pool cap as the debit does: pool_cap_reached is not covered", async () => {
+    const s = await setup({ oneTime: 1_000 });
+    const site = s.f.websitesA[0]!.id;
+    await s.api.post(`/api/v1/websites/${site}/grants`, { credits: 10, idempotencyKey: key() });
+    expect((await s.admin.put(`/api/groups/${s.f.groupA.id}/websites/${site}/pool-cap`, { monthlyCredits: 50 })).status).toBe(200);
+    for (const credits of [40, 30, 20, 5]) {
+      const p = await s.api.post("/api/v1/usage/preview", { websiteId: site, credits });
+      const d = await use(s, site, credits);
+      if (p.json.covered) expect(p.json).toEqual({ covered: true, parts: d.json.parts, balance: d.json.balance });
+      else {
+        expect(d.status).toBe(402);
+        expect(d.json.error.code).toBe("pool_cap_reached");
+        expect(p.json.parts).toEqual([]);
+      }
+    }
+    // 40 (10 own + 30 pool), 30 refused (cap: 20 left), 20 (pool), 5 refused (cap spent).
+    const u = await s.admin.get(`/api/groups/${s.f.groupA.id}/billing/usage`);
+    expect(u.json.websites[0]).toMatchObject({ websiteId: site, website: 10, groupOneTime: 50, poolCap: 50 });
+    expect(u.json.websites.slice(1).every((w: { poolCap: number | null }) => w.poolCap === null)).toBe(true);
+  });
+
   it("gives no pool to a website whose group has no billing, hides other organizations' websites and checks input", async () => {
     const s = await setup();
     await fundGroupPool(database, s.f.groupA.id, { oneTime: 10 });

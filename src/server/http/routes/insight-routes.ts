@@ -5,16 +5,16 @@ import { exportLedgerCsv } from "../../modules/insight/export-ledger-csv.js";
 import { getUsageReport } from "../../modules/insight/get-usage-report.js";
 import { previewUsage } from "../../modules/insight/preview-usage.js";
 import type { AppDeps } from "../context.js";
+import type { Frame } from "../frame.js";
 import { requireApiKey, requireSession } from "../middleware.js";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 import { GroupParams } from "./group-routes.js";
 
-/** Usage of the month with its forecast, the ledger export (session; admins) and the usage preview (API key). */
+/** Usage of the month with its forecast and the ledger export (session; admins). */
 export function insightRoutes(deps: AppDeps) {
   const app = createRouter();
   const { database, config, clock } = deps;
   app.use("/api/groups/*", requireSession(deps));
-  app.use("/api/v1/usage/preview", requireApiKey(deps));
 
   app.openapi(
     createRoute({
@@ -54,6 +54,14 @@ export function insightRoutes(deps: AppDeps) {
     },
   );
 
+  return app;
+}
+
+/** The usage preview (API key): machine traffic, answered through the lean frame like the rest of /api/v1. */
+export function usagePreviewRoutes(deps: AppDeps, frame: Frame) {
+  const app = createRouter();
+  const { database, clock } = deps;
+  app.use("/api/v1/usage/preview", requireApiKey(deps));
   app.openapi(
     createRoute({
       method: "post",
@@ -65,7 +73,7 @@ export function insightRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { websiteId, credits } = c.req.valid("json");
-      return c.json(await previewUsage({ query: database.query, orgId: c.get("apiOrgId"), websiteId, credits, now: clock() }), 200);
+      return frame.json(await previewUsage({ query: database.query, orgId: c.get("apiOrgId"), websiteId, credits, now: clock() }), 200);
     },
   );
   return app;
