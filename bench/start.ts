@@ -46,7 +46,7 @@ async function timeStart(env: Record<string, string>) {
  * emulators, as a fresh clone runs it. The first start loads the demo data and is not counted.
  */
 export async function benchStart() {
-  console.log("== 5. Start: node scripts/start.mjs (what npm start runs) until GET /healthz answers, embedded database, unchanged checkout");
+  console.log("== 8. Start: node scripts/start.mjs (what npm start runs) until GET /healthz answers, embedded database, unchanged checkout");
   console.log(`   (load average before: ${loadAverage()})`);
   const dataDir = mkdtempSync(join(tmpdir(), "gb-bench-start-"));
   const env = {
