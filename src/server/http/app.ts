@@ -11,6 +11,7 @@ import { createFrame, RequestLog } from "./frame.js";
 import { browserMutationGuard, requestLogging } from "./middleware.js";
 import { createRouter } from "./openapi.js";
 import { groupRoutes } from "./routes/group-routes.js";
+import { insightRoutes, usagePreviewRoutes } from "./routes/insight-routes.js";
 import { sessionRoutes } from "./routes/session-routes.js";
 import { usageRoutes } from "./routes/usage-routes.js";
 
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     }
   });
   app.route("/", usageRoutes(deps, frame));
+  app.route("/", usagePreviewRoutes(deps, frame));
 
   // The page and its session API.
   app.use("*", requestLogging(deps));
@@ -68,6 +70,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
 
   app.route("/", sessionRoutes(deps));
   app.route("/", groupRoutes(deps));
+  app.route("/", insightRoutes(deps));
   for (const routes of extraRoutes) app.route("/", routes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", { type: "apiKey", in: "cookie", name: "gb_session" });
