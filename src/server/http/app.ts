@@ -7,8 +7,9 @@ import type { ErrorBody } from "../../contracts/common.js";
 import { migrationsApplied } from "../db/migrate.js";
 import type { AppDeps } from "./context.js";
 import { AppError } from "../errors.js";
+import { createFailureLog } from "../failure-log.js";
 import { statusOf } from "./errors.js";
-import { browserMutationGuard, requestLogging } from "./middleware.js";
+import { bodyLimits, browserMutationGuard, requestLogging } from "./middleware.js";
 import { createRouter } from "./openapi.js";
 import { groupRoutes } from "./routes/group-routes.js";
 import { sessionRoutes } from "./routes/session-routes.js";
@@ -19,6 +20,7 @@ export const WEB_ROOT = "dist/web";
 export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => ReturnType<typeof createRouter>)[] = []) {
   const app = createRouter();
   const secure = deps.publicUrl.startsWith("https:");
+  const failures = createFailureLog(deps.logger, "requests are failing");
 
   app.use("*", requestLogging(deps));
   app.use(
@@ -43,6 +45,9 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
 
   app.onError((err, c) => {
     if (err instanceof AppError) {
+      if (err.retryAfterSeconds !== undefined) c.header("Retry-After", String(err.retryAfterSeconds));
+      // The rest of an oversized body is not read: the client should stop sending it.
+      if (err.code === "payload_too_large") c.header("Connection", "close");
       return c.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, statusOf(err.code));
     }
     if ((err as { code?: unknown }).code === "billing_unavailable") {
@@ -50,11 +55,14 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
       const body: ErrorBody = { error: { code: "billing_unavailable", message: "The billing service is not available right now. Try again in a moment." } };
       return c.json(body, 503);
     }
+    // The validator's 415 (wrong Content-Type) and malformed JSON are both 400 invalid_request, as the contract says.
     if (err instanceof HTTPException && err.status < 500) {
       const message = err.status === 415 ? "Content-Type must be application/json." : "Invalid request. The body is not valid JSON.";
-      return c.json({ error: { code: "invalid_request", message } } satisfies ErrorBody, err.status);
+      return c.json({ error: { code: "invalid_request", message } } satisfies ErrorBody, 400);
     }
-    c.get("log")?.error({ err }, "unhandled error");
+    // Class and code only, once per burst (a dropped database fails every request; its messages carry SQL).
+    failures(err);
+    c.set("failureLogged", true);
     return c.json({ error: { code: "internal_error", message: "Something went wrong on our side." } } satisfies ErrorBody, 500);
   });
 
@@ -68,6 +76,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     }
   });
 
+  app.use("*", bodyLimits);
   // Every JSON mutation the browser makes; webhooks and the API-key API are not cookie-based.
   app.use("/api/*", browserMutationGuard(deps));
 

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { createFailureLog } from "../../failure-log.js";
 import { addMonths } from "../../../domain/periods.js";
 import type { Config } from "../../config.js";
 import type { Database } from "../../db/client.js";
@@ -66,6 +67,7 @@ export async function renewDuePartnerPlans({ database, config, partner, now = ne
 
 export function startScheduler({ database, config, partner, logger, intervalMs = 15_000 }: { database: Database; config: Config; partner: PartnerPort; logger: Logger; intervalMs?: number }) {
   let running: Promise<void> | null = null;
+  const failures = createFailureLog(logger, "scheduled billing work failed; retrying on the next tick", 5 * intervalMs);
   const tick = () => {
     running ??= (async () => {
       try {
@@ -73,7 +75,7 @@ export function startScheduler({ database, config, partner, logger, intervalMs =
         const expired = await database.transaction((q) => expireDueGrants(q));
         if (renewed || expired) logger.info({ renewed, expired }, "scheduled billing work");
       } catch (err) {
-        logger.warn({ err }, "scheduled billing work failed; retrying on the next tick");
+        failures(err);
       } finally {
         running = null;
       }
