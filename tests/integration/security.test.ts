@@ -10,6 +10,7 @@ import { openDatabase } from "../../src/server/db/client.js";
 import { runMigrations } from "../../src/server/db/migrate.js";
 import { createApp } from "../../src/server/http/app.js";
 import { createLogger, startServer } from "../../src/server/server.js";
+import { INVOICES_TTL_SECONDS, RECONCILE_EVERY_SECONDS } from "../../src/server/modules/billing/outside-calls-repo.js";
 import { ADDRESS_MAX_FAILURES, FREE_FAILURES } from "../../src/server/modules/access/sign-in-throttle.js";
 import { newToken, sha256 } from "../../src/server/modules/access/tokens.js";
 import { databaseSnapshot, snapshotDiff } from "../chaos/lib/snapshot.js";
@@ -489,6 +490,55 @@ describe("Stripe webhooks: unknown objects and stale events", () => {
     expect(await grantCount(server, groupId)).toBe(3);
     expect((await admin.get(`/api/groups/${groupId}/billing`)).json.credits.monthly).toMatchObject({ total: 5000, remaining: 5000, packages: 5 });
     await expectLedgerConsistent(server.deps.database);
+  });
+});
+
+describe("outside calls are cached and bounded", () => {
+  it("serves a group's invoices from a short cache shared by every process, and a new payment shows at once", async () => {
+    const f = await createOrgFixture(server.db);
+    const admin = await login(f.orgAdmin);
+    const groupId = f.groupA.id;
+    expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
+    await buyThroughCheckout(server, admin, groupId, "one_time", 1);
+    const invoices = async () => admin.get(`/api/groups/${groupId}/billing/invoices`);
+    expect((await invoices()).json.invoices).toHaveLength(1);
+    // A reload loop does not reach Stripe: with Stripe failing, the cached answer is still served.
+    server.stripe.setFault("error");
+    try {
+      for (let i = 0; i < 5; i++) expect([(await invoices()).status, (await invoices()).json.invoices.length]).toEqual([200, 1]);
+    } finally {
+      server.stripe.setFault("none");
+    }
+    // The webhook that records a payment purges the cache: the new invoice is there at once.
+    await buyThroughCheckout(server, admin, groupId, "one_time", 2);
+    expect((await invoices()).json.invoices).toHaveLength(2);
+    // Past the TTL, Stripe is asked again (here it fails: 503).
+    await server.deps.database.query("update outside_calls set at = at - make_interval(secs => $1) where key = $2", [INVOICES_TTL_SECONDS + 1, `invoices:${groupId}`]);
+    server.stripe.setFault("error");
+    try {
+      expect((await invoices()).status).toBe(503);
+    } finally {
+      server.stripe.setFault("none");
+    }
+  });
+
+  it("asks Stripe about a pending purchase at most once every few seconds, however often the page polls", async () => {
+    const f = await createOrgFixture(server.db);
+    const admin = await login(f.orgAdmin);
+    const groupId = f.groupA.id;
+    expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
+    const p = await admin.post(`/api/groups/${groupId}/billing/purchases`, { type: "one_time", quantity: 1 });
+    const status = () => admin.get(`/api/groups/${groupId}/billing/purchases/${p.json.purchaseId}`);
+    expect((await status()).json.status).toBe("pending");
+    server.stripe.setFault("error");
+    try {
+      // Within the interval nobody calls Stripe (which would answer 503 now).
+      for (let i = 0; i < 5; i++) expect([(await status()).status, (await status()).json.status]).toEqual([200, "pending"]);
+      await server.deps.database.query("update outside_calls set at = at - make_interval(secs => $1) where key = $2", [RECONCILE_EVERY_SECONDS + 1, `reconcile:${p.json.purchaseId}`]);
+      expect((await status()).status).toBe(503);
+    } finally {
+      server.stripe.setFault("none");
+    }
   });
 });
 
