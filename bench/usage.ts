@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { findInvariantViolations } from "../src/server/modules/credits/grants-repo.js";
+import { findInvariantViolations } from "../src/server/modules/ledger/index.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool } from "../tests/support/factories.js";
 import { cpuPer, fmt, hasCommand, loadAverage, measureCpu, ms, pgbench, rps, sleep, wrk, type CpuQuery, type WrkResult } from "./lib.js";
 import { profileProcessor } from "./processor.js";
@@ -10,7 +10,7 @@ import type { BenchContext } from "./run.js";
 
 const POOL = 1_000_000_000;
 
-async function hotPoolFixture(ctx: BenchContext, websites = 50) {
+export async function hotPoolFixture(ctx: BenchContext, websites = 50) {
   const f = await createOrgFixture(ctx.database.db, { websites });
   await fundGroupPool(ctx.database, f.groupA.id, { monthly: POOL, oneTime: POOL });
   const key = await createApiKeyFor(ctx.database, f.org.id);

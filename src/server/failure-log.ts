@@ -1,5 +1,3 @@
-import type { Logger } from "pino";
-
 /** What may be logged about an error: its class and code, never its message (SQL, parameters, keys). */
 export function describeFailure(err: unknown) {
   const e = err as { constructor?: { name?: string }; code?: unknown; cause?: unknown } | null;
@@ -14,14 +12,14 @@ export function describeFailure(err: unknown) {
 }
 
 /**
- * One log line per burst of failures: the first failure of a burst is logged (class and code only)
- * and the rest are counted until `quietMs` pass without one; the next burst's line says how many
- * the previous one swallowed. A dropped database writes a handful of lines, not one per request.
+ * One log line per burst of failures: the first failure of a burst is written (class and code
+ * only) and the rest are counted until `quietMs` pass without one; the next burst's line says how
+ * many the previous one swallowed. A dropped database writes a handful of lines, not one per request.
  */
-export function createFailureLog(logger: Logger, message: string, quietMs = 10_000) {
+export function createFailureLog(message: string, quietMs = 10_000) {
   let lastAt = -Infinity;
   let suppressed = 0;
-  return (err: unknown) => {
+  return (err: unknown, write: (fields: Record<string, unknown>, message: string) => void) => {
     const now = performance.now();
     const inBurst = now - lastAt < quietMs;
     lastAt = now;
@@ -29,7 +27,7 @@ export function createFailureLog(logger: Logger, message: string, quietMs = 10_0
       suppressed++;
       return;
     }
-    logger.error({ ...describeFailure(err), suppressedInPreviousBurst: suppressed }, message);
+    write({ ...describeFailure(err), suppressedInPreviousBurst: suppressed }, message);
     suppressed = 0;
   };
 }

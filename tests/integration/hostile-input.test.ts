@@ -156,7 +156,7 @@ describe("hostile input", () => {
 
   it("retries the events of a failing processing lane one by one, so a poison event fails alone", async () => {
     // An event the validation would have refused (NUL cannot be stored), handed straight to the processor.
-    const processor = createUsageProcessor({ database: server.deps.database });
+    const processor = createUsageProcessor({ database: server.deps.database, clock: server.deps.clock });
     const event = (key: string) => ({ orgId: target.orgId, websiteId: target.websiteId, credits: 1, idempotencyKey: key });
     const tag = crypto.randomUUID();
     // The first event occupies the lane, so the next three are processed in one transaction.
