@@ -25,6 +25,12 @@ const ConfigSchema = z.object({
   PRICE_MONTHLY: z.coerce.number().int().min(0).default(800),
   CURRENCY: z.string().length(3).toLowerCase().default("usd"),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).default(24 * 7),
+  /** The host platform's key for /api/operator/* and website grants; unset: those answer 404 / 403. */
+  OPERATOR_API_KEY: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "use at least 16 characters").optional()),
+  /** HS256 secret the platform signs sign-in handoff tokens with. */
+  OPERATOR_SIGNING_SECRET: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32, "use at least 32 characters").optional()),
+  /** Or: the platform's public keys (RS256); takes precedence over the secret. */
+  OPERATOR_JWKS_URL: optionalUrl,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -19,5 +19,7 @@ export interface AppEnv {
     principal: Principal;
     sessionToken: string;
     apiOrgId: string;
+    /** The request carries the operator key (the host platform). */
+    operator: boolean;
   };
 }

@@ -1,11 +1,23 @@
-import { getCookie } from "hono/cookie";
+import type { Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { AppDeps, AppEnv } from "./context.js";
 import { AppError } from "../errors.js";
 import { findOrgByApiKey, findPrincipalBySession } from "../modules/access/access-service.js";
 
 export const SESSION_COOKIE = "gb_session";
+
+/** The session cookie, the same for a password sign-in and a platform handoff. */
+export function setSessionCookie(c: Context<AppEnv>, deps: AppDeps, token: string) {
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: "Lax",
+    secure: deps.publicUrl.startsWith("https:"),
+    path: "/",
+    maxAge: deps.config.SESSION_TTL_HOURS * 3600,
+  });
+}
 
 /** One request id per request, on every log line and in the X-Request-Id header. */
 export const requestLogging = (deps: AppDeps) =>
@@ -34,8 +46,8 @@ export const requestLogging = (deps: AppDeps) =>
 export const browserMutationGuard = (deps: AppDeps) =>
   createMiddleware<AppEnv>(async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.method === "OPTIONS") return next();
-    // Webhooks and the API-key API are not cookie-based.
-    if (c.req.path.startsWith("/api/webhooks/") || c.req.path.startsWith("/api/v1/")) return next();
+    // Webhooks, the API-key API and the operator API are not cookie-based.
+    if (c.req.path.startsWith("/api/webhooks/") || c.req.path.startsWith("/api/v1/") || c.req.path.startsWith("/api/operator/")) return next();
     const origin = c.req.header("origin");
     if (origin && origin !== new URL(deps.publicUrl).origin && origin !== new URL(c.req.url).origin) {
       throw new AppError("forbidden", "Cross-origin requests are not allowed.");
@@ -55,6 +67,25 @@ export const requireSession = (deps: AppDeps) =>
     if (!principal || !token) throw new AppError("unauthenticated", "Sign in to continue.");
     c.set("principal", principal);
     c.set("sessionToken", token);
+    return next();
+  });
+
+/** Whether the request carries the operator key; compared in constant time (of equal-length digests). */
+export function hasOperatorKey(deps: AppDeps, authorization: string | undefined): boolean {
+  const expected = deps.config.OPERATOR_API_KEY;
+  if (!expected || !authorization?.startsWith("Bearer ")) return false;
+  const given = authorization.slice(7).trim();
+  return timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(expected).digest());
+}
+
+/** The host platform's API: 404 while OPERATOR_API_KEY is unset (the demo stays closed), 401 for any other key. */
+export const requireOperatorKey = (deps: AppDeps) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (!deps.config.OPERATOR_API_KEY) throw new AppError("not_found", "No such endpoint.");
+    if (!hasOperatorKey(deps, c.req.header("authorization"))) {
+      throw new AppError("unauthenticated", "Send the operator key as 'Authorization: Bearer <OPERATOR_API_KEY>'.");
+    }
+    c.set("operator", true);
     return next();
   });
 

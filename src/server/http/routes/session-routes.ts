@@ -1,14 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
-import { deleteCookie, setCookie } from "hono/cookie";
+import { deleteCookie } from "hono/cookie";
 import { LoginBody, LoginResponse, SessionResponse } from "../../../contracts/session.js";
 import { login, logout } from "../../modules/access/access-service.js";
 import type { AppDeps } from "../context.js";
-import { SESSION_COOKIE, requireSession } from "../middleware.js";
+import { SESSION_COOKIE, requireSession, setSessionCookie } from "../middleware.js";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 
 export function sessionRoutes(deps: AppDeps) {
   const app = createRouter();
-  const secure = deps.publicUrl.startsWith("https:");
 
   app.openapi(
     createRoute({
@@ -21,13 +20,7 @@ export function sessionRoutes(deps: AppDeps) {
     async (c) => {
       const { email, password } = c.req.valid("json");
       const { token, user } = await login({ db: deps.database.db, email, password, ttlHours: deps.config.SESSION_TTL_HOURS });
-      setCookie(c, SESSION_COOKIE, token, {
-        httpOnly: true,
-        sameSite: "Lax",
-        secure,
-        path: "/",
-        maxAge: deps.config.SESSION_TTL_HOURS * 3600,
-      });
+      setSessionCookie(c, deps, token);
       return c.json({ user }, 200);
     },
   );

@@ -10,18 +10,32 @@ import {
 } from "../../../contracts/usage.js";
 import { grantWebsiteCredits, findWebsiteBalance } from "../../modules/credits/credits-service.js";
 import { createUsageProcessor } from "../../modules/credits/usage-processor.js";
-import type { AppDeps } from "../context.js";
+import { requireWebsiteOrgId } from "../../modules/operator/lookups.js";
+import { createMiddleware } from "hono/factory";
+import type { AppDeps, AppEnv } from "../context.js";
 import { AppError } from "../../errors.js";
-import { requireApiKey } from "../middleware.js";
+import { hasOperatorKey, requireApiKey } from "../middleware.js";
 import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 
 const WebsiteParams = z.object({ websiteId: z.string().uuid() });
 const security = [{ apiKey: [] }];
+const GRANTS_PATH = /^\/api\/v1\/websites\/[^/]+\/grants$/;
 
 export function usageRoutes(deps: AppDeps) {
   const app = createRouter();
   const processor = createUsageProcessor({ database: deps.database });
-  app.use("/api/v1/*", requireApiKey(deps));
+  const orgKey = requireApiKey(deps);
+  // Website grants come from the host platform: the operator key passes there (and only there).
+  app.use(
+    "/api/v1/*",
+    createMiddleware<AppEnv>(async (c, next) => {
+      if (GRANTS_PATH.test(c.req.path) && hasOperatorKey(deps, c.req.header("authorization"))) {
+        c.set("operator", true);
+        return next();
+      }
+      return orgKey(c, next);
+    }),
+  );
 
   app.openapi(
     createRoute({
@@ -65,15 +79,24 @@ export function usageRoutes(deps: AppDeps) {
       method: "post",
       path: "/api/v1/websites/{websiteId}/grants",
       tags: ["usage"],
-      security,
+      security: [{ operatorKey: [] }],
+      summary: "Grant a website credits of its own (operator key)",
+      description: "Website grants come from the host platform, not the customer: an organization's API key gets 403.",
       request: { params: WebsiteParams, body: jsonBody(GrantBody) },
-      responses: { 201: jsonResponse(GrantCreated, "The website's own credits"), ...errorResponses, 409: errorResponse("conflict") },
+      responses: {
+        201: jsonResponse(GrantCreated, "The website's own credits"),
+        ...errorResponses,
+        403: errorResponse("forbidden: an organization API key cannot grant credits"),
+        409: errorResponse("conflict"),
+      },
     }),
     async (c) => {
+      if (!c.get("operator")) throw new AppError("forbidden", "Website grants come from the platform: send the operator key (OPERATOR_API_KEY).");
+      const { websiteId } = c.req.valid("param");
       const grant = await grantWebsiteCredits({
         database: deps.database,
-        orgId: c.get("apiOrgId"),
-        websiteId: c.req.valid("param").websiteId,
+        orgId: await requireWebsiteOrgId({ db: deps.database.db, websiteId }),
+        websiteId,
         body: c.req.valid("json"),
       });
       return c.json(grant, 201);

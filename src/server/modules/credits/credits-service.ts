@@ -26,7 +26,7 @@ export async function findWebsiteBalance({ query, orgId, websiteId }: { query: Q
     `with site as (
        select w.id, case when bp.group_id is not null then w.group_id end as pool
          from websites w left join billing_profiles bp on bp.group_id = w.group_id
-        where w.id = $1 and w.org_id = $2
+        where w.id = $1 and w.org_id = $2 and w.deleted_at is null
      )
      select true as found,
             coalesce(sum(g.remaining) filter (where g.kind = 'website'), 0)::bigint as website,
