@@ -48,7 +48,7 @@ async function sync(state: ReturnType<typeof platformState>) {
     expect(r.status, `${method} ${path}: ${r.text}`).toBe(200);
     answers.push(r.json);
   }
-  return answers as any[];
+  return answers;
 }
 
 const handoffToken = (claims: { sub: string; email?: string; name?: string }, opts: { secret?: string; expiresIn?: string | number; jti?: string | null } = {}) => {
