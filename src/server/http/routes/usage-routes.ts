@@ -13,21 +13,24 @@ import { createUsageProcessor } from "../../modules/credits/usage-processor.js";
 import { requireWebsiteOrgId } from "../../modules/operator/lookups.js";
 import { createMiddleware } from "hono/factory";
 import type { AppDeps, AppEnv } from "../context.js";
+import type { Frame } from "../frame.js";
 import { AppError } from "../../errors.js";
-import { hasOperatorKey, requireApiKey } from "../middleware.js";
+import { hasOperatorKey, machineLogging, requireApiKey } from "../middleware.js";
 import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 
 const WebsiteParams = z.object({ websiteId: z.string().uuid() });
 const security = [{ apiKey: [] }];
 const GRANTS_PATH = /^\/api\/v1\/websites\/[^/]+\/grants$/;
 
-export function usageRoutes(deps: AppDeps) {
+/** The API-key API: machine traffic, answered through the lean frame (see frame.ts). */
+export function usageRoutes(deps: AppDeps, frame: Frame) {
   const app = createRouter();
-  const processor = createUsageProcessor({ database: deps.database });
+  const processor = createUsageProcessor({ database: deps.database, clock: deps.clock });
   const orgKey = requireApiKey(deps);
   // Website grants come from the host platform: the operator key passes there (and only there).
   app.use(
     "/api/v1/*",
+    machineLogging(deps),
     createMiddleware<AppEnv>(async (c, next) => {
       if (GRANTS_PATH.test(c.req.path) && hasOperatorKey(deps, c.req.header("authorization"))) {
         c.set("operator", true);
@@ -53,7 +56,7 @@ export function usageRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const outcome = await processor.submit({ ...c.req.valid("json"), orgId: c.get("apiOrgId") });
-      if (outcome.status === 200) return c.json(outcome.result, 200);
+      if (outcome.status === 200) return frame.json(outcome.result, 200);
       throw new AppError(outcome.error.code, outcome.error.message);
     },
   );
@@ -70,7 +73,7 @@ export function usageRoutes(deps: AppDeps) {
     async (c) => {
       const orgId = c.get("apiOrgId");
       const outcomes = await processor.submitMany(c.req.valid("json").events.map((e) => ({ ...e, orgId })));
-      return c.json({ results: outcomes }, 200);
+      return frame.json({ results: outcomes }, 200);
     },
   );
 
@@ -95,11 +98,12 @@ export function usageRoutes(deps: AppDeps) {
       const { websiteId } = c.req.valid("param");
       const grant = await grantWebsiteCredits({
         database: deps.database,
+        clock: deps.clock,
         orgId: await requireWebsiteOrgId({ db: deps.database.db, websiteId }),
         websiteId,
         body: c.req.valid("json"),
       });
-      return c.json(grant, 201);
+      return frame.json(grant, 201);
     },
   );
 
@@ -113,7 +117,7 @@ export function usageRoutes(deps: AppDeps) {
       responses: { 200: jsonResponse(BalanceResponse, "Spendable credits"), ...errorResponses },
     }),
     async (c) =>
-      c.json(await findWebsiteBalance({ query: deps.database.query, orgId: c.get("apiOrgId"), websiteId: c.req.valid("param").websiteId }), 200),
+      frame.json(await findWebsiteBalance({ query: deps.database.query, clock: deps.clock, orgId: c.get("apiOrgId"), websiteId: c.req.valid("param").websiteId }), 200),
   );
   return app;
 }

@@ -76,11 +76,32 @@ export interface StripePort {
   constructEvent(rawBody: string, signature: string | undefined): StripeEventLike;
 }
 
+export interface PartnerChargeInfo {
+  id: string;
+  amount: number;
+  currency: string;
+  description?: string;
+  createdAt: string | Date;
+  receiptUrl?: string | null;
+}
+
+/**
+ * A failed charge says what is known:
+ * - `declined`: the partner refused it; nothing charged (`402 payment_failed` with the reason).
+ * - `unavailable`: the request never reached the partner, or it answered 5xx; nothing charged
+ *   (`503 billing_unavailable`).
+ * - `unknown`: sent, but no answer (timeout, connection lost); the partner may have charged.
+ *   The purchase stays `pending` until `findChargeByIdempotencyKey` (or the same charge sent again
+ *   with the same key) settles it.
+ * - `rejected`: the partner refused the request itself (bad input, key reused for another charge).
+ */
 export type PartnerChargeResult =
-  | { ok: true; charge: { id: string; amount: number; currency: string; createdAt: string | Date; receiptUrl?: string | null } }
-  | { ok: false; reason: string };
+  | { ok: true; charge: PartnerChargeInfo }
+  | { ok: false; reason: string; code: "declined" | "unavailable" | "unknown" | "rejected" };
 
 export interface PartnerPort {
   charge(o: { accountId: string; amount: number; currency: string; description: string; idempotencyKey: string }): Promise<PartnerChargeResult>;
+  /** The charge made for this idempotency key, or null if none. Throws `billing_unavailable` on outage. */
+  findChargeByIdempotencyKey(idempotencyKey: string): Promise<PartnerChargeInfo | null>;
   listCharges(accountId: string): Promise<PaidInvoice[]>;
 }

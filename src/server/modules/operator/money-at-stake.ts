@@ -1,8 +1,10 @@
-import { and, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
 import { billingProfiles, creditGrants, plans, purchases } from "../../db/schema.js";
+import { liveGrantSql } from "../ledger/index.js";
 
-const spendable = and(gt(creditGrants.remaining, 0), or(isNull(creditGrants.expiresAt), gt(creditGrants.expiresAt, sql`now()`)));
+/** Credits still spendable, by the ledger's one rule (read only: the ledger module alone writes grants). */
+const spendable = and(gt(creditGrants.remaining, 0), sql.raw(liveGrantSql("credit_grants", "now()")));
 
 /**
  * Take the billing-profile locks of groups about to be deleted (the lock every change of a group's

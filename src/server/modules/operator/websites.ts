@@ -1,7 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { OperatorWebsite, OperatorWebsiteBody } from "../../../contracts/operator.js";
 import type { Db } from "../../db/client.js";
-import { groups, websites } from "../../db/schema.js";
+import { groups, websitePoolCaps, websites } from "../../db/schema.js";
 import { AppError } from "../../errors.js";
 import { requireOrgByExternalId } from "./lookups.js";
 import { findWebsiteOwnCredits } from "./money-at-stake.js";
@@ -44,9 +44,10 @@ export async function upsertWebsite({ db, externalId, body }: { db: Db; external
     }
     let site: typeof existing | undefined = existing;
     if (existing.name !== want.name || existing.url !== want.url || existing.iconUrl !== want.iconUrl || existing.groupId !== want.groupId) {
-      // TODO(controls): when the website's group changes, clear its pool cap (credits.md "Caps").
       [site] = await tx.update(websites).set(want).where(eq(websites.id, existing.id)).returning();
     }
+    // A cap belongs to the website in its group: moving it to another group clears it (credits.md "Caps").
+    if (existing.groupId !== want.groupId) await tx.delete(websitePoolCaps).where(eq(websitePoolCaps.websiteId, existing.id));
     return {
       id: site!.id,
       externalId,
@@ -72,5 +73,6 @@ export async function deleteWebsite({ db, externalId }: { db: Db; externalId: st
       throw new AppError("conflict", `The website still has ${own} credits of its own. Delete it once they are spent or have expired.`);
     }
     await tx.update(websites).set({ deletedAt: new Date(), groupId: null }).where(eq(websites.id, site.id));
+    await tx.delete(websitePoolCaps).where(eq(websitePoolCaps.websiteId, site.id));
   });
 }

@@ -1,0 +1,46 @@
+import type { Query } from "../../db/client.js";
+
+/**
+ * Write the remainder of (locked) grants to the ledger as expired, at `now`. The caller holds the
+ * rows' locks (FOR UPDATE), so the remainder read here is the one that expires.
+ */
+export async function expireGrants(query: Query, { grants, now }: { grants: readonly { id: number }[]; now: Date }) {
+  if (grants.length === 0) return;
+  const ids = grants.map((g) => g.id);
+  await query(
+    `with gone as (
+       update credit_grants g set remaining = 0, expired_at = $2
+         from (select id, remaining from credit_grants where id = any($1::bigint[]) and remaining > 0) old
+        where g.id = old.id
+       returning g.id, old.remaining
+     )
+     insert into ledger_entries (grant_id, kind, amount) select id, 'expiry', -remaining from gone`,
+    [ids, now],
+  );
+}
+
+/**
+ * Expire every grant past its end at `now` that still holds credits; returns how many.
+ * Safe to run concurrently (the scheduled sweep of several processes): rows are locked, skipped
+ * when another process holds them, and re-checked.
+ */
+export async function expireDueGrants(query: Query, { now }: { now: Date }): Promise<number> {
+  const { rows } = await query<{ id: number }>(
+    `select id from credit_grants
+      where remaining > 0 and expires_at <= $1
+      order by id
+        for update skip locked`,
+    [now],
+  );
+  await expireGrants(query, { grants: rows, now });
+  return rows.length;
+}
+
+/** A plan that ended takes its period's monthly credits with it; nothing more is granted. */
+export async function endMonthlyCredits(query: Query, { groupId, now }: { groupId: string; now: Date }) {
+  const { rows } = await query<{ id: number }>(
+    "select id from credit_grants where group_id = $1 and kind = 'monthly' and remaining > 0 order by id for update",
+    [groupId],
+  );
+  await expireGrants(query, { grants: rows, now });
+}
