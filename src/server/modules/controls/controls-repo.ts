@@ -1,5 +1,6 @@
 import { monthKey } from "../../../domain/periods.js";
 import type { Query } from "../../db/client.js";
+import { liveGrantSql } from "../ledger/grant-kinds.js";
 import { newSigningSecret } from "./signing.js";
 
 export interface ControlsRow {
@@ -37,12 +38,12 @@ export async function lockControls(query: Query, groupIds: string[]): Promise<Co
 }
 
 /** Spendable credits of each group's pool (monthly + one-time), read now: call it after taking the controls lock. */
-export async function findPoolAvailable(query: Query, groupIds: string[]): Promise<Map<string, number>> {
+export async function findPoolAvailable(query: Query, groupIds: string[], now = new Date()): Promise<Map<string, number>> {
   const { rows } = await query<{ group_id: string; available: number }>(
-    `select group_id, coalesce(sum(remaining), 0)::bigint as available from credit_grants
-      where group_id = any($1::uuid[]) and remaining > 0 and (expires_at is null or expires_at > now())
-      group by group_id`,
-    [groupIds],
+    `select g.group_id, coalesce(sum(g.remaining), 0)::bigint as available from credit_grants g
+      where g.group_id = any($1::uuid[]) and g.remaining > 0 and ${liveGrantSql("g", "$2")}
+      group by g.group_id`,
+    [groupIds, now],
   );
   const result = new Map(groupIds.map((id) => [id, 0]));
   for (const r of rows) result.set(r.group_id, Number(r.available));

@@ -23,6 +23,7 @@ export async function syncPoolControls(query: Query, groupIds: readonly string[]
   const available = await findPoolAvailable(
     query,
     active.map((c) => c.group_id),
+    now,
   );
   for (const c of active) {
     const pool = available.get(c.group_id) ?? 0;
