@@ -156,6 +156,23 @@ describe("moving websites", () => {
     await expectLedgerConsistent(server.deps.database);
   });
 
+  it("clears the website's pool cap when it moves group, so moving back does not bring the old cap back", async () => {
+    const state = platformState();
+    const [org, groupA, , site] = await sync(state);
+    await fundGroupPool(server.deps.database, groupA.id, { oneTime: 100 });
+    await server.deps.database.query(
+      "insert into website_pool_caps (website_id, group_id, monthly_credits, used_month, used_credits) values ($1, $2, 0, to_char(now() at time zone 'utc', 'YYYY-MM'), 0)",
+      [site.id, groupA.id],
+    );
+    const api = server.client({ authorization: `Bearer ${await createApiKeyFor(server.deps.database, org.id)}` });
+    const capped = await api.post("/api/v1/usage", { websiteId: site.id, credits: 1, idempotencyKey: uniq() });
+    expect(capped.json.error?.code).toBe("pool_cap_reached");
+    const move = (group: string) => put(`/api/operator/websites/${state.websites[0]}`, { orgExternalId: state.org, groupExternalId: group, name: "Shoes", url: "https://shoes.example" });
+    expect((await move(state.groups[1]!)).status).toBe(200);
+    expect((await move(state.groups[0]!)).status).toBe(200);
+    expect((await api.post("/api/v1/usage", { websiteId: site.id, credits: 1, idempotencyKey: uniq() })).status).toBe(200);
+  });
+
   it("answers 409 for a move to another organization and changes nothing", async () => {
     const a = platformState();
     const b = platformState();
