@@ -13,6 +13,7 @@ import { createRouter } from "./openapi.js";
 import { groupRoutes } from "./routes/group-routes.js";
 import { handoffRoutes } from "./routes/handoff-routes.js";
 import { operatorRoutes } from "./routes/operator-routes.js";
+import { insightRoutes, usagePreviewRoutes } from "./routes/insight-routes.js";
 import { sessionRoutes } from "./routes/session-routes.js";
 import { usageRoutes } from "./routes/usage-routes.js";
 
@@ -56,6 +57,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     }
   });
   app.route("/", usageRoutes(deps, frame));
+  app.route("/", usagePreviewRoutes(deps, frame));
 
   // The page and its session API.
   app.use("*", requestLogging(deps));
@@ -72,6 +74,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
   app.route("/", groupRoutes(deps));
   app.route("/", operatorRoutes(deps));
   app.route("/", handoffRoutes(deps));
+  app.route("/", insightRoutes(deps));
   for (const routes of extraRoutes) app.route("/", routes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", { type: "apiKey", in: "cookie", name: "gb_session" });

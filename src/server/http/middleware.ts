@@ -82,6 +82,8 @@ export const browserMutationGuard = (deps: AppDeps) =>
 
 export const requireSession = (deps: AppDeps) =>
   createMiddleware<AppEnv>(async (c, next) => {
+    // Several routers guard /api/groups/*: the session is looked up once per request.
+    if (c.get("principal")) return next();
     const token = getCookie(c, SESSION_COOKIE);
     const principal = token ? await findPrincipalBySession({ db: deps.database.db, token }) : null;
     if (!principal || !token) throw new AppError("unauthenticated", "Sign in to continue.");
