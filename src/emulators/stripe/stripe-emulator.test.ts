@@ -494,3 +494,103 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     expect(await gateway.listPaidInvoices(customer.id)).toHaveLength(1);
   });
 });
+
+/** Submits the portal form whose button says `button`, as a browser would (hidden fields included). */
+async function submitPortalForm({ pageUrl, button, fields = {} }: { pageUrl: string; button: string; fields?: Record<string, string> }) {
+  const html = await fetch(pageUrl).then((response) => response.text());
+  const form = [...html.matchAll(/<form method="post" action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)].find((match) =>
+    new RegExp(`<button[^>]*>${button}</button>`).test(match[2] ?? ""),
+  );
+  if (!form?.[1]) throw new Error(`no "${button}" button on the portal page`);
+  const hidden: Record<string, string> = {};
+  for (const match of (form[2] ?? "").matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) hidden[match[1] ?? ""] = match[2] ?? "";
+  return fetch(new URL(form[1], pageUrl), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ ...hidden, ...fields }).toString(),
+    redirect: "manual",
+  });
+}
+
+describe("Stripe emulator: customer portal", () => {
+  it("shows the plan with Cancel plan and Update quantity; cancelling at period end and resuming send subscription updates", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator, quantity: 2 });
+    const portal = await gateway.createPortalSession({ customerId: customer.id, returnUrl: "http://app.test/groups/grp_1/billing" });
+    expect(portal.url).toMatch(new RegExp(`^${emulator.url}/p/session/test_`));
+    const page = await fetch(portal.url).then((response) => response.text());
+    expect(page).toContain("2 packages · $30.00 / month");
+    expect(page).toContain("Renews on");
+    expect(page).toMatch(/<button[^>]*>Cancel plan<\/button>/);
+    expect(page).toMatch(/<button[^>]*>Update quantity<\/button>/);
+    expect(page).toContain('<label for="quantity-');
+    expect(page).toContain('href="http://app.test/groups/grp_1/billing">Return to Group Billing</a>');
+
+    const cancelled = await submitPortalForm({ pageUrl: portal.url, button: "Cancel plan" });
+    expect(cancelled.status).toBe(303);
+    expect((await gateway.retrieveSubscription(subscriptionId)).cancelAtPeriodEnd).toBe(true);
+    const after = await fetch(portal.url).then((response) => response.text());
+    expect(after).toContain("Cancels on");
+    expect(after).toMatch(/<button[^>]*>Resume plan<\/button>/);
+    const updated = await waitFor(() =>
+      verifiedEvents().find((event) => event.type === "customer.subscription.updated" && event.data.object.cancel_at_period_end),
+    );
+    if (updated.type !== "customer.subscription.updated") throw new Error("unexpected event");
+    expect(updated.data.previous_attributes).toMatchObject({ cancel_at_period_end: false });
+
+    await submitPortalForm({ pageUrl: portal.url, button: "Resume plan" });
+    expect((await gateway.retrieveSubscription(subscriptionId)).cancelAtPeriodEnd).toBe(false);
+    await waitFor(() =>
+      verifiedEvents().find(
+        (event) => event.type === "customer.subscription.updated" && event.data.previous_attributes?.cancel_at_period_end === true,
+      ),
+    );
+  });
+
+  it("ends a plan cancelled in the portal at the period end, with customer.subscription.deleted", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator });
+    const portal = await gateway.createPortalSession({ customerId: customer.id, returnUrl: "http://app.test/" });
+    await submitPortalForm({ pageUrl: portal.url, button: "Cancel plan" });
+    await emulator.advanceSubscription(subscriptionId);
+    expect((await gateway.retrieveSubscription(subscriptionId)).status).toBe("canceled");
+    await waitFor(() => verifiedEvents().find((event) => event.type === "customer.subscription.deleted"));
+    expect(await fetch(portal.url).then((response) => response.text())).toContain("No active plan.");
+  });
+
+  it("lowers the quantity from the next period: unchanged now, applied and billed at the renewal", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator, quantity: 3 });
+    const portal = await gateway.createPortalSession({ customerId: customer.id, returnUrl: "http://app.test/" });
+    expect((await submitPortalForm({ pageUrl: portal.url, button: "Update quantity", fields: { quantity: "1" } })).status).toBe(303);
+
+    const pending = await gateway.retrieveSubscription(subscriptionId);
+    expect(pending).toMatchObject({ quantity: 3, scheduledQuantity: 1 });
+    expect(await fetch(portal.url).then((response) => response.text())).toContain("Changes to 1 packages on");
+    await waitFor(() => verifiedEvents().find((event) => event.type === "customer.subscription.updated" && event.data.object.schedule !== null));
+
+    await emulator.advanceSubscription(subscriptionId);
+    const renewed = await gateway.retrieveSubscription(subscriptionId);
+    expect(renewed).toMatchObject({ quantity: 1, scheduledQuantity: null, status: "active" });
+    const [renewal] = await gateway.listPaidInvoices(customer.id);
+    expect(renewal?.total.amount).toBe(1500);
+    const applied = await waitFor(() =>
+      verifiedEvents().find((event) => event.type === "customer.subscription.updated" && event.data.object.items.data[0]?.quantity === 1),
+    );
+    expect(applied.type).toBe("customer.subscription.updated");
+  });
+
+  it("refuses a raise or a forged form, and changes nothing", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator, quantity: 2 });
+    const portal = await gateway.createPortalSession({ customerId: customer.id, returnUrl: "http://app.test/" });
+    const raise = await submitPortalForm({ pageUrl: portal.url, button: "Update quantity", fields: { quantity: "5" } });
+    expect(raise.headers.get("location")).toContain("notice=invalid_quantity");
+    const forged = await submitPortalForm({ pageUrl: portal.url, button: "Cancel plan", fields: { form_token: "forged" } });
+    expect(forged.status).toBe(403);
+    expect(await gateway.retrieveSubscription(subscriptionId)).toMatchObject({ quantity: 2, scheduledQuantity: null, cancelAtPeriodEnd: false });
+    const unknown = await fetch(`${emulator.url}/p/session/test_nope`);
+    expect(unknown.status).toBe(404);
+  });
+});
+

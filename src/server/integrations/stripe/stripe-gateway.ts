@@ -49,6 +49,8 @@ export interface SubscriptionSummary {
   currentPeriodEnd: Date;
   cancelAtPeriodEnd: boolean;
   canceledAt: Date | null;
+  /** The quantity from the next period when the customer lowered it (a subscription schedule), else null. */
+  scheduledQuantity: number | null;
   metadata: Record<string, string>;
 }
 
@@ -116,8 +118,9 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
   });
   const call = <T>(operation: () => Promise<T>): Promise<T> => withDeadline({ operation, timeoutMs });
 
+  /** With its schedule, so a quantity lowered from the next period shows as `scheduledQuantity`. */
   async function fetchSubscription(id: string): Promise<Stripe.Subscription> {
-    return stripe.subscriptions.retrieve(id);
+    return stripe.subscriptions.retrieve(id, { expand: ["schedule"] });
   }
 
   return {
@@ -320,6 +323,17 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
         return toRefundSummary(refund);
       }),
 
+    /**
+     * A customer portal session: its `url` opens Stripe's hosted portal, where the customer can
+     * cancel at period end, resume, or lower the quantity from the next period. Every change comes
+     * back as `customer.subscription.updated` (and `customer.subscription.deleted` at the end).
+     */
+    createPortalSession: ({ customerId, returnUrl }: { customerId: string; returnUrl: string }) =>
+      call(async () => {
+        const session = await stripe.billingPortal.sessions.create({ customer: customerId, return_url: returnUrl });
+        return { id: session.id, url: session.url };
+      }),
+
     retrieveInvoice: (id: string) => call(async () => toInvoiceDetails(await stripe.invoices.retrieve(id))),
 
     /** Every paid invoice of the customer, newest first (follows pagination). */
@@ -438,6 +452,14 @@ function fromUnix(seconds: number): Date {
   return new Date(seconds * 1000);
 }
 
+function scheduledQuantityOf(subscription: Stripe.Subscription, item: Stripe.SubscriptionItem): number | null {
+  const schedule = subscription.schedule;
+  if (schedule === null || typeof schedule === "string" || schedule.status !== "active") return null;
+  const next = schedule.phases.find((phase) => phase.start_date >= item.current_period_end);
+  const quantity = next?.items[0]?.quantity;
+  return quantity === undefined || quantity === item.quantity ? null : quantity;
+}
+
 function toSubscriptionSummary(subscription: Stripe.Subscription): SubscriptionSummary {
   const item = firstItem(subscription);
   return {
@@ -452,6 +474,7 @@ function toSubscriptionSummary(subscription: Stripe.Subscription): SubscriptionS
     currentPeriodEnd: fromUnix(item.current_period_end),
     cancelAtPeriodEnd: subscription.cancel_at_period_end,
     canceledAt: subscription.canceled_at === null ? null : fromUnix(subscription.canceled_at),
+    scheduledQuantity: scheduledQuantityOf(subscription, item),
     metadata: { ...subscription.metadata },
   };
 }

@@ -36,6 +36,8 @@ export interface SubscriptionState {
   currentPeriodStart: Date;
   currentPeriodEnd: Date;
   cancelAtPeriodEnd: boolean;
+  /** The quantity from the next period when the customer lowered it in the portal, else null. */
+  scheduledQuantity: number | null;
   metadata: Record<string, string>;
 }
 
@@ -129,6 +131,8 @@ export interface StripePort {
   }): Promise<InvoiceState>;
   /** Refunds an invoice's payment (all of it unless `amount`). */
   refundInvoice(o: { invoiceId: string; amount?: number; metadata?: Record<string, string>; idempotencyKey: string }): Promise<RefundState>;
+  /** A customer portal session (cancel at period end, resume, lower from the next period); open its `url`. */
+  createPortalSession(o: { customerId: string; returnUrl: string }): Promise<{ id: string; url: string }>;
   retrieveInvoice(id: string): Promise<InvoiceState>;
   listPaidInvoices(customerId: string): Promise<PaidInvoice[]>;
   constructEvent(rawBody: string, signature: string | undefined): StripeEventLike;
