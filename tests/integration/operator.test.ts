@@ -114,6 +114,8 @@ describe("sync", () => {
       [`/api/operator/users/u_${t}`, { email: `u-${t}@x.example`, name: "U", memberships: [{ orgExternalId: state.org, role: "group_admin", groupExternalIds: [`nope_${t}`] }] }, 404],
       [`/api/operator/orgs/p_${t}`, { name: "P", partnerManaged: true }, 400],
       [`/api/operator/orgs/p_${t}`, { name: "x".repeat(201), partnerManaged: false }, 400],
+      [`/api/operator/orgs/p_${t}`, { name: "Acme \uD800", partnerManaged: false }, 400],
+      [`/api/operator/orgs/p_${t}/groups/g`, { name: "G\u0000" }, 400],
       [`/api/operator/orgs/bad%2Fid`, { name: "P", partnerManaged: false }, 400],
       [`/api/operator/websites/w_${t}`, { orgExternalId: state.org, groupExternalId: null, name: "W", url: "javascript:alert(1)" }, 400],
       [`/api/operator/users/u_${t}`, { email: "not-an-email", name: "U", memberships: [] }, 400],
