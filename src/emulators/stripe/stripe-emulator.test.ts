@@ -594,3 +594,75 @@ describe("Stripe emulator: customer portal", () => {
   });
 });
 
+describe("Stripe emulator: off-session PaymentIntents on the saved card", () => {
+  const topUp = (customerId: string, idempotencyKey: string) => ({
+    customerId,
+    amount: 1600,
+    currency: "usd",
+    description: "Automatic top-up · 2 packages",
+    metadata: { groupId: "grp_1", purchaseId: "pur_top_up" },
+    idempotencyKey,
+  });
+
+  it("charges the default card at once, once per idempotency key, with payment_intent.succeeded", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer } = await subscribed({ gateway, emulator });
+    const paid = await gateway.createOffSessionPayment(topUp(customer.id, "top-up-1"));
+    const { defaultPaymentMethodId } = await gateway.retrieveCustomer(customer.id);
+    expect(paid).toMatchObject({ status: "succeeded", amount: 1600, amountReceived: 1600, currency: "usd", customerId: customer.id, paymentMethodId: defaultPaymentMethodId });
+    expect((await gateway.createOffSessionPayment(topUp(customer.id, "top-up-1"))).id).toBe(paid.id);
+    expect(await gateway.retrievePaymentIntent(paid.id)).toEqual(paid);
+    const succeeded = await waitFor(() =>
+      verifiedEvents().find((event) => event.type === "payment_intent.succeeded" && event.data.object.id === paid.id),
+    );
+    if (succeeded.type !== "payment_intent.succeeded") throw new Error("unexpected event");
+    expect(succeeded.data.object.metadata).toEqual({ groupId: "grp_1", purchaseId: "pur_top_up" });
+    expect(emulator.events().filter((event) => event.type === "payment_intent.succeeded" && event.data.object.amount === 1600)).toHaveLength(1);
+  });
+
+  it("answers Stripe's card_declined error when the card declines, sends payment_intent.payment_failed, and the replay says the same", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer } = await subscribed({ gateway, emulator });
+    await emulator.declineNextCharges(customer.id);
+    const declined = await gateway.createOffSessionPayment(topUp(customer.id, "top-up-declined")).catch((error: unknown) => error);
+    expect(declined).toBeInstanceOf(CardDeclinedError);
+    expect(declined).toMatchObject({ code: "payment_failed", declineCode: "generic_decline", paymentIntentId: expect.stringMatching(/^pi_/) as unknown });
+    await expect(gateway.createOffSessionPayment(topUp(customer.id, "top-up-declined"))).rejects.toBeInstanceOf(CardDeclinedError);
+    const failed = await waitFor(() => verifiedEvents().find((event) => event.type === "payment_intent.payment_failed"));
+    if (failed.type !== "payment_intent.payment_failed") throw new Error("unexpected event");
+    expect(failed.data.object.last_payment_error).toMatchObject({ type: "card_error", code: "card_declined", decline_code: "generic_decline" });
+
+    // The raw answer has Stripe's shape.
+    await emulator.declineNextCharges(customer.id);
+    const { defaultPaymentMethodId } = await gateway.retrieveCustomer(customer.id);
+    const raw = await fetch(`${emulator.url}/v1/payment_intents`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk_test_x", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        customer: customer.id,
+        amount: "1600",
+        currency: "usd",
+        payment_method: defaultPaymentMethodId ?? "",
+        off_session: "true",
+        confirm: "true",
+      }).toString(),
+    });
+    expect(raw.status).toBe(402);
+    const body = (await raw.json()) as { error: Record<string, unknown> & { payment_intent: { id: string; status: string } } };
+    expect(body.error).toMatchObject({ type: "card_error", code: "card_declined", decline_code: "generic_decline", message: "Your card was declined." });
+    expect(body.error.payment_intent.status).toBe("requires_payment_method");
+    expect(body.error.charge).toMatch(/^ch_/);
+
+    expect((await gateway.createOffSessionPayment(topUp(customer.id, "top-up-after"))).status).toBe("succeeded");
+  });
+
+  it("refuses an off-session payment for a customer without a saved card", async () => {
+    const { gateway } = await setup();
+    const customer = await gateway.createCustomer({ groupId: "grp_1", name: "No card", idempotencyKey: "nocard-pi" });
+    await expect(gateway.createOffSessionPayment(topUp(customer.id, "top-up-nocard"))).rejects.toMatchObject({
+      constructor: StripeRequestError,
+      stripeCode: "missing",
+    });
+  });
+});
+

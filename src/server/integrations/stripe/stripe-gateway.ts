@@ -274,6 +274,47 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
         return toInvoiceDetails(invoice);
       }),
 
+    /**
+     * Charges the customer's saved card now, without the customer present: a PaymentIntent with
+     * `off_session` and `confirm`, on `paymentMethodId` or else the customer's default card.
+     * Succeeds with status "succeeded" (`payment_intent.succeeded` follows); a declined card throws
+     * CardDeclinedError (`payment_intent.payment_failed` follows). Safe to repeat with the same key.
+     */
+    createOffSessionPayment: ({
+      customerId,
+      amount,
+      currency,
+      description,
+      metadata,
+      paymentMethodId,
+      idempotencyKey,
+    }: {
+      customerId: string;
+      amount: number;
+      currency: string;
+      description: string;
+      metadata: Record<string, string>;
+      paymentMethodId?: string;
+      idempotencyKey: string;
+    }) =>
+      call(async () => {
+        let card = paymentMethodId ?? null;
+        if (!card) {
+          const customer = await stripe.customers.retrieve(customerId);
+          card = customer.deleted ? null : idOf(customer.invoice_settings.default_payment_method);
+        }
+        if (!card) {
+          throw new StripeRequestError({ message: `Customer ${customerId} has no saved card to charge.`, status: 400, stripeCode: "missing" });
+        }
+        const paymentIntent = await stripe.paymentIntents.create(
+          { customer: customerId, amount, currency, payment_method: card, off_session: true, confirm: true, description, metadata },
+          { idempotencyKey },
+        );
+        return toPaymentIntentSummary(paymentIntent);
+      }),
+
+    retrievePaymentIntent: (id: string) => call(async () => toPaymentIntentSummary(await stripe.paymentIntents.retrieve(id))),
+
     /** Cancels a subscription at once (no proration invoice). Cancelling a canceled one answers it as it is. */
     cancelSubscription: ({ subscriptionId }: { subscriptionId: string }) =>
       call(async () => {
@@ -514,6 +555,19 @@ function toCustomerSummary(customer: Stripe.Customer): CustomerSummary {
     id: customer.id,
     defaultPaymentMethodId: idOf(customer.invoice_settings.default_payment_method),
     metadata: { ...customer.metadata },
+  };
+}
+
+function toPaymentIntentSummary(paymentIntent: Stripe.PaymentIntent): PaymentIntentSummary {
+  return {
+    id: paymentIntent.id,
+    status: paymentIntent.status,
+    amount: paymentIntent.amount,
+    amountReceived: paymentIntent.amount_received,
+    currency: paymentIntent.currency,
+    customerId: idOf(paymentIntent.customer),
+    paymentMethodId: idOf(paymentIntent.payment_method),
+    metadata: { ...paymentIntent.metadata },
   };
 }
 

@@ -81,6 +81,17 @@ export interface CustomerState {
   defaultPaymentMethodId: string | null;
 }
 
+export interface PaymentIntentState {
+  id: string;
+  /** "succeeded" once charged. */
+  status: string;
+  amount: number;
+  amountReceived: number;
+  currency: string;
+  customerId: string | null;
+  metadata: Record<string, string>;
+}
+
 export interface RefundState {
   id: string;
   amount: number;
@@ -129,6 +140,20 @@ export interface StripePort {
     metadata: Record<string, string>;
     idempotencyKey: string;
   }): Promise<InvoiceState>;
+  /**
+   * Charges the saved card (default unless `paymentMethodId`) off-session with a PaymentIntent.
+   * Throws `payment_failed` when declined. Safe to repeat with the same key.
+   */
+  createOffSessionPayment(o: {
+    customerId: string;
+    amount: number;
+    currency: string;
+    description: string;
+    metadata: Record<string, string>;
+    paymentMethodId?: string;
+    idempotencyKey: string;
+  }): Promise<PaymentIntentState>;
+  retrievePaymentIntent(id: string): Promise<PaymentIntentState>;
   /** Refunds an invoice's payment (all of it unless `amount`). */
   refundInvoice(o: { invoiceId: string; amount?: number; metadata?: Record<string, string>; idempotencyKey: string }): Promise<RefundState>;
   /** A customer portal session (cancel at period end, resume, lower from the next period); open its `url`. */
