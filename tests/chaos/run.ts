@@ -3,10 +3,12 @@
  * Prints one `name: figure` line per figure; exits 1 if any guarantee failed.
  *   1. contention  2. crash (kill -9 mid-load)  3. webhooks (triple, shuffled, unknown, stale)
  *   4. hostile input (>= 10,000 requests)  6. outages of Stripe and the partner
+ *   7. top-up storm (pool drained repeatedly through two processes: purchases == crossings, charges == grants)
  */
 import type { ServerProcess } from "../support/process.js";
 import { hostile, outages, webhooks } from "./billing.js";
 import { contention, crash } from "./contention.js";
+import { topUpStorm } from "./top-up.js";
 import { createChaosEnv, Report } from "./lib/env.js";
 
 const report = new Report();
@@ -20,6 +22,7 @@ const scenarios: [string, () => Promise<void>][] = [
   ["hostile", () => hostile(env, report, processes, Number(process.env.CHAOS_HOSTILE ?? 10_000))],
   ["webhooks", () => webhooks(env, report, processes)],
   ["outages", () => outages(env, report, processes)],
+  ["topup", () => topUpStorm(env, report, processes)],
 ];
 try {
   for (const [name, run] of scenarios) {
