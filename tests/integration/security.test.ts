@@ -313,7 +313,7 @@ describe("outages", () => {
         expect((await admin.get(`/api/groups/${f.groupA.id}/billing`)).json.enabled).toBe(true);
         if (mode === "error") {
           const p = await admin.post(`/api/groups/${f.groupA.id}/billing/purchases`, { type: "monthly", quantity: 1 });
-          expect([p.status, p.json.error.code]).toEqual([402, "payment_failed"]);
+          expect([p.status, p.json.error.code]).toEqual([503, "billing_unavailable"]);
         }
       } finally {
         server.partner.setFault("none");

@@ -150,6 +150,82 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
 
     retrieveInvoice: (id: string) => call(async () => toInvoiceDetails(await stripe.invoices.retrieve(id))),
 
+    /**
+     * A second subscription of a group (a race with Stripe): cancel it at once and refund what its
+     * paid invoices took. Keys derived from `idempotencyKey` make a retry do nothing twice.
+     */
+    cancelAndRefundSubscription: ({ subscriptionId, idempotencyKey }: { subscriptionId: string; idempotencyKey: string }) =>
+      call(async () => {
+        const sub = await fetchSubscription(subscriptionId);
+        if (sub.status !== "canceled") await stripe.subscriptions.cancel(subscriptionId, {}, { idempotencyKey: `${idempotencyKey}:cancel` });
+        let refunded = 0;
+        const invoices = await stripe.invoices.list({ subscription: subscriptionId, status: "paid", limit: 20 });
+        for (const invoice of invoices.data) {
+          const payments = await stripe.invoicePayments.list({ invoice: invoice.id, limit: 10 });
+          for (const payment of payments.data) {
+            const intent = payment.payment.payment_intent;
+            if (!intent || payment.status !== "paid") continue;
+            const refund = await stripe.refunds.create(
+              { payment_intent: typeof intent === "string" ? intent : intent.id, reason: "duplicate", metadata: { subscriptionId } },
+              { idempotencyKey: `${idempotencyKey}:refund:${payment.id}` },
+            );
+            refunded += refund.amount;
+          }
+        }
+        return { refunded };
+      }),
+
+    /** Expires an open Checkout Session (one monthly Checkout per group at a time). An already closed session is left as it is. */
+    expireCheckoutSession: (id: string) =>
+      call(async () => {
+        const session = await stripe.checkout.sessions.retrieve(id);
+        if (session.status !== "open") return toCheckoutSummary(session);
+        return toCheckoutSummary(await stripe.checkout.sessions.expire(id, {}, { idempotencyKey: `expire:${id}` }));
+      }),
+
+    /**
+     * Charges `amount` now on its own invoice (one item, charged to the customer's saved card):
+     * how a plan raise's added packages are billed. Every step carries a key derived from
+     * `idempotencyKey`, so a retry continues the same invoice. A declined card answers `paid: false`.
+     */
+    chargeInvoiceNow: ({
+      customerId,
+      amount,
+      currency,
+      description,
+      metadata,
+      idempotencyKey,
+    }: {
+      customerId: string;
+      amount: number;
+      currency: string;
+      description: string;
+      metadata: Record<string, string>;
+      idempotencyKey: string;
+    }) =>
+      call(async () => {
+        let invoice = await stripe.invoices.create(
+          { customer: customerId, collection_method: "charge_automatically", auto_advance: false, pending_invoice_items_behavior: "exclude", description, metadata },
+          { idempotencyKey: `${idempotencyKey}:invoice` },
+        );
+        const invoiceId = invoice.id;
+        if (invoice.status === "draft") {
+          await stripe.invoiceItems.create({ customer: customerId, invoice: invoiceId, amount, currency, description, metadata }, { idempotencyKey: `${idempotencyKey}:item` });
+          invoice = await stripe.invoices.finalizeInvoice(invoiceId, {}, { idempotencyKey: `${idempotencyKey}:finalize` });
+        }
+        if (invoice.status === "open") {
+          try {
+            invoice = await stripe.invoices.pay(invoiceId, {}, { idempotencyKey: `${idempotencyKey}:pay` });
+          } catch (error) {
+            if (error instanceof Stripe.errors.StripeCardError) {
+              return { invoiceId, paid: false, declineReason: error.message, total: invoice.total, currency: invoice.currency, customerId };
+            }
+            throw error;
+          }
+        }
+        return { invoiceId, paid: invoice.status === "paid", declineReason: null, total: invoice.total, currency: invoice.currency, customerId: idOf(invoice.customer) };
+      }),
+
     /** Every paid invoice of the customer, newest first (follows pagination). */
     listPaidInvoices: (customerId: string) =>
       call(async () => {

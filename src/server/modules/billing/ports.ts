@@ -29,6 +29,7 @@ export interface CheckoutSessionInput {
 
 export interface SubscriptionState {
   id: string;
+  customerId: string;
   status: string;
   quantity: number;
   itemId: string;
@@ -43,13 +44,19 @@ export interface CheckoutSessionState {
   mode: string;
   status: string | null;
   paymentStatus: string;
+  customerId: string | null;
+  amountTotal: number | null;
+  currency: string | null;
   subscriptionId: string | null;
   metadata: Record<string, string>;
 }
 
 export interface InvoiceState {
   id: string;
+  customerId: string | null;
   subscriptionId: string | null;
+  metadata: Record<string, string>;
+  hostedInvoiceUrl: string | null;
   billingReason: string | null;
   periodStart: Date;
   periodEnd: Date;
@@ -70,7 +77,18 @@ export interface StripePort {
   createCheckoutSession(o: CheckoutSessionInput): Promise<{ id: string; url: string | null }>;
   retrieveCheckoutSession(id: string): Promise<CheckoutSessionState>;
   retrieveSubscription(id: string): Promise<SubscriptionState | null>;
-  updateSubscriptionQuantity(o: { subscriptionId: string; quantity: number; idempotencyKey: string }): Promise<SubscriptionState>;
+  updateSubscriptionQuantity(o: { subscriptionId: string; quantity: number; idempotencyKey: string; prorationBehavior?: "none" }): Promise<SubscriptionState>;
+  setCancelAtPeriodEnd(o: { subscriptionId: string; cancelAtPeriodEnd: boolean; idempotencyKey: string }): Promise<SubscriptionState>;
+  expireCheckoutSession(id: string): Promise<CheckoutSessionState>;
+  cancelAndRefundSubscription(o: { subscriptionId: string; idempotencyKey: string }): Promise<{ refunded: number }>;
+  chargeInvoiceNow(o: { customerId: string; amount: number; currency: string; description: string; metadata: Record<string, string>; idempotencyKey: string }): Promise<{
+    invoiceId: string;
+    paid: boolean;
+    declineReason: string | null;
+    total: number;
+    currency: string;
+    customerId: string | null;
+  }>;
   retrieveInvoice(id: string): Promise<InvoiceState>;
   listPaidInvoices(customerId: string): Promise<PaidInvoice[]>;
   constructEvent(rawBody: string, signature: string | undefined): StripeEventLike;
