@@ -9,12 +9,15 @@ import { runMigrations } from "./db/migrate.js";
 import { createApp } from "./http/app.js";
 import type { AppDeps } from "./http/context.js";
 import { billingRoutes } from "./http/routes/billing-routes.js";
+import { controlsRoutes } from "./http/routes/controls-routes.js";
 import { webhookRoutes } from "./http/routes/webhook-routes.js";
 import { createPartnerGateway } from "./integrations/partner/index.js";
 import { createStripeGateway } from "./integrations/stripe/index.js";
 import { createBillingService } from "./modules/billing/billing-service.js";
 import type { PartnerPort, StripePort } from "./modules/billing/ports.js";
 import { startScheduler } from "./modules/billing/scheduler.js";
+import { startControlsWorker } from "./modules/controls/controls-worker.js";
+import { createWebhookSender } from "./integrations/webhooks/index.js";
 
 export interface StartOptions {
   config: Config;
@@ -25,6 +28,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Run the renewal and expiry sweeper (default true). */
   scheduler?: boolean;
+  /** Run the alert delivery and auto top-up loop (default true). */
+  controlsWorker?: boolean;
 }
 
 export interface RunningServer {
@@ -78,8 +83,18 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     },
     partnerPortalUrl: config.PARTNER_PORTAL_URL ?? `${partnerBase}/portal`,
   });
-  const app = createApp(deps, [(d) => billingRoutes({ ...d, billing }), (d) => webhookRoutes({ ...d, stripe, billing })]);
+  const app = createApp(deps, [(d) => billingRoutes({ ...d, billing }), controlsRoutes, (d) => webhookRoutes({ ...d, stripe, billing })]);
   const scheduler = opts.scheduler === false ? null : startScheduler({ billing });
+  const controlsWorker =
+    opts.controlsWorker === false
+      ? null
+      : startControlsWorker({
+          database,
+          logger,
+          sender: createWebhookSender({ allowPrivate: config.ALLOW_PRIVATE_WEBHOOKS === "1" }),
+          retryBaseMs: config.ALERT_RETRY_BASE_MS,
+          pollMs: config.CONTROLS_POLL_MS,
+        });
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ok(s));
   });
@@ -94,6 +109,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     partnerGateway: partner,
     close: async () => {
       await scheduler?.stop();
+      await controlsWorker?.stop();
       (server as import("node:http").Server).closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
       if (!opts.database) await database.close();

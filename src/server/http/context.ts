@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
+import type { RequestLog } from "./frame.js";
 import type { Principal } from "../modules/access/access-service.js";
 
 /** Everything a route may use; built once at start and passed to createApp. */
@@ -17,8 +18,8 @@ export interface AppDeps {
 
 export interface AppEnv {
   Variables: {
-    requestId: string;
-    log: Logger;
+    /** The page's requests only; machine routes log through the error handler. */
+    log: RequestLog;
     principal: Principal;
     sessionToken: string;
     apiOrgId: string;

@@ -86,8 +86,11 @@ export async function fulfilCheckoutSession(deps: BillingDeps, session: Checkout
     return false;
   });
   if (duplicate) {
-    const { refunded } = await deps.stripe.cancelAndRefundSubscription({ subscriptionId: sub.id, idempotencyKey: `duplicate:${sub.id}` });
-    deps.logger.warn({ groupId: purchase.group_id, subscriptionId: sub.id, refunded }, "second subscription of a group cancelled and refunded");
+    await deps.stripe.cancelSubscription({ subscriptionId: sub.id });
+    const refund = session.invoiceId
+      ? await deps.stripe.refundInvoice({ invoiceId: session.invoiceId, metadata: { reason: "second subscription of a group" }, idempotencyKey: `duplicate:${sub.id}` })
+      : null;
+    deps.logger.warn({ groupId: purchase.group_id, subscriptionId: sub.id, refunded: refund?.amount ?? 0 }, "second subscription of a group cancelled and refunded");
   }
 }
 

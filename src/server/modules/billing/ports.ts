@@ -45,9 +45,10 @@ export interface CheckoutSessionState {
   status: string | null;
   paymentStatus: string;
   customerId: string | null;
+  subscriptionId: string | null;
+  invoiceId: string | null;
   amountTotal: number | null;
   currency: string | null;
-  subscriptionId: string | null;
   metadata: Record<string, string>;
 }
 
@@ -55,8 +56,6 @@ export interface InvoiceState {
   id: string;
   customerId: string | null;
   subscriptionId: string | null;
-  metadata: Record<string, string>;
-  hostedInvoiceUrl: string | null;
   billingReason: string | null;
   periodStart: Date;
   periodEnd: Date;
@@ -64,6 +63,8 @@ export interface InvoiceState {
   total: number;
   currency: string;
   quantity: number | null;
+  metadata: Record<string, string>;
+  hostedInvoiceUrl: string | null;
 }
 
 export interface StripeEventLike {
@@ -72,23 +73,62 @@ export interface StripeEventLike {
   data: { object: object };
 }
 
+export interface CustomerState {
+  id: string;
+  /** The card saved at Checkout, charged by one-off invoices and off-session payments. */
+  defaultPaymentMethodId: string | null;
+}
+
+export interface RefundState {
+  id: string;
+  amount: number;
+  currency: string;
+  status: string | null;
+}
+
+/**
+ * Errors the Stripe port throws (see integrations/stripe/stripe-errors.ts):
+ * - `billing_unavailable` (BillingUnavailableError): no answer or 5xx. Its `outcomeUnknown` is
+ *   true when the request may have reached Stripe: repeat it with the same idempotency key.
+ * - `payment_failed` (CardDeclinedError): the saved card was declined; nothing was charged.
+ * - `stripe_request_failed` (StripeRequestError): Stripe refused the request (4xx).
+ */
 export interface StripePort {
   createCustomer(o: { groupId: string; name: string; idempotencyKey: string }): Promise<{ id: string }>;
+  retrieveCustomer(id: string): Promise<CustomerState>;
+  setDefaultPaymentMethod(o: { customerId: string; paymentMethodId: string; idempotencyKey: string }): Promise<CustomerState>;
   createCheckoutSession(o: CheckoutSessionInput): Promise<{ id: string; url: string | null }>;
   retrieveCheckoutSession(id: string): Promise<CheckoutSessionState>;
+  /** Expires an open session; one already complete or expired is answered as it is (check `status`). */
+  expireCheckoutSession(o: { sessionId: string; idempotencyKey: string }): Promise<CheckoutSessionState>;
   retrieveSubscription(id: string): Promise<SubscriptionState | null>;
-  updateSubscriptionQuantity(o: { subscriptionId: string; quantity: number; idempotencyKey: string; prorationBehavior?: "none" }): Promise<SubscriptionState>;
+  /** The customer's subscriptions that are not canceled, newest first. */
+  listSubscriptions(customerId: string): Promise<SubscriptionState[]>;
+  /** `prorationBehavior` defaults to "always_invoice"; pass "none" to change the quantity without billing. */
+  updateSubscriptionQuantity(o: {
+    subscriptionId: string;
+    quantity: number;
+    idempotencyKey: string;
+    prorationBehavior?: "always_invoice" | "create_prorations" | "none";
+  }): Promise<SubscriptionState>;
   setCancelAtPeriodEnd(o: { subscriptionId: string; cancelAtPeriodEnd: boolean; idempotencyKey: string }): Promise<SubscriptionState>;
-  expireCheckoutSession(id: string): Promise<CheckoutSessionState>;
-  cancelAndRefundSubscription(o: { subscriptionId: string; idempotencyKey: string }): Promise<{ refunded: number }>;
-  chargeInvoiceNow(o: { customerId: string; amount: number; currency: string; description: string; metadata: Record<string, string>; idempotencyKey: string }): Promise<{
-    invoiceId: string;
-    paid: boolean;
-    declineReason: string | null;
-    total: number;
+  /** Cancels at once; cancelling a canceled subscription answers it as it is. */
+  cancelSubscription(o: { subscriptionId: string }): Promise<SubscriptionState>;
+  /**
+   * One-off invoice for `quantity × unitAmount`, charged now to the customer's default card
+   * (`invoice.paid` follows). Throws `payment_failed` when declined. Safe to repeat with the same key.
+   */
+  chargeInvoiceNow(o: {
+    customerId: string;
     currency: string;
-    customerId: string | null;
-  }>;
+    unitAmount: number;
+    quantity: number;
+    description: string;
+    metadata: Record<string, string>;
+    idempotencyKey: string;
+  }): Promise<InvoiceState>;
+  /** Refunds an invoice's payment (all of it unless `amount`). */
+  refundInvoice(o: { invoiceId: string; amount?: number; metadata?: Record<string, string>; idempotencyKey: string }): Promise<RefundState>;
   retrieveInvoice(id: string): Promise<InvoiceState>;
   listPaidInvoices(customerId: string): Promise<PaidInvoice[]>;
   constructEvent(rawBody: string, signature: string | undefined): StripeEventLike;

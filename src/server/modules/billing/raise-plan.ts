@@ -4,7 +4,8 @@ import { findPlan, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs
 import { describePurchase, grantPurchase } from "./charge-partner.js";
 import type { PurchaseOutcome } from "./start-purchase.js";
 
-const isOutage = (err: unknown) => (err as { code?: unknown }).code === "billing_unavailable";
+const codeOf = (err: unknown) => (err as { code?: unknown }).code;
+const invoiceOf = (err: unknown) => (err as { invoiceId?: unknown }).invoiceId;
 
 /**
  * Raise a Stripe plan (credits.md "Settled details"): the added packages are charged at full
@@ -16,18 +17,25 @@ const isOutage = (err: unknown) => (err as { code?: unknown }).code === "billing
 export async function raisePlan(deps: BillingDeps, p: PurchaseRow, customerId: string): Promise<PurchaseOutcome> {
   let charged;
   try {
-    charged = await deps.stripe.chargeInvoiceNow({
+    const invoice = await deps.stripe.chargeInvoiceNow({
       customerId,
-      amount: Number(p.amount),
       currency: p.currency,
+      unitAmount: Number(p.amount) / p.quantity,
+      quantity: p.quantity,
       description: describePurchase(deps, p),
       metadata: { purchaseId: p.id, groupId: p.group_id },
       idempotencyKey: `raise:${p.id}`,
     });
+    charged = { invoiceId: invoice.id, paid: invoice.paid, declineReason: null, total: invoice.total, currency: invoice.currency, customerId: invoice.customerId };
   } catch (err) {
-    if (!isOutage(err)) throw err;
-    deps.logger.warn({ purchaseId: p.id, err: (err as Error).message }, "plan raise outcome unknown; the purchase stays pending");
-    return { httpStatus: 202, body: { status: "pending", purchaseId: p.id } };
+    if (codeOf(err) === "payment_failed" && typeof invoiceOf(err) === "string") {
+      charged = { invoiceId: invoiceOf(err) as string, paid: false, declineReason: (err as Error).message, total: Number(p.amount), currency: p.currency, customerId };
+    } else if (codeOf(err) === "billing_unavailable" && (err as { outcomeUnknown?: boolean }).outcomeUnknown) {
+      deps.logger.warn({ purchaseId: p.id, err: (err as Error).message }, "plan raise outcome unknown; the purchase stays pending");
+      return { httpStatus: 202, body: { status: "pending", purchaseId: p.id } };
+    } else {
+      throw err;
+    }
   }
   const status = await applyRaiseInvoice(deps, p.id, charged);
   if (status === "completed") {

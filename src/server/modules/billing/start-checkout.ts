@@ -38,7 +38,7 @@ async function expireOtherMonthlyCheckouts(deps: BillingDeps, groupId: string, k
     [groupId, keepId],
   );
   for (const older of rows) {
-    const session = await deps.stripe.expireCheckoutSession(older.stripe_checkout_session_id);
+    const session = await deps.stripe.expireCheckoutSession({ sessionId: older.stripe_checkout_session_id, idempotencyKey: `expire:${older.stripe_checkout_session_id}` });
     // A session paid meanwhile is completed by its webhook; only an expired one closes its purchase here.
     if (session.status !== "expired") continue;
     await deps.database.transaction(async (q) => {

@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Balance, UsageBody, UsageResult } from "../../../contracts/usage.js";
-import { planDebitInPlace, sortForConsumption, type GrantSnapshot } from "../../../domain/consumption.js";
+import { sortForConsumption, type GrantSnapshot } from "../../../domain/consumption.js";
+import { monthKey } from "../../../domain/periods.js";
+import { planCappedDebitInPlace, poolCreditsOf } from "../../../domain/pool-controls.js";
 import type { Query } from "../../db/client.js";
 import type { creditGrants } from "../../db/schema.js";
+import { syncPoolControls } from "../controls/pool-state.js";
 import { expireGrants } from "./expire-credits.js";
 import { SOURCE_OF } from "./grant-kinds.js";
 
@@ -12,8 +15,7 @@ export interface UsageEvent extends UsageBody {
 
 export type UsageOutcome =
   | { status: 200; result: UsageResult }
-  | { status: 402 | 404 | 409; error: { code: "insufficient_credits" | "not_found" | "conflict"; message: string } };
-
+  | { status: 402 | 404 | 409; error: { code: "insufficient_credits" | "pool_cap_reached" | "not_found" | "conflict"; message: string } };
 
 
 const notFound: UsageOutcome = { status: 404, error: { code: "not_found", message: "Website not found." } };
@@ -48,6 +50,13 @@ interface SeenRow {
   response: UsageResult;
 }
 
+/** A website's cap on pool credits (locked), with its use in the current month. */
+interface CapRow {
+  website_id: string;
+  monthly_credits: number | string;
+  used: number | string;
+}
+
 /** A locked grant as json_agg returns it (timestamps as strings). */
 interface GrantJson extends Omit<GrantRow, "expires_at" | "created_at"> {
   expires_at: string | null;
@@ -66,9 +75,11 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
 
   // 1-3 in one round trip: the websites of the events (another organization's website does not
   // exist for the caller), replays (a key seen before answers with its first result, or
-  // conflicts), and a lock (FOR UPDATE, in id order) on every grant the events may draw on.
+  // conflicts), a lock (FOR UPDATE, in id order) on every grant the events may draw on, then a
+  // lock on the websites' pool caps (set in their current group), and which pools have controls.
   const websiteIds = [...new Set(events.map((e) => e.websiteId))];
-  const { rows: read } = await query<{ sites: WebsiteRow[]; seen: SeenRow[]; grants: GrantJson[] }>(
+  const month = monthKey(now);
+  const { rows: read } = await query<{ sites: WebsiteRow[]; seen: SeenRow[]; grants: GrantJson[]; caps: CapRow[]; controlled: string[] }>(
     `with sites as (
        select w.id, w.org_id, w.group_id, (bp.group_id is not null) as billing
          from websites w left join billing_profiles bp on bp.group_id = w.group_id
@@ -80,16 +91,28 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
           and (website_id = any($1::uuid[]) or group_id in (select group_id from sites where billing and group_id is not null))
         order by id
           for update
+     ), caps as materialized (
+       select c.website_id, c.monthly_credits, case when c.used_month = $4 then c.used_credits else 0 end as used
+         from website_pool_caps c join sites s on s.id = c.website_id and s.group_id = c.group_id and s.billing
+        order by c.website_id
+          for update of c
      )
      select (select coalesce(json_agg(s), '[]') from sites s) as sites,
             (select coalesce(json_agg(u), '[]') from (
                select org_id, idempotency_key, website_id, credits, response from usage_events
                 where (org_id, idempotency_key) in (select * from unnest($2::uuid[], $3::text[]))) u) as seen,
-            (select coalesce(json_agg(l order by l.id), '[]') from locked l) as grants`,
-    [websiteIds, events.map((e) => e.orgId), events.map((e) => e.idempotencyKey)],
-    { prepare: "usage_read_lock_v1" },
+            (select coalesce(json_agg(l order by l.id), '[]') from locked l) as grants,
+            (select coalesce(json_agg(c), '[]') from caps c) as caps,
+            (select coalesce(json_agg(gc.group_id), '[]') from group_controls gc where gc.group_id in (select group_id from sites where billing)) as controlled`,
+    [websiteIds, events.map((e) => e.orgId), events.map((e) => e.idempotencyKey), month],
+    { prepare: "usage_read_lock_v2" },
   );
-  const { sites: siteRows, seen, grants } = read[0]!;
+  const { sites: siteRows, seen, grants, caps, controlled } = read[0]!;
+  // What each capped website may still draw from its pool this month, counted down as the batch is planned.
+  const capLeft = new Map(caps.map((c) => [c.website_id, Math.max(0, Number(c.monthly_credits) - Number(c.used))]));
+  const capOf = new Map(caps.map((c) => [c.website_id, Number(c.monthly_credits)]));
+  const capDrawn = new Map<string, number>();
+  const poolsDebited = new Set<string>();
   const sites = new Map(siteRows.map((s) => [s.id, s]));
   const firstByKey = new Map<string, { websiteId: string; credits: number; outcome: UsageOutcome | null }>();
   for (const s of seen) {
@@ -103,7 +126,7 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
     created_at: new Date(g.created_at),
   }));
   const expired = locked.filter((g) => g.expires_at !== null && g.expires_at.getTime() <= now.getTime());
-  await expireGrants(query, { grants: expired, now });
+  const expiredPools = await expireGrants(query, { grants: expired, now, poolSync: false });
 
   const snapshots = new Map<GrantRow, GrantSnapshot>();
   const byWebsite = new Map<string, GrantSnapshot[]>();
@@ -147,17 +170,33 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
       outcomes[i] = first.websiteId === e.websiteId && first.credits === e.credits ? (first.outcome ?? undefined) : conflict;
       return;
     }
-    const parts = planDebitInPlace(candidates(site), e.credits);
-    if (!parts) {
+    const plan = planCappedDebitInPlace(candidates(site), e.credits, capLeft.get(site.id) ?? null);
+    if (!plan.ok) {
       const b = balanceOf(site);
       const available = b.website + b.groupMonthly + b.groupOneTime;
       outcomes[i] = {
         status: 402,
-        error: { code: "insufficient_credits", message: `Not enough credits: ${e.credits} requested, ${available} available.` },
+        error:
+          plan.code === "insufficient_credits"
+            ? { code: "insufficient_credits", message: `Not enough credits: ${e.credits} requested, ${available} available.` }
+            : {
+                code: "pool_cap_reached",
+                message: `This website may draw ${capOf.get(site.id)} credits a month from its group's pool and has ${capLeft.get(site.id)} left: ${e.credits} requested (${b.website} of its own).`,
+              },
       };
       // A refused event is not recorded: the same key may be retried once credits are added.
       firstByKey.set(mapKey, { websiteId: e.websiteId, credits: e.credits, outcome: null });
       return;
+    }
+    const { parts } = plan;
+    const fromPool = poolCreditsOf(parts);
+    if (fromPool > 0) {
+      poolsDebited.add(site.group_id!);
+      const left = capLeft.get(site.id);
+      if (left !== undefined) {
+        capLeft.set(site.id, left - fromPool);
+        capDrawn.set(site.id, (capDrawn.get(site.id) ?? 0) + fromPool);
+      }
     }
     const id = randomUUID();
     const result: UsageResult = {
@@ -198,6 +237,10 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
           order by t.n
        ), balances as (
          update credit_grants g set remaining = t.r from unnest($10::bigint[], $11::bigint[]) as t(id, r) where g.id = t.id
+       ), capped as (
+         update website_pool_caps c
+            set used_credits = (case when c.used_month = $12 then c.used_credits else 0 end) + t.d, used_month = $12, updated_at = now()
+           from unnest($13::uuid[], $14::bigint[]) as t(w, d) where c.website_id = t.w
        )
        select count(*)::int as n from ev`,
       [
@@ -212,10 +255,16 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
         debits.map((d) => d.eventId),
         changed.map((g) => g.id),
         changed.map((g) => snapshots.get(g)!.remaining),
+        month,
+        [...capDrawn.keys()],
+        [...capDrawn.values()],
       ],
-      { prepare: "usage_write_v1" },
+      { prepare: "usage_write_v2" },
     );
     if (rows[0]!.n !== newEvents.length) throw new RetryBatch();
   }
+  // Low-balance alerts and auto top-up, for pools that have controls (others cost nothing here).
+  const toSync = controlled.filter((g) => poolsDebited.has(g) || expiredPools.includes(g));
+  if (toSync.length > 0) await syncPoolControls(query, toSync, now);
   return outcomes as UsageOutcome[];
 }

@@ -1,22 +1,32 @@
 import type { Query } from "../../db/client.js";
+import { syncPoolControls } from "../controls/pool-state.js";
 
 /**
  * Write the remainder of (locked) grants to the ledger as expired, at `now`. The caller holds the
  * rows' locks (FOR UPDATE), so the remainder read here is the one that expires.
  */
-export async function expireGrants(query: Query, { grants, now }: { grants: readonly { id: number }[]; now: Date }) {
-  if (grants.length === 0) return;
+export async function expireGrants(
+  query: Query,
+  { grants, now, poolSync = true }: { grants: readonly { id: number }[]; now: Date; /** false: the caller syncs the pools at its end. */ poolSync?: boolean },
+): Promise<string[]> {
+  if (grants.length === 0) return [];
   const ids = grants.map((g) => g.id);
-  await query(
+  const { rows } = await query<{ group_id: string }>(
     `with gone as (
        update credit_grants g set remaining = 0, expired_at = $2
          from (select id, remaining from credit_grants where id = any($1::bigint[]) and remaining > 0) old
         where g.id = old.id
-       returning g.id, old.remaining
+       returning g.id, g.group_id, old.remaining
+     ), entries as (
+       insert into ledger_entries (grant_id, kind, amount) select id, 'expiry', -remaining from gone
      )
-     insert into ledger_entries (grant_id, kind, amount) select id, 'expiry', -remaining from gone`,
+     select distinct group_id from gone where group_id is not null`,
     [ids, now],
   );
+  // A pool that lost credits may have crossed its low-balance or auto top-up threshold.
+  const groupIds = rows.map((r) => r.group_id);
+  if (poolSync) await syncPoolControls(query, groupIds, now);
+  return groupIds;
 }
 
 /**

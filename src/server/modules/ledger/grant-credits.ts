@@ -1,4 +1,5 @@
 import type { Query } from "../../db/client.js";
+import { syncPoolControls } from "../controls/pool-state.js";
 import { expireGrants } from "./expire-credits.js";
 import type { GrantKind } from "./grant-kinds.js";
 
@@ -13,6 +14,10 @@ export interface NewGrant {
   purchaseId?: string | null;
   /** What produced the grant (a purchase, an invoice, an API key): a second grant with the same key is not created. */
   sourceKey: string;
+  /** The caller's clock, for the pool's low-balance check (the system clock if left out). */
+  now?: Date;
+  /** false: the caller syncs the pool's controls at its end (one check per change, not per step). */
+  poolSync?: boolean;
 }
 
 export interface GrantResult {
@@ -41,6 +46,8 @@ export async function grantCredits(query: Query, g: NewGrant): Promise<GrantResu
     [g.kind, g.websiteId ?? null, g.groupId ?? null, g.credits, g.expiresAt ?? null, g.periodStart ?? null, g.packages ?? null, g.purchaseId ?? null, g.sourceKey],
   );
   const row = rows[0]!;
+  // A pool that gained credits may have recovered above its low-balance threshold.
+  if (row.created && g.groupId && g.poolSync !== false) await syncPoolControls(query, [g.groupId], g.now ?? new Date());
   return { ...row, id: Number(row.id), granted: Number(row.granted) };
 }
 
@@ -59,8 +66,13 @@ export async function grantMonthlyPeriod(
       order by id for update`,
     [g.groupId, g.periodStart],
   );
-  await expireGrants(query, { grants: older, now: g.now });
-  if (g.periodEnd.getTime() <= g.now.getTime()) return null; // a stale period: nothing left to spend
+  // The old period's remainder and the new period's grant are one change of the pool: its
+  // low-balance state is checked once, at the end (a renewal is not a crossing and back).
+  await expireGrants(query, { grants: older, now: g.now, poolSync: false });
+  if (g.periodEnd.getTime() <= g.now.getTime()) {
+    await syncPoolControls(query, [g.groupId], g.now);
+    return null; // a stale period: nothing left to spend
+  }
   // A later period was granted already (its events arrived first): this period is over. Its payment still
   // gets its one grant, expired at once, so that only the latest period's credits can be spent.
   const { rows: newer } = await query("select 1 from credit_grants where group_id = $1 and kind = 'monthly' and period_start > $2 limit 1", [g.groupId, g.periodStart]);
@@ -73,7 +85,10 @@ export async function grantMonthlyPeriod(
     periodStart: g.periodStart,
     purchaseId: g.purchaseId ?? null,
     sourceKey: g.sourceKey,
+    now: g.now,
+    poolSync: false,
   });
-  if (newer.length > 0 && grant.created) await expireGrants(query, { grants: [grant], now: g.now });
+  if (newer.length > 0 && grant.created) await expireGrants(query, { grants: [grant], now: g.now, poolSync: false });
+  await syncPoolControls(query, [g.groupId], g.now);
   return grant;
 }
