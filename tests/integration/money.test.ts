@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signWebhookPayload } from "../../src/emulators/stripe/index.js";
-import { buyThroughCheckout, grantCount } from "../support/billing.js";
+import { buyThroughCheckout, grantCount, payOnHostedCheckout } from "../support/billing.js";
 import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, WEBHOOK_SECRET, type TestServer } from "../support/server.js";
@@ -63,6 +63,70 @@ describe("concurrent plan raises are billed exactly", () => {
     const invoices = await q<{ n: number }>("select count(*)::int as n from invoices where group_id = $1", [g.groupId]);
     expect(invoices.rows[0]!.n).toBe(11);
     expect((await summary(g)).plan).toMatchObject({ packages: 35, price: { amount: 35 * 800, currency: "usd" }, status: "active" });
+    await expectLedgerConsistent(server.deps.database);
+  });
+});
+
+describe("Stripe plans: what is billed is what is granted, one subscription per group", () => {
+  const stripeGet = async (path: string) => (await fetch(`${server.stripe.url}${path}`, { headers: { authorization: "Bearer sk_test_x" } })).json() as Promise<any>;
+  const planOf = async (groupId: string) => (await q<{ s: string; quantity: number }>("select stripe_subscription_id as s, quantity from plans where group_id = $1", [groupId])).rows[0]!;
+
+  it("ten raises at once: Stripe's quantity equals the granted packages, and each raise is invoiced at full price now", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const rs = await Promise.all(Array.from({ length: 10 }, () => buy(g, "monthly", 3)));
+    expect(rs.map((r) => [r.status, r.json.status])).toEqual(Array(10).fill([200, "completed"]));
+    const plan = await planOf(g.groupId);
+    const sub = await stripeGet(`/v1/subscriptions/${plan.s}`);
+    expect(plan.quantity).toBe(32);
+    expect(sub.items.data[0].quantity).toBe(32);
+    expect(await grantedPackages(g.groupId)).toBe(32);
+    const invoices = (await g.admin.get(`/api/groups/${g.groupId}/billing/invoices`)).json.invoices as { total: { amount: number } }[];
+    expect(invoices.filter((i) => i.total.amount === 3 * 800)).toHaveLength(10);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("a second monthly Checkout expires the first, so two tabs cannot both pay for a plan", async () => {
+    const g = await group(false);
+    const first = await buy(g, "monthly", 2);
+    const second = await buy(g, "monthly", 3);
+    expect([first.json.status, second.json.status]).toEqual(["redirect", "redirect"]);
+    const older = (await q<{ s: string }>("select stripe_checkout_session_id as s from purchases where id = $1", [first.json.purchaseId])).rows[0]!.s;
+    expect((await stripeGet(`/v1/checkout/sessions/${older}`)).status).toBe("expired");
+    expect((await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${first.json.purchaseId}`)).json.status).toBe("expired");
+    await payOnHostedCheckout(second.json.url);
+    await eventually(async () => (await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${second.json.purchaseId}`)).json.status === "completed");
+    expect((await planOf(g.groupId)).quantity).toBe(3);
+  });
+
+  it("if two subscriptions become active anyway, the later is cancelled and refunded and the group keeps one plan", async () => {
+    const g = await group(false);
+    // Stripe's webhooks are held back, so the first payment is not known when the second Checkout starts.
+    server.stripe.setWebhookUrl(null);
+    const from = server.stripe.events().length;
+    let first, second;
+    try {
+      first = await buy(g, "monthly", 2);
+      await payOnHostedCheckout(first.json.url);
+      second = await buy(g, "monthly", 4);
+      expect(second.json.status).toBe("redirect");
+      await payOnHostedCheckout(second.json.url);
+    } finally {
+      server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
+    }
+    for (const e of server.stripe.events().slice(from)) {
+      const payload = JSON.stringify(e);
+      await fetch(`${server.url}/api/webhooks/stripe`, { method: "POST", body: payload, headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) } });
+    }
+    const plan = await planOf(g.groupId);
+    const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [g.groupId])).rows[0]!.c;
+    const subs = (await stripeGet(`/v1/subscriptions?customer=${customer}&status=all`)).data as { id: string; status: string; items: { data: { quantity: number }[] } }[];
+    const live = subs.filter((s) => s.status !== "canceled");
+    expect(live.map((s) => s.id)).toEqual([plan.s]);
+    expect(live[0]!.items.data[0]!.quantity).toBe(plan.quantity);
+    expect(await grantedPackages(g.groupId)).toBe(plan.quantity);
+    const statuses = [first.json.purchaseId, second.json.purchaseId].map(async (id) => (await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${id}`)).json.status);
+    expect((await Promise.all(statuses)).sort()).toEqual(["completed", "failed"]);
     await expectLedgerConsistent(server.deps.database);
   });
 });
