@@ -68,14 +68,21 @@ describe("concurrent plan raises are billed exactly", () => {
 });
 
 describe("Stripe plans: what is billed is what is granted, one subscription per group", () => {
-  const stripeGet = async (path: string) => (await fetch(`${server.stripe.url}${path}`, { headers: { authorization: "Bearer sk_test_x" } })).json() as Promise<any>;
+  const stripeGet = async (path: string) => (await fetch(`${server.stripe.url}${path}`, { headers: { authorization: "Bearer sk_test_x" } })).json();
   const planOf = async (groupId: string) => (await q<{ s: string; quantity: number }>("select stripe_subscription_id as s, quantity from plans where group_id = $1", [groupId])).rows[0]!;
 
   it("ten raises at once: Stripe's quantity equals the granted packages, and each raise is invoiced at full price now", async () => {
     const g = await group(false);
     await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
     const rs = await Promise.all(Array.from({ length: 10 }, () => buy(g, "monthly", 3)));
-    expect(rs.map((r) => [r.status, r.json.status])).toEqual(Array(10).fill([200, "completed"]));
+    // On a loaded machine a raise may outlast Stripe's deadline: then it is pending (202) and settled by the loop.
+    expect(rs.every((r) => (r.status === 200 && r.json.status === "completed") || (r.status === 202 && r.json.status === "pending"))).toBe(true);
+    await eventually(async () => {
+      await server.billing.settlePendingPurchases();
+      const { rows } = await q<{ n: number }>("select count(*)::int as n from purchases where group_id = $1 and status <> 'completed'", [g.groupId]);
+      const synced = (await q<{ s: boolean }>("select quantity_synced as s from plans where group_id = $1", [g.groupId])).rows[0]!.s;
+      return rows[0]!.n === 0 && synced;
+    }, 30_000);
     const plan = await planOf(g.groupId);
     const sub = await stripeGet(`/v1/subscriptions/${plan.s}`);
     expect(plan.quantity).toBe(32);

@@ -39,7 +39,8 @@ export async function raisePlan(deps: BillingDeps, p: PurchaseRow, customerId: s
   }
   const status = await applyRaiseInvoice(deps, p.id, charged);
   if (status === "completed") {
-    await syncPlanQuantity(deps, p.group_id);
+    // Paid and granted: the answer is "completed" even if Stripe's quantity must wait for the settling loop.
+    await syncPlanQuantity(deps, p.group_id).catch((err: unknown) => deps.logger.warn({ groupId: p.group_id, err: (err as Error).message }, "plan quantity not sent to Stripe yet; the settling loop retries"));
     return { httpStatus: 200, body: { status: "completed", credits: Number(p.credits), purchaseId: p.id } };
   }
   if (status === "failed") throw new AppError("payment_failed", charged.declineReason ?? "The payment did not go through.");

@@ -2,7 +2,7 @@ import type { BillingDeps } from "./billing-deps.js";
 import { findProfile, lockGroupBilling, lockPurchase, markPurchase, type PurchaseRow } from "./billing-repo.js";
 import { applyPartnerCharge, partnerKeyOf } from "./charge-partner.js";
 import { fulfilCheckoutSession } from "./handle-stripe-event.js";
-import { raisePlan } from "./raise-plan.js";
+import { raisePlan, syncPlanQuantity } from "./raise-plan.js";
 
 /** How long a purchase may stay unknown before "no charge at the partner" means it never happened. */
 export const PARTNER_SETTLE_AFTER_MS = 60_000;
@@ -42,6 +42,9 @@ export async function settlePendingPurchases(deps: BillingDeps, { limit = 50 }: 
       deps.logger.warn({ purchaseId: p.id, err: (err as Error).message }, "could not settle a pending purchase yet; retrying later");
     }
   }
+  // Plans whose Stripe quantity lags a raise applied here (the raise's own sync failed or crashed).
+  const { rows } = await deps.database.query<{ group_id: string }>("select group_id from plans where not quantity_synced and stripe_subscription_id is not null limit 20");
+  for (const r of rows) await syncPlanQuantity(deps, r.group_id).catch(() => undefined);
   return handled;
 }
 
