@@ -2,6 +2,7 @@ import type { Query } from "../../db/client.js";
 import type { RowOf } from "../../db/rows.js";
 import type { billingProfiles, plans, purchases } from "../../db/schema.js";
 import { AppError } from "../../errors.js";
+import { grantCredits } from "../ledger/index.js";
 import type { PartnerChargeInfo } from "./ports.js";
 
 /**
@@ -72,6 +73,12 @@ export async function markPurchase(query: Query, id: string, status: PurchaseRow
       where id = $1 and status <> 'completed'`,
     [id, status, failureReason],
   );
+}
+
+/** The credits of a paid one-time purchase, and the purchase completed (caller holds the group's billing lock). */
+export async function grantOneTimePurchase(query: Query, p: PurchaseRow) {
+  await grantCredits(query, { kind: "one_time", groupId: p.group_id, credits: Number(p.credits), packages: p.quantity, purchaseId: p.id, sourceKey: `purchase:${p.id}` });
+  await markPurchase(query, p.id, "completed");
 }
 
 export async function setPurchaseRefs(query: Query, id: string, refs: { stripeCheckoutSessionId?: string; stripeInvoiceId?: string; stripeSubscriptionId?: string; partnerChargeId?: string }) {

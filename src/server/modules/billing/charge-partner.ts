@@ -1,11 +1,12 @@
 import { addMonths } from "../../../domain/periods.js";
 import type { Query } from "../../db/client.js";
 import { AppError } from "../../errors.js";
-import { grantCredits, grantMonthlyPeriod } from "../ledger/index.js";
+import { grantMonthlyPeriod } from "../ledger/index.js";
 import type { BillingDeps } from "./billing-deps.js";
 import {
   describePartnerCharge,
   findPlan,
+  grantOneTimePurchase,
   isLivePlan,
   lockGroupBilling,
   lockPurchase,
@@ -87,10 +88,7 @@ export async function applyPartnerCharge(deps: BillingDeps, purchaseId: string, 
  */
 export async function grantPurchase(deps: BillingDeps, q: Query, p: PurchaseRow, provider: "stripe" | "partner") {
   const now = deps.clock();
-  if (p.type === "one_time") {
-    await grantCredits(q, { kind: "one_time", groupId: p.group_id, credits: Number(p.credits), packages: p.quantity, purchaseId: p.id, sourceKey: `purchase:${p.id}` });
-    return;
-  }
+  if (p.type === "one_time") return grantOneTimePurchase(q, p);
   const plan = await findPlan(q, p.group_id, true);
   const raise = isLivePlan(plan, now);
   const start = raise ? plan.current_period_start : now;

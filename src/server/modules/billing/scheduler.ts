@@ -1,3 +1,4 @@
+import { createFailureLog } from "../../failure-log.js";
 import { expireDueGrants, findInvariantViolations } from "../ledger/index.js";
 import type { BillingService } from "./billing-service.js";
 
@@ -10,6 +11,7 @@ export function startScheduler({ billing, intervalMs = 15_000 }: { billing: Bill
   const { database, logger, clock } = billing.deps;
   let running: Promise<void> | null = null;
   let lastVerified = 0;
+  const failures = createFailureLog("scheduled billing work failed; retrying on the next tick", 5 * intervalMs);
   const tick = () => {
     running ??= (async () => {
       try {
@@ -23,7 +25,7 @@ export function startScheduler({ billing, intervalMs = 15_000 }: { billing: Bill
           if (v.grants.length || v.events.length) logger.error({ grants: v.grants.slice(0, 20), events: v.events.slice(0, 20) }, "ledger invariant violated");
         }
       } catch (err) {
-        logger.warn({ err }, "scheduled billing work failed; retrying on the next tick");
+        failures(err, (fields, msg) => logger.warn(fields, msg));
       } finally {
         running = null;
       }
