@@ -159,7 +159,11 @@ describe("sign-in throttling: by client address and account, never a lock anothe
     const refused = burst.find((r) => r.status === 429)!;
     expect(refused.json.error.code).toBe("rate_limited");
     expect(Number(refused.headers["retry-after"])).toBeGreaterThanOrEqual(1);
-    // The attacker's address is throttled even with the right password ...
+    // The attacker's address, once in a long delay, is throttled even with the right password ...
+    await server.deps.database.query(
+      "insert into login_attempts (email, client_address, succeeded) select $1, '127.0.0.2', false from generate_series(1, 10)",
+      [f.member],
+    );
     expect((await signIn("127.0.0.2", f.member, TEST_PASSWORD)).status).toBe(429);
     // ... while the user, from their own address, signs in at once.
     const user = await signIn("127.0.0.3", f.member, TEST_PASSWORD);
