@@ -13,9 +13,11 @@ import { controlsRoutes } from "./http/routes/controls-routes.js";
 import { webhookRoutes } from "./http/routes/webhook-routes.js";
 import { createPartnerGateway } from "./integrations/partner/index.js";
 import { createStripeGateway } from "./integrations/stripe/index.js";
+import { createApiKeyVerifier } from "./modules/access/api-key-verifier.js";
 import { createBillingService } from "./modules/billing/billing-service.js";
 import type { PartnerPort, StripePort } from "./modules/billing/ports.js";
 import { startScheduler } from "./modules/billing/scheduler.js";
+import { runAutoTopUps } from "./modules/controls/auto-top-up.js";
 import { startControlsWorker } from "./modules/controls/controls-worker.js";
 import { createWebhookSender } from "./integrations/webhooks/index.js";
 
@@ -40,12 +42,42 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function createLogger(config: Config) {
-  return pino({
-    level: config.LOG_LEVEL,
-    base: { svc: "group-billing" },
-    redact: { paths: ["req.headers.authorization", "req.headers.cookie", "password", "key", "*.password", "*.key"], censor: "[redacted]" },
-  });
+/** Fields never written to a log, at the top level or one level down (`req.headers.cookie`, `body.key`). */
+const SECRET_FIELDS = [
+  "authorization",
+  "cookie",
+  "set-cookie",
+  "password",
+  "key",
+  "apiKey",
+  "keyHash",
+  "key_hash",
+  "token",
+  "tokenHash",
+  "token_hash",
+  "secret",
+  "webhookSecret",
+  "webhookSigningSecret",
+  "stripe-signature",
+  "STRIPE_SECRET_KEY",
+  "STRIPE_WEBHOOK_SECRET",
+  "PARTNER_API_KEY",
+];
+export const REDACTED = [
+  ...SECRET_FIELDS.map((f) => `["${f}"]`),
+  ...SECRET_FIELDS.map((f) => `*["${f}"]`),
+  ...["req.headers", "res.headers", "headers", "config"].flatMap((p) => SECRET_FIELDS.map((f) => `${p}["${f}"]`)),
+];
+
+export function createLogger(config: Config, destination?: pino.DestinationStream) {
+  return pino(
+    {
+      level: config.LOG_LEVEL,
+      base: { svc: "group-billing" },
+      redact: { paths: REDACTED, censor: "[redacted]" },
+    },
+    destination,
+  );
 }
 
 export async function openConfiguredDatabase(config: Config): Promise<Database> {
@@ -62,7 +94,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const database = opts.database ?? (await openConfiguredDatabase(config));
   await runMigrations(database);
   const clock = opts.clock ?? systemClock;
-  const deps: AppDeps = { database, config, logger, clock, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` };
+  const apiKeys = createApiKeyVerifier({ database, logger });
+  const deps: AppDeps = { database, config, logger, clock, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`, apiKeys };
   const stripe: StripePort = createStripeGateway({
     secretKey: config.STRIPE_SECRET_KEY ?? "sk_test_local_emulator",
     apiBase: config.STRIPE_API_BASE ?? (config.STRIPE_SECRET_KEY ? null : `http://127.0.0.1:${config.STRIPE_EMULATOR_PORT}`),
@@ -93,6 +126,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
           sender: createWebhookSender({ allowPrivate: config.ALLOW_PRIVATE_WEBHOOKS === "1" }),
           retryBaseMs: config.ALERT_RETRY_BASE_MS,
           pollMs: config.CONTROLS_POLL_MS,
+          extraWork: () => runAutoTopUps({ database, config, stripe, partner, clock }),
         });
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ok(s));
@@ -111,6 +145,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       await controlsWorker?.stop();
       (server as import("node:http").Server).closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
+      await apiKeys.close();
       if (!opts.database) await database.close();
     },
   };

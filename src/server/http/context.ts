@@ -4,6 +4,7 @@ import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
 import type { RequestLog } from "./frame.js";
 import type { Principal } from "../modules/access/access-service.js";
+import type { ApiKeyVerifier } from "../modules/access/api-key-verifier.js";
 
 /** Everything a route may use; built once at start and passed to createApp. */
 export interface AppDeps {
@@ -14,6 +15,8 @@ export interface AppDeps {
   clock: Clock;
   /** Where the browser reaches this server, e.g. http://localhost:3000. */
   publicUrl: string;
+  /** API keys, cached in this process and dropped the moment any process revokes one. */
+  apiKeys: ApiKeyVerifier;
 }
 
 export interface AppEnv {
@@ -23,5 +26,7 @@ export interface AppEnv {
     principal: Principal;
     sessionToken: string;
     apiOrgId: string;
+    /** The request failed with an unexpected error that the failure log has counted. */
+    failureLogged: boolean;
   };
 }
