@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { startPartnerEmulator } from "../emulators/partner/index.js";
+import { newControlToken } from "../emulators/shared/control-token.js";
 import { startStripeEmulator } from "../emulators/stripe/index.js";
 import { loadConfig } from "./config.js";
 import { seedDemoData } from "./demo/seed-billing.js";
@@ -13,6 +14,8 @@ const dataDir = resolve(config.DATA_DIR);
 mkdirSync(dataDir, { recursive: true });
 
 // Offline by default: local Stripe and partner emulators unless real ones are configured.
+// Their controls (faults, test-clock advances, the dashboard) need this per-run token.
+const emulatorControlToken = config.EMULATOR_CONTROL_TOKEN ?? newControlToken();
 const stripeEmulator =
   config.STRIPE_SECRET_KEY || config.STRIPE_API_BASE
     ? null
@@ -21,10 +24,11 @@ const stripeEmulator =
         dataDir,
         webhookUrl: null, // set below, once the server's port is known
         webhookSecret: config.STRIPE_WEBHOOK_SECRET,
+        controlToken: emulatorControlToken,
       });
 const partnerEmulator = config.PARTNER_API_BASE
   ? null
-  : await startPartnerEmulator({ port: config.PARTNER_EMULATOR_PORT, dataDir, apiKey: config.PARTNER_API_KEY });
+  : await startPartnerEmulator({ port: config.PARTNER_EMULATOR_PORT, dataDir, apiKey: config.PARTNER_API_KEY, controlToken: emulatorControlToken });
 
 const database = await openConfiguredDatabase(config);
 const running = await startServer({ config, database, logger });
@@ -36,7 +40,14 @@ if (wantsDemo && (await isDatabaseEmpty(database.db))) {
   logger.info("demo data loaded");
 }
 logger.info(
-  { url: running.deps.publicUrl, database: database.kind, stripeEmulator: stripeEmulator?.url ?? null, partnerEmulator: partnerEmulator?.url ?? null },
+  {
+    url: running.deps.publicUrl,
+    database: database.kind,
+    stripeEmulator: stripeEmulator?.url ?? null,
+    partnerEmulator: partnerEmulator?.url ?? null,
+    ...(stripeEmulator || partnerEmulator ? { emulatorControlToken } : {}),
+    ...(stripeEmulator ? { stripeEmulatorDashboard: stripeEmulator.dashboardUrl } : {}),
+  },
   "Group Billing is running",
 );
 

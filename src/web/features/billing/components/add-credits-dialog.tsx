@@ -80,6 +80,10 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
         return;
       }
       onDone();
+      if (result.status === "pending") {
+        toast({ tone: "info", title: "Payment processing", description: "The credits appear here once the payment is confirmed." });
+        return;
+      }
       toast({
         tone: "success",
         title: `Added ${formatNumber(result.credits)} credits`,
