@@ -31,7 +31,7 @@ const partnerEmulator = config.PARTNER_API_BASE
   : await startPartnerEmulator({ port: config.PARTNER_EMULATOR_PORT, dataDir, apiKey: config.PARTNER_API_KEY, controlToken: emulatorControlToken });
 
 const database = await openConfiguredDatabase(config);
-const running = await startServer({ config, database, logger });
+const running = await startServer({ config, database, logger, holdReadiness: true });
 stripeEmulator?.setWebhookUrl(`${running.url}/api/webhooks/stripe`);
 
 const wantsDemo = config.DATABASE_URL ? config.DEMO_DATA === "1" : config.DEMO_DATA !== "0";
@@ -39,6 +39,7 @@ if (wantsDemo && (await isDatabaseEmpty(database.db))) {
   await seedDemoData({ database, billing: running.billing, stripeEmulator, config });
   logger.info("demo data loaded");
 }
+running.markReady();
 logger.info(
   {
     url: running.deps.publicUrl,

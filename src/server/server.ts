@@ -32,6 +32,8 @@ export interface StartOptions {
   scheduler?: boolean;
   /** Run the alert delivery and auto top-up loop (default true). */
   controlsWorker?: boolean;
+  /** Hold `/readyz` and sign-ins at 503 until `markReady()` (main.ts loads the demo first). Default false. */
+  holdReadiness?: boolean;
 }
 
 export interface RunningServer {
@@ -39,6 +41,8 @@ export interface RunningServer {
   deps: AppDeps;
   billing: ReturnType<typeof createBillingService>;
   partnerGateway: PartnerPort;
+  /** Startup work is done: `/readyz` may say 200 and sign-ins are accepted. */
+  markReady(): void;
   close(): Promise<void>;
 }
 
@@ -95,7 +99,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   await runMigrations(database);
   const clock = opts.clock ?? systemClock;
   const apiKeys = createApiKeyVerifier({ database, logger });
-  const deps: AppDeps = { database, config, logger, clock, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`, apiKeys };
+  const deps: AppDeps = { database, config, logger, clock, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`, apiKeys, startup: { ready: !opts.holdReadiness } };
   const stripe: StripePort = createStripeGateway({
     secretKey: config.STRIPE_SECRET_KEY ?? "sk_test_local_emulator",
     apiBase: config.STRIPE_API_BASE ?? (config.STRIPE_SECRET_KEY ? null : `http://127.0.0.1:${config.STRIPE_EMULATOR_PORT}`),
@@ -141,6 +145,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     deps,
     billing,
     partnerGateway: partner,
+    markReady: () => {
+      deps.startup!.ready = true;
+    },
     close: async () => {
       await scheduler?.stop();
       await controlsWorker?.stop();

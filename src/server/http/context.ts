@@ -17,6 +17,11 @@ export interface AppDeps {
   publicUrl: string;
   /** API keys, cached in this process and dropped the moment any process revokes one. */
   apiKeys: ApiKeyVerifier;
+  /**
+   * This process's startup state: until `ready` (migrations and demo data done), `/readyz` answers 503
+   * and sign-ins answer 503, so nobody signs in to a half-loaded demo. Absent means ready.
+   */
+  startup?: { ready: boolean };
 }
 
 export interface AppEnv {
