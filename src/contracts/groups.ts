@@ -21,5 +21,3 @@ export const GroupDetail = z
   .openapi("GroupDetail");
 export type GroupDetail = z.infer<typeof GroupDetail>;
 
-export const CreateApiKeyBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();
-export const ApiKeyCreated = z.object({ id: z.string(), name: z.string(), key: z.string() });

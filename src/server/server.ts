@@ -5,6 +5,7 @@ import pino, { type Logger } from "pino";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
+import { humanLogStream } from "./human-log.js";
 import { createApp } from "./http/app.js";
 import type { AppDeps } from "./http/context.js";
 import { billingRoutes } from "./http/routes/billing-routes.js";
@@ -33,11 +34,15 @@ export interface RunningServer {
 }
 
 export function createLogger(config: Config) {
-  return pino({
-    level: config.LOG_LEVEL,
-    base: { svc: "group-billing" },
-    redact: { paths: ["req.headers.authorization", "req.headers.cookie", "password", "key", "*.password", "*.key"], censor: "[redacted]" },
-  });
+  const json = config.LOG_FORMAT === "json";
+  return pino(
+    {
+      level: config.LOG_LEVEL ?? (json ? "info" : "warn"),
+      base: { svc: "group-billing" },
+      redact: { paths: ["req.headers.authorization", "req.headers.cookie", "password", "key", "*.password", "*.key"], censor: "[redacted]" },
+    },
+    json ? undefined : humanLogStream(),
+  );
 }
 
 export async function openConfiguredDatabase(config: Config): Promise<Database> {

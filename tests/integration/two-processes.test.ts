@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createApiKeyFor, createOrgFixture, fundGroupPool } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
@@ -7,11 +7,14 @@ import { startTestServer, type TestServer } from "../support/server.js";
 
 // Several API processes on one PostgreSQL server: correctness must come from the database.
 const onPostgres = process.env.TEST_DB === "postgres";
+const ONLY_POSTGRES = "PostgreSQL only: embedded PGlite is one process, so there is no second process to race";
 
-describe.runIf(onPostgres)("two API processes on one database", () => {
+describe("two API processes on one database", () => {
   let server: TestServer;
   let second: ServerProcess;
+  beforeEach((ctx) => ctx.skip(!onPostgres, ONLY_POSTGRES));
   beforeAll(async () => {
+    if (!onPostgres) return;
     server = await startTestServer();
     second = await spawnServer({
       DATABASE_URL: server.databaseUrl!,
@@ -53,11 +56,5 @@ describe.runIf(onPostgres)("two API processes on one database", () => {
     expect(new Set(rs.map((r) => r.json.id)).size).toBe(1);
     expect((await clients[1]!.get(`/api/v1/websites/${f.websiteB.id}/balance`)).json.available).toBe(93);
     await expectLedgerConsistent(server.deps.database);
-  });
-});
-
-describe.skipIf(onPostgres)("two API processes (PostgreSQL only)", () => {
-  it("is covered by the postgres project; PGlite is one embedded process", () => {
-    expect(onPostgres).toBe(false);
   });
 });

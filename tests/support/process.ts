@@ -15,7 +15,7 @@ export interface ServerProcess {
 export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], {
     // info level: the "running" line is how we learn the port (stdout is drained for the whole run).
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", DEMO_DATA: "0", ...env, LOG_LEVEL: "info" },
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", DEMO_DATA: "0", ...env, LOG_FORMAT: "json", LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<void>((ok) => child.once("exit", () => ok()));

@@ -10,6 +10,7 @@ import { AppError } from "../errors.js";
 import { statusOf } from "./errors.js";
 import { browserMutationGuard, requestLogging } from "./middleware.js";
 import { createRouter } from "./openapi.js";
+import { apiKeyRoutes } from "./routes/api-key-routes.js";
 import { groupRoutes } from "./routes/group-routes.js";
 import { sessionRoutes } from "./routes/session-routes.js";
 import { usageRoutes } from "./routes/usage-routes.js";
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
 
   app.route("/", sessionRoutes(deps));
   app.route("/", groupRoutes(deps));
+  app.route("/", apiKeyRoutes(deps));
   app.route("/", usageRoutes(deps));
   for (const routes of extraRoutes) app.route("/", routes(deps));
 

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { DemoResponse } from "../../contracts/session.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
 import type { Principal } from "../modules/access/access-service.js";
@@ -10,6 +11,8 @@ export interface AppDeps {
   logger: Logger;
   /** Where the browser reaches this server, e.g. http://localhost:3000. */
   publicUrl: string;
+  /** The demo's sign-ins while the demo data is loaded (set by main.ts after seeding); shown on the login page. */
+  demo?: DemoResponse["demo"];
 }
 
 export interface AppEnv {

@@ -50,6 +50,8 @@ export const browserMutationGuard = (deps: AppDeps) =>
 
 export const requireSession = (deps: AppDeps) =>
   createMiddleware<AppEnv>(async (c, next) => {
+    // Routers guard their own paths; where two guards cover one request, the first one's answer stands.
+    if (c.get("principal")) return next();
     const token = getCookie(c, SESSION_COOKIE);
     const principal = token ? await findPrincipalBySession({ db: deps.database.db, token }) : null;
     if (!principal || !token) throw new AppError("unauthenticated", "Sign in to continue.");
