@@ -11,7 +11,7 @@ export default class SkipReasonsReporter implements Reporter {
     const result = testCase.result();
     if (result.state !== "skipped") return;
     const where = `[${testCase.project.name}] ${testCase.module.moduleId.replace(`${process.cwd()}/`, "")} > ${testCase.fullName}`;
-    this.skipped.push(`  ${where}: ${result.note ?? "NO REASON GIVEN"}`);
+    this.skipped.push(`  ${where}: ${result.note ?? "NO REASON GIVEN (filtered out by -t, or a skip without a reason)"}`);
   }
 
   onTestRunEnd() {

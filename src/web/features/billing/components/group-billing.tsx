@@ -9,7 +9,7 @@ import { BillingHistory } from "./billing-history.js";
 import { CheckoutReturn } from "./checkout-return.js";
 import { CreditsRemaining, CreditsRemainingSkeleton } from "./credits-remaining.js";
 import { EnableBillingCard } from "./enable-billing-card.js";
-import { NoticeCard } from "./notice-card.js";
+import { NoticeCard } from "../../../components/ui/notice-card.js";
 
 type GroupBillingProps = {
   groupId: string;
@@ -92,7 +92,10 @@ export function GroupBilling({ groupId, overview }: GroupBillingProps) {
       <BillingHeader title="Group credits" description={DESCRIPTION_ACTIVE} actions={actions} />
       <CheckoutReturn groupId={groupId} />
       {overview}
-      <CreditsRemaining credits={billing.credits} />
+      <CreditsRemaining
+        credits={billing.credits}
+        addCredits={({ label, variant }) => <AddCreditsDialog groupId={groupId} billing={billing} triggerLabel={label} triggerVariant={variant} />}
+      />
       <BillingHistory groupId={groupId} />
     </div>
   );
