@@ -1,4 +1,5 @@
 import { openDatabase, type Database, type Query } from "../src/server/db/client.js";
+import { systemClock } from "../src/server/clock.js";
 import { createUsageProcessor } from "../src/server/modules/credits/usage-processor.js";
 import { createOrgFixture, fundGroupPool } from "../tests/support/factories.js";
 import { fmt, percentile } from "./lib.js";
@@ -46,7 +47,7 @@ export async function profileProcessor({
   try {
     const f = await createOrgFixture(base.db, { websites: 50 });
     await fundGroupPool(base, f.groupA.id, { monthly: 1_000_000_000, oneTime: 1_000_000_000 });
-    const processor = create({ database });
+    const processor = create({ database, clock: systemClock });
     let n = 0;
     const until = Date.now() + seconds * 1000;
     const t0 = performance.now();

@@ -19,6 +19,7 @@ import { openDatabase, type Database } from "../src/server/db/client.js";
 import { runMigrations } from "../src/server/db/migrate.js";
 import { spawnServer, type ServerProcess } from "../tests/support/process.js";
 import { fmt, hasCommand, loadAverage } from "./lib.js";
+import { benchFrame } from "./frame.js";
 import { benchHotPool, benchBatch } from "./usage.js";
 import { benchBilling } from "./billing.js";
 import { benchWeb } from "./web.js";
@@ -43,7 +44,7 @@ async function main() {
   if (!hasCommand("pgbench")) console.warn("pgbench is not installed: the single-row-lock ceiling will be measured with node pg clients instead.");
   const seconds = Number(process.env.BENCH_SECONDS ?? 20);
   const clients = Number(process.env.BENCH_CLIENTS ?? 32);
-  const only = new Set((process.env.BENCH_ONLY ?? "hot,batch,billing,web").split(",").map((s) => s.trim()));
+  const only = new Set((process.env.BENCH_ONLY ?? "frame,hot,batch,billing,web").split(",").map((s) => s.trim()));
   const adminUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
   const name = `gb_bench_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
@@ -81,6 +82,7 @@ async function main() {
     console.log(`API processes: ${servers.map((s) => s.url).join(", ")} (database ${name})\n`);
 
     const ctx: BenchContext = { database, url, servers, stripe, seconds, clients };
+    if (only.has("frame")) await benchFrame(ctx);
     if (only.has("hot")) await benchHotPool(ctx);
     if (only.has("batch")) await benchBatch(ctx);
     if (only.has("billing") || only.has("web")) {

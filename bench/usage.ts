@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { findInvariantViolations } from "../src/server/modules/credits/grants-repo.js";
+import { findInvariantViolations } from "../src/server/modules/ledger/index.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool } from "../tests/support/factories.js";
 import { cpuPer, fmt, hasCommand, loadAverage, measureCpu, ms, pgbench, rps, sleep, wrk, type CpuQuery, type WrkResult } from "./lib.js";
 import { profileProcessor } from "./processor.js";

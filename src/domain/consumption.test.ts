@@ -2,7 +2,6 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   availableCredits,
-  planDebit,
   planDebitInPlace,
   sortForConsumption,
   type DebitPart,
@@ -21,9 +20,14 @@ const cloneGrants = (grants: readonly GrantSnapshot[]) => grants.map((g) => ({ .
 const idsOf = (grants: readonly GrantSnapshot[]) => grants.map((g) => g.id);
 const partIds = (parts: readonly DebitPart[]) => parts.map((p) => p.grantId);
 
-function expectOk(result: ReturnType<typeof planDebit>): DebitPart[] {
-  if (!result.ok) throw new Error(`expected ok, got available=${result.available}`);
-  return result.parts;
+/** What production does for one event (ledger/debit-usage.ts): sort the locked grants, then plan in place. */
+function debitOnce(grants: readonly GrantSnapshot[], credits: number, now: Date): DebitPart[] | null {
+  return planDebitInPlace(sortForConsumption(cloneGrants(grants), now), credits);
+}
+
+function expectOk(parts: DebitPart[] | null): DebitPart[] {
+  if (!parts) throw new Error("expected the debit to be covered");
+  return parts;
 }
 
 describe("consumption order (credits.md)", () => {
@@ -34,7 +38,7 @@ describe("consumption order (credits.md)", () => {
       grant({ id: "soon", expiresAt: at(2) }),
     ];
     expect(idsOf(sortForConsumption(grants, NOW))).toEqual(["soon", "late", "never"]);
-    expect(expectOk(planDebit({ grants, credits: 15, now: NOW }))).toEqual([
+    expect(expectOk(debitOnce(grants, 15, NOW))).toEqual([
       { grantId: "soon", source: "website", credits: 10 },
       { grantId: "late", source: "website", credits: 5 },
     ]);
@@ -56,7 +60,7 @@ describe("consumption order (credits.md)", () => {
       grant({ id: "monthly", source: "group_monthly", remaining: 5, expiresAt: at(1) }),
       grant({ id: "site", source: "website", remaining: 3, expiresAt: null }),
     ];
-    expect(expectOk(planDebit({ grants, credits: 10, now: NOW }))).toEqual([
+    expect(expectOk(debitOnce(grants, 10, NOW))).toEqual([
       { grantId: "site", source: "website", credits: 3 },
       { grantId: "monthly", source: "group_monthly", credits: 5 },
       { grantId: "one-time", source: "group_one_time", credits: 2 },
@@ -68,7 +72,7 @@ describe("consumption order (credits.md)", () => {
       grant({ id: "monthly", source: "group_monthly", expiresAt: at(1) }),
       grant({ id: "site", source: "website", expiresAt: null }),
     ];
-    expect(partIds(expectOk(planDebit({ grants, credits: 4, now: NOW })))).toEqual(["site"]);
+    expect(partIds(expectOk(debitOnce(grants, 4, NOW)))).toEqual(["site"]);
   });
 
   it("orders several monthly grants by expiry and one-time grants oldest first", () => {
@@ -91,39 +95,38 @@ describe("consumption order (credits.md)", () => {
     ];
     expect(idsOf(sortForConsumption(grants, NOW))).toEqual(["live"]);
     expect(availableCredits(grants, NOW)).toBe(10);
-    expect(planDebit({ grants, credits: 11, now: NOW })).toEqual({ ok: false, available: 10 });
+    expect(debitOnce(grants, 11, NOW)).toBeNull();
   });
 
   it("splits one event across several grants and lists each part", () => {
     const grants = [grant({ id: "a", remaining: 1, createdAt: at(-3) }), grant({ id: "b", remaining: 1, createdAt: at(-2) }), grant({ id: "c", remaining: 1, createdAt: at(-1) })];
-    expect(expectOk(planDebit({ grants, credits: 3, now: NOW })).map((p) => p.credits)).toEqual([1, 1, 1]);
+    expect(expectOk(debitOnce(grants, 3, NOW)).map((p) => p.credits)).toEqual([1, 1, 1]);
   });
 
   it("is all or nothing: an event the balances cannot cover debits nothing", () => {
     const grants = [grant({ id: "site", remaining: 4 }), grant({ id: "ot", source: "group_one_time", remaining: 5 })];
     const before = cloneGrants(grants);
-    expect(planDebit({ grants, credits: 10, now: NOW })).toEqual({ ok: false, available: 9 });
+    expect(debitOnce(grants, 10, NOW)).toBeNull();
+    expect(availableCredits(grants, NOW)).toBe(9);
     expect(grants).toEqual(before);
-    expect(expectOk(planDebit({ grants, credits: 9, now: NOW })).map((p) => p.credits)).toEqual([4, 5]);
+    expect(expectOk(debitOnce(grants, 9, NOW)).map((p) => p.credits)).toEqual([4, 5]);
   });
 
   it("without a group pool only the website's grants count", () => {
-    expect(planDebit({ grants: [], credits: 1, now: NOW })).toEqual({ ok: false, available: 0 });
+    expect(debitOnce([], 1, NOW)).toBeNull();
   });
 
-  it("planDebit does not change its input; sortForConsumption returns a new array", () => {
+  it("sortForConsumption returns a new array and leaves its input as it was", () => {
     const grants = [grant({ id: "b", createdAt: at(-1) }), grant({ id: "a", createdAt: at(-2) })];
     const before = cloneGrants(grants);
     const sorted = sortForConsumption(grants, NOW);
-    expectOk(planDebit({ grants, credits: 15, now: NOW }));
-    expect(grants).toEqual(before);
     expect(sorted).not.toBe(grants);
+    expect(grants).toEqual(before);
   });
 
   it("rejects amounts that are not positive integers", () => {
     const grants = [grant({ id: "a" })];
     for (const credits of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(() => planDebit({ grants, credits, now: NOW })).toThrow(RangeError);
       expect(() => planDebitInPlace(sortForConsumption(grants, NOW), credits)).toThrow(RangeError);
     }
   });
@@ -215,32 +218,57 @@ const usedBy = (parts: readonly DebitPart[]) => {
 };
 const exp = (g: GrantSnapshot) => (g.expiresAt === null ? Infinity : g.expiresAt.getTime());
 
-describe("planDebit properties", () => {
-  it("matches the plain model", () => {
+/**
+ * The planner production runs, over a batch: one sort of the locked grants, then every event
+ * planned in place in arrival order (exactly ledger/debit-usage.ts). Each event is compared with
+ * the plain model applied to the state the earlier events left.
+ */
+function runBatch(grants: readonly GrantSnapshot[], events: readonly number[]) {
+  const sorted = sortForConsumption(cloneGrants(grants), NOW);
+  const state = cloneGrants(grants);
+  const steps: { credits: number; parts: DebitPart[] | null; before: GrantSnapshot[]; model: ReturnType<typeof modelDebit>; sortedBefore: GrantSnapshot[]; sortedAfter: GrantSnapshot[] }[] = [];
+  for (const credits of events) {
+    const before = cloneGrants(state);
+    const sortedBefore = cloneGrants(sorted);
+    const parts = planDebitInPlace(sorted, credits);
+    const model = modelDebit(state, credits, NOW);
+    steps.push({ credits, parts, before, model, sortedBefore, sortedAfter: cloneGrants(sorted) });
+    if (parts) for (const p of parts) state.find((g) => g.id === p.grantId)!.remaining -= p.credits;
+  }
+  return { sorted, state, steps };
+}
+const eventsArb = fc.array(creditsArb, { minLength: 1, maxLength: 10 });
+
+describe("planDebitInPlace properties (the planner production calls)", () => {
+  it("matches the plain model for every event of a batch", () => {
     fc.assert(
-      fc.property(grantsArb, creditsArb, (grants, credits) => {
-        expect(planDebit({ grants, credits, now: NOW })).toEqual(modelDebit(grants, credits, NOW));
+      fc.property(grantsArb, eventsArb, (grants, events) => {
+        for (const step of runBatch(grants, events).steps) {
+          if (step.model.ok) expect(step.parts).toEqual(step.model.parts);
+          else expect(step.parts).toBeNull();
+        }
       }),
     );
   });
 
   it("parts are positive, sum to the amount, overdraw no grant and never touch an expired or empty one", () => {
     fc.assert(
-      fc.property(grantsArb, creditsArb, (grants, credits) => {
-        const result = planDebit({ grants, credits, now: NOW });
-        if (!result.ok) return;
-        expect(result.parts.reduce((s, p) => s + p.credits, 0)).toBe(credits);
-        const byId = new Map(grants.map((g) => [g.id, g]));
-        for (const [id, used] of usedBy(result.parts)) {
-          const g = byId.get(id);
-          expect(g).toBeDefined();
-          if (!g) return;
-          expect(isLive(g)).toBe(true);
-          expect(used).toBeLessThanOrEqual(g.remaining);
-        }
-        for (const p of result.parts) {
-          expect(p.credits).toBeGreaterThan(0);
-          expect(p.source).toBe(byId.get(p.grantId)?.source);
+      fc.property(grantsArb, eventsArb, (grants, events) => {
+        for (const { parts, credits, before } of runBatch(grants, events).steps) {
+          if (!parts) continue;
+          expect(parts.reduce((s, p) => s + p.credits, 0)).toBe(credits);
+          const byId = new Map(before.map((g) => [g.id, g]));
+          for (const [id, used] of usedBy(parts)) {
+            const g = byId.get(id);
+            expect(g).toBeDefined();
+            if (!g) return;
+            expect(isLive(g)).toBe(true);
+            expect(used).toBeLessThanOrEqual(g.remaining);
+          }
+          for (const p of parts) {
+            expect(p.credits).toBeGreaterThan(0);
+            expect(p.source).toBe(byId.get(p.grantId)?.source);
+          }
         }
       }),
     );
@@ -248,17 +276,18 @@ describe("planDebit properties", () => {
 
   it("drains the website's grants before any group credit, and monthly before one-time", () => {
     fc.assert(
-      fc.property(grantsArb, creditsArb, (grants, credits) => {
-        const result = planDebit({ grants, credits, now: NOW });
-        if (!result.ok) return;
-        const used = usedBy(result.parts);
-        const drained = (g: GrantSnapshot) => !isLive(g) || used.get(g.id) === g.remaining;
-        const uses = (source: GrantSnapshot["source"]) => result.parts.some((p) => p.source === source);
-        if (uses("group_monthly") || uses("group_one_time")) {
-          expect(grants.filter((g) => g.source === "website").every(drained)).toBe(true);
-        }
-        if (uses("group_one_time")) {
-          expect(grants.filter((g) => g.source === "group_monthly").every(drained)).toBe(true);
+      fc.property(grantsArb, eventsArb, (grants, events) => {
+        for (const { parts, before } of runBatch(grants, events).steps) {
+          if (!parts) continue;
+          const used = usedBy(parts);
+          const drained = (g: GrantSnapshot) => !isLive(g) || used.get(g.id) === g.remaining;
+          const uses = (source: GrantSnapshot["source"]) => parts.some((p) => p.source === source);
+          if (uses("group_monthly") || uses("group_one_time")) {
+            expect(before.filter((g) => g.source === "website").every(drained)).toBe(true);
+          }
+          if (uses("group_one_time")) {
+            expect(before.filter((g) => g.source === "group_monthly").every(drained)).toBe(true);
+          }
         }
       }),
     );
@@ -266,16 +295,17 @@ describe("planDebit properties", () => {
 
   it("uses a grant that expires sooner before a later or never-expiring one of the same owner", () => {
     fc.assert(
-      fc.property(grantsArb, creditsArb, (grants, credits) => {
-        const result = planDebit({ grants, credits, now: NOW });
-        if (!result.ok) return;
-        const used = usedBy(result.parts);
-        const live = grants.filter(isLive);
-        for (const later of live) {
-          if (!used.has(later.id) || later.source === "group_one_time") continue;
-          for (const sooner of live) {
-            if (sooner.source === later.source && exp(sooner) < exp(later)) {
-              expect(used.get(sooner.id)).toBe(sooner.remaining);
+      fc.property(grantsArb, eventsArb, (grants, events) => {
+        for (const { parts, before } of runBatch(grants, events).steps) {
+          if (!parts) continue;
+          const used = usedBy(parts);
+          const live = before.filter(isLive);
+          for (const later of live) {
+            if (!used.has(later.id) || later.source === "group_one_time") continue;
+            for (const sooner of live) {
+              if (sooner.source === later.source && exp(sooner) < exp(later)) {
+                expect(used.get(sooner.id)).toBe(sooner.remaining);
+              }
             }
           }
         }
@@ -283,46 +313,29 @@ describe("planDebit properties", () => {
     );
   });
 
-  it("is all or nothing: short balances give ok:false with what is available and change nothing", () => {
+  it("is all or nothing: an event the live balance cannot cover gets null and changes no grant", () => {
     fc.assert(
-      fc.property(grantsArb, creditsArb, (grants, credits) => {
-        const before = cloneGrants(grants);
-        const available = grants.filter(isLive).reduce((s, g) => s + g.remaining, 0);
-        const result = planDebit({ grants, credits, now: NOW });
-        expect(availableCredits(grants, NOW)).toBe(available);
-        expect(result.ok).toBe(available >= credits);
-        if (!result.ok) expect(result.available).toBe(available);
-        expect(grants).toEqual(before);
+      fc.property(grantsArb, eventsArb, (grants, events) => {
+        const original = cloneGrants(grants);
+        for (const { parts, credits, before, sortedBefore, sortedAfter } of runBatch(grants, events).steps) {
+          const available = before.filter(isLive).reduce((s, g) => s + g.remaining, 0);
+          expect(availableCredits(before, NOW)).toBe(available);
+          expect(parts !== null).toBe(available >= credits);
+          if (!parts) expect(sortedAfter).toEqual(sortedBefore);
+        }
+        expect(grants).toEqual(original); // the caller's grants are never touched
       }),
     );
   });
-});
 
-describe("planDebitInPlace properties", () => {
-  it("over a sequence of events equals repeated planDebit with its parts applied", () => {
+  it("leaves every grant with what the model says, and ends no grant below zero", () => {
     fc.assert(
-      fc.property(grantsArb, fc.array(fc.integer({ min: 1, max: 30 }), { maxLength: 12 }), (grants, events) => {
-        const inPlace = sortForConsumption(cloneGrants(grants), NOW);
-        const state = cloneGrants(grants);
-        for (const credits of events) {
-          const inPlaceSnapshot = cloneGrants(inPlace);
-          const parts = planDebitInPlace(inPlace, credits);
-          const planned = planDebit({ grants: state, credits, now: NOW });
-          if (!planned.ok) {
-            expect(parts).toBeNull();
-            expect(inPlace).toEqual(inPlaceSnapshot);
-            continue;
-          }
-          expect(parts).toEqual(planned.parts);
-          for (const p of planned.parts) {
-            const g = state.find((s) => s.id === p.grantId);
-            if (g) g.remaining -= p.credits;
-          }
-        }
-        const remainingById = (gs: readonly GrantSnapshot[]) => new Map(gs.map((g) => [g.id, g.remaining]));
-        const final = remainingById(inPlace);
+      fc.property(grantsArb, eventsArb, (grants, events) => {
+        const { sorted, state } = runBatch(grants, events);
+        const final = new Map(sorted.map((g) => [g.id, g.remaining]));
         for (const g of state) if (final.has(g.id)) expect(final.get(g.id)).toBe(g.remaining);
         for (const g of state) if (!final.has(g.id)) expect(isLive(grants.find((x) => x.id === g.id) ?? g)).toBe(false);
+        for (const g of sorted) expect(g.remaining).toBeGreaterThanOrEqual(0);
       }),
     );
   });

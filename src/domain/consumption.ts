@@ -21,8 +21,6 @@ export type GrantSnapshot = {
 
 export type DebitPart = { grantId: string; source: CreditSource; credits: number };
 
-export type DebitPlan = { ok: true; parts: DebitPart[] } | { ok: false; available: number };
-
 const SOURCE_RANK: Record<CreditSource, number> = { website: 0, group_monthly: 1, group_one_time: 2 };
 
 function isSpendable(grant: GrantSnapshot, nowMs: number): boolean {
@@ -73,7 +71,7 @@ export function availableCredits(grants: readonly GrantSnapshot[], now: Date): n
 }
 
 /** Walks sorted grants taking credits; the caller has checked that they suffice. */
-function takeParts(sorted: readonly GrantSnapshot[], credits: number, decrement: boolean): DebitPart[] {
+function takeParts(sorted: readonly GrantSnapshot[], credits: number): DebitPart[] {
   const parts: DebitPart[] = [];
   let left = credits;
   for (const grant of sorted) {
@@ -81,36 +79,16 @@ function takeParts(sorted: readonly GrantSnapshot[], credits: number, decrement:
     if (grant.remaining <= 0) continue;
     const take = grant.remaining < left ? grant.remaining : left;
     parts.push({ grantId: grant.id, source: grant.source, credits: take });
-    if (decrement) grant.remaining -= take;
+    grant.remaining -= take;
     left -= take;
   }
   return parts;
 }
 
 /**
- * Plans debiting `credits` from `grants` at `now`, without changing them.
- * `ok: false` (with what is available) when the spendable grants together cannot cover it.
- * Parts are listed in consumption order and never hold zero credits.
- * Throws RangeError if `credits` is not a positive integer.
- */
-export function planDebit({
-  grants,
-  credits,
-  now,
-}: {
-  grants: readonly GrantSnapshot[];
-  credits: number;
-  now: Date;
-}): DebitPlan {
-  assertDebitAmount(credits);
-  const available = availableCredits(grants, now);
-  if (available < credits) return { ok: false, available };
-  return { ok: true, parts: takeParts(sortForConsumption(grants, now), credits, false) };
-}
-
-/**
- * Debits `credits` from grants already passed through `sortForConsumption`, decrementing their
- * `remaining` in place; for a batch of events against the same locked rows held in memory.
+ * The planner production runs (ledger/debit-usage.ts): debits `credits` from grants already passed
+ * through `sortForConsumption`, decrementing their `remaining` in place; for a batch of events
+ * against the same locked rows held in memory.
  * Grants emptied by earlier events are skipped. Returns the parts, or null (and changes nothing)
  * when the grants cannot cover the amount.
  * Throws RangeError if `credits` is not a positive integer.
@@ -120,5 +98,5 @@ export function planDebitInPlace(sortedGrants: GrantSnapshot[], credits: number)
   let available = 0;
   for (const grant of sortedGrants) if (grant.remaining > 0) available += grant.remaining;
   if (available < credits) return null;
-  return takeParts(sortedGrants, credits, true);
+  return takeParts(sortedGrants, credits);
 }

@@ -27,6 +27,12 @@ const ConfigSchema = z.object({
   PRICE_ONE_TIME: z.coerce.number().int().min(0).default(1000),
   PRICE_MONTHLY: z.coerce.number().int().min(0).default(800),
   CURRENCY: z.string().length(3).toLowerCase().default("usd"),
+  /** 1: alert webhooks may go to loopback and private addresses (local demo, tests); never to link-local or metadata ones. */
+  ALLOW_PRIVATE_WEBHOOKS: z.enum(["0", "1"]).default("0"),
+  /** First retry delay of a failed alert delivery; it doubles each time (at most an hour), for 25 hours. */
+  ALERT_RETRY_BASE_MS: z.coerce.number().int().min(1).default(10_000),
+  /** How often each process looks for due alert deliveries and auto top-ups. */
+  CONTROLS_POLL_MS: z.coerce.number().int().min(10).default(2_000),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).default(24 * 7),
 });
 

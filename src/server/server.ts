@@ -2,6 +2,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import pino, { type Logger } from "pino";
+import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
@@ -9,20 +10,27 @@ import { humanLogStream } from "./human-log.js";
 import { createApp } from "./http/app.js";
 import type { AppDeps } from "./http/context.js";
 import { billingRoutes } from "./http/routes/billing-routes.js";
+import { controlsRoutes } from "./http/routes/controls-routes.js";
 import { webhookRoutes } from "./http/routes/webhook-routes.js";
 import { createPartnerGateway } from "./integrations/partner/index.js";
 import { createStripeGateway } from "./integrations/stripe/index.js";
 import { createBillingService } from "./modules/billing/billing-service.js";
 import type { PartnerPort, StripePort } from "./modules/billing/ports.js";
 import { startScheduler } from "./modules/billing/scheduler.js";
+import { startControlsWorker } from "./modules/controls/controls-worker.js";
+import { createWebhookSender } from "./integrations/webhooks/index.js";
 
 export interface StartOptions {
   config: Config;
   /** An already opened database (tests); otherwise opened from the config. */
   database?: Database;
   logger?: Logger;
+  /** Now, for expiry, periods and renewals (tests pass one they set); the system clock by default. */
+  clock?: Clock;
   /** Run the renewal and expiry sweeper (default true). */
   scheduler?: boolean;
+  /** Run the alert delivery and auto top-up loop (default true). */
+  controlsWorker?: boolean;
 }
 
 export interface RunningServer {
@@ -58,7 +66,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config);
   const database = opts.database ?? (await openConfiguredDatabase(config));
   await runMigrations(database);
-  const deps: AppDeps = { database, config, logger, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` };
+  const clock = opts.clock ?? systemClock;
+  const deps: AppDeps = { database, config, logger, clock, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` };
   const stripe: StripePort = createStripeGateway({
     secretKey: config.STRIPE_SECRET_KEY ?? "sk_test_local_emulator",
     apiBase: config.STRIPE_API_BASE ?? (config.STRIPE_SECRET_KEY ? null : `http://127.0.0.1:${config.STRIPE_EMULATOR_PORT}`),
@@ -70,6 +79,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const billing = createBillingService({
     database,
     config,
+    clock,
     stripe,
     partner,
     get publicUrl() {
@@ -77,8 +87,18 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     },
     partnerPortalUrl: config.PARTNER_PORTAL_URL ?? `${partnerBase}/portal`,
   });
-  const app = createApp(deps, [(d) => billingRoutes({ ...d, billing }), (d) => webhookRoutes({ ...d, stripe })]);
-  const scheduler = opts.scheduler === false ? null : startScheduler({ database, config, partner, logger });
+  const app = createApp(deps, [(d) => billingRoutes({ ...d, billing }), controlsRoutes, (d) => webhookRoutes({ ...d, stripe })]);
+  const scheduler = opts.scheduler === false ? null : startScheduler({ database, config, partner, logger, clock });
+  const controlsWorker =
+    opts.controlsWorker === false
+      ? null
+      : startControlsWorker({
+          database,
+          logger,
+          sender: createWebhookSender({ allowPrivate: config.ALLOW_PRIVATE_WEBHOOKS === "1" }),
+          retryBaseMs: config.ALERT_RETRY_BASE_MS,
+          pollMs: config.CONTROLS_POLL_MS,
+        });
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ok(s));
   });
@@ -93,6 +113,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     partnerGateway: partner,
     close: async () => {
       await scheduler?.stop();
+      await controlsWorker?.stop();
       (server as import("node:http").Server).closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
       if (!opts.database) await database.close();

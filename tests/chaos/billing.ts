@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { findInvariantViolations } from "../../src/server/modules/credits/grants-repo.js";
+import { findInvariantViolations } from "../../src/server/modules/ledger/index.js";
 import type { ServerProcess } from "../support/process.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD } from "../support/factories.js";
 import { hostileRequest, sendAll } from "./lib/hostile.js";

@@ -47,24 +47,36 @@ describe("consumption order", () => {
     await expectLedgerConsistent(database);
   });
 
-  it("spends the earliest-expiring website grant first and never an expired one", async () => {
+  it("spends the earliest-expiring website grant first, up to 1 ms before its end and never at or after it", async () => {
     const f = await setup();
-    const soon = new Date(Date.now() + 1500).toISOString();
-    const later = new Date(Date.now() + 86400_000).toISOString();
-    await grant(f, 0, 10); // never expires
-    await grant(f, 0, 10, later);
-    await grant(f, 0, 10, soon);
-    const first = await use(f.websitesA[0]!.id, 5);
-    expect(first.json.balance.website).toBe(25);
-    // The soonest grant still has 5 left; once it is past its end it is not spent.
-    await new Promise((r) => setTimeout(r, 1600));
-    const second = await use(f.websitesA[0]!.id, 12);
-    expect(second.json.balance.website).toBe(8);
+    const site = f.websitesA[0]!.id;
+    const start = Date.now();
+    const end = start + 86400_000;
+    try {
+      server.clock.set(start);
+      await grant(f, 0, 10); // never expires
+      await grant(f, 0, 10, new Date(end + 86400_000).toISOString());
+      await grant(f, 0, 10, new Date(end).toISOString());
+      expect((await use(site, 5)).json.parts).toEqual([{ source: "website", credits: 5 }]);
+
+      server.clock.set(end - 1); // the soonest grant is still spendable: 5 left of it
+      expect((await api.get(`/api/v1/websites/${site}/balance`)).json.website).toBe(25);
+      expect((await use(site, 1)).json.balance.website).toBe(24);
+
+      server.clock.set(end); // at its end it is expired: its 4 are not spent, not counted
+      expect((await api.get(`/api/v1/websites/${site}/balance`)).json.website).toBe(20);
+      expect((await use(site, 12)).json.balance.website).toBe(8);
+
+      server.clock.set(end + 1);
+      expect((await api.get(`/api/v1/websites/${site}/balance`)).json.website).toBe(8);
+    } finally {
+      server.clock.reset();
+    }
     const { rows } = await database.query<{ kind: string; amount: number }>(
       `select l.kind, l.amount from ledger_entries l join credit_grants g on g.id = l.grant_id where g.website_id = $1 and l.kind = 'expiry'`,
-      [f.websitesA[0]!.id],
+      [site],
     );
-    expect(rows.map((r) => Number(r.amount))).toEqual([-5]);
+    expect(rows.map((r) => Number(r.amount))).toEqual([-4]);
     await expectLedgerConsistent(database);
   });
 

@@ -49,7 +49,7 @@ export async function fundGroupPool(
   groupId: string,
   pool: { monthly?: number; oneTime?: number; periodEnd?: Date },
 ) {
-  const { insertGrant } = await import("../../src/server/modules/credits/grants-repo.js");
+  const { grantCredits } = await import("../../src/server/modules/ledger/index.js");
   await database.query(
     `insert into billing_profiles (group_id, customer_type, stripe_customer_id) values ($1, 'standard', $2) on conflict do nothing`,
     [groupId, `cus_test_${groupId.slice(0, 8)}`],
@@ -57,9 +57,9 @@ export async function fundGroupPool(
   await database.transaction(async (q) => {
     if (pool.monthly) {
       const end = pool.periodEnd ?? new Date(Date.now() + 20 * 86400_000);
-      await insertGrant(q, { kind: "monthly", groupId, credits: pool.monthly, expiresAt: end, periodStart: new Date(end.getTime() - 30 * 86400_000), packages: 1, sourceKey: `test:m:${crypto.randomUUID()}` });
+      await grantCredits(q, { kind: "monthly", groupId, credits: pool.monthly, expiresAt: end, periodStart: new Date(end.getTime() - 30 * 86400_000), packages: 1, sourceKey: `test:m:${crypto.randomUUID()}` });
     }
-    if (pool.oneTime) await insertGrant(q, { kind: "one_time", groupId, credits: pool.oneTime, sourceKey: `test:o:${crypto.randomUUID()}` });
+    if (pool.oneTime) await grantCredits(q, { kind: "one_time", groupId, credits: pool.oneTime, sourceKey: `test:o:${crypto.randomUUID()}` });
   });
 }
 

@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import type { Database } from "../../src/server/db/client.js";
-import { findInvariantViolations } from "../../src/server/modules/credits/grants-repo.js";
+import { findInvariantViolations } from "../../src/server/modules/ledger/index.js";
 
 /** Every grant's balance is the sum of its ledger entries; every usage event's debits add up. */
 export async function expectLedgerConsistent(database: Database) {

@@ -2,6 +2,7 @@ import { startPartnerEmulator, type PartnerEmulator } from "../../src/emulators/
 import { startStripeEmulator, type StripeEmulator } from "../../src/emulators/stripe/index.js";
 import { loadConfig, type Config } from "../../src/server/config.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
+import { createTestClock, type TestClock } from "./clock.js";
 import { Client } from "./http.js";
 import { createTestDatabase } from "./database.js";
 
@@ -14,6 +15,8 @@ export interface TestServer extends RunningServer {
   stripe: StripeEmulator;
   partner: PartnerEmulator;
   config: Config;
+  /** The server's clock: the wall clock until a test sets it. */
+  clock: TestClock;
   client(headers?: Record<string, string>): Client;
 }
 
@@ -36,11 +39,13 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     PARTNER_API_KEY: PARTNER_KEY,
     ...env,
   });
-  const running = await startServer({ config, database: testDb.database, scheduler: false });
+  const clock = createTestClock();
+  const running = await startServer({ config, database: testDb.database, scheduler: false, clock });
   stripe.setWebhookUrl(`${running.url}/api/webhooks/stripe`);
   return {
     ...running,
     config,
+    clock,
     stripe,
     partner,
     db: testDb.database.db,

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -12,10 +13,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup({ dataDir = null }: { dataDir?: string | null } = {}) {
+async function setup({ dataDir = null, timeoutMs }: { dataDir?: string | null; timeoutMs?: number } = {}) {
   const emulator = await startPartnerEmulator({ port: 0, dataDir, apiKey: API_KEY });
   cleanups.push(() => emulator.close());
-  const gateway = createPartnerGateway({ apiBase: emulator.url, apiKey: API_KEY });
+  const gateway = createPartnerGateway({ apiBase: emulator.url, apiKey: API_KEY, timeoutMs });
   return { emulator, gateway };
 }
 
@@ -53,13 +54,14 @@ describe("partner emulator through the partner gateway", () => {
     expect(emulator.charges()).toHaveLength(0);
   });
 
-  it("gives up on a hanging partner within about 3 s, and the retry with the same key charges once", async () => {
+  it("gives up on a hanging partner within about 3 s as an unknown outcome, and the retry with the same key charges once", async () => {
     const { emulator, gateway } = await setup();
     emulator.setFault("hang");
     const started = Date.now();
     const result = await gateway.charge(purchase("pur_retry"));
     expect(Date.now() - started).toBeLessThan(3500);
-    expect(result).toEqual({ ok: false, code: "unavailable", reason: "The partner billing service did not answer in time." });
+    // The request was sent: the gateway cannot know whether the partner charged.
+    expect(result).toEqual({ ok: false, code: "unknown", reason: "The partner billing service did not answer in time." });
     await expect(gateway.listCharges("acct_agency")).rejects.toBeInstanceOf(BillingUnavailableError);
 
     emulator.setFault("none");
@@ -80,7 +82,69 @@ describe("partner emulator through the partner gateway", () => {
     await expect(gateway.listCharges("acct_agency")).rejects.toBeInstanceOf(BillingUnavailableError);
   });
 
-  it("reports an unreachable partner as ok:false", async () => {
+  it("takes the charge but answers late under the delay fault: the timed-out client finds it by its idempotency key", async () => {
+    const { emulator, gateway } = await setup({ timeoutMs: 300 });
+    emulator.setFault("delay", { delayMs: 2000 });
+    const started = Date.now();
+    const result = await gateway.charge(purchase("pur_slow"));
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(result).toEqual({ ok: false, code: "unknown", reason: "The partner billing service did not answer in time." });
+    // The money moved although the client gave up.
+    expect(emulator.charges()).toHaveLength(1);
+
+    // Lookups answer at once even while charges are slow.
+    const found = await gateway.findChargeByIdempotencyKey("pur_slow");
+    expect(found).toMatchObject({ id: emulator.charges()[0]?.id, amount: 2500, currency: "usd", accountId: "acct_agency" });
+    expect(await gateway.findChargeByIdempotencyKey("pur_never_sent")).toBeNull();
+
+    // Sending the same charge again answers the first charge and takes no second one.
+    emulator.setFault("none");
+    const retried = await gateway.charge(purchase("pur_slow"));
+    expect(retried.ok && retried.charge.id === found?.id).toBe(true);
+    expect(emulator.charges()).toHaveLength(1);
+  });
+
+  it("sets the delay fault over HTTP, and the late answer still arrives for a patient client", async () => {
+    const { emulator } = await setup();
+    const patient = createPartnerGateway({ apiBase: emulator.url, apiKey: API_KEY, timeoutMs: 2000 });
+    const response = await fetch(`${emulator.url}/_emulator/fault`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ mode: "delay", delayMs: 250 }),
+    });
+    expect(await response.json()).toEqual({ mode: "delay", delayMs: 250 });
+    const started = Date.now();
+    const result = await patient.charge(purchase("pur_patient"));
+    // A real outside delay is what is tested here: the answer must not come before it.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+    expect(result.ok).toBe(true);
+  });
+
+  it("finds no charge for a declined attempt's key, so the purchase can be settled as not charged", async () => {
+    const { emulator, gateway } = await setup();
+    emulator.setFault("decline");
+    expect(await gateway.charge(purchase("pur_no"))).toMatchObject({ ok: false, code: "declined" });
+    expect(await gateway.findChargeByIdempotencyKey("pur_no")).toBeNull();
+    emulator.setFault("error");
+    await expect(gateway.findChargeByIdempotencyKey("pur_no")).rejects.toBeInstanceOf(BillingUnavailableError);
+  });
+
+  it("tells a connection lost after sending (unknown) from one refused before sending (unavailable)", async () => {
+    // A partner that reads the whole request, then drops the connection without answering.
+    const dropper = createServer((socket) => socket.once("data", () => setTimeout(() => socket.destroy(), 20)));
+    await new Promise<void>((resolve) => dropper.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => dropper.close(() => resolve())));
+    const { port } = dropper.address() as AddressInfo;
+    const gateway = createPartnerGateway({ apiBase: `http://127.0.0.1:${port}`, apiKey: API_KEY });
+    expect(await gateway.charge(purchase("pur_lost"))).toEqual({
+      ok: false,
+      code: "unknown",
+      reason: "The connection to the partner billing service was lost before it answered.",
+    });
+    await expect(gateway.findChargeByIdempotencyKey("pur_lost")).rejects.toBeInstanceOf(BillingUnavailableError);
+  });
+
+  it("reports an unreachable partner as unavailable: nothing was sent", async () => {
     const { emulator, gateway } = await setup();
     await emulator.close();
     expect(await gateway.charge(purchase("pur_gone"))).toEqual({

@@ -7,7 +7,19 @@ import { createJsonStateFile } from "../shared/json-state-file.js";
 import { renderPartnerNotFound, renderPortalPage, renderReceiptPage } from "./partner-pages.js";
 import { emptyPartnerState, type PartnerCharge, type PartnerEmulatorState } from "./partner-state.js";
 
-export type PartnerFaultMode = "none" | "decline" | "error" | "hang";
+/**
+ * - `decline`: charges answer 402 card_declined and charge nothing.
+ * - `error`: every API call answers 500 and does nothing.
+ * - `hang`: every API call is held without an answer and does nothing (a request lost on the way).
+ * - `delay`: a new charge is taken at once, but its answer comes only after `delayMs` (a client
+ *   that gives up sooner leaves a real charge behind). Lookups and lists answer at once.
+ */
+export type PartnerFaultMode = "none" | "decline" | "error" | "hang" | "delay";
+
+export interface PartnerFaultOptions {
+  /** For `delay`: how long the answer to a charge is held (default 5,000 ms). */
+  delayMs?: number;
+}
 
 export interface PartnerEmulatorOptions {
   port: number;
@@ -20,7 +32,7 @@ export interface PartnerEmulatorOptions {
 export interface PartnerEmulator {
   url: string;
   close(): Promise<void>;
-  setFault(mode: PartnerFaultMode): void;
+  setFault(mode: PartnerFaultMode, options?: PartnerFaultOptions): void;
   charges(): PartnerCharge[];
 }
 
@@ -35,7 +47,12 @@ const ChargeRequest = z
   })
   .strict();
 
-const FaultRequest = z.object({ mode: z.enum(["none", "decline", "error", "hang"]) });
+const FaultRequest = z.object({
+  mode: z.enum(["none", "decline", "error", "hang", "delay"]),
+  delayMs: z.number().int().min(0).max(120_000).optional(),
+});
+
+const DEFAULT_DELAY_MS = 5000;
 
 function apiError(c: Context, status: 400 | 401 | 402 | 404 | 409 | 500 | 503, code: string, message: string) {
   return c.json({ error: { code, message } }, status);
@@ -45,12 +62,26 @@ export async function startPartnerEmulator(options: PartnerEmulatorOptions): Pro
   const stateFile = createJsonStateFile<PartnerEmulatorState>({ dataDir: options.dataDir, fileName: PARTNER_EMULATOR_STATE_FILE });
   const state = stateFile.load() ?? emptyPartnerState();
   let fault: PartnerFaultMode = "none";
+  let delayMs = DEFAULT_DELAY_MS;
   let publicUrl = options.publicUrl ?? "";
   const hangGate = createHangGate();
-  const setFault = (mode: PartnerFaultMode) => {
+  const setFault = (mode: PartnerFaultMode, faultOptions: PartnerFaultOptions = {}) => {
     fault = mode;
+    delayMs = faultOptions.delayMs ?? DEFAULT_DELAY_MS;
     if (mode !== "hang") hangGate.releaseAll();
   };
+  const held = new Set<() => void>();
+  /** Holds an answer for `ms`, or until the emulator closes. */
+  const holdAnswer = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const release = () => {
+        clearTimeout(timer);
+        held.delete(release);
+        resolve();
+      };
+      const timer = setTimeout(release, ms);
+      held.add(release);
+    });
 
   const app = new Hono();
   app.use("/v1/*", async (c: Context, next: Next) => {
@@ -86,12 +117,22 @@ export async function startPartnerEmulator(options: PartnerEmulatorOptions): Pro
     state.charges.push(charge);
     state.idempotency[key] = { fingerprint, chargeId: charge.id };
     stateFile.save(state);
+    // The money has moved; only the answer is late.
+    if (fault === "delay") await holdAnswer(delayMs);
     return c.json(charge, 201);
   });
 
+  // `?accountId=`: the account's succeeded charges, newest first.
+  // `?idempotencyKey=`: the charge made for that key (zero or one), to settle an unknown outcome.
   app.get("/v1/charges", (c) => {
+    const idempotencyKey = c.req.query("idempotencyKey");
+    if (idempotencyKey !== undefined) {
+      const chargeId = state.idempotency[idempotencyKey]?.chargeId;
+      const charge = state.charges.find((candidate) => candidate.id === chargeId);
+      return c.json({ data: charge ? [charge] : [] });
+    }
     const accountId = c.req.query("accountId");
-    if (!accountId) return apiError(c, 400, "invalid_request", "The accountId query parameter is required.");
+    if (!accountId) return apiError(c, 400, "invalid_request", "The accountId or idempotencyKey query parameter is required.");
     return c.json({ data: chargesOf(state, accountId) });
   });
 
@@ -112,9 +153,11 @@ export async function startPartnerEmulator(options: PartnerEmulatorOptions): Pro
 
   app.post("/_emulator/fault", async (c) => {
     const parsed = FaultRequest.safeParse(await c.req.json().catch(() => null));
-    if (!parsed.success) return apiError(c, 400, "invalid_request", 'mode must be "none", "decline", "error" or "hang".');
-    setFault(parsed.data.mode);
-    return c.json({ mode: parsed.data.mode });
+    if (!parsed.success) {
+      return apiError(c, 400, "invalid_request", 'mode must be "none", "decline", "error", "hang" or "delay" (with an optional delayMs).');
+    }
+    setFault(parsed.data.mode, { delayMs: parsed.data.delayMs });
+    return c.json({ mode: parsed.data.mode, ...(parsed.data.mode === "delay" ? { delayMs } : {}) });
   });
 
   app.notFound((c) => apiError(c, 404, "not_found", "Unknown partner API route."));
@@ -130,6 +173,7 @@ export async function startPartnerEmulator(options: PartnerEmulatorOptions): Pro
     url: server.url,
     async close() {
       hangGate.releaseAll();
+      for (const release of [...held]) release();
       await server.close();
     },
     setFault,

@@ -4,6 +4,8 @@ import {
   cancelSubscription,
   createCheckoutSession,
   createCustomer,
+  expireCheckoutSession,
+  updateCustomer,
   findCheckout,
   findCustomer,
   findInvoice,
@@ -14,6 +16,8 @@ import {
   type ProrationBehavior,
 } from "./billing-engine.js";
 import { invalidParam, resourceMissing, StripeApiError } from "./emulator-state.js";
+import { createInvoice, createInvoiceItem, finalizeInvoice, payInvoice, withPayments } from "./invoicing-engine.js";
+import { createPaymentIntent, createRefund, findCharge, findPaymentIntent } from "./payments-engine.js";
 import { applyExpand } from "./expand.js";
 import { parseFormParams, readStringMap, type FormObject } from "./form-params.js";
 import {
@@ -34,8 +38,13 @@ export function createApiRoutes({ ctx, commit }: { ctx: BillingEngineContext; co
 
   const answer = async (c: Context, handle: (params: FormObject) => unknown, status: 200 = 200) => {
     const params = await readParams(c);
-    const result = handle(params);
-    commit();
+    let result: unknown;
+    try {
+      result = handle(params);
+    } finally {
+      // A refused payment still changed things (a failed charge, an attempt): keep and announce them.
+      commit();
+    }
     return c.json(applyExpand({ value: result, paths: readExpand(params), resolve: (id) => resolveById(ctx, id) }), status);
   };
 
@@ -50,6 +59,31 @@ export function createApiRoutes({ ctx, commit }: { ctx: BillingEngineContext; co
     ),
   );
   api.get("/customers/:id", (c) => answer(c, () => findCustomer(ctx, c.req.param("id"))));
+  api.post("/customers/:id", (c) =>
+    answer(c, (params) => {
+      const invoiceSettings = readObject(params, "invoice_settings");
+      return updateCustomer(ctx, {
+        id: c.req.param("id"),
+        name: readString(params, "name"),
+        defaultPaymentMethodId: readString(invoiceSettings, "default_payment_method"),
+        metadata: readObject(params, "metadata") ? readStringMap(params, "metadata") : undefined,
+      });
+    }),
+  );
+  api.get("/customers/:id/payment_methods", (c) =>
+    answer(c, () => {
+      const customer = findCustomer(ctx, c.req.param("id"));
+      const cards = Object.values(ctx.state.paymentMethods).filter((method) => method.customer === customer.id).reverse();
+      return toApiList({ data: cards, url: `/v1/customers/${customer.id}/payment_methods` });
+    }),
+  );
+  api.get("/payment_methods/:id", (c) =>
+    answer(c, () => {
+      const method = ctx.state.paymentMethods[c.req.param("id")];
+      if (!method) throw resourceMissing({ kind: "payment_method", id: c.req.param("id") });
+      return method;
+    }),
+  );
 
   api.post("/checkout/sessions", (c) => answer(c, (params) => createCheckoutSession(ctx, readCheckoutInput(params))));
   api.get("/checkout/sessions/:id", (c) =>
@@ -61,6 +95,7 @@ export function createApiRoutes({ ctx, commit }: { ctx: BillingEngineContext; co
         : record.session;
     }),
   );
+  api.post("/checkout/sessions/:id/expire", (c) => answer(c, () => expireCheckoutSession(ctx, c.req.param("id"))));
   api.get("/checkout/sessions/:id/line_items", (c) =>
     answer(c, () => {
       const record = findCheckout(ctx, c.req.param("id"));
@@ -76,7 +111,73 @@ export function createApiRoutes({ ctx, commit }: { ctx: BillingEngineContext; co
   api.delete("/subscriptions/:id", (c) => answer(c, () => cancelSubscription(ctx, c.req.param("id"))));
 
   api.get("/invoices", (c) => answer(c, (params) => listInvoices(ctx, params)));
-  api.get("/invoices/:id", (c) => answer(c, () => findInvoice(ctx, c.req.param("id"))));
+  api.get("/invoices/:id", (c) =>
+    answer(c, (params) => {
+      const invoice = findInvoice(ctx, c.req.param("id"));
+      return readExpand(params).some((path) => path === "payments" || path.startsWith("payments.")) ? withPayments(ctx, invoice) : invoice;
+    }),
+  );
+  api.post("/invoices", (c) => answer(c, (params) => createInvoice(ctx, readInvoiceInput(params))));
+  api.post("/invoices/:id/finalize", (c) => answer(c, () => finalizeInvoice(ctx, c.req.param("id"))));
+  api.post("/invoices/:id/pay", (c) =>
+    answer(c, (params) => payInvoice(ctx, { id: c.req.param("id"), paymentMethodId: readString(params, "payment_method") ?? null })),
+  );
+  api.get("/invoice_payments", (c) =>
+    answer(c, (params) => {
+      const invoiceId = requireString(params, "invoice");
+      findInvoice(ctx, invoiceId);
+      return toApiList({ data: [...(ctx.state.invoicePayments[invoiceId] ?? [])].reverse(), url: "/v1/invoice_payments" });
+    }),
+  );
+
+  api.post("/invoiceitems", (c) => answer(c, (params) => createInvoiceItem(ctx, readInvoiceItemInput(params))));
+  api.get("/invoiceitems/:id", (c) =>
+    answer(c, () => {
+      const item = ctx.state.invoiceItems[c.req.param("id")];
+      if (!item) throw resourceMissing({ kind: "invoiceitem", id: c.req.param("id") });
+      return item;
+    }),
+  );
+
+  api.post("/payment_intents", (c) =>
+    answer(c, (params) =>
+      createPaymentIntent(ctx, {
+        customerId: requireString(params, "customer"),
+        amount: readInteger(params, "amount") ?? 0,
+        currency: requireString(params, "currency").toLowerCase(),
+        paymentMethodId: readString(params, "payment_method") ?? null,
+        description: readString(params, "description") ?? null,
+        metadata: readStringMap(params, "metadata"),
+        confirm: readBoolean(params, "confirm") ?? false,
+        offSession: readBoolean(params, "off_session") ?? false,
+      }),
+    ),
+  );
+  api.get("/payment_intents/:id", (c) => answer(c, () => findPaymentIntent(ctx, c.req.param("id"))));
+  api.get("/charges/:id", (c) => answer(c, () => findCharge(ctx, c.req.param("id"))));
+
+  api.post("/refunds", (c) =>
+    answer(c, (params) => {
+      const reason = readString(params, "reason") ?? null;
+      if (reason !== null && reason !== "duplicate" && reason !== "fraudulent" && reason !== "requested_by_customer") {
+        throw invalidParam({ param: "reason", message: `Invalid reason: ${reason}` });
+      }
+      return createRefund(ctx, {
+        chargeId: readString(params, "charge") ?? null,
+        paymentIntentId: readString(params, "payment_intent") ?? null,
+        amount: readInteger(params, "amount") ?? null,
+        reason,
+        metadata: readStringMap(params, "metadata"),
+      });
+    }),
+  );
+  api.get("/refunds/:id", (c) =>
+    answer(c, () => {
+      const refund = ctx.state.refunds[c.req.param("id")];
+      if (!refund) throw resourceMissing({ kind: "refund", id: c.req.param("id") });
+      return refund;
+    }),
+  );
 
   api.get("/events", (c) => answer(c, (params) => listEvents(ctx, params)));
   api.get("/events/:id", (c) =>
@@ -116,6 +217,11 @@ export async function readParams(c: Context): Promise<FormObject> {
 
 function resolveById(ctx: BillingEngineContext, id: string): unknown {
   if (id.startsWith("cus_")) return ctx.state.customers[id];
+  if (id.startsWith("pi_")) return ctx.state.paymentIntents[id];
+  if (id.startsWith("ch_")) return ctx.state.charges[id];
+  if (id.startsWith("pm_")) return ctx.state.paymentMethods[id];
+  if (id.startsWith("ii_")) return ctx.state.invoiceItems[id];
+  if (id.startsWith("re_")) return ctx.state.refunds[id];
   if (id.startsWith("sub_")) return ctx.state.subscriptions[id];
   if (id.startsWith("in_")) return ctx.state.invoices.find((invoice) => invoice.id === id);
   if (id.startsWith("cs_")) return ctx.state.checkoutSessions[id]?.session;
@@ -146,6 +252,49 @@ function readCheckoutInput(params: FormObject) {
         }
       : null,
   } as const;
+}
+
+function readInvoiceInput(params: FormObject) {
+  const behavior = readString(params, "pending_invoice_items_behavior") ?? "exclude";
+  if (behavior !== "include" && behavior !== "exclude") {
+    throw invalidParam({ param: "pending_invoice_items_behavior", message: `Invalid pending_invoice_items_behavior: ${behavior}` });
+  }
+  const collection = readString(params, "collection_method") ?? "charge_automatically";
+  if (collection !== "charge_automatically") {
+    throw invalidParam({ param: "collection_method", message: "The emulator supports collection_method=charge_automatically only." });
+  }
+  return {
+    customerId: requireString(params, "customer"),
+    currency: readString(params, "currency") ?? null,
+    pendingInvoiceItemsBehavior: behavior,
+    autoAdvance: readBoolean(params, "auto_advance") ?? null,
+    description: readString(params, "description") ?? null,
+    metadata: readStringMap(params, "metadata"),
+    defaultPaymentMethodId: readString(params, "default_payment_method") ?? null,
+  } as const;
+}
+
+function readInvoiceItemInput(params: FormObject) {
+  const priceData = readObject(params, "price_data");
+  const decimal = readString(params, "unit_amount_decimal") ?? readString(priceData, "unit_amount_decimal");
+  if (decimal !== undefined && !/^\d+$/.test(decimal)) {
+    throw invalidParam({ param: "unit_amount_decimal", message: "The emulator supports whole minor units in unit_amount_decimal only." });
+  }
+  const unitAmount = readInteger(priceData, "unit_amount", "price_data[unit_amount]") ?? (decimal === undefined ? undefined : Number(decimal));
+  const period = readObject(params, "period");
+  return {
+    customerId: requireString(params, "customer"),
+    currency: readString(params, "currency") ?? readString(priceData, "currency") ?? null,
+    amount: readInteger(params, "amount") ?? null,
+    unitAmount: unitAmount ?? null,
+    quantity: readInteger(params, "quantity") ?? null,
+    description: readString(params, "description") ?? null,
+    metadata: readStringMap(params, "metadata"),
+    invoiceId: readString(params, "invoice") ?? null,
+    period: period
+      ? { start: readInteger(period, "start", "period[start]") ?? 0, end: readInteger(period, "end", "period[end]") ?? 0 }
+      : null,
+  };
 }
 
 function readCheckoutLine(line: FormObject, index: number): CheckoutLineInput {

@@ -15,11 +15,12 @@ import {
   buildLineItem,
   buildPrice,
   buildSubscription,
-  newId,
   nowSeconds,
   type EmittedEvent,
   type InvoiceLineInput,
 } from "./stripe-objects.js";
+import { chargeInvoice, finalizeInvoice, recordInvoicePayment } from "./invoicing-engine.js";
+import { saveCheckoutCard, takePayment } from "./payments-engine.js";
 
 /**
  * The emulator's business rules: what Stripe does to customers, sessions, subscriptions and
@@ -60,6 +61,42 @@ export function createCustomer(
   const customer = buildCustomer(input);
   ctx.state.customers[customer.id] = customer;
   ctx.emit({ type: "customer.created", object: customer });
+  return customer;
+}
+
+/** POST /v1/customers/:id: name, metadata and the default card for invoices. */
+export function updateCustomer(
+  ctx: BillingEngineContext,
+  {
+    id,
+    name,
+    defaultPaymentMethodId,
+    metadata,
+  }: { id: string; name: string | undefined; defaultPaymentMethodId: string | undefined; metadata: Record<string, string> | undefined },
+): Stripe.Customer {
+  const customer = findCustomer(ctx, id);
+  const previous: Partial<Stripe.Customer> = {};
+  if (name !== undefined && name !== customer.name) {
+    previous.name = customer.name;
+    customer.name = name;
+  }
+  if (defaultPaymentMethodId !== undefined) {
+    const method = ctx.state.paymentMethods[defaultPaymentMethodId];
+    if (!method) throw resourceMissing({ kind: "PaymentMethod", id: defaultPaymentMethodId, param: "invoice_settings[default_payment_method]" });
+    if (method.customer !== customer.id) {
+      throw invalidParam({
+        param: "invoice_settings[default_payment_method]",
+        message: `The customer does not have a payment method with the ID ${defaultPaymentMethodId}. The payment method must be attached to the customer.`,
+      });
+    }
+    previous.invoice_settings = structuredClone(customer.invoice_settings);
+    customer.invoice_settings = { ...customer.invoice_settings, default_payment_method: defaultPaymentMethodId };
+  }
+  if (metadata !== undefined) {
+    previous.metadata = { ...customer.metadata };
+    customer.metadata = { ...customer.metadata, ...metadata };
+  }
+  if (Object.keys(previous).length > 0) ctx.emit({ type: "customer.updated", object: customer, previousAttributes: previous });
   return customer;
 }
 
@@ -139,6 +176,21 @@ function validateCheckoutInput(ctx: BillingEngineContext, input: CreateCheckoutI
   }
 }
 
+/** POST /v1/checkout/sessions/:id/expire: an open session can no longer be paid. */
+export function expireCheckoutSession(ctx: BillingEngineContext, id: string): Stripe.Checkout.Session {
+  const { session } = findCheckout(ctx, id);
+  if (session.status !== "open") {
+    throw new StripeApiError({
+      status: 400,
+      message: `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of \`${session.status}\`.`,
+    });
+  }
+  session.status = "expired";
+  session.url = null;
+  ctx.emit({ type: "checkout.session.expired", object: session });
+  return session;
+}
+
 /** What pressing "Pay" on the hosted page does. Paying a completed session again changes nothing. */
 export function completeCheckoutSession(ctx: BillingEngineContext, id: string): Stripe.Checkout.Session {
   const record = findCheckout(ctx, id);
@@ -169,7 +221,17 @@ function completePaymentCheckout(ctx: BillingEngineContext, record: CheckoutReco
   const invoiceCreation = session.invoice_creation;
   const invoicesEnabled = invoiceCreation?.enabled === true;
   const customer = invoicesEnabled || typeof session.customer === "string" ? ensureCustomer(ctx, session) : null;
-  session.payment_intent = newId("pi");
+  const card = customer ? saveCheckoutCard(ctx, customer.id) : null;
+  const payment = takePayment(ctx, {
+    customerId: customer?.id ?? null,
+    amount: session.amount_total ?? 0,
+    currency: session.currency ?? "usd",
+    paymentMethodId: card?.id ?? null,
+    description: null,
+    metadata: { ...(session.metadata ?? {}) },
+    declinable: false,
+  });
+  session.payment_intent = payment.paymentIntent.id;
   markSessionPaid(session);
   const invoiceEvents: EmittedEvent[] = [];
   if (invoicesEnabled && customer) {
@@ -187,6 +249,7 @@ function completePaymentCheckout(ctx: BillingEngineContext, record: CheckoutReco
       publicUrl: ctx.publicUrl(),
     });
     ctx.state.invoices.push(invoice);
+    recordInvoicePayment(ctx, { invoice, paymentIntent: payment.paymentIntent });
     session.invoice = invoice.id;
     invoiceEvents.push(...paidInvoiceEvents(invoice));
   }
@@ -199,6 +262,7 @@ function completeSubscriptionCheckout(ctx: BillingEngineContext, record: Checkou
   const lineItem = record.lineItems[0];
   if (!lineItem?.price) throw new StripeApiError({ status: 400, message: "Checkout Session has no line items." });
   const customer = ensureCustomer(ctx, session);
+  const card = saveCheckoutCard(ctx, customer.id);
   const periodStart = nowSeconds();
   const periodEnd = addCalendarMonths({ unixSeconds: periodStart, months: 1 });
   const subscription = buildSubscription({
@@ -209,18 +273,19 @@ function completeSubscriptionCheckout(ctx: BillingEngineContext, record: Checkou
     periodStart,
     periodEnd,
   });
+  subscription.default_payment_method = card.id;
   ctx.state.subscriptions[subscription.id] = subscription;
-  const invoice = createSubscriptionInvoice(ctx, {
+  ctx.emit({ type: "customer.subscription.created", object: subscription });
+  const { invoice } = createSubscriptionInvoice(ctx, {
     subscription,
     customer,
     billingReason: "subscription_create",
     invoicePeriod: { start: periodStart, end: periodStart },
+    declinable: false,
   });
   session.subscription = subscription.id;
   session.invoice = invoice.id;
   markSessionPaid(session);
-  ctx.emit({ type: "customer.subscription.created", object: subscription });
-  paidInvoiceEvents(invoice).forEach(ctx.emit);
   ctx.emit({ type: "checkout.session.completed", object: session });
 }
 
@@ -261,7 +326,10 @@ function describeSubscriptionLine(item: Stripe.SubscriptionItem): string {
   return `${item.quantity ?? 1} × ${item.price.nickname ?? "Subscription"} (at ${unit} / ${interval})`;
 }
 
-/** A paid invoice for the subscription's current period at its current quantity. */
+/**
+ * An invoice for the subscription's current period at its current quantity, finalized and charged
+ * to the subscription's (or customer's) default card at once.
+ */
 function createSubscriptionInvoice(
   ctx: BillingEngineContext,
   {
@@ -269,13 +337,15 @@ function createSubscriptionInvoice(
     customer,
     billingReason,
     invoicePeriod,
+    declinable,
   }: {
     subscription: Stripe.Subscription;
     customer: Stripe.Customer;
     billingReason: Stripe.Invoice.BillingReason;
     invoicePeriod: { start: number; end: number };
+    declinable: boolean;
   },
-): Stripe.Invoice {
+): { invoice: Stripe.Invoice; paid: boolean } {
   const item = subscriptionItemOf(subscription);
   const quantity = item.quantity ?? 1;
   const invoice = buildInvoice({
@@ -300,10 +370,19 @@ function createSubscriptionInvoice(
     periodStart: invoicePeriod.start,
     periodEnd: invoicePeriod.end,
     publicUrl: ctx.publicUrl(),
+    status: "draft",
   });
+  invoice.auto_advance = true;
   ctx.state.invoices.push(invoice);
   subscription.latest_invoice = invoice.id;
-  return invoice;
+  ctx.emit({ type: "invoice.created", object: invoice });
+  finalizeInvoice(ctx, invoice.id);
+  const outcome = chargeInvoice(ctx, {
+    invoice,
+    paymentMethodId: typeof subscription.default_payment_method === "string" ? subscription.default_payment_method : null,
+    declinable,
+  });
+  return { invoice, paid: outcome.decline === null };
 }
 
 function paidInvoiceEvents(invoice: Stripe.Invoice): EmittedEvent[] {
@@ -421,10 +500,17 @@ function createProrationInvoice(
     periodStart: now,
     periodEnd: now,
     publicUrl: ctx.publicUrl(),
+    status: "draft",
   });
   ctx.state.invoices.push(invoice);
   subscription.latest_invoice = invoice.id;
-  paidInvoiceEvents(invoice).forEach(ctx.emit);
+  ctx.emit({ type: "invoice.created", object: invoice });
+  finalizeInvoice(ctx, invoice.id);
+  chargeInvoice(ctx, {
+    invoice,
+    paymentMethodId: typeof subscription.default_payment_method === "string" ? subscription.default_payment_method : null,
+    declinable: true,
+  });
 }
 
 /** DELETE /v1/subscriptions/:id — cancels at once; cancelling twice changes nothing. */
@@ -463,18 +549,23 @@ export function advanceSubscription(ctx: BillingEngineContext, id: string): Stri
   const lastPeriod = { start: item.current_period_start, end: item.current_period_end };
   item.current_period_start = lastPeriod.end;
   item.current_period_end = nextPeriodEnd({ anchor: subscription.billing_cycle_anchor, after: lastPeriod.end });
-  const invoice = createSubscriptionInvoice(ctx, {
+  ctx.emit({ type: "customer.subscription.updated", object: subscription, previousAttributes: { items: previous.items } });
+  const { paid } = createSubscriptionInvoice(ctx, {
     subscription,
     customer: findCustomer(ctx, customerIdOf(subscription)),
     billingReason: "subscription_cycle",
     invoicePeriod: lastPeriod,
+    declinable: true,
   });
-  ctx.emit({
-    type: "customer.subscription.updated",
-    object: subscription,
-    previousAttributes: { items: previous.items, latest_invoice: previous.latest_invoice },
-  });
-  paidInvoiceEvents(invoice).forEach(ctx.emit);
+  if (!paid && subscription.status !== "past_due") {
+    // The renewal's card was declined: Stripe keeps the invoice open and the subscription past due.
+    const before = subscription.status;
+    subscription.status = "past_due";
+    ctx.emit({ type: "customer.subscription.updated", object: subscription, previousAttributes: { status: before } });
+  } else if (paid && subscription.status === "past_due") {
+    subscription.status = "active";
+    ctx.emit({ type: "customer.subscription.updated", object: subscription, previousAttributes: { status: "past_due" } });
+  }
   return subscription;
 }
 

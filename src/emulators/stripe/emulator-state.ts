@@ -23,10 +23,39 @@ export interface StripeEmulatorState {
   /** Oldest first. */
   events: Stripe.Event[];
   idempotency: Record<string, StoredResponse>;
+  paymentMethods: Record<string, Stripe.PaymentMethod>;
+  paymentIntents: Record<string, Stripe.PaymentIntent>;
+  charges: Record<string, Stripe.Charge>;
+  refunds: Record<string, Stripe.Refund>;
+  invoiceItems: Record<string, Stripe.InvoiceItem>;
+  /** By invoice id: its payment attempts (returned with `expand[]=payments`). */
+  invoicePayments: Record<string, Stripe.InvoicePayment[]>;
+  /** By customer id: how many of its next off-session charges are declined (test control). */
+  declines: Record<string, number>;
 }
 
 export function emptyState(): StripeEmulatorState {
-  return { version: 1, customers: {}, checkoutSessions: {}, subscriptions: {}, invoices: [], events: [], idempotency: {} };
+  return {
+    version: 1,
+    customers: {},
+    checkoutSessions: {},
+    subscriptions: {},
+    invoices: [],
+    events: [],
+    idempotency: {},
+    paymentMethods: {},
+    paymentIntents: {},
+    charges: {},
+    refunds: {},
+    invoiceItems: {},
+    invoicePayments: {},
+    declines: {},
+  };
+}
+
+/** A state file from an older emulator lacks the newer collections: start them empty. */
+export function upgradeState(loaded: Partial<StripeEmulatorState>): StripeEmulatorState {
+  return { ...emptyState(), ...loaded };
 }
 
 /** An error answered in Stripe's shape: `{ error: { type, message, code?, param? } }`. */
@@ -35,6 +64,8 @@ export class StripeApiError extends Error {
   readonly type: string;
   readonly code: string | undefined;
   readonly param: string | undefined;
+  /** Extra fields of the error body, e.g. `decline_code`, `charge`, `payment_intent` for card errors. */
+  readonly extra: Record<string, unknown>;
 
   constructor({
     status,
@@ -42,18 +73,21 @@ export class StripeApiError extends Error {
     message,
     code,
     param,
+    extra = {},
   }: {
     status: number;
     type?: string;
     message: string;
     code?: string;
     param?: string;
+    extra?: Record<string, unknown>;
   }) {
     super(message);
     this.status = status;
     this.type = type;
     this.code = code;
     this.param = param;
+    this.extra = extra;
   }
 
   toBody(): { error: { type: string; message: string; code?: string; param?: string } } {
@@ -63,6 +97,7 @@ export class StripeApiError extends Error {
         message: this.message,
         ...(this.code ? { code: this.code } : {}),
         ...(this.param ? { param: this.param } : {}),
+        ...this.extra,
       },
     };
   }

@@ -20,7 +20,10 @@ export function renderCheckoutPage(record: CheckoutRecord): string {
     session.status === "open"
       ? `<form method="post" action="/checkout/${escapeHtml(session.id)}/pay"><button type="submit">Pay</button></form>
 ${session.cancel_url ? `<div class="actions"><a href="${escapeHtml(session.cancel_url)}">Cancel</a></div>` : ""}`
-      : `<p><span class="badge">Paid</span> This checkout is complete.</p>
+      : session.status === "expired"
+        ? `<p role="alert">This checkout session has expired. Nothing was charged.</p>
+${session.cancel_url ? `<div class="actions"><a href="${escapeHtml(session.cancel_url)}">Return to the merchant</a></div>` : ""}`
+        : `<p><span class="badge">Paid</span> This checkout is complete.</p>
 ${session.success_url ? `<div class="actions"><a href="${escapeHtml(session.success_url)}">Return to the merchant</a></div>` : ""}`;
   return renderPage({
     title: "Checkout",

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   BillingUnavailableError,
+  CardDeclinedError,
   createStripeGateway,
   StripeRequestError,
   WebhookSignatureError,
@@ -205,6 +206,22 @@ describe("Stripe emulator through the Stripe gateway", () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it("marks a write that got no answer as an unknown outcome, and a refused connection as nothing sent", async () => {
+    const { emulator } = await setup();
+    const impatient = createStripeGateway({ secretKey: "sk_test_x", apiBase: emulator.url, webhookSecret: WEBHOOK_SECRET, timeoutMs: 300 });
+    emulator.setFault("hang");
+    await expect(impatient.createCustomer({ groupId: "g", name: "n", idempotencyKey: "hung" })).rejects.toMatchObject({
+      constructor: BillingUnavailableError,
+      outcomeUnknown: true,
+    });
+    emulator.setFault("none");
+    const nowhere = createStripeGateway({ secretKey: "sk_test_x", apiBase: "http://127.0.0.1:1", webhookSecret: WEBHOOK_SECRET });
+    await expect(nowhere.createCustomer({ groupId: "g", name: "n", idempotencyKey: "refused" })).rejects.toMatchObject({
+      constructor: BillingUnavailableError,
+      outcomeUnknown: false,
+    });
+  });
+
   it("turns Stripe 500s into BillingUnavailableError, set over HTTP too", async () => {
     const { gateway, emulator } = await setup();
     const response = await fetch(`${emulator.url}/_emulator/fault`, {
@@ -273,5 +290,207 @@ describe("Stripe emulator through the Stripe gateway", () => {
     expect(await second.gateway.listPaidInvoices(customer.id)).toHaveLength(1);
     expect((await second.gateway.retrieveCheckoutSession(session.id)).status).toBe("complete");
     expect(second.emulator.events()).toHaveLength(eventCount);
+  });
+});
+
+/** A customer with a paid monthly subscription (and so a card saved by Checkout). */
+async function subscribed({ gateway, emulator, quantity = 2 }: { gateway: ReturnType<typeof createStripeGateway>; emulator: StripeEmulator; quantity?: number }) {
+  const { customer, session } = await startCheckout({ gateway, mode: "subscription", quantity });
+  await emulator.payCheckoutSession(session.id);
+  const { subscriptionId } = await gateway.retrieveCheckoutSession(session.id);
+  if (!subscriptionId) throw new Error("no subscription");
+  return { customer, session, subscriptionId };
+}
+
+const raisePlan = (customerId: string, idempotencyKey: string) => ({
+  customerId,
+  currency: "usd",
+  unitAmount: 800,
+  quantity: 3,
+  description: "Plan raised to 5 packages",
+  metadata: { groupId: "grp_1", purchaseId: "pur_raise" },
+  idempotencyKey,
+});
+
+describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refund", () => {
+  it("expires an open Checkout Session: expired event, no Pay button, paying it is refused", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { session } = await startCheckout({ gateway, mode: "subscription" });
+    const expired = await gateway.expireCheckoutSession({ sessionId: session.id, idempotencyKey: "expire-1" });
+    expect(expired).toMatchObject({ id: session.id, status: "expired", paymentStatus: "unpaid" });
+    const event = await waitFor(() => verifiedEvents().find((candidate) => candidate.type === "checkout.session.expired"));
+    expect(event.data.object).toMatchObject({ id: session.id, status: "expired" });
+
+    const page = await fetch(session.url).then((response) => response.text());
+    expect(page).not.toMatch(/<button[^>]*>Pay<\/button>/);
+    expect(page).toContain("expired");
+    const pay = await fetch(`${emulator.url}/checkout/${session.id}/pay`, { method: "POST", redirect: "manual" });
+    expect(pay.status).toBe(410);
+    expect((await gateway.retrieveCheckoutSession(session.id)).subscriptionId).toBeNull();
+  });
+
+  it("answers a session paid before it could be expired as complete, and the raw API says why", async () => {
+    const { gateway, emulator } = await setup();
+    const { session } = await startCheckout({ gateway, mode: "payment" });
+    await emulator.payCheckoutSession(session.id);
+    expect(await gateway.expireCheckoutSession({ sessionId: session.id, idempotencyKey: "expire-2" })).toMatchObject({ status: "complete" });
+    const raw = await fetch(`${emulator.url}/v1/checkout/sessions/${session.id}/expire`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk_test_x" },
+    });
+    expect(raw.status).toBe(400);
+    const body = (await raw.json()) as { error: { type: string; message: string } };
+    expect(body.error.type).toBe("invalid_request_error");
+    expect(body.error.message).toContain('Only Checkout Sessions with a status in ["open"] can be expired');
+  });
+
+  it("saves the Checkout card as the customer's default payment method", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator });
+    const saved = await gateway.retrieveCustomer(customer.id);
+    expect(saved.defaultPaymentMethodId).toMatch(/^pm_/);
+    const subscription = await fetch(`${emulator.url}/v1/subscriptions/${subscriptionId}`, { headers: { authorization: "Bearer sk_test_x" } }).then(
+      (response) => response.json() as Promise<{ default_payment_method: string }>,
+    );
+    expect(subscription.default_payment_method).toBe(saved.defaultPaymentMethodId);
+  });
+
+  it("charges added packages on a one-off invoice paid at once with the saved card, once per idempotency key", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer } = await subscribed({ gateway, emulator });
+    const invoice = await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-a"));
+    expect(invoice).toMatchObject({
+      customerId: customer.id,
+      subscriptionId: null,
+      billingReason: "manual",
+      paid: true,
+      total: 2400,
+      amountPaid: 2400,
+      quantity: 3,
+      currency: "usd",
+      description: "Plan raised to 5 packages",
+      metadata: { groupId: "grp_1", purchaseId: "pur_raise" },
+    });
+    expect(invoice.hostedInvoiceUrl).toContain(`/invoices/${invoice.id}`);
+    const again = await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-a"));
+    expect(again.id).toBe(invoice.id);
+
+    const paidEvents = () => verifiedEvents().filter((event) => event.type === "invoice.paid" && event.data.object.id === invoice.id);
+    await waitFor(() => paidEvents().length === 1);
+    // One payment for the subscription's first invoice, one for the raise, none for the replay.
+    expect(emulator.events().filter((event) => event.type === "payment_intent.succeeded")).toHaveLength(2);
+    const invoices = await gateway.listPaidInvoices(customer.id);
+    expect(invoices.map((paid) => paid.total.amount)).toEqual([2400, 3000]);
+  });
+
+  it("declines the saved card when told to: the invoice stays unpaid, invoice.payment_failed is sent, the next key pays", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer } = await subscribed({ gateway, emulator });
+    const control = await fetch(`${emulator.url}/_emulator/customers/${customer.id}/decline-next`, { method: "POST" });
+    expect(control.status).toBe(200);
+
+    const declined = await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-declined")).catch((error: unknown) => error);
+    expect(declined).toBeInstanceOf(CardDeclinedError);
+    expect(declined).toMatchObject({ code: "payment_failed", declineCode: "generic_decline", message: "Your card was declined." });
+    // The same key keeps its answer; nothing is charged.
+    await expect(gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-declined"))).rejects.toBeInstanceOf(CardDeclinedError);
+    await waitFor(() => verifiedEvents().find((event) => event.type === "invoice.payment_failed"));
+    await waitFor(() => verifiedEvents().find((event) => event.type === "payment_intent.payment_failed"));
+    expect(await gateway.listPaidInvoices(customer.id)).toHaveLength(1);
+
+    expect((await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-retry"))).paid).toBe(true);
+  });
+
+  it("refuses to charge an invoice to a customer without a saved card", async () => {
+    const { gateway } = await setup();
+    const customer = await gateway.createCustomer({ groupId: "grp_1", name: "No card", idempotencyKey: "nocard" });
+    await expect(gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-nocard"))).rejects.toMatchObject({
+      constructor: StripeRequestError,
+      status: 400,
+      stripeCode: "missing",
+    });
+  });
+
+  it("takes pending invoice items into an invoice with pending_invoice_items_behavior=include", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer } = await subscribed({ gateway, emulator });
+    const post = (path: string, body: Record<string, string>) =>
+      fetch(`${emulator.url}/v1${path}`, {
+        method: "POST",
+        headers: { authorization: "Bearer sk_test_x", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(body).toString(),
+      }).then(async (response) => ({ status: response.status, json: (await response.json()) as Record<string, unknown> }));
+    const item = await post("/invoiceitems", { customer: customer.id, currency: "usd", amount: "1200", description: "Extra" });
+    expect(item).toMatchObject({ status: 200, json: { object: "invoiceitem", amount: 1200, invoice: null } });
+    const draft = await post("/invoices", { customer: customer.id, pending_invoice_items_behavior: "include" });
+    expect(draft.json).toMatchObject({ status: "draft", total: 1200, number: null });
+    const finalized = await post(`/invoices/${String(draft.json.id)}/finalize`, {});
+    expect(finalized.json).toMatchObject({ status: "open", amount_due: 1200 });
+    const paid = await post(`/invoices/${String(draft.json.id)}/pay`, {});
+    expect(paid.json).toMatchObject({ status: "paid", amount_paid: 1200 });
+    const excluded = await post("/invoices", { customer: customer.id, pending_invoice_items_behavior: "exclude" });
+    expect(excluded.json).toMatchObject({ total: 0 });
+  });
+
+  it("changes a plan's quantity without any invoice under proration_behavior none; the next period bills the new quantity", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator, quantity: 2 });
+    const updated = await gateway.updateSubscriptionQuantity({ subscriptionId, quantity: 5, idempotencyKey: "qty-5", prorationBehavior: "none" });
+    expect(updated.quantity).toBe(5);
+    expect(await gateway.listPaidInvoices(customer.id)).toHaveLength(1);
+    await emulator.advanceSubscription(subscriptionId);
+    const [renewal] = await gateway.listPaidInvoices(customer.id);
+    expect(renewal?.total.amount).toBe(5 * 1500);
+  });
+
+  it("cancels the later of two subscriptions and refunds its invoice (the two-Checkouts race)", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const first = await subscribed({ gateway, emulator, quantity: 2 });
+    const other = await gateway.createCheckoutSession({
+      customerId: first.customer.id,
+      mode: "subscription",
+      productName: "1,000 group credits",
+      unitAmount: 1500,
+      currency: "usd",
+      quantity: 3,
+      successUrl: "http://app.test/ok",
+      cancelUrl: "http://app.test/cancel",
+      metadata: { groupId: "grp_1", purchaseId: "pur_second" },
+      idempotencyKey: "cs-second",
+    });
+    await emulator.payCheckoutSession(other.id);
+    const subscriptions = await gateway.listSubscriptions(first.customer.id);
+    expect(subscriptions).toHaveLength(2);
+    const later = await gateway.retrieveCheckoutSession(other.id);
+    if (!later.subscriptionId || !later.invoiceId) throw new Error("second checkout not paid");
+
+    const canceled = await gateway.cancelSubscription({ subscriptionId: later.subscriptionId });
+    expect(canceled.status).toBe("canceled");
+    expect((await gateway.cancelSubscription({ subscriptionId: later.subscriptionId })).status).toBe("canceled");
+    const refund = await gateway.refundInvoice({ invoiceId: later.invoiceId, idempotencyKey: "refund-second" });
+    expect(refund).toMatchObject({ amount: 4500, currency: "usd", status: "succeeded" });
+    expect(await gateway.refundInvoice({ invoiceId: later.invoiceId, idempotencyKey: "refund-second" })).toEqual(refund);
+    await expect(gateway.refundInvoice({ invoiceId: later.invoiceId, idempotencyKey: "refund-again" })).rejects.toMatchObject({
+      constructor: StripeRequestError,
+      stripeCode: "charge_already_refunded",
+    });
+
+    expect((await gateway.listSubscriptions(first.customer.id)).map((subscription) => subscription.id)).toEqual([first.subscriptionId]);
+    const refunded = await waitFor(() => verifiedEvents().find((event) => event.type === "charge.refunded"));
+    if (refunded.type !== "charge.refunded") throw new Error("unexpected event");
+    expect(refunded.data.object).toMatchObject({ amount_refunded: 4500, refunded: true });
+    await waitFor(() => verifiedEvents().find((event) => event.type === "customer.subscription.deleted"));
+  });
+
+  it("keeps a renewal whose card is declined open and the subscription past due", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator });
+    await emulator.declineNextCharges(customer.id);
+    await emulator.advanceSubscription(subscriptionId);
+    expect((await gateway.retrieveSubscription(subscriptionId)).status).toBe("past_due");
+    const failed = await waitFor(() => verifiedEvents().find((event) => event.type === "invoice.payment_failed"));
+    if (failed.type !== "invoice.payment_failed") throw new Error("unexpected event");
+    expect(failed.data.object).toMatchObject({ billing_reason: "subscription_cycle", status: "open", attempt_count: 1 });
+    expect(await gateway.listPaidInvoices(customer.id)).toHaveLength(1);
   });
 });

@@ -14,7 +14,8 @@ import {
   findInvoice,
   type BillingEngineContext,
 } from "./billing-engine.js";
-import { emptyState, StripeApiError, type StripeEmulatorState } from "./emulator-state.js";
+import { declineNextCharges } from "./payments-engine.js";
+import { emptyState, StripeApiError, upgradeState, type StripeEmulatorState } from "./emulator-state.js";
 import { renderCheckoutPage, renderDashboardPage, renderInvoicePage, renderNotFoundPage } from "./hosted-pages.js";
 import { buildEvent, type EmittedEvent } from "./stripe-objects.js";
 import { createWebhookSender } from "./webhook-sender.js";
@@ -39,6 +40,8 @@ export interface StripeEmulator {
   events(): Stripe.Event[];
   redeliver(eventId: string): Promise<void>;
   payCheckoutSession(id: string): Promise<void>;
+  /** Declines the customer's next `count` off-session charges (invoices, PaymentIntents, renewals); 0 clears it. */
+  declineNextCharges(customerId: string, count?: number): Promise<void>;
   /** Paid invoices from the past (demo history, benchmarks); emits no events. */
   importPaidInvoices(invoices: HistoricalInvoiceInput[]): Promise<void>;
 }
@@ -47,7 +50,8 @@ export const STRIPE_EMULATOR_STATE_FILE = "stripe-emulator.json";
 
 export async function startStripeEmulator(options: StripeEmulatorOptions): Promise<StripeEmulator> {
   const stateFile = createJsonStateFile<StripeEmulatorState>({ dataDir: options.dataDir, fileName: STRIPE_EMULATOR_STATE_FILE });
-  const state = stateFile.load() ?? emptyState();
+  const loaded = stateFile.load();
+  const state = loaded ? upgradeState(loaded) : emptyState();
   let webhookUrl = options.webhookUrl;
   let fault: StripeFaultMode = "none";
   let publicUrl = options.publicUrl ?? "";
@@ -112,6 +116,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     setFault,
     advanceSubscription: (id) => runAndCommit(() => advanceSubscriptionInEngine(ctx, id)),
     payCheckoutSession: (id) => runAndCommit(() => completeCheckoutSession(ctx, id)),
+    declineNextCharges: (customerId, count = 1) => runAndCommit(() => declineNextCharges(ctx, { customerId, count })),
     importPaidInvoices: (invoices) => runAndCommit(() => invoices.forEach((input) => importPaidInvoice(ctx, input))),
     setWebhookUrl: (url) => {
       webhookUrl = url;
@@ -199,7 +204,9 @@ function createHostedRoutes({ ctx, commit }: { ctx: BillingEngineContext; commit
   });
   pages.post("/checkout/:id/pay", (c) => {
     const id = c.req.param("id");
-    if (!ctx.state.checkoutSessions[id]) return c.html(renderNotFoundPage("This checkout session does not exist."), 404);
+    const record = ctx.state.checkoutSessions[id];
+    if (!record) return c.html(renderNotFoundPage("This checkout session does not exist."), 404);
+    if (record.session.status === "expired") return c.html(renderCheckoutPage(record), 410);
     const session = completeCheckoutSession(ctx, id);
     commit();
     if (!session.success_url) return c.html(renderCheckoutPage(findCheckout(ctx, id)));
@@ -243,6 +250,17 @@ function createControlRoutes({
     const subscription = advanceSubscriptionInEngine(ctx, c.req.param("id"));
     commit();
     return c.json(subscription);
+  });
+  // The customer's card declines its next `count` (default 1) off-session charges; 0 clears it.
+  control.post("/customers/:id/decline-next", async (c) => {
+    const body: unknown = await c.req.json().catch(() => ({}));
+    const count = typeof body === "object" && body !== null && "count" in body ? body.count : 1;
+    if (typeof count !== "number") {
+      return c.json({ error: { type: "invalid_request_error", message: "count must be a whole number, 0 or more." } }, 400);
+    }
+    declineNextCharges(ctx, { customerId: c.req.param("id"), count });
+    commit();
+    return c.json({ customer: c.req.param("id"), declineNext: count });
   });
   control.post("/checkout/sessions/:id/pay", (c) => {
     const session = completeCheckoutSession(ctx, c.req.param("id"));

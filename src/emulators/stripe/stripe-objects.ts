@@ -336,6 +336,9 @@ export interface InvoiceLineInput {
   periodEnd: number;
   subscriptionItemId: string | null;
   proration: boolean;
+  /** The invoice item this line bills, for lines that are not a subscription's. */
+  invoiceItemId?: string | null;
+  metadata?: Record<string, string>;
 }
 
 export function buildInvoice({
@@ -349,6 +352,8 @@ export function buildInvoice({
   periodStart,
   periodEnd,
   publicUrl,
+  status = "paid",
+  autoAdvance = false,
 }: {
   customer: Stripe.Customer;
   currency: string;
@@ -360,8 +365,94 @@ export function buildInvoice({
   periodStart: number;
   periodEnd: number;
   publicUrl: string;
+  /** `paid`: finalized and paid at once (Checkout, renewals); `draft`: to be finalized and paid later. */
+  status?: "draft" | "paid";
+  autoAdvance?: boolean;
 }): Stripe.Invoice {
   const id = newId("in");
+  const invoice = buildPaidInvoice({ id, customer, currency, billingReason, subscription, lines, description, metadata, periodStart, periodEnd, publicUrl });
+  if (status === "paid") return invoice;
+  // A draft: no number, nothing attempted or paid yet.
+  customer.next_invoice_sequence = (customer.next_invoice_sequence ?? 2) - 1;
+  return {
+    ...invoice,
+    amount_paid: 0,
+    amount_remaining: invoice.total,
+    attempt_count: 0,
+    attempted: false,
+    auto_advance: autoAdvance,
+    effective_at: null,
+    hosted_invoice_url: null,
+    invoice_pdf: null,
+    number: null,
+    status: "draft",
+    status_transitions: { finalized_at: null, marked_uncollectible_at: null, paid_at: null, voided_at: null },
+    webhooks_delivered_at: null,
+  };
+}
+
+/** Gives a draft its number and hosted page, as finalizing does. */
+export function finalizeInvoiceObject({ invoice, customer, publicUrl }: { invoice: Stripe.Invoice; customer: Stripe.Customer; publicUrl: string }): void {
+  const sequence = customer.next_invoice_sequence ?? 1;
+  customer.next_invoice_sequence = sequence + 1;
+  const now = nowSeconds();
+  const hostedUrl = `${publicUrl}/invoices/${invoice.id}`;
+  invoice.number = `${customer.invoice_prefix ?? "EMU"}-${String(sequence).padStart(4, "0")}`;
+  invoice.status = "open";
+  invoice.effective_at = now;
+  invoice.hosted_invoice_url = hostedUrl;
+  invoice.invoice_pdf = `${hostedUrl}?format=pdf`;
+  invoice.status_transitions = { ...invoice.status_transitions, finalized_at: now };
+}
+
+export function markInvoicePaidObject(invoice: Stripe.Invoice): void {
+  const now = nowSeconds();
+  invoice.status = "paid";
+  invoice.amount_paid = invoice.amount_due;
+  invoice.amount_remaining = 0;
+  invoice.status_transitions = { ...invoice.status_transitions, paid_at: now };
+  invoice.webhooks_delivered_at = now;
+}
+
+/** Appends a line to a draft and keeps its totals right. */
+export function addInvoiceLine({ invoice, line }: { invoice: Stripe.Invoice; line: InvoiceLineInput }): void {
+  invoice.lines.data.push(buildInvoiceLine({ invoiceId: invoice.id, currency: invoice.currency, subscription: null, line }));
+  const total = invoice.lines.data.reduce((sum, item) => sum + item.amount, 0);
+  Object.assign(invoice, {
+    amount_due: total,
+    amount_remaining: total,
+    subtotal: total,
+    subtotal_excluding_tax: total,
+    total,
+    total_excluding_tax: total,
+  });
+}
+
+function buildPaidInvoice({
+  id,
+  customer,
+  currency,
+  billingReason,
+  subscription,
+  lines,
+  description,
+  metadata,
+  periodStart,
+  periodEnd,
+  publicUrl,
+}: {
+  id: string;
+  customer: Stripe.Customer;
+  currency: string;
+  billingReason: Stripe.Invoice.BillingReason;
+  subscription: Stripe.Subscription | null;
+  lines: InvoiceLineInput[];
+  description: string | null;
+  metadata: Record<string, string>;
+  periodStart: number;
+  periodEnd: number;
+  publicUrl: string;
+}): Stripe.Invoice {
   const paidAt = nowSeconds();
   const total = lines.reduce((sum, line) => sum + line.amount, 0);
   const sequence = customer.next_invoice_sequence ?? 1;
@@ -476,7 +567,7 @@ function buildInvoiceLine({
     discounts: [],
     invoice: invoiceId,
     livemode: false,
-    metadata: subscription ? { ...subscription.metadata } : {},
+    metadata: line.metadata ?? (subscription ? { ...subscription.metadata } : {}),
     parent: line.subscriptionItemId
       ? {
           type: "subscription_item_details",
@@ -493,7 +584,7 @@ function buildInvoiceLine({
           type: "invoice_item_details",
           subscription_item_details: null,
           invoice_item_details: {
-            invoice_item: newId("ii"),
+            invoice_item: line.invoiceItemId ?? newId("ii"),
             proration: false,
             proration_details: { credited_items: null },
             subscription: null,
@@ -514,18 +605,37 @@ function buildInvoiceLine({
   };
 }
 
-export type EmittedEvent =
-  | { type: "checkout.session.completed"; object: Stripe.Checkout.Session }
-  | { type: "customer.created"; object: Stripe.Customer }
-  | {
-      type: "invoice.created" | "invoice.finalized" | "invoice.paid" | "invoice.payment_succeeded";
-      object: Stripe.Invoice;
-    }
-  | {
-      type: "customer.subscription.created" | "customer.subscription.updated" | "customer.subscription.deleted";
-      object: Stripe.Subscription;
-      previousAttributes?: Partial<Stripe.Subscription>;
-    };
+/** The event types the emulator sends. */
+export type EmulatedEventType =
+  | "billing_portal.session.created"
+  | "charge.failed"
+  | "charge.refunded"
+  | "charge.succeeded"
+  | "checkout.session.completed"
+  | "checkout.session.expired"
+  | "customer.created"
+  | "customer.updated"
+  | "customer.subscription.created"
+  | "customer.subscription.deleted"
+  | "customer.subscription.updated"
+  | "invoice.created"
+  | "invoice.finalized"
+  | "invoice.paid"
+  | "invoice.payment_failed"
+  | "invoice.payment_succeeded"
+  | "invoiceitem.created"
+  | "payment_intent.created"
+  | "payment_intent.payment_failed"
+  | "payment_intent.succeeded"
+  | "payment_method.attached"
+  | "refund.created";
+
+type EventObject<T extends EmulatedEventType> = Extract<Stripe.Event, { type: T }>["data"]["object"];
+
+/** An event as the engine emits it: its type, the object it carries and what changed. */
+export type EmittedEvent = {
+  [T in EmulatedEventType]: { type: T; object: EventObject<T>; previousAttributes?: Partial<EventObject<T>> };
+}[EmulatedEventType];
 
 export function buildEvent({
   emitted,

@@ -304,3 +304,100 @@ export const idempotencyRecords = pgTable(
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] })],
 );
+
+/**
+ * A group's pool controls (issue 14): alert threshold and webhook, auto top-up, and the pool's
+ * state (`is_low`), flipped only under this row's lock so each crossing is seen once.
+ */
+export const groupControls = pgTable(
+  "group_controls",
+  {
+    groupId: uuid("group_id").primaryKey().references(() => groups.id),
+    lowBalanceThreshold: bigint("low_balance_threshold", { mode: "number" }),
+    alertWebhookUrl: text("alert_webhook_url"),
+    webhookSigningSecret: text("webhook_signing_secret").notNull(),
+    autoTopUpThreshold: bigint("auto_top_up_threshold", { mode: "number" }),
+    autoTopUpPackages: integer("auto_top_up_packages"),
+    autoTopUpMaxPerMonth: integer("auto_top_up_max_per_month"),
+    autoTopUpEnabled: boolean("auto_top_up_enabled").notNull().default(false),
+    autoTopUpDisabledReason: text("auto_top_up_disabled_reason"),
+    isLow: boolean("is_low").notNull().default(false),
+    /** Number of the last auto top-up started: (group, seq) identifies a crossing's purchase. */
+    topUpSeq: integer("top_up_seq").notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check("group_controls_threshold_ck", sql`${t.lowBalanceThreshold} is null or ${t.lowBalanceThreshold} >= 0`),
+    check(
+      "group_controls_top_up_ck",
+      sql`not ${t.autoTopUpEnabled} or (${t.autoTopUpThreshold} >= 0 and ${t.autoTopUpPackages} between 1 and 50 and ${t.autoTopUpMaxPerMonth} >= 1)`,
+    ),
+  ],
+);
+
+/** A website's monthly cap on pool credits, and what it drew from the pool in `used_month` (YYYY-MM, UTC). */
+export const websitePoolCaps = pgTable(
+  "website_pool_caps",
+  {
+    websiteId: uuid("website_id").primaryKey().references(() => websites.id),
+    /** The cap belongs to the website in this group; it does not apply in any other. */
+    groupId: uuid("group_id").notNull().references(() => groups.id),
+    monthlyCredits: bigint("monthly_credits", { mode: "number" }).notNull(),
+    usedMonth: text("used_month").notNull(),
+    usedCredits: bigint("used_credits", { mode: "number" }).notNull().default(0),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("website_pool_caps_group_idx").on(t.groupId),
+    check("website_pool_caps_ck", sql`${t.monthlyCredits} >= 0 and ${t.usedCredits} >= 0`),
+  ],
+);
+
+/** Outgoing webhook events, written in the transaction of the change they report; delivered by any process. */
+export const alertOutbox = pgTable(
+  "alert_outbox",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    groupId: uuid("group_id").notNull().references(() => groups.id),
+    type: text("type").notNull(),
+    payload: jsonb("payload").notNull(),
+    /** Where to deliver (the group's URL when the event was written); null: nothing to deliver. */
+    url: text("url"),
+    attempts: integer("attempts").notNull().default(0),
+    /** When the next attempt is due (also the lease of a claimed attempt); null once delivered or given up. */
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("alert_outbox_group_idx").on(t.groupId, t.createdAt),
+    index("alert_outbox_due_idx").on(t.nextAttemptAt).where(sql`${t.nextAttemptAt} is not null`),
+  ],
+);
+
+/** One auto top-up per (group, crossing); at most one pending per group. */
+export const autoTopUps = pgTable(
+  "auto_top_ups",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    groupId: uuid("group_id").notNull().references(() => groups.id),
+    seq: integer("seq").notNull(),
+    month: text("month").notNull(),
+    packages: integer("packages").notNull(),
+    status: text("status", { enum: ["pending", "succeeded", "failed"] }).notNull(),
+    purchaseId: uuid("purchase_id").references(() => purchases.id),
+    attempts: integer("attempts").notNull().default(0),
+    claimedUntil: timestamp("claimed_until", { withTimezone: true }),
+    failureReason: text("failure_reason"),
+    createdAt: createdAt(),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("auto_top_ups_crossing_uq").on(t.groupId, t.seq),
+    uniqueIndex("auto_top_ups_in_flight_uq").on(t.groupId).where(sql`${t.status} = 'pending'`),
+    index("auto_top_ups_month_idx").on(t.groupId, t.month),
+    check("auto_top_ups_status_ck", sql`${t.status} in ('pending', 'succeeded', 'failed')`),
+  ],
+);

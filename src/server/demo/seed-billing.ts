@@ -1,3 +1,4 @@
+import { systemClock } from "../clock.js";
 import type { StripeEmulator } from "../../emulators/stripe/index.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
@@ -12,7 +13,7 @@ import { seedDirectory } from "./seed.js";
  */
 export async function seedDemoData({ database, billing, stripeEmulator }: { database: Database; billing: BillingService; stripeEmulator: StripeEmulator | null; config: Config }) {
   const groups = await seedDirectory(database.db);
-  const usage = createUsageProcessor({ database });
+  const usage = createUsageProcessor({ database, clock: systemClock });
   for (const g of groups.filter((x) => x.billing)) {
     const ref = { id: g.id, orgId: g.orgId, name: g.name };
     await billing.enable(ref);

@@ -1,6 +1,5 @@
 import { serveStatic } from "@hono/node-server/serve-static";
 import { HTTPException } from "hono/http-exception";
-import { secureHeaders } from "hono/secure-headers";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ErrorBody } from "../../contracts/common.js";
@@ -8,6 +7,7 @@ import { migrationsApplied } from "../db/migrate.js";
 import type { AppDeps } from "./context.js";
 import { AppError } from "../errors.js";
 import { statusOf } from "./errors.js";
+import { createFrame, RequestLog } from "./frame.js";
 import { browserMutationGuard, requestLogging } from "./middleware.js";
 import { createRouter } from "./openapi.js";
 import { apiKeyRoutes } from "./routes/api-key-routes.js";
@@ -19,54 +19,49 @@ export const WEB_ROOT = "dist/web";
 
 export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => ReturnType<typeof createRouter>)[] = []) {
   const app = createRouter();
-  const secure = deps.publicUrl.startsWith("https:");
-
-  app.use("*", requestLogging(deps));
-  app.use(
-    "*",
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", "data:", "https:", "http:"],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        formAction: ["'self'"],
-        baseUri: ["'self'"],
-        objectSrc: ["'none'"],
-      },
-      strictTransportSecurity: secure ? "max-age=31536000; includeSubDomains" : false,
-      xFrameOptions: "DENY",
-      referrerPolicy: "strict-origin-when-cross-origin",
-    }),
-  );
+  const frame = createFrame(deps.publicUrl);
 
   app.onError((err, c) => {
+    let log = c.get("log");
+    if (!log) c.set("log", (log = new RequestLog(deps.logger, c.req.header("x-request-id"))));
+    let res: Response;
     if (err instanceof AppError) {
-      return c.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, statusOf(err.code));
-    }
-    if ((err as { code?: unknown }).code === "billing_unavailable") {
-      c.get("log")?.warn({ err: err.message }, "billing service unavailable");
-      const body: ErrorBody = { error: { code: "billing_unavailable", message: "The billing service is not available right now. Try again in a moment." } };
-      return c.json(body, 503);
-    }
-    if (err instanceof HTTPException && err.status < 500) {
+      res = frame.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, statusOf(err.code));
+    } else if ((err as { code?: unknown }).code === "billing_unavailable") {
+      log.warn({ err: err.message }, "billing service unavailable");
+      res = frame.json({ error: { code: "billing_unavailable", message: "The billing service is not available right now. Try again in a moment." } } satisfies ErrorBody, 503);
+    } else if (err instanceof HTTPException && err.status < 500) {
       const message = err.status === 415 ? "Content-Type must be application/json." : "Invalid request. The body is not valid JSON.";
-      return c.json({ error: { code: "invalid_request", message } } satisfies ErrorBody, err.status);
+      res = frame.json({ error: { code: "invalid_request", message } } satisfies ErrorBody, err.status as 400);
+    } else {
+      log.error({ err, method: c.req.method, path: c.req.path }, "unhandled error");
+      res = frame.json({ error: { code: "internal_error", message: "Something went wrong on our side." } } satisfies ErrorBody, 500);
     }
-    c.get("log")?.error({ err }, "unhandled error");
-    return c.json({ error: { code: "internal_error", message: "Something went wrong on our side." } } satisfies ErrorBody, 500);
+    // A logged failure carries its request id, so a caller can quote it.
+    const id = log.writtenId;
+    if (id) res.headers.set("x-request-id", id);
+    return res;
   });
 
-  app.get("/healthz", (c) => c.json({ ok: true }));
-  app.get("/readyz", async (c) => {
+  // Machine traffic first, before any of the page's middleware: health checks and the API-key API
+  // answer through the lean frame (precomputed headers; no session, Origin check or per-request logger).
+  app.get("/healthz", () => frame.json({ ok: true }, 200));
+  app.get("/readyz", async () => {
     try {
       const ready = await migrationsApplied(deps.database);
-      return c.json({ ok: ready }, ready ? 200 : 503);
+      return ready ? frame.json({ ok: true }, 200) : frame.json({ ok: false }, 503);
     } catch {
-      return c.json({ ok: false }, 503);
+      return frame.json({ ok: false }, 503);
     }
+  });
+  app.route("/", usageRoutes(deps, frame));
+
+  // The page and its session API.
+  app.use("*", requestLogging(deps));
+  app.use("*", async (c, next) => {
+    await next();
+    const headers = c.res.headers;
+    for (const name in frame.security) headers.set(name, frame.security[name]!);
   });
 
   // Every JSON mutation the browser makes; webhooks and the API-key API are not cookie-based.
@@ -75,7 +70,6 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
   app.route("/", sessionRoutes(deps));
   app.route("/", groupRoutes(deps));
   app.route("/", apiKeyRoutes(deps));
-  app.route("/", usageRoutes(deps));
   for (const routes of extraRoutes) app.route("/", routes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", { type: "apiKey", in: "cookie", name: "gb_session" });

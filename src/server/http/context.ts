@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
 import type { DemoResponse } from "../../contracts/session.js";
+import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
+import type { RequestLog } from "./frame.js";
 import type { Principal } from "../modules/access/access-service.js";
 
 /** Everything a route may use; built once at start and passed to createApp. */
@@ -9,6 +11,8 @@ export interface AppDeps {
   database: Database;
   config: Config;
   logger: Logger;
+  /** Now, for every time-dependent rule (tests set it). */
+  clock: Clock;
   /** Where the browser reaches this server, e.g. http://localhost:3000. */
   publicUrl: string;
   /** The demo's sign-ins while the demo data is loaded (set by main.ts after seeding); shown on the login page. */
@@ -17,8 +21,8 @@ export interface AppDeps {
 
 export interface AppEnv {
   Variables: {
-    requestId: string;
-    log: Logger;
+    /** The page's requests only; machine routes log through the error handler. */
+    log: RequestLog;
     principal: Principal;
     sessionToken: string;
     apiOrgId: string;

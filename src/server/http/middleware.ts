@@ -1,30 +1,49 @@
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
-import { randomUUID } from "node:crypto";
 import type { AppDeps, AppEnv } from "./context.js";
+import { RequestLog, SLOW_REQUEST_MS } from "./frame.js";
 import { AppError } from "../errors.js";
 import { findOrgByApiKey, findPrincipalBySession } from "../modules/access/access-service.js";
 
 export const SESSION_COOKIE = "gb_session";
 
-/** One request id per request, on every log line and in the X-Request-Id header. */
+/**
+ * The page's requests and its session API: each `/api` request and every failure is logged with a
+ * request id (also sent back as X-Request-Id); the id and the child logger are made only when a
+ * line is written. Machine traffic (`/api/v1`, `/healthz`) does not pass here (see app.ts).
+ */
 export const requestLogging = (deps: AppDeps) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const incoming = c.req.header("x-request-id");
-    const requestId = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
-    const log = deps.logger.child({ reqId: requestId });
-    c.set("requestId", requestId);
+    const log = new RequestLog(deps.logger, c.req.header("x-request-id"));
     c.set("log", log);
     const started = performance.now();
     await next();
-    c.header("X-Request-Id", requestId);
     const status = c.res.status;
     if (status >= 500 || c.req.path.startsWith("/api")) {
       const ms = Math.round((performance.now() - started) * 10) / 10;
-      // Successful usage events are the high-volume machine traffic: logged at debug unless slow.
-      const routine = status < 400 && ms < 250 && c.req.path.startsWith("/api/v1/usage");
-      log[status >= 500 ? "error" : routine ? "debug" : "info"]({ method: c.req.method, path: c.req.path, status, ms }, "request");
+      log[status >= 500 ? "error" : "info"]({ method: c.req.method, path: c.req.path, status, ms }, "request");
     }
+    const id = log.writtenId;
+    if (id) c.header("X-Request-Id", id);
+  });
+
+/**
+ * Machine traffic (the API-key API) is logged by exception: failures (4xx at info, 5xx at error)
+ * and slow requests, each line with a request id; a successful request writes nothing (debug
+ * level shows them) and creates no logger.
+ */
+export const machineLogging = (deps: AppDeps) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const status = c.res.status;
+    const ms = performance.now() - started;
+    if (status < 400 && ms < SLOW_REQUEST_MS && !deps.logger.isLevelEnabled("debug")) return;
+    const level = status >= 500 ? "error" : status >= 400 || ms >= SLOW_REQUEST_MS ? "info" : "debug";
+    const log = c.get("log") ?? new RequestLog(deps.logger, c.req.header("x-request-id"));
+    log[level]({ method: c.req.method, path: c.req.path, status, ms: Math.round(ms * 10) / 10 }, ms >= SLOW_REQUEST_MS ? "slow request" : "request");
+    const id = log.writtenId;
+    if (id) c.res.headers.set("x-request-id", id);
   });
 
 /**

@@ -11,17 +11,19 @@ import {
 import { grantWebsiteCredits, findWebsiteBalance } from "../../modules/credits/credits-service.js";
 import { createUsageProcessor } from "../../modules/credits/usage-processor.js";
 import type { AppDeps } from "../context.js";
+import type { Frame } from "../frame.js";
 import { AppError } from "../../errors.js";
-import { requireApiKey } from "../middleware.js";
+import { machineLogging, requireApiKey } from "../middleware.js";
 import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 
 const WebsiteParams = z.object({ websiteId: z.string().uuid() });
 const security = [{ apiKey: [] }];
 
-export function usageRoutes(deps: AppDeps) {
+/** The API-key API: machine traffic, answered through the lean frame (see frame.ts). */
+export function usageRoutes(deps: AppDeps, frame: Frame) {
   const app = createRouter();
-  const processor = createUsageProcessor({ database: deps.database });
-  app.use("/api/v1/*", requireApiKey(deps));
+  const processor = createUsageProcessor({ database: deps.database, clock: deps.clock });
+  app.use("/api/v1/*", machineLogging(deps), requireApiKey(deps));
 
   app.openapi(
     createRoute({
@@ -39,7 +41,7 @@ export function usageRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const outcome = await processor.submit({ ...c.req.valid("json"), orgId: c.get("apiOrgId") });
-      if (outcome.status === 200) return c.json(outcome.result, 200);
+      if (outcome.status === 200) return frame.json(outcome.result, 200);
       throw new AppError(outcome.error.code, outcome.error.message);
     },
   );
@@ -56,7 +58,7 @@ export function usageRoutes(deps: AppDeps) {
     async (c) => {
       const orgId = c.get("apiOrgId");
       const outcomes = await processor.submitMany(c.req.valid("json").events.map((e) => ({ ...e, orgId })));
-      return c.json({ results: outcomes }, 200);
+      return frame.json({ results: outcomes }, 200);
     },
   );
 
@@ -72,11 +74,12 @@ export function usageRoutes(deps: AppDeps) {
     async (c) => {
       const grant = await grantWebsiteCredits({
         database: deps.database,
+        clock: deps.clock,
         orgId: c.get("apiOrgId"),
         websiteId: c.req.valid("param").websiteId,
         body: c.req.valid("json"),
       });
-      return c.json(grant, 201);
+      return frame.json(grant, 201);
     },
   );
 
@@ -90,7 +93,7 @@ export function usageRoutes(deps: AppDeps) {
       responses: { 200: jsonResponse(BalanceResponse, "Spendable credits"), ...errorResponses },
     }),
     async (c) =>
-      c.json(await findWebsiteBalance({ query: deps.database.query, orgId: c.get("apiOrgId"), websiteId: c.req.valid("param").websiteId }), 200),
+      frame.json(await findWebsiteBalance({ query: deps.database.query, clock: deps.clock, orgId: c.get("apiOrgId"), websiteId: c.req.valid("param").websiteId }), 200),
   );
   return app;
 }

@@ -28,7 +28,7 @@ export function webhookRoutes(deps: AppDeps & { stripe: StripePort }) {
       } catch {
         throw new AppError("invalid_request", "The webhook signature is not valid.");
       }
-      const processed = await handleStripeEvent({ database: deps.database, stripe: deps.stripe, config: deps.config }, event);
+      const processed = await handleStripeEvent({ database: deps.database, stripe: deps.stripe, config: deps.config, clock: deps.clock }, event);
       c.get("log").info({ eventId: event.id, type: event.type, duplicate: !processed }, "stripe webhook");
       return c.json({ received: true as const, duplicate: !processed }, 200);
     },

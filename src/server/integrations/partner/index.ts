@@ -2,6 +2,7 @@ export { createPartnerGateway } from "./partner-gateway.js";
 export type {
   PartnerCharge,
   PartnerChargeFailure,
+  PartnerChargeFailureCode,
   PartnerChargeResult,
   PartnerGateway,
   PartnerGatewayOptions,

@@ -1,6 +1,7 @@
 import type { PaidInvoice } from "../../modules/billing/ports.js";
 import { z } from "zod";
 import { BillingUnavailableError } from "./partner-errors.js";
+import { partnerHttp, type PartnerHttpOutcome } from "./partner-http.js";
 
 export interface PartnerGatewayOptions {
   apiBase: string;
@@ -26,11 +27,15 @@ const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.st
 
 /**
  * `declined`: the partner refused the payment (retrying will not help until the account is fixed).
- * `unavailable`: no answer, timeout or 5xx; nothing is known to be charged, so retrying with the
- * same idempotency key is safe and never charges twice.
+ * `unavailable`: the request never reached the partner (connection refused or never opened), or
+ * the partner answered 5xx: nothing was charged. Map to `503 billing_unavailable`.
+ * `unknown`: the request was sent but no answer came (timeout, connection lost): the partner may
+ * have charged. Keep the purchase pending and settle it with `findChargeByIdempotencyKey` (or by
+ * sending the same charge again with the same idempotency key, which never charges twice).
  * `rejected`: the request itself was refused (bad key, bad input, key reused for another charge).
  */
-export type PartnerChargeFailure = { ok: false; reason: string; code: "declined" | "unavailable" | "rejected" };
+export type PartnerChargeFailureCode = "declined" | "unavailable" | "unknown" | "rejected";
+export type PartnerChargeFailure = { ok: false; reason: string; code: PartnerChargeFailureCode };
 export type PartnerChargeResult = { ok: true; charge: PartnerCharge } | PartnerChargeFailure;
 
 /** A partner charge as billing history. */
@@ -39,24 +44,42 @@ export type PartnerInvoice = PaidInvoice;
 export type PartnerGateway = ReturnType<typeof createPartnerGateway>;
 
 const TIMEOUT_REASON = "The partner billing service did not answer in time.";
+const LOST_REASON = "The connection to the partner billing service was lost before it answered.";
 const UNREACHABLE_REASON = "The partner billing service could not be reached.";
 const FAILED_REASON = "The partner billing service failed to process the charge.";
+
+function noAnswerReason(outcome: Exclude<PartnerHttpOutcome, { kind: "answer" }>): string {
+  if (outcome.kind === "not_sent") return outcome.reason === "timeout" ? TIMEOUT_REASON : UNREACHABLE_REASON;
+  return outcome.reason === "timeout" ? TIMEOUT_REASON : LOST_REASON;
+}
 
 export function createPartnerGateway({ apiBase, apiKey, timeoutMs = 3000 }: PartnerGatewayOptions) {
   const base = apiBase.replace(/\/$/, "");
 
-  /** fetch + body under one deadline; throws a DOMException "TimeoutError" when it passes. */
-  async function request(path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> {
-    const response = await fetch(`${base}${path}`, {
-      ...init,
+  /** One call under one deadline (connect, send and the whole answer). */
+  function request(path: string, init: { method?: "GET" | "POST"; headers?: Record<string, string>; body?: string } = {}) {
+    return partnerHttp({
+      url: new URL(`${base}${path}`),
+      method: init.method ?? "GET",
       headers: { authorization: `Bearer ${apiKey}`, accept: "application/json", ...init.headers },
-      signal: AbortSignal.timeout(timeoutMs),
+      body: init.body,
+      timeoutMs,
     });
-    const text = await response.text();
-    return { status: response.status, body: text === "" ? null : parseJson(text) };
+  }
+
+  /** A read: any failure to get a 200 is an outage. */
+  async function read(path: string, what: string): Promise<unknown> {
+    const outcome = await request(path);
+    if (outcome.kind !== "answer") throw new BillingUnavailableError(noAnswerReason(outcome), { cause: outcome.cause });
+    if (outcome.status !== 200) throw new BillingUnavailableError(`The partner billing service answered ${outcome.status} to ${what}.`);
+    return outcome.body;
   }
 
   return {
+    /**
+     * Charges the partner account once per idempotency key. Never throws: see
+     * PartnerChargeFailure for what each failure means.
+     */
     async charge({
       accountId,
       amount,
@@ -70,31 +93,33 @@ export function createPartnerGateway({ apiBase, apiKey, timeoutMs = 3000 }: Part
       description: string;
       idempotencyKey: string;
     }): Promise<PartnerChargeResult> {
-      let answer: { status: number; body: unknown };
-      try {
-        answer = await request("/v1/charges", {
-          method: "POST",
-          headers: { "content-type": "application/json", "idempotency-key": idempotencyKey },
-          body: JSON.stringify({ accountId, amount, currency, description }),
-        });
-      } catch (error) {
-        return { ok: false, code: "unavailable", reason: isTimeout(error) ? TIMEOUT_REASON : UNREACHABLE_REASON };
-      }
-      return toChargeResult(answer);
+      const outcome = await request("/v1/charges", {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": idempotencyKey },
+        body: JSON.stringify({ accountId, amount, currency, description }),
+      });
+      if (outcome.kind === "not_sent") return { ok: false, code: "unavailable", reason: noAnswerReason(outcome) };
+      if (outcome.kind === "no_answer") return { ok: false, code: "unknown", reason: noAnswerReason(outcome) };
+      return toChargeResult(outcome);
+    },
+
+    /**
+     * The charge made for this idempotency key, or null when the partner has none (nothing was
+     * charged, or the request has not reached it). A declined attempt leaves no charge.
+     * Throws BillingUnavailableError on outage.
+     */
+    async findChargeByIdempotencyKey(idempotencyKey: string): Promise<PartnerCharge | null> {
+      const body = await read(`/v1/charges?idempotencyKey=${encodeURIComponent(idempotencyKey)}`, "a charge lookup");
+      const parsed = ChargeListSchema.safeParse(body);
+      if (!parsed.success) throw new BillingUnavailableError("The partner billing service answered a charge lookup in an unknown shape.");
+      return parsed.data.data[0] ?? null;
     },
 
     /** Succeeded charges of the account as invoices, newest first. Throws BillingUnavailableError on outage. */
     async listCharges(accountId: string): Promise<PartnerInvoice[]> {
-      let answer: { status: number; body: unknown };
-      try {
-        answer = await request(`/v1/charges?accountId=${encodeURIComponent(accountId)}`);
-      } catch (error) {
-        throw new BillingUnavailableError(isTimeout(error) ? TIMEOUT_REASON : UNREACHABLE_REASON, { cause: error });
-      }
-      const parsed = ChargeListSchema.safeParse(answer.body);
-      if (answer.status !== 200 || !parsed.success) {
-        throw new BillingUnavailableError(`The partner billing service answered ${answer.status} to a charge list.`);
-      }
+      const body = await read(`/v1/charges?accountId=${encodeURIComponent(accountId)}`, "a charge list");
+      const parsed = ChargeListSchema.safeParse(body);
+      if (!parsed.success) throw new BillingUnavailableError("The partner billing service answered a charge list in an unknown shape.");
       return parsed.data.data
         .map(toPartnerInvoice)
         .sort((a, b) => b.paidAt.getTime() - a.paidAt.getTime());
@@ -106,7 +131,8 @@ function toChargeResult({ status, body }: { status: number; body: unknown }): Pa
   if (status === 200 || status === 201) {
     const parsed = PartnerChargeSchema.safeParse(body);
     if (parsed.success) return { ok: true, charge: parsed.data };
-    return { ok: false, code: "unavailable", reason: FAILED_REASON };
+    // It said "charged" in a shape we cannot read: the money may have moved.
+    return { ok: false, code: "unknown", reason: FAILED_REASON };
   }
   const message = ErrorSchema.safeParse(body).data?.error.message;
   if (status === 402) return { ok: false, code: "declined", reason: message ?? "The partner declined the charge." };
@@ -123,16 +149,4 @@ function toPartnerInvoice(charge: PartnerCharge): PartnerInvoice {
     total: { amount: charge.amount, currency: charge.currency },
     hostedInvoiceUrl: charge.receiptUrl,
   };
-}
-
-function isTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
 }

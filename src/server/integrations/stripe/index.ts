@@ -3,6 +3,9 @@ export type {
   CheckoutMode,
   CheckoutSessionSummary,
   CreateCheckoutSessionInput,
+  CustomerSummary,
+  PaymentIntentSummary,
+  RefundSummary,
   InvoiceDetails,
   PaidInvoice,
   StripeGateway,
@@ -10,4 +13,4 @@ export type {
   StripeGatewayOptions,
   SubscriptionSummary,
 } from "./stripe-gateway.js";
-export { BillingUnavailableError, StripeRequestError, WebhookSignatureError } from "./stripe-errors.js";
+export { BillingUnavailableError, CardDeclinedError, StripeRequestError, WebhookSignatureError } from "./stripe-errors.js";

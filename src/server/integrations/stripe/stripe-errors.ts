@@ -1,12 +1,49 @@
 /** Errors the Stripe gateway throws, so callers never need the SDK's own classes. */
 
-/** Stripe could not be reached, timed out or answered 5xx. Map to `503 billing_unavailable`. */
+/**
+ * Stripe could not be reached, timed out or answered 5xx. Map to `503 billing_unavailable`.
+ * `outcomeUnknown` is true when the request may have reached Stripe (timeout, connection lost
+ * after sending): a write may have happened, so keep the intent pending and repeat it with the
+ * same idempotency key (Stripe then answers the first result) instead of reporting a failure.
+ * It is false when the request was refused before it was sent (nothing happened).
+ */
 export class BillingUnavailableError extends Error {
   readonly code = "billing_unavailable";
+  readonly outcomeUnknown: boolean;
 
-  constructor(message = "The payment service is not available right now.", options?: ErrorOptions) {
+  constructor(message = "The payment service is not available right now.", options?: ErrorOptions & { outcomeUnknown?: boolean }) {
     super(message, options);
     this.name = "BillingUnavailableError";
+    this.outcomeUnknown = options?.outcomeUnknown ?? false;
+  }
+}
+
+/** Stripe declined the card (402 `card_error`): nothing was charged. Map to `402 payment_failed`. */
+export class CardDeclinedError extends Error {
+  readonly code = "payment_failed";
+  readonly declineCode: string | null;
+  /** The invoice or PaymentIntent whose payment failed, when there is one. */
+  readonly invoiceId: string | null;
+  readonly paymentIntentId: string | null;
+
+  constructor({
+    message,
+    declineCode,
+    invoiceId = null,
+    paymentIntentId = null,
+    cause,
+  }: {
+    message: string;
+    declineCode: string | null;
+    invoiceId?: string | null;
+    paymentIntentId?: string | null;
+    cause?: unknown;
+  }) {
+    super(message, { cause });
+    this.name = "CardDeclinedError";
+    this.declineCode = declineCode;
+    this.invoiceId = invoiceId;
+    this.paymentIntentId = paymentIntentId;
   }
 }
 

@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import type { CheckoutSessionInput, PaidInvoice } from "../../modules/billing/ports.js";
-import { BillingUnavailableError, StripeRequestError, WebhookSignatureError } from "./stripe-errors.js";
+import { BillingUnavailableError, CardDeclinedError, StripeRequestError, WebhookSignatureError } from "./stripe-errors.js";
 
 /** Pinned: upgrading the SDK must be a deliberate change (the literal fails to type-check otherwise). */
 export const STRIPE_API_VERSION = "2026-10-28.endive" satisfies typeof Stripe.API_VERSION;
@@ -72,6 +72,33 @@ export interface InvoiceDetails {
   currency: string;
   description: string;
   hostedInvoiceUrl: string | null;
+  metadata: Record<string, string>;
+}
+
+export interface CustomerSummary {
+  id: string;
+  /** The card invoices and off-session payments are charged to (saved at Checkout). */
+  defaultPaymentMethodId: string | null;
+  metadata: Record<string, string>;
+}
+
+export interface RefundSummary {
+  id: string;
+  amount: number;
+  currency: string;
+  status: string | null;
+  chargeId: string | null;
+  paymentIntentId: string | null;
+}
+
+export interface PaymentIntentSummary {
+  id: string;
+  status: Stripe.PaymentIntent.Status;
+  amount: number;
+  amountReceived: number;
+  currency: string;
+  customerId: string | null;
+  paymentMethodId: string | null;
   metadata: Record<string, string>;
 }
 
@@ -147,6 +174,151 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
           await stripe.subscriptions.update(subscriptionId, { cancel_at_period_end: cancelAtPeriodEnd }, { idempotencyKey }),
         ),
       ),
+
+    /**
+     * Expires an open Checkout Session so it can no longer be paid. A session that is already
+     * complete or expired is answered as it is (check `status`: "complete" means it was paid first).
+     */
+    expireCheckoutSession: ({ sessionId, idempotencyKey }: { sessionId: string; idempotencyKey: string }) =>
+      call(async () => {
+        try {
+          return toCheckoutSummary(await stripe.checkout.sessions.expire(sessionId, {}, { idempotencyKey }));
+        } catch (error) {
+          if (!(error instanceof Stripe.errors.StripeInvalidRequestError) || error.statusCode === 404) throw error;
+          const current = toCheckoutSummary(await stripe.checkout.sessions.retrieve(sessionId));
+          if (current.status === "open") throw error;
+          return current;
+        }
+      }),
+
+    retrieveCustomer: (id: string) =>
+      call(async () => {
+        const customer = await stripe.customers.retrieve(id);
+        if (customer.deleted) throw new StripeRequestError({ message: `Customer ${id} was deleted.`, status: 404, stripeCode: "resource_missing" });
+        return toCustomerSummary(customer);
+      }),
+
+    /** Makes an attached card the customer's default for invoices and off-session payments. */
+    setDefaultPaymentMethod: ({ customerId, paymentMethodId, idempotencyKey }: { customerId: string; paymentMethodId: string; idempotencyKey: string }) =>
+      call(async () =>
+        toCustomerSummary(
+          await stripe.customers.update(customerId, { invoice_settings: { default_payment_method: paymentMethodId } }, { idempotencyKey }),
+        ),
+      ),
+
+    /**
+     * Bills `quantity × unitAmount` now on a one-off invoice charged to the customer's default
+     * card (off-session): a draft invoice, its invoice item, finalize, pay. Each step has its own
+     * key derived from `idempotencyKey`, so repeating the call after a timeout repeats nothing.
+     * A paid invoice sends `invoice.paid`; a declined card throws CardDeclinedError (the invoice
+     * stays open and `invoice.payment_failed` is sent).
+     */
+    chargeInvoiceNow: ({
+      customerId,
+      currency,
+      unitAmount,
+      quantity,
+      description,
+      metadata,
+      idempotencyKey,
+    }: {
+      customerId: string;
+      currency: string;
+      unitAmount: number;
+      quantity: number;
+      description: string;
+      metadata: Record<string, string>;
+      idempotencyKey: string;
+    }) =>
+      call(async () => {
+        const draft = await stripe.invoices.create(
+          {
+            customer: customerId,
+            currency,
+            collection_method: "charge_automatically",
+            pending_invoice_items_behavior: "exclude",
+            auto_advance: false,
+            description,
+            metadata,
+          },
+          { idempotencyKey: `${idempotencyKey}:invoice` },
+        );
+        await stripe.invoiceItems.create(
+          {
+            customer: customerId,
+            invoice: draft.id,
+            currency,
+            unit_amount_decimal: Stripe.Decimal.from(unitAmount),
+            quantity,
+            description,
+            metadata,
+          },
+          { idempotencyKey: `${idempotencyKey}:item` },
+        );
+        const invoiceId = draft.id;
+        let invoice = await stripe.invoices.retrieve(invoiceId);
+        if (invoice.status === "draft") invoice = await stripe.invoices.finalizeInvoice(invoiceId, {}, { idempotencyKey: `${idempotencyKey}:finalize` });
+        if (invoice.status === "open") {
+          try {
+            invoice = await stripe.invoices.pay(invoiceId, { off_session: true }, { idempotencyKey: `${idempotencyKey}:pay` });
+          } catch (error) {
+            if (error instanceof Stripe.errors.StripeCardError) {
+              throw new CardDeclinedError({ message: error.message, declineCode: error.decline_code ?? error.code ?? null, invoiceId, cause: error });
+            }
+            throw error;
+          }
+        }
+        return toInvoiceDetails(invoice);
+      }),
+
+    /** Cancels a subscription at once (no proration invoice). Cancelling a canceled one answers it as it is. */
+    cancelSubscription: ({ subscriptionId }: { subscriptionId: string }) =>
+      call(async () => {
+        try {
+          return toSubscriptionSummary(await stripe.subscriptions.cancel(subscriptionId, { prorate: false, invoice_now: false }));
+        } catch (error) {
+          if (!(error instanceof Stripe.errors.StripeInvalidRequestError) || error.statusCode === 404) throw error;
+          const current = await fetchSubscription(subscriptionId);
+          if (current.status !== "canceled") throw error;
+          return toSubscriptionSummary(current);
+        }
+      }),
+
+    /** The customer's subscriptions that are not canceled, newest first. */
+    listSubscriptions: (customerId: string) =>
+      call(async () => {
+        const page = await stripe.subscriptions.list({ customer: customerId, limit: 100 });
+        return page.data.map(toSubscriptionSummary);
+      }),
+
+    /**
+     * Refunds what an invoice's payment took (all of it unless `amount`), e.g. the later of two
+     * subscriptions a race created. Sends `refund.created` and `charge.refunded`.
+     */
+    refundInvoice: ({
+      invoiceId,
+      amount,
+      metadata = {},
+      idempotencyKey,
+    }: {
+      invoiceId: string;
+      amount?: number;
+      metadata?: Record<string, string>;
+      idempotencyKey: string;
+    }) =>
+      call(async () => {
+        const invoice = await stripe.invoices.retrieve(invoiceId, { expand: ["payments"] });
+        const paid = invoice.payments?.data.find((payment) => payment.status === "paid") ?? null;
+        const paymentIntentId = paid ? idOf(paid.payment.payment_intent ?? null) : null;
+        if (!paymentIntentId) {
+          throw new StripeRequestError({ message: `Invoice ${invoiceId} has no paid payment to refund.`, status: null, stripeCode: null });
+        }
+        const refund = await stripe.refunds.create(
+          { payment_intent: paymentIntentId, ...(amount === undefined ? {} : { amount }), reason: "requested_by_customer", metadata },
+          { idempotencyKey },
+        );
+        return toRefundSummary(refund);
+      }),
 
     retrieveInvoice: (id: string) => call(async () => toInvoiceDetails(await stripe.invoices.retrieve(id))),
 
@@ -314,6 +486,25 @@ function toInvoiceDetails(invoice: Stripe.Invoice): InvoiceDetails {
   };
 }
 
+function toCustomerSummary(customer: Stripe.Customer): CustomerSummary {
+  return {
+    id: customer.id,
+    defaultPaymentMethodId: idOf(customer.invoice_settings.default_payment_method),
+    metadata: { ...customer.metadata },
+  };
+}
+
+function toRefundSummary(refund: Stripe.Refund): RefundSummary {
+  return {
+    id: refund.id,
+    amount: refund.amount,
+    currency: refund.currency,
+    status: refund.status,
+    chargeId: idOf(refund.charge),
+    paymentIntentId: idOf(refund.payment_intent),
+  };
+}
+
 function toPaidInvoice(invoice: Stripe.Invoice): PaidInvoice {
   return {
     id: invoice.id,
@@ -330,7 +521,7 @@ async function withDeadline<T>({ operation, timeoutMs }: { operation: () => Prom
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new BillingUnavailableError(`Stripe did not answer within ${timeoutMs} ms.`)),
+      () => reject(new BillingUnavailableError(`Stripe did not answer within ${timeoutMs} ms.`, { outcomeUnknown: true })),
       timeoutMs,
     );
   });
@@ -341,8 +532,28 @@ async function withDeadline<T>({ operation, timeoutMs }: { operation: () => Prom
   }
 }
 
+/** Errors that happen before a request leaves this machine: Stripe cannot have acted on it. */
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ERR_INVALID_URL"]);
+
+function refusedBeforeSending(error: InstanceType<typeof Stripe.errors.StripeConnectionError>): boolean {
+  const detail = error.detail;
+  const code = typeof detail === "object" && detail !== null && "code" in detail ? (detail as { code?: unknown }).code : undefined;
+  return typeof code === "string" && NOT_SENT_CODES.has(code);
+}
+
 function translateError(error: unknown): never {
-  if (error instanceof BillingUnavailableError || error instanceof StripeRequestError) throw error;
+  if (error instanceof BillingUnavailableError || error instanceof StripeRequestError || error instanceof CardDeclinedError) throw error;
+  if (error instanceof Stripe.errors.StripeCardError) {
+    throw new CardDeclinedError({
+      message: error.message,
+      declineCode: error.decline_code ?? error.code ?? null,
+      paymentIntentId: error.payment_intent?.id ?? null,
+      cause: error,
+    });
+  }
+  if (error instanceof Stripe.errors.StripeConnectionError) {
+    throw new BillingUnavailableError(`Stripe is unavailable: ${error.message}`, { cause: error, outcomeUnknown: !refusedBeforeSending(error) });
+  }
   if (error instanceof Stripe.errors.StripeError) {
     const status = error.statusCode ?? null;
     const unavailable =

@@ -1,6 +1,7 @@
 import type { BillingSummary, InvoicesResponse, PurchaseBody, PurchaseResponse, PurchaseStatus } from "../../../contracts/billing.js";
 import { addMonths, monthKey } from "../../../domain/periods.js";
 import { quotePurchase, type PackagePricing } from "../../../domain/pricing.js";
+import type { Clock } from "../../clock.js";
 import type { Config } from "../../config.js";
 import type { Database, Query } from "../../db/client.js";
 import { AppError } from "../../errors.js";
@@ -8,20 +9,22 @@ import {
   describePartnerCharge,
   findPlan,
   formatCount,
-  grantMonthlyPeriod,
   grantOneTimePurchase,
+  lockGroupBilling,
   lockPurchase,
   markPurchase,
   recordPartnerCharge,
   upsertPlan,
   type PurchaseRow,
 } from "./fulfilment.js";
+import { findCreditBalances, grantMonthlyPeriod } from "../ledger/index.js";
 import type { PartnerPort, StripePort } from "./ports.js";
 import { fulfilCheckoutSession } from "./stripe-events.js";
 
 export interface BillingDeps {
   database: Database;
   config: Config;
+  clock: Clock;
   stripe: StripePort;
   partner: PartnerPort;
   publicUrl: string;
@@ -64,16 +67,7 @@ export function createBillingService(deps: BillingDeps) {
 
   async function getSummary(group: GroupRef): Promise<BillingSummary> {
     const profile = await findProfile(database.query, group.id);
-    const { rows } = await database.query<{ kind: "monthly" | "one_time"; total: number; remaining: number; packages: number; period_start: Date; period_end: Date }>(
-      `select kind, sum(granted)::bigint as total, sum(remaining)::bigint as remaining, coalesce(sum(packages), 0)::int as packages,
-              min(period_start) as period_start, max(expires_at) as period_end
-         from credit_grants
-        where group_id = $1 and (kind = 'one_time' or (kind = 'monthly' and expires_at > now() and expired_at is null))
-        group by kind`,
-      [group.id],
-    );
-    const monthly = rows.find((r) => r.kind === "monthly");
-    const oneTime = rows.find((r) => r.kind === "one_time");
+    const { monthly, oneTime } = await findCreditBalances(database.query, { websiteId: null, groupId: group.id, now: deps.clock() });
     return {
       enabled: !!profile,
       customerType: profile?.customer_type ?? null,
@@ -82,16 +76,16 @@ export function createBillingService(deps: BillingDeps) {
       credits: {
         monthly: monthly
           ? {
-              total: Number(monthly.total),
-              used: Number(monthly.total) - Number(monthly.remaining),
-              remaining: Number(monthly.remaining),
+              total: monthly.granted,
+              used: monthly.granted - monthly.remaining,
+              remaining: monthly.remaining,
               packages: monthly.packages,
-              periodStart: monthly.period_start.toISOString(),
-              periodEnd: monthly.period_end.toISOString(),
+              periodStart: monthly.periodStart!.toISOString(),
+              periodEnd: monthly.periodEnd!.toISOString(),
             }
           : null,
         oneTime: oneTime
-          ? { total: Number(oneTime.total), used: Number(oneTime.total) - Number(oneTime.remaining), remaining: Number(oneTime.remaining) }
+          ? { total: oneTime.granted, used: oneTime.granted - oneTime.remaining, remaining: oneTime.remaining }
           : null,
       },
     };
@@ -151,7 +145,7 @@ export function createBillingService(deps: BillingDeps) {
     if (p.status === "completed") return { status: "completed", credits: p.credits, purchaseId: p.id };
 
     const plan = body.type === "monthly" ? await findPlan(database.query, group.id) : null;
-    const raisesPlan = !!plan && plan.status === "active" && plan.current_period_end.getTime() > Date.now();
+    const raisesPlan = !!plan && plan.status === "active" && plan.current_period_end.getTime() > deps.clock().getTime();
 
     if (provider === "partner") return purchaseFromPartner(group, profile, p, raisesPlan);
     if (raisesPlan) {
@@ -161,7 +155,9 @@ export function createBillingService(deps: BillingDeps) {
         idempotencyKey: `purchase:${p.id}`,
       });
       await database.transaction(async (q) => {
+        await lockGroupBilling(q, group.id);
         await grantMonthlyPeriod(q, {
+          now: deps.clock(),
           groupId: group.id,
           periodStart: sub.currentPeriodStart,
           periodEnd: sub.currentPeriodEnd,
@@ -217,15 +213,16 @@ export function createBillingService(deps: BillingDeps) {
       throw new AppError("payment_failed", result.reason);
     }
     await database.transaction(async (q) => {
+      await lockGroupBilling(q, group.id);
       const locked = await lockPurchase(q, p.id);
       if (locked?.status === "completed") return;
       await recordPartnerCharge(q, { groupId: group.id, charge: result.charge, description: describe(p) });
       await q("update purchases set partner_charge_id = $2 where id = $1", [p.id, result.charge.id]);
       if (p.type === "one_time") return grantOneTimePurchase(q, p);
       const plan = await findPlan(q, group.id, true);
-      const start = raisesPlan && plan ? plan.current_period_start : new Date();
+      const start = raisesPlan && plan ? plan.current_period_start : deps.clock();
       const end = raisesPlan && plan ? plan.current_period_end : addMonths(start, 1);
-      await grantMonthlyPeriod(q, { groupId: group.id, periodStart: start, periodEnd: end, packages: p.quantity, credits: p.credits, sourceKey: `purchase:${p.id}`, purchaseId: p.id });
+      await grantMonthlyPeriod(q, { groupId: group.id, periodStart: start, periodEnd: end, packages: p.quantity, credits: p.credits, sourceKey: `purchase:${p.id}`, purchaseId: p.id, now: deps.clock() });
       await upsertPlan(q, {
         groupId: group.id,
         provider: "partner",
@@ -254,7 +251,7 @@ export function createBillingService(deps: BillingDeps) {
     if (!p) throw new AppError("not_found", "Purchase not found.");
     if (p.status === "pending" && p.stripe_checkout_session_id) {
       const session = await deps.stripe.retrieveCheckoutSession(p.stripe_checkout_session_id);
-      await fulfilCheckoutSession({ database, stripe: deps.stripe, config, session });
+      await fulfilCheckoutSession({ database, stripe: deps.stripe, config, clock: deps.clock, session });
       p = (await read())!;
     }
     return { id: p.id, type: p.type, quantity: p.quantity, credits: Number(p.credits), status: p.status, failureReason: p.failure_reason };

@@ -1,6 +1,6 @@
 import type { Query } from "../../db/client.js";
 import type { PartnerChargeResult } from "./ports.js";
-import { expireLockedGrants, insertGrant } from "../credits/grants-repo.js";
+import { grantCredits } from "../ledger/index.js";
 
 type PartnerCharge = Extract<PartnerChargeResult, { ok: true }>["charge"];
 
@@ -26,6 +26,17 @@ export interface PurchaseRow {
 }
 
 /**
+ * The group's billing lock: every change of a group's plan, purchases or pool grants takes the
+ * group's billing-profile row lock first (docs/decisions/0004 "Lock order": billing profile, then
+ * purchase, then plan, then grants in id order), so concurrent changes run one after another.
+ * Returns false when the group has no billing profile.
+ */
+export async function lockGroupBilling(query: Query, groupId: string) {
+  const { rows } = await query("select group_id from billing_profiles where group_id = $1 for update", [groupId]);
+  return rows.length > 0;
+}
+
+/**
  * `for no key update`: grants reference their purchase, and the foreign-key check of a grant insert in
  * another transaction (which holds the plan) must not wait for this lock, or the two deadlock.
  */
@@ -43,7 +54,7 @@ export async function markPurchase(query: Query, id: string, status: PurchaseRow
 }
 
 export async function grantOneTimePurchase(query: Query, purchase: PurchaseRow) {
-  await insertGrant(query, {
+  await grantCredits(query, {
     kind: "one_time",
     groupId: purchase.group_id,
     credits: purchase.credits,
@@ -52,41 +63,6 @@ export async function grantOneTimePurchase(query: Query, purchase: PurchaseRow) 
     sourceKey: `purchase:${purchase.id}`,
   });
   await markPurchase(query, purchase.id, "completed");
-}
-
-/**
- * The monthly grant of one billing period. Monthly grants of earlier periods are replaced: their
- * remainder is written to the ledger as expired.
- */
-export async function grantMonthlyPeriod(
-  query: Query,
-  g: { groupId: string; periodStart: Date; periodEnd: Date; packages: number; credits: number; sourceKey: string; purchaseId?: string | null },
-) {
-  // One period change of a group at a time (every caller locks the plan before its grants, if there is a plan).
-  await query("select id from plans where group_id = $1 for update", [g.groupId]);
-  const { rows: older } = await query<{ id: number; remaining: number }>(
-    `select id, remaining from credit_grants
-      where group_id = $1 and kind = 'monthly' and remaining > 0 and period_start < $2
-      order by id for update`,
-    [g.groupId, g.periodStart],
-  );
-  await expireLockedGrants(query, older);
-  if (g.periodEnd.getTime() <= Date.now()) return null; // a stale period: nothing left to spend
-  // A later period was granted already (its events arrived first): this period is over. Its payment still
-  // gets its one grant, expired at once, so that only the latest period's credits can be spent.
-  const { rows: newer } = await query("select 1 from credit_grants where group_id = $1 and kind = 'monthly' and period_start > $2 limit 1", [g.groupId, g.periodStart]);
-  const grant = await insertGrant(query, {
-    kind: "monthly",
-    groupId: g.groupId,
-    credits: g.credits,
-    packages: g.packages,
-    expiresAt: g.periodEnd,
-    periodStart: g.periodStart,
-    purchaseId: g.purchaseId ?? null,
-    sourceKey: g.sourceKey,
-  });
-  if (newer.length > 0 && grant.created) await expireLockedGrants(query, [{ id: grant.id, remaining: grant.granted }]);
-  return grant;
 }
 
 export interface PlanRow {

@@ -29,6 +29,7 @@ export interface CheckoutSessionInput {
 
 export interface SubscriptionState {
   id: string;
+  customerId: string;
   status: string;
   quantity: number;
   itemId: string;
@@ -43,12 +44,17 @@ export interface CheckoutSessionState {
   mode: string;
   status: string | null;
   paymentStatus: string;
+  customerId: string | null;
   subscriptionId: string | null;
+  invoiceId: string | null;
+  amountTotal: number | null;
+  currency: string | null;
   metadata: Record<string, string>;
 }
 
 export interface InvoiceState {
   id: string;
+  customerId: string | null;
   subscriptionId: string | null;
   billingReason: string | null;
   periodStart: Date;
@@ -57,6 +63,8 @@ export interface InvoiceState {
   total: number;
   currency: string;
   quantity: number | null;
+  metadata: Record<string, string>;
+  hostedInvoiceUrl: string | null;
 }
 
 export interface StripeEventLike {
@@ -65,22 +73,93 @@ export interface StripeEventLike {
   data: { object: object };
 }
 
+export interface CustomerState {
+  id: string;
+  /** The card saved at Checkout, charged by one-off invoices and off-session payments. */
+  defaultPaymentMethodId: string | null;
+}
+
+export interface RefundState {
+  id: string;
+  amount: number;
+  currency: string;
+  status: string | null;
+}
+
+/**
+ * Errors the Stripe port throws (see integrations/stripe/stripe-errors.ts):
+ * - `billing_unavailable` (BillingUnavailableError): no answer or 5xx. Its `outcomeUnknown` is
+ *   true when the request may have reached Stripe: repeat it with the same idempotency key.
+ * - `payment_failed` (CardDeclinedError): the saved card was declined; nothing was charged.
+ * - `stripe_request_failed` (StripeRequestError): Stripe refused the request (4xx).
+ */
 export interface StripePort {
   createCustomer(o: { groupId: string; name: string; idempotencyKey: string }): Promise<{ id: string }>;
+  retrieveCustomer(id: string): Promise<CustomerState>;
+  setDefaultPaymentMethod(o: { customerId: string; paymentMethodId: string; idempotencyKey: string }): Promise<CustomerState>;
   createCheckoutSession(o: CheckoutSessionInput): Promise<{ id: string; url: string | null }>;
   retrieveCheckoutSession(id: string): Promise<CheckoutSessionState>;
+  /** Expires an open session; one already complete or expired is answered as it is (check `status`). */
+  expireCheckoutSession(o: { sessionId: string; idempotencyKey: string }): Promise<CheckoutSessionState>;
   retrieveSubscription(id: string): Promise<SubscriptionState | null>;
-  updateSubscriptionQuantity(o: { subscriptionId: string; quantity: number; idempotencyKey: string }): Promise<SubscriptionState>;
+  /** The customer's subscriptions that are not canceled, newest first. */
+  listSubscriptions(customerId: string): Promise<SubscriptionState[]>;
+  /** `prorationBehavior` defaults to "always_invoice"; pass "none" to change the quantity without billing. */
+  updateSubscriptionQuantity(o: {
+    subscriptionId: string;
+    quantity: number;
+    idempotencyKey: string;
+    prorationBehavior?: "always_invoice" | "create_prorations" | "none";
+  }): Promise<SubscriptionState>;
+  setCancelAtPeriodEnd(o: { subscriptionId: string; cancelAtPeriodEnd: boolean; idempotencyKey: string }): Promise<SubscriptionState>;
+  /** Cancels at once; cancelling a canceled subscription answers it as it is. */
+  cancelSubscription(o: { subscriptionId: string }): Promise<SubscriptionState>;
+  /**
+   * One-off invoice for `quantity × unitAmount`, charged now to the customer's default card
+   * (`invoice.paid` follows). Throws `payment_failed` when declined. Safe to repeat with the same key.
+   */
+  chargeInvoiceNow(o: {
+    customerId: string;
+    currency: string;
+    unitAmount: number;
+    quantity: number;
+    description: string;
+    metadata: Record<string, string>;
+    idempotencyKey: string;
+  }): Promise<InvoiceState>;
+  /** Refunds an invoice's payment (all of it unless `amount`). */
+  refundInvoice(o: { invoiceId: string; amount?: number; metadata?: Record<string, string>; idempotencyKey: string }): Promise<RefundState>;
   retrieveInvoice(id: string): Promise<InvoiceState>;
   listPaidInvoices(customerId: string): Promise<PaidInvoice[]>;
   constructEvent(rawBody: string, signature: string | undefined): StripeEventLike;
 }
 
+export interface PartnerChargeInfo {
+  id: string;
+  amount: number;
+  currency: string;
+  description?: string;
+  createdAt: string | Date;
+  receiptUrl?: string | null;
+}
+
+/**
+ * A failed charge says what is known:
+ * - `declined`: the partner refused it; nothing charged (`402 payment_failed` with the reason).
+ * - `unavailable`: the request never reached the partner, or it answered 5xx; nothing charged
+ *   (`503 billing_unavailable`).
+ * - `unknown`: sent, but no answer (timeout, connection lost); the partner may have charged.
+ *   The purchase stays `pending` until `findChargeByIdempotencyKey` (or the same charge sent again
+ *   with the same key) settles it.
+ * - `rejected`: the partner refused the request itself (bad input, key reused for another charge).
+ */
 export type PartnerChargeResult =
-  | { ok: true; charge: { id: string; amount: number; currency: string; createdAt: string | Date; receiptUrl?: string | null } }
-  | { ok: false; reason: string };
+  | { ok: true; charge: PartnerChargeInfo }
+  | { ok: false; reason: string; code: "declined" | "unavailable" | "unknown" | "rejected" };
 
 export interface PartnerPort {
   charge(o: { accountId: string; amount: number; currency: string; description: string; idempotencyKey: string }): Promise<PartnerChargeResult>;
+  /** The charge made for this idempotency key, or null if none. Throws `billing_unavailable` on outage. */
+  findChargeByIdempotencyKey(idempotencyKey: string): Promise<PartnerChargeInfo | null>;
   listCharges(accountId: string): Promise<PaidInvoice[]>;
 }

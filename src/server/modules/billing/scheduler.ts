@@ -1,9 +1,10 @@
 import type { Logger } from "pino";
 import { addMonths } from "../../../domain/periods.js";
+import type { Clock } from "../../clock.js";
 import type { Config } from "../../config.js";
 import type { Database } from "../../db/client.js";
-import { expireDueGrants } from "../credits/grants-repo.js";
-import { describePartnerCharge, grantMonthlyPeriod, recordPartnerCharge, type PlanRow } from "./fulfilment.js";
+import { expireDueGrants, findInvariantViolations, grantMonthlyPeriod } from "../ledger/index.js";
+import { describePartnerCharge, recordPartnerCharge, type PlanRow } from "./fulfilment.js";
 import type { PartnerPort } from "./ports.js";
 
 /**
@@ -14,7 +15,7 @@ import type { PartnerPort } from "./ports.js";
  */
 
 /** Renew every partner plan whose period has ended; returns how many plans were handled. */
-export async function renewDuePartnerPlans({ database, config, partner, now = new Date() }: { database: Database; config: Config; partner: PartnerPort; now?: Date }) {
+export async function renewDuePartnerPlans({ database, config, partner, now }: { database: Database; config: Config; partner: PartnerPort; now: Date }) {
   let handled = 0;
   for (;;) {
     const done = await database.transaction(async (q) => {
@@ -22,7 +23,7 @@ export async function renewDuePartnerPlans({ database, config, partner, now = ne
         `select p.*, bp.partner_account_id from plans p join billing_profiles bp on bp.group_id = p.group_id
           where p.provider = 'partner' and p.status = 'active' and p.current_period_end <= $1
           order by p.current_period_end limit 1
-            for update of p skip locked`,
+            for update of bp, p skip locked`,
         [now],
       );
       const plan = rows[0];
@@ -49,6 +50,7 @@ export async function renewDuePartnerPlans({ database, config, partner, now = ne
       }
       await recordPartnerCharge(q, { groupId: plan.group_id, charge: result.charge, description });
       await grantMonthlyPeriod(q, {
+        now,
         groupId: plan.group_id,
         periodStart: start,
         periodEnd: end,
@@ -64,14 +66,21 @@ export async function renewDuePartnerPlans({ database, config, partner, now = ne
   }
 }
 
-export function startScheduler({ database, config, partner, logger, intervalMs = 15_000 }: { database: Database; config: Config; partner: PartnerPort; logger: Logger; intervalMs?: number }) {
+export function startScheduler({ database, config, partner, logger, clock, intervalMs = 15_000 }: { database: Database; config: Config; partner: PartnerPort; logger: Logger; clock: Clock; intervalMs?: number }) {
+  let lastVerified = 0;
   let running: Promise<void> | null = null;
   const tick = () => {
     running ??= (async () => {
       try {
-        const renewed = await renewDuePartnerPlans({ database, config, partner });
-        const expired = await database.transaction((q) => expireDueGrants(q));
+        const renewed = await renewDuePartnerPlans({ database, config, partner, now: clock() });
+        const expired = await database.transaction((q) => expireDueGrants(q, { now: clock() }));
         if (renewed || expired) logger.info({ renewed, expired }, "scheduled billing work");
+        // The ledger invariant as a periodic verifier (credits.md "Settled details"), every ten minutes.
+        if (Date.now() - lastVerified > 600_000) {
+          lastVerified = Date.now();
+          const v = await findInvariantViolations(database.query);
+          if (v.grants.length || v.events.length) logger.error({ grants: v.grants.slice(0, 20), events: v.events.slice(0, 20) }, "ledger invariant violated");
+        }
       } catch (err) {
         logger.warn({ err }, "scheduled billing work failed; retrying on the next tick");
       } finally {

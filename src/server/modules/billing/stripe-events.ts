@@ -1,7 +1,8 @@
+import type { Clock } from "../../clock.js";
 import type { Config } from "../../config.js";
 import type { Database, Query } from "../../db/client.js";
-import { expireLockedGrants } from "../credits/grants-repo.js";
-import { findPlan, grantMonthlyPeriod, grantOneTimePurchase, lockPurchase, markPurchase, upsertPlan, type PlanRow } from "./fulfilment.js";
+import { endMonthlyCredits, grantMonthlyPeriod } from "../ledger/index.js";
+import { findPlan, grantOneTimePurchase, lockGroupBilling, lockPurchase, markPurchase, upsertPlan, type PlanRow } from "./fulfilment.js";
 import type { CheckoutSessionState, StripeEventLike, StripePort, SubscriptionState } from "./ports.js";
 
 /**
@@ -14,6 +15,7 @@ interface Ctx {
   database: Database;
   stripe: StripePort;
   config: Config;
+  clock: Clock;
 }
 
 const planStatus = (s: string): PlanRow["status"] =>
@@ -44,6 +46,7 @@ async function syncPlan(query: Query, groupId: string, sub: SubscriptionState) {
 /** The grant of a subscription's period: quantity × package, one per (subscription, period). */
 async function grantSubscriptionPeriod(query: Query, ctx: Ctx, groupId: string, sub: SubscriptionState, period: { start: Date; end: Date; quantity: number }, purchaseId: string | null) {
   await grantMonthlyPeriod(query, {
+    now: ctx.clock(),
     groupId,
     periodStart: period.start,
     periodEnd: period.end,
@@ -62,6 +65,9 @@ export async function fulfilCheckoutSession(ctx: Ctx & { session: CheckoutSessio
   const paid = session.paymentStatus === "paid" || session.paymentStatus === "no_payment_required";
   const sub = paid && session.subscriptionId ? await ctx.stripe.retrieveSubscription(session.subscriptionId) : null;
   await ctx.database.transaction(async (q) => {
+    const { rows } = await q<{ group_id: string }>("select group_id from purchases where id = $1", [purchaseId]);
+    if (!rows[0]) return;
+    await lockGroupBilling(q, rows[0].group_id);
     const purchase = await lockPurchase(q, purchaseId);
     if (!purchase || purchase.status === "completed") return;
     if (!paid) {
@@ -86,26 +92,17 @@ async function onInvoicePaid(ctx: Ctx, invoiceId: string) {
   const sub = await ctx.stripe.retrieveSubscription(invoice.subscriptionId);
   if (!sub) return;
   await ctx.database.transaction(async (q) => {
-    // The purchase before the plan, in the order fulfilCheckoutSession takes them: the two events of one
-    // Checkout arrive together, and opposite lock orders deadlock.
-    const purchase = invoice.billingReason === "subscription_create" && sub.metadata.purchaseId ? await lockPurchase(q, sub.metadata.purchaseId) : null;
     const groupId = await groupOfSubscription(q, sub);
     if (!groupId) return; // not ours
+    // The lock order of every billing change: billing profile, purchase, plan, grants.
+    await lockGroupBilling(q, groupId);
+    const purchase = invoice.billingReason === "subscription_create" && sub.metadata.purchaseId ? await lockPurchase(q, sub.metadata.purchaseId) : null;
     const plan = await findPlan(q, groupId, true);
     if (!plan || plan.current_period_start.getTime() <= sub.currentPeriodStart.getTime()) await syncPlan(q, groupId, sub);
     const quantity = invoice.quantity ?? sub.quantity;
     await grantSubscriptionPeriod(q, ctx, groupId, sub, { start: invoice.periodStart, end: invoice.periodEnd, quantity }, sub.metadata.purchaseId ?? null);
     if (purchase && purchase.group_id === groupId) await markPurchase(q, purchase.id, "completed");
   });
-}
-
-/** A plan that ended takes its period's monthly credits with it; nothing more is granted. */
-async function endMonthlyCredits(query: Query, groupId: string) {
-  const { rows } = await query<{ id: number; remaining: number }>(
-    "select id, remaining from credit_grants where group_id = $1 and kind = 'monthly' and remaining > 0 order by id for update",
-    [groupId],
-  );
-  await expireLockedGrants(query, rows);
 }
 
 async function onSubscriptionChanged(ctx: Ctx, subscriptionId: string) {
@@ -116,17 +113,20 @@ async function onSubscriptionChanged(ctx: Ctx, subscriptionId: string) {
   });
   await ctx.database.transaction(async (q) => {
     if (!sub) {
+      const { rows: owners } = await q<{ group_id: string }>("select group_id from plans where stripe_subscription_id = $1", [subscriptionId]);
+      for (const r of owners) await lockGroupBilling(q, r.group_id);
       const { rows } = await q<{ group_id: string }>(
         "update plans set status = 'canceled', updated_at = now() where stripe_subscription_id = $1 returning group_id",
         [subscriptionId],
       );
-      for (const r of rows) await endMonthlyCredits(q, r.group_id);
+      for (const r of rows) await endMonthlyCredits(q, { groupId: r.group_id, now: ctx.clock() });
       return;
     }
     const groupId = await groupOfSubscription(q, sub);
     if (!groupId) return;
+    await lockGroupBilling(q, groupId);
     const plan = await syncPlan(q, groupId, sub);
-    if (plan.status === "canceled") await endMonthlyCredits(q, groupId);
+    if (plan.status === "canceled") await endMonthlyCredits(q, { groupId, now: ctx.clock() });
   });
 }
 

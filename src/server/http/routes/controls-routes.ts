@@ -1,0 +1,116 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  AlertsResponse,
+  ControlSettings,
+  ControlSettingsBody,
+  PoolCap,
+  PoolCapBody,
+  PoolCapsResponse,
+  TestEventResponse,
+} from "../../../contracts/controls.js";
+import { requireGroupAdmin } from "../../modules/access/access-service.js";
+import { listPoolCaps, setPoolCap } from "../../modules/controls/pool-caps.js";
+import { getControlSettings, listAlerts, sendTestAlert, updateControlSettings } from "../../modules/controls/settings-service.js";
+import type { AppDeps } from "../context.js";
+import { requireSession } from "../middleware.js";
+import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { GroupParams } from "./group-routes.js";
+
+/** Pool controls (api.md "Controls"): settings, alerts, caps. Session; admins of the group. */
+export function controlsRoutes(deps: AppDeps) {
+  const app = createRouter();
+  const { database } = deps;
+  const db = database.db;
+  const allowPrivateWebhooks = deps.config.ALLOW_PRIVATE_WEBHOOKS === "1";
+  app.use("/api/groups/*", requireSession(deps));
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/groups/{groupId}/billing/settings",
+      tags: ["controls"],
+      request: { params: GroupParams },
+      responses: { 200: jsonResponse(ControlSettings, "Low-balance threshold, alert webhook, auto top-up"), ...errorResponses },
+    }),
+    async (c) => {
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
+      return c.json(await getControlSettings({ database, groupId: group.id }), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: "/api/groups/{groupId}/billing/settings",
+      tags: ["controls"],
+      request: { params: GroupParams, body: jsonBody(ControlSettingsBody) },
+      responses: {
+        200: jsonResponse(ControlSettings, "Saved; a field left out keeps its value"),
+        ...errorResponses,
+        409: errorResponse("billing_not_enabled (auto top-up needs billing)"),
+      },
+    }),
+    async (c) => {
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
+      return c.json(await updateControlSettings({ database, allowPrivateWebhooks, groupId: group.id, body: c.req.valid("json") }), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/groups/{groupId}/billing/settings/test-event",
+      tags: ["controls"],
+      request: { params: GroupParams },
+      responses: { 202: jsonResponse(TestEventResponse, "A test event is queued for the webhook URL"), ...errorResponses },
+    }),
+    async (c) => {
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
+      return c.json(await sendTestAlert({ database, allowPrivateWebhooks, groupId: group.id }), 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/groups/{groupId}/billing/alerts",
+      tags: ["controls"],
+      request: { params: GroupParams },
+      responses: { 200: jsonResponse(AlertsResponse, "The latest alerts, newest first, with delivery status"), ...errorResponses },
+    }),
+    async (c) => {
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
+      return c.json(await listAlerts({ database, groupId: group.id }), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/groups/{groupId}/pool-caps",
+      tags: ["controls"],
+      request: { params: GroupParams },
+      responses: { 200: jsonResponse(PoolCapsResponse, "Capped websites and their use of the cap this month"), ...errorResponses },
+    }),
+    async (c) => {
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
+      return c.json(await listPoolCaps({ database, groupId: group.id }), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: "/api/groups/{groupId}/websites/{websiteId}/pool-cap",
+      tags: ["controls"],
+      request: { params: GroupParams.extend({ websiteId: z.string().uuid() }), body: jsonBody(PoolCapBody) },
+      responses: { 200: jsonResponse(PoolCap, "The cap (null: none) and the pool credits drawn this month"), ...errorResponses },
+    }),
+    async (c) => {
+      const { groupId, websiteId } = c.req.valid("param");
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId });
+      return c.json(await setPoolCap({ database, groupId: group.id, websiteId, monthlyCredits: c.req.valid("json").monthlyCredits }), 200);
+    },
+  );
+  return app;
+}
