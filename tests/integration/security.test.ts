@@ -209,6 +209,8 @@ describe("security headers", () => {
       await page.goto(`/groups/${f.groupA.id}/billing`);
       await page.getByText(f.groupA.name).first().waitFor({ timeout: 15_000 });
       await page.waitForLoadState("networkidle");
+      // Signed out, so /login shows its form (a signed-in user is sent on).
+      await context.clearCookies();
       await page.goto("/login");
       await page.getByLabel("Email").waitFor();
       expect(violations).toEqual([]);
