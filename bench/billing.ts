@@ -168,7 +168,7 @@ export async function benchBilling(ctx: BenchContext, { measure }: { measure: bo
   return page;
 }
 
-async function sequentialLatency(url: string, cookie: string, n: number) {
+export async function sequentialLatency(url: string, cookie: string, n: number) {
   for (let i = 0; i < 20; i++) await (await fetch(url, { headers: { cookie } })).arrayBuffer(); // warm-up
   const times: number[] = [];
   for (let i = 0; i < n; i++) {

@@ -5,9 +5,13 @@
  *   2. batch ingestion through POST /api/v1/usage/batch
  *   3. billing page API on a group of 1,000 websites, 36 months of invoices, 1,000,000 ledger entries
  *   4. the page: gzipped JS of the billing route and Largest Contentful Paint in headless Chromium
+ *   5. the usage rollup's cost on the hot path (trigger off/on, same run)
+ *   6. GET .../billing/usage on 1,000 websites / 1,000,000 debits in the month (p95)
+ *   7. GET .../billing/ledger.csv of that group: time and peak RSS of a fresh API process
  *
  * Options (environment): DATABASE_URL (admin url of the PostgreSQL server; a fresh database is
- * created and dropped), BENCH_SECONDS (default 20), BENCH_CLIENTS (32), BENCH_ONLY=hot,batch,billing,web,
+ * created and dropped), BENCH_SECONDS (default 20), BENCH_CLIENTS (32), BENCH_ONLY=hot,batch,billing,web,rollup,usage,
+ * BENCH_USAGE_DEBITS (1000000),
  * BENCH_LEDGER_ROWS (1000000), BENCH_KEEP_DB=1 (keep the database for inspection).
  */
 import { randomBytes } from "node:crypto";
@@ -23,6 +27,7 @@ import { benchFrame } from "./frame.js";
 import { benchHotPool, benchBatch } from "./usage.js";
 import { benchBilling } from "./billing.js";
 import { benchWeb } from "./web.js";
+import { benchCsvExport, benchRollupCost, benchUsageEndpoint } from "./insight.js";
 
 export interface BenchContext {
   database: Database;
@@ -44,7 +49,7 @@ async function main() {
   if (!hasCommand("pgbench")) console.warn("pgbench is not installed: the single-row-lock ceiling will be measured with node pg clients instead.");
   const seconds = Number(process.env.BENCH_SECONDS ?? 20);
   const clients = Number(process.env.BENCH_CLIENTS ?? 32);
-  const only = new Set((process.env.BENCH_ONLY ?? "frame,hot,batch,billing,web").split(",").map((s) => s.trim()));
+  const only = new Set((process.env.BENCH_ONLY ?? "frame,hot,batch,billing,web,rollup,usage").split(",").map((s) => s.trim()));
   const adminUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
   const name = `gb_bench_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
@@ -89,6 +94,8 @@ async function main() {
       const page = await benchBilling(ctx, { measure: only.has("billing") });
       if (only.has("web")) await benchWeb(ctx, page);
     }
+    if (only.has("rollup")) await benchRollupCost(ctx);
+    if (only.has("usage")) await benchCsvExport(ctx, await benchUsageEndpoint(ctx));
     console.log(`\nDone in ${fmt((Date.now() - started) / 1000)} s; load average now ${loadAverage()}.`);
   } finally {
     await Promise.all(servers.map((s) => s.kill()));

@@ -10,7 +10,7 @@ import type { BenchContext } from "./run.js";
 
 const POOL = 1_000_000_000;
 
-async function hotPoolFixture(ctx: BenchContext, websites = 50) {
+export async function hotPoolFixture(ctx: BenchContext, websites = 50) {
   const f = await createOrgFixture(ctx.database.db, { websites });
   await fundGroupPool(ctx.database, f.groupA.id, { monthly: POOL, oneTime: POOL });
   const key = await createApiKeyFor(ctx.database, f.org.id);

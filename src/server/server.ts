@@ -17,6 +17,7 @@ import { createStripeGateway } from "./integrations/stripe/index.js";
 import { createBillingService } from "./modules/billing/billing-service.js";
 import type { PartnerPort, StripePort } from "./modules/billing/ports.js";
 import { startScheduler } from "./modules/billing/scheduler.js";
+import { runAutoTopUps } from "./modules/controls/auto-top-up.js";
 import { startControlsWorker } from "./modules/controls/controls-worker.js";
 import { createWebhookSender } from "./integrations/webhooks/index.js";
 
@@ -98,6 +99,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
           sender: createWebhookSender({ allowPrivate: config.ALLOW_PRIVATE_WEBHOOKS === "1" }),
           retryBaseMs: config.ALERT_RETRY_BASE_MS,
           pollMs: config.CONTROLS_POLL_MS,
+          extraWork: () => runAutoTopUps({ database, config, stripe, partner, clock }),
         });
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ok(s));

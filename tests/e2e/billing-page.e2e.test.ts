@@ -36,7 +36,7 @@ describe("group billing page of a group with credits (org admin)", () => {
     await shows(page.getByText(/^remaining of [\d,]+$/));
     await shows(page.getByText(/^Renews [A-Z][a-z]{2} \d{1,2}, \d{4}$/));
     await shows(page.getByText("Never expires"));
-    const bars = page.getByRole("progressbar");
+    const bars = page.getByRole("region", { name: "Credits remaining" }).getByRole("progressbar");
     expect(await bars.count()).toBe(2);
     const monthlyBar = page.getByRole("progressbar", { name: "Monthly credits used" });
     expect(Number(await monthlyBar.getAttribute("aria-valuemax"))).toBeGreaterThan(0);
@@ -44,7 +44,7 @@ describe("group billing page of a group with credits (org admin)", () => {
     expect(await page.getByRole("link", { name: "Manage subscription" }).count()).toBe(0);
 
     await shows(page.getByRole("heading", { name: "Billing history" }));
-    const headers = await page.getByRole("columnheader").allTextContents();
+    const headers = await page.getByRole("region", { name: "Billing history" }).getByRole("columnheader").allTextContents();
     expect(headers.slice(0, 3)).toEqual(["Date", "Description", "Amount"]);
     const invoiceLinks = page.getByRole("link", { name: "View invoice" });
     await shows(invoiceLinks);

@@ -4,7 +4,7 @@ import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD } from 
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { spawnServer, type ServerProcess } from "../support/process.js";
-import { eventually, startTestServer, type TestServer } from "../support/server.js";
+import { eventually, PARTNER_KEY, startTestServer, WEBHOOK_SECRET, type TestServer } from "../support/server.js";
 import { startWebhookReceiver } from "../support/webhook-receiver.js";
 
 // Concurrency comes from two API processes on PostgreSQL; PGlite is one embedded process.
@@ -18,7 +18,15 @@ beforeAll(async () => {
   server = await startTestServer(env);
   receiver = await startWebhookReceiver();
   if (onPostgres) {
-    second = await spawnServer({ ...env, DATABASE_URL: server.databaseUrl!, STRIPE_API_BASE: server.stripe.url, PARTNER_API_BASE: server.partner.url, LOG_LEVEL: "warn" });
+    second = await spawnServer({
+      ...env,
+      DATABASE_URL: server.databaseUrl!,
+      STRIPE_API_BASE: server.stripe.url,
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      PARTNER_API_BASE: server.partner.url,
+      PARTNER_API_KEY: PARTNER_KEY,
+      LOG_LEVEL: "warn",
+    });
   }
 });
 afterAll(async () => {

@@ -3,6 +3,7 @@ import {
   bigint,
   boolean,
   check,
+  date,
   index,
   integer,
   jsonb,
@@ -262,6 +263,24 @@ export const ledgerEntries = pgTable(
       sql`(${t.kind} = 'grant' and ${t.amount} > 0) or (${t.kind} in ('debit', 'expiry') and ${t.amount} < 0) or (${t.kind} = 'adjustment' and ${t.amount} <> 0)`,
     ),
   ],
+);
+
+/**
+ * Credits debited per group, website and UTC day, by source (positive numbers). Derived from the
+ * ledger by the `ledger_entries_usage_daily` trigger (migration 0004) in the debit's own
+ * transaction; never written by application code.
+ */
+export const usageDaily = pgTable(
+  "usage_daily",
+  {
+    groupId: uuid("group_id").notNull(),
+    day: date("day", { mode: "string" }).notNull(),
+    websiteId: uuid("website_id").notNull(),
+    website: bigint("website", { mode: "number" }).notNull().default(0),
+    groupMonthly: bigint("group_monthly", { mode: "number" }).notNull().default(0),
+    groupOneTime: bigint("group_one_time", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [primaryKey({ name: "usage_daily_pk", columns: [t.groupId, t.day, t.websiteId] })],
 );
 
 /** Paid invoices we learned of (Stripe webhooks, partner charges): our own record of history. */

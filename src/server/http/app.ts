@@ -12,6 +12,7 @@ import { browserMutationGuard, requestLogging } from "./middleware.js";
 import { createRouter } from "./openapi.js";
 import { apiKeyRoutes } from "./routes/api-key-routes.js";
 import { groupRoutes } from "./routes/group-routes.js";
+import { insightRoutes, usagePreviewRoutes } from "./routes/insight-routes.js";
 import { sessionRoutes } from "./routes/session-routes.js";
 import { usageRoutes } from "./routes/usage-routes.js";
 
@@ -55,6 +56,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     }
   });
   app.route("/", usageRoutes(deps, frame));
+  app.route("/", usagePreviewRoutes(deps, frame));
 
   // The page and its session API.
   app.use("*", requestLogging(deps));
@@ -70,6 +72,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
   app.route("/", sessionRoutes(deps));
   app.route("/", groupRoutes(deps));
   app.route("/", apiKeyRoutes(deps));
+  app.route("/", insightRoutes(deps));
   for (const routes of extraRoutes) app.route("/", routes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", { type: "apiKey", in: "cookie", name: "gb_session" });

@@ -69,7 +69,7 @@ export const browserMutationGuard = (deps: AppDeps) =>
 
 export const requireSession = (deps: AppDeps) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    // Routers guard their own paths; where two guards cover one request, the first one's answer stands.
+    // Several routers guard /api/groups/* and /api/orgs/*: the session is looked up once per request.
     if (c.get("principal")) return next();
     const token = getCookie(c, SESSION_COOKIE);
     const principal = token ? await findPrincipalBySession({ db: deps.database.db, token }) : null;

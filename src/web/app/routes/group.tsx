@@ -7,6 +7,7 @@ import { Tabs, TabsContent, TabsLineList, TabsLineTrigger } from "../../componen
 import { GroupBilling } from "../../features/billing/components/group-billing.js";
 import { useGroup } from "../../features/groups/api/get-group.js";
 import { GroupOverviewCard } from "../../features/groups/components/group-overview-card.js";
+import { WebsiteLogo } from "../../features/groups/components/website-logo.js";
 import { WebsitesList } from "../../features/groups/components/websites-list.js";
 import { isApiError } from "../../lib/api-client.js";
 import { isUuid } from "../../lib/ids.js";
@@ -95,7 +96,13 @@ function GroupPage({ tab }: { tab: GroupTab }) {
           <WebsitesList groupId={groupId} />
         </TabsContent>
         <TabsContent value="billing" className="mt-6">
-          <GroupBilling groupId={groupId} overview={<GroupOverviewCard groupId={groupId} description={SHARED_CREDITS_SENTENCE} />} />
+          <GroupBilling
+            groupId={groupId}
+            overview={<GroupOverviewCard groupId={groupId} description={SHARED_CREDITS_SENTENCE} />}
+            renderWebsiteLogo={({ websiteId, name }) => (
+              <WebsiteLogo website={group.data?.websites.find((w) => w.id === websiteId) ?? { id: websiteId, name, url: "", iconUrl: null }} />
+            )}
+          />
         </TabsContent>
       </Tabs>
     </div>

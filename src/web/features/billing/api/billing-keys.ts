@@ -3,5 +3,6 @@ export const billingKeys = {
   all: (groupId: string) => ["groups", groupId, "billing"] as const,
   summary: (groupId: string) => [...billingKeys.all(groupId), "summary"] as const,
   invoices: (groupId: string, month: string | null) => [...billingKeys.all(groupId), "invoices", { month }] as const,
+  usage: (groupId: string, month: string) => [...billingKeys.all(groupId), "usage", { month }] as const,
   purchase: (groupId: string, purchaseId: string) => [...billingKeys.all(groupId), "purchases", purchaseId] as const,
 };

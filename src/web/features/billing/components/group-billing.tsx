@@ -10,18 +10,21 @@ import { CheckoutReturn } from "./checkout-return.js";
 import { CreditsRemaining, CreditsRemainingSkeleton } from "./credits-remaining.js";
 import { EnableBillingCard } from "./enable-billing-card.js";
 import { NoticeCard } from "../../../components/ui/notice-card.js";
+import { UsageSection } from "./usage-section.js";
 
 type GroupBillingProps = {
   groupId: string;
   /** The group's overview card (name, websites), composed in by the app. */
   overview: ReactNode;
+  /** A website's logo for the Usage section's top websites, composed in by the app. */
+  renderWebsiteLogo: (website: { websiteId: string; name: string }) => ReactNode;
 };
 
 const DESCRIPTION_ACTIVE = "Credits shared by every website in this group. Websites use their own credits first.";
 const DESCRIPTION_INACTIVE = "Buy credits once for the whole group instead of for every website.";
 
-/** The Group Billing page body: header, overview, credits remaining and billing history. */
-export function GroupBilling({ groupId, overview }: GroupBillingProps) {
+/** The Group Billing page body: header, overview, credits remaining, usage and billing history. */
+export function GroupBilling({ groupId, overview, renderWebsiteLogo }: GroupBillingProps) {
   const billingQuery = useBillingSummary(groupId);
 
   if (billingQuery.isPending) {
@@ -96,6 +99,7 @@ export function GroupBilling({ groupId, overview }: GroupBillingProps) {
         credits={billing.credits}
         addCredits={({ label, variant }) => <AddCreditsDialog groupId={groupId} billing={billing} triggerLabel={label} triggerVariant={variant} />}
       />
+      <UsageSection groupId={groupId} monthlyPeriodEnd={billing.credits.monthly?.periodEnd ?? null} renderWebsiteLogo={renderWebsiteLogo} />
       <BillingHistory groupId={groupId} />
     </div>
   );

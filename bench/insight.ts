@@ -1,0 +1,227 @@
+import { readFileSync } from "node:fs";
+import { spawnServer } from "../tests/support/process.js";
+import { createOrgFixture, TEST_PASSWORD } from "../tests/support/factories.js";
+import { sequentialLatency } from "./billing.js";
+import { cpuPer, fmt, loadAverage, measureCpu, ms, rps, sleep, wrk, type CpuQuery, type WrkResult } from "./lib.js";
+import { profileProcessor } from "./processor.js";
+import type { BenchContext } from "./run.js";
+import { hotPoolFixture } from "./usage.js";
+
+const TRIGGER = "ledger_entries_usage_daily";
+
+async function setRollupTrigger(ctx: BenchContext, on: boolean) {
+  await ctx.database.query(`alter table ledger_entries ${on ? "enable" : "disable"} trigger ${TRIGGER}`);
+}
+
+const line = (r: WrkResult, eventsPerRequest = 1) =>
+  `${fmt((r.s200 * eventsPerRequest) / (r.durationUs / 1e6))} debited events/s, p50 ${ms(r.p50)}, p99 ${ms(r.p99)}; non-200: ${fmt(r.sother + r.s402)}`;
+
+/**
+ * The rollup's cost on the hot path: the same runs with the `usage_daily` trigger disabled and
+ * enabled, one after the other (alternating, twice each), on fresh pools.
+ */
+export async function benchRollupCost(ctx: BenchContext) {
+  const s1 = ctx.servers[0]!;
+  const secs = Math.max(5, Math.round(ctx.seconds / 2));
+  console.log(`== 5. Cost of the usage rollup (trigger ${TRIGGER}) on the hot path: each run with the trigger off, then on, twice (${secs} s per run)`);
+  console.log(`   (load average before: ${loadAverage()})`);
+  const results: Record<string, { off: number[]; on: number[]; p99: { off: number[]; on: number[] } }> = {};
+  const record = (name: string, on: boolean, eps: number, p99: number) => {
+    const r = (results[name] ??= { off: [], on: [], p99: { off: [], on: [] } });
+    r[on ? "on" : "off"].push(eps);
+    r.p99[on ? "on" : "off"].push(p99);
+  };
+  try {
+    for (const round of [1, 2]) {
+      for (const on of [false, true]) {
+        await setRollupTrigger(ctx, on);
+        const label = `round ${round}, trigger ${on ? "ON " : "off"}`;
+
+        const alone = await profileProcessor({ url: ctx.url, seconds: secs, clients: ctx.clients });
+        record("processor alone (no HTTP, hot pool)", on, alone.eventsPerSecond, alone.txP99);
+        console.log(`  ${label} | processor alone, ${ctx.clients} submitters: ${alone.line}`);
+
+        const hot = await hotPoolFixture(ctx);
+        const m = await measureCpu(ctx.database.query as CpuQuery, [s1.child.pid], () =>
+          wrk({ url: s1.url, script: "usage.lua", args: [hot.key, `rollup-hot-${round}-${on}-${Date.now()}`, hot.sites.join(",")], connections: ctx.clients, seconds: secs }),
+        );
+        record("hot pool, POST /api/v1/usage, one API process", on, m.result.s200 / (m.result.durationUs / 1e6), m.result.p99 / 1000);
+        console.log(`  ${label} | hot pool over HTTP, ${ctx.clients} clients: ${line(m.result)}; PostgreSQL CPU ${cpuPer(m.postgres, m.result.requests)} per request`);
+
+        const batch = await hotPoolFixture(ctx);
+        const b = await measureCpu(ctx.database.query as CpuQuery, [s1.child.pid], () =>
+          wrk({ url: s1.url, script: "batch.lua", args: [batch.key, `rollup-batch-${round}-${on}-${Date.now()}`, batch.sites.join(","), "1000"], connections: 4, seconds: secs, timeoutS: 30 }),
+        );
+        record("batch, POST /api/v1/usage/batch x 1,000 events, 4 clients", on, (b.result.s200 * 1000) / (b.result.durationUs / 1e6), b.result.p99 / 1000);
+        console.log(`  ${label} | batch over HTTP, 4 clients x 1,000 events: ${line(b.result, 1000)}; PostgreSQL CPU ${cpuPer(b.postgres, b.result.requests * 1000)} per event`);
+        await sleep(1000);
+      }
+    }
+  } finally {
+    await setRollupTrigger(ctx, true);
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  console.log("Summary (mean of the two rounds):");
+  for (const [name, r] of Object.entries(results)) {
+    const off = mean(r.off);
+    const on = mean(r.on);
+    console.log(
+      `  ${name}: ${fmt(off)} events/s without the rollup, ${fmt(on)} with it (${on >= off ? "+" : ""}${(((on - off) / off) * 100).toFixed(1)} %); p99 ${mean(r.p99.off).toFixed(1)} -> ${mean(r.p99.on).toFixed(1)} ms`,
+    );
+  }
+  console.log("");
+}
+
+interface UsageGroup {
+  groupId: string;
+  cookie: string;
+  debits: number;
+  entries: number;
+}
+
+async function login(base: string, email: string) {
+  const res = await fetch(`${base}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: TEST_PASSWORD }) });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+  return res.headers.get("set-cookie")!.split(";")[0]!;
+}
+
+/**
+ * A group of 1,000 websites with `debits` debits in the current UTC month, spread over its days
+ * so far (own, monthly and one-time), bulk-inserted in one statement per table: the rollup
+ * trigger aggregates the whole transition table at once.
+ */
+async function seedUsageGroup(ctx: BenchContext, debits: number): Promise<UsageGroup & { seconds: number }> {
+  const t0 = Date.now();
+  const f = await createOrgFixture(ctx.database.db, { websites: 0 });
+  const g = f.groupA.id;
+  const q = ctx.database.query;
+  await q(
+    `insert into websites (org_id, group_id, name, url)
+     select $1, $2, 'Usage site ' || i, 'https://usage-' || i || '.example' from generate_series(1, 1000) i`,
+    [f.org.id, g],
+  );
+  const cookie = await login(ctx.servers[0]!.url, f.orgAdmin);
+  const enable = await fetch(`${ctx.servers[0]!.url}/api/groups/${g}/billing/enable`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: "{}" });
+  if (enable.status !== 200) throw new Error(`enable billing failed: ${enable.status}`);
+  await ctx.database.transaction(async (tx) => {
+    await tx(
+      `insert into credit_grants (kind, group_id, granted, remaining, expires_at, period_start, packages, source_key)
+       values ('monthly', $1, 2000000000, 2000000000, date_trunc('month', now()) + interval '1 month', date_trunc('month', now()), 1, 'bench-usage:m:' || $1),
+              ('one_time', $1, 2000000000, 2000000000, null, null, null, 'bench-usage:o:' || $1)`,
+      [g],
+    );
+    await tx(`insert into credit_grants (kind, website_id, granted, remaining, source_key)
+              select 'website', id, 2000000000, 2000000000, 'bench-usage:w:' || id from websites where group_id = $1`, [g]);
+    await tx(`insert into ledger_entries (grant_id, kind, amount)
+              select id, 'grant', granted from credit_grants where group_id = $1 or website_id in (select id from websites where group_id = $1)`, [g]);
+    await tx(`create temp table uw on commit drop as
+              select (row_number() over (order by w.id) - 1)::int as idx, w.id as website_id, cg.id as grant_id
+                from websites w join credit_grants cg on cg.website_id = w.id where w.group_id = $1`, [g]);
+    // Debit i: website i % 1000, on day i % (days so far) of the month, from the website's own grant (1 in 4), monthly (2 in 4) or one-time.
+    await tx(
+      `create temp table ue on commit drop as
+       select i, gen_random_uuid() as id, i % 1000 as widx,
+              least(date_trunc('month', now()) + (i % extract(day from now())::int) * interval '1 day' + (i % 86400) * interval '1 second', now()) as at
+         from generate_series(0, $1::int - 1) i`,
+      [debits],
+    );
+    await tx(
+      `insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at)
+       select e.id, $1, w.website_id, 'bench-usage-' || e.i, 1, '{}'::jsonb, e.at from ue e join uw w on w.idx = e.widx`,
+      [f.org.id],
+    );
+    await tx(
+      `insert into ledger_entries (grant_id, kind, amount, usage_event_id, created_at)
+       select case when e.i % 4 = 0 then w.grant_id when e.i % 4 = 3 then (select id from credit_grants where group_id = $1 and kind = 'one_time')
+                   else (select id from credit_grants where group_id = $1 and kind = 'monthly') end,
+              'debit', -1, e.id, e.at
+         from ue e join uw w on w.idx = e.widx order by e.i`,
+      [g],
+    );
+    await tx(
+      `update credit_grants g set remaining = g.granted + d.total
+         from (select grant_id, sum(amount) as total from ledger_entries where kind = 'debit' and grant_id in
+                 (select id from credit_grants where group_id = $1 union all select grant_id from uw) group by grant_id) d
+        where g.id = d.grant_id`,
+      [g],
+    );
+  });
+  await q("analyze");
+  const { rows } = await q<{ n: number }>(
+    `select count(*)::int as n from ledger_entries where grant_id in (select id from credit_grants where group_id = $1 or website_id in (select id from websites where group_id = $1))`,
+    [g],
+  );
+  return { groupId: g, cookie, debits, entries: rows[0]!.n, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** GET .../billing/usage on a group of 1,000 websites with 1,000,000 debits in the month: p95, and the rollup against the ledger. */
+export async function benchUsageEndpoint(ctx: BenchContext): Promise<UsageGroup> {
+  const s1 = ctx.servers[0]!;
+  const debits = Number(process.env.BENCH_USAGE_DEBITS ?? 1_000_000);
+  console.log(`== 6. Usage endpoint: a group of 1,000 websites with ${fmt(debits)} debits in the current month`);
+  const group = await seedUsageGroup(ctx, debits);
+  console.log(`Seeded in ${group.seconds.toFixed(1)} s (generate_series; the trigger built the rollup from the one ${fmt(debits)}-row insert): ${fmt(group.entries)} ledger entries of the group`);
+  const { rows: check } = await ctx.database.query<{ rollup: number; days: number; rows: number }>(
+    `select coalesce(sum(website + group_monthly + group_one_time), 0)::bigint as rollup, count(distinct day)::int as days, count(*)::int as rows
+       from usage_daily where group_id = $1`,
+    [group.groupId],
+  );
+  console.log(`Rollup: ${fmt(check[0]!.rows)} rows over ${check[0]!.days} days holding ${fmt(check[0]!.rollup)} credits (${check[0]!.rollup === debits ? "equal to" : "DIFFERENT FROM"} the ${fmt(debits)} debited)`);
+  const path = `/api/groups/${group.groupId}/billing/usage`;
+  const first = await fetch(`${s1.url}${path}`, { headers: { cookie: group.cookie } });
+  const body = (await first.json()) as { days: unknown[]; websites: unknown[] };
+  console.log(`GET ${path.replace(group.groupId, "{id}")} answers ${first.status}: ${body.days.length} days, ${body.websites.length} websites`);
+  const seq = await sequentialLatency(`${s1.url}${path}`, group.cookie, 400);
+  console.log(`  one client (sequential, ${seq.n} requests): p50 ${seq.p50.toFixed(1)} ms, p95 ${seq.p95.toFixed(1)} ms, p99 ${seq.p99.toFixed(1)} ms -> target p95 <= 50 ms ${seq.p95 <= 50 ? "MET" : "MISSED"}`);
+  const secs = Math.max(5, Math.round(ctx.seconds / 2));
+  const loaded = await wrk({ url: s1.url, script: "get.lua", args: [path, group.cookie], connections: 8, seconds: secs });
+  console.log(`  8 clients (wrk, ${secs} s): ${fmt(rps(loaded))} req/s, p50 ${ms(loaded.p50)}, p90 ${ms(loaded.p90)}, p99 ${ms(loaded.p99)}; non-200: ${loaded.sother}`);
+  console.log(`(load average: ${loadAverage()})\n`);
+  return group;
+}
+
+function rssKb(pid: number, field: "VmRSS" | "VmHWM") {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+}
+
+/** The ledger export of that group from a fresh API process: rows, time, peak RSS of the process. */
+export async function benchCsvExport(ctx: BenchContext, group: UsageGroup) {
+  console.log(`== 7. Ledger export: GET .../billing/ledger.csv of that group (${fmt(group.entries)} entries) from a fresh API process`);
+  const env = { DATABASE_URL: ctx.url, STRIPE_API_BASE: ctx.stripe.url, DATA_DIR: "/tmp/gb-bench-unused" };
+  const server = await spawnServer(env);
+  try {
+    const pid = server.child.pid!;
+    // Warm the process (first requests compile code paths) before taking its resting RSS.
+    await (await fetch(`${server.url}/api/groups/${group.groupId}/billing/usage`, { headers: { cookie: group.cookie } })).arrayBuffer();
+    const restingKb = rssKb(pid, "VmRSS");
+    let peakKb = restingKb;
+    const sampler = setInterval(() => {
+      try {
+        peakKb = Math.max(peakKb, rssKb(pid, "VmRSS"));
+      } catch {
+        /* the process is gone */
+      }
+    }, 20);
+    const t0 = performance.now();
+    const res = await fetch(`${server.url}/api/groups/${group.groupId}/billing/ledger.csv`, { headers: { cookie: group.cookie } });
+    let bytes = 0;
+    let lines = 0;
+    const reader = res.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += value.length;
+      for (let i = 0; i < value.length; i++) if (value[i] === 10) lines++;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    const hwmKb = rssKb(pid, "VmHWM");
+    const peakMb = Math.max(peakKb, hwmKb) / 1024;
+    console.log(`  status ${res.status}, ${fmt(lines - 1)} rows + header (${lines - 1 === group.entries ? "all" : "NOT all"} of the ${fmt(group.entries)} entries), ${fmt(bytes / 2 ** 20, 1)} MB in ${seconds.toFixed(2)} s (${fmt((lines - 1) / seconds)} rows/s) -> target < 10 s ${seconds < 10 ? "MET" : "MISSED"}`);
+    console.log(`  API process RSS: ${fmt(restingKb / 1024, 1)} MB before, peak ${fmt(peakMb, 1)} MB (VmHWM, and VmRSS sampled every 20 ms) -> target < 150 MB ${peakMb < 150 ? "MET" : "MISSED"}`);
+  } finally {
+    await server.kill();
+  }
+  console.log(`(load average: ${loadAverage()})\n`);
+}

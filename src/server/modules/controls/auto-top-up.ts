@@ -1,0 +1,184 @@
+import { quotePurchase } from "../../../domain/pricing.js";
+import type { Clock } from "../../clock.js";
+import type { Config } from "../../config.js";
+import type { Database, Query } from "../../db/client.js";
+import { pricingOf } from "../billing/billing-service.js";
+import { formatCount, grantOneTimePurchase, lockGroupBilling, lockPurchase, markPurchase, recordPartnerCharge, type PurchaseRow } from "../billing/fulfilment.js";
+import type { PartnerChargeInfo, PartnerPort, StripePort } from "../billing/ports.js";
+import { findPoolAvailable } from "./controls-repo.js";
+import { enqueueAlert } from "./outbox.js";
+
+/**
+ * Auto top-ups (credits.md "Pool controls"). `syncPoolControls` records the intent (an
+ * `auto_top_ups` row, one per (group, crossing), at most one pending per group) in the transaction
+ * that took the pool below the threshold. This loop, in whichever process claims the row:
+ * 1. claims it and opens its one-time purchase (idempotency key `auto-top-up:<id>`), commits;
+ * 2. charges outside any lock, with a key derived from the intent (a retry repeats the same
+ *    request: Stripe and the partner answer with the first result);
+ * 3. applies the answer in a second transaction under the group's billing lock: credits and
+ *    `group.auto_top_up.succeeded`, or auto top-up turned off with the reason and
+ *    `group.auto_top_up.failed`. An unknown outcome (timeout, outage) leaves the intent pending
+ *    for a later attempt with the same key.
+ */
+
+export interface AutoTopUpDeps {
+  database: Database;
+  config: Config;
+  stripe: StripePort;
+  partner: PartnerPort;
+  clock: Clock;
+}
+
+interface Intent {
+  id: string;
+  group_id: string;
+  seq: number;
+  packages: number;
+  purchase_id: string | null;
+  attempts: number;
+}
+
+interface Profile {
+  customer_type: "standard" | "partner";
+  stripe_customer_id: string | null;
+  partner_account_id: string | null;
+}
+
+/** How long a claimed top-up belongs to its process; also the wait before retrying an unknown outcome. */
+const CLAIM_LEASE_MS = 30_000;
+const RETRY_AFTER_UNKNOWN_MS = 5_000;
+
+export const describeAutoTopUp = (packages: number, creditsPerPackage: number) =>
+  `Auto top-up: ${packages} × ${formatCount(creditsPerPackage)} (${formatCount(packages * creditsPerPackage)} credits)`;
+
+type ChargeOutcome = { kind: "paid"; partnerCharge: PartnerChargeInfo | null } | { kind: "failed"; reason: string } | { kind: "unknown" };
+
+/** Run due top-ups until none is left to claim; returns how many were handled. */
+export async function runAutoTopUps(deps: AutoTopUpDeps): Promise<number> {
+  let handled = 0;
+  for (;;) {
+    const claimed = await claimTopUp(deps);
+    if (!claimed) return handled;
+    handled++;
+    const { intent, purchase, profile, unitAmount } = claimed;
+    if (!profile) {
+      await applyFailure(deps, intent, purchase, "Billing is not enabled for this group.");
+      continue;
+    }
+    const outcome = await charge(deps, intent, purchase, profile, unitAmount);
+    if (outcome.kind === "paid") await applySuccess(deps, intent, purchase, outcome.partnerCharge);
+    else if (outcome.kind === "failed") await applyFailure(deps, intent, purchase, outcome.reason);
+    else await deps.database.query("update auto_top_ups set claimed_until = now() + make_interval(secs => $2::double precision / 1000) where id = $1", [intent.id, RETRY_AFTER_UNKNOWN_MS]);
+  }
+}
+
+/** Step 1: one pending intent, leased to this process, with its purchase opened. */
+async function claimTopUp({ database, config }: AutoTopUpDeps) {
+  return database.transaction(async (q) => {
+    const { rows } = await q<Intent>(
+      `update auto_top_ups t set attempts = t.attempts + 1, claimed_until = now() + make_interval(secs => $1::double precision / 1000)
+        where t.id = (select id from auto_top_ups
+                       where status = 'pending' and (claimed_until is null or claimed_until < now())
+                       order by created_at limit 1 for update skip locked)
+       returning t.id, t.group_id, t.seq, t.packages, t.purchase_id, t.attempts`,
+      [CLAIM_LEASE_MS],
+    );
+    const intent = rows[0];
+    if (!intent) return null;
+    const { rows: profiles } = await q<Profile>("select customer_type, stripe_customer_id, partner_account_id from billing_profiles where group_id = $1", [intent.group_id]);
+    const profile = profiles[0] ?? null;
+    const quote = quotePurchase({ type: "one_time", quantity: intent.packages, pricing: pricingOf(config) });
+    const { rows: purchases } = await q<PurchaseRow>(
+      `insert into purchases (group_id, type, quantity, credits, amount, currency, provider, status, idempotency_key)
+       values ($1, 'one_time', $2, $3, $4, $5, $6, 'pending', $7)
+       on conflict (group_id, idempotency_key) do update set idempotency_key = excluded.idempotency_key
+       returning *`,
+      [intent.group_id, intent.packages, quote.credits, quote.total.amount, quote.total.currency, profile?.customer_type === "partner" ? "partner" : "stripe", `auto-top-up:${intent.id}`],
+    );
+    const purchase = purchases[0]!;
+    if (!intent.purchase_id) await q("update auto_top_ups set purchase_id = $2 where id = $1", [intent.id, purchase.id]);
+    return { intent, purchase, profile, unitAmount: quote.unitAmount };
+  });
+}
+
+/** Step 2: the outside call, never under a database lock. */
+async function charge({ stripe, partner, config }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile, unitAmount: number): Promise<ChargeOutcome> {
+  const description = describeAutoTopUp(purchase.quantity, config.CREDITS_PER_PACKAGE);
+  const idempotencyKey = `auto-top-up:${intent.id}`;
+  if (profile.customer_type === "partner") {
+    const result = await partner.charge({ accountId: profile.partner_account_id!, amount: purchase.amount, currency: purchase.currency, description, idempotencyKey });
+    if (result.ok) return { kind: "paid", partnerCharge: result.charge };
+    if (result.code === "declined" || result.code === "rejected") return { kind: "failed", reason: `The partner declined the top-up: ${result.reason}` };
+    return { kind: "unknown" };
+  }
+  try {
+    const invoice = await stripe.chargeInvoiceNow({
+      customerId: profile.stripe_customer_id!,
+      currency: purchase.currency,
+      unitAmount,
+      quantity: purchase.quantity,
+      description,
+      metadata: { groupId: intent.group_id, purchaseId: purchase.id, autoTopUpId: intent.id },
+      idempotencyKey,
+    });
+    return invoice.paid ? { kind: "paid", partnerCharge: null } : { kind: "unknown" };
+  } catch (err) {
+    const e = err as { code?: string; message?: string; outcomeUnknown?: boolean };
+    if (e.code === "payment_failed") return { kind: "failed", reason: `The saved card was declined: ${e.message ?? "declined"}` };
+    if (e.code === "billing_unavailable") return { kind: "unknown" };
+    return { kind: "failed", reason: `Stripe refused the top-up: ${e.message ?? "unknown error"}` };
+  }
+}
+
+async function topUpThreshold(q: Query, groupId: string) {
+  const { rows } = await q<{ t: number | null }>("select auto_top_up_threshold as t from group_controls where group_id = $1", [groupId]);
+  return rows[0]?.t === null || rows[0]?.t === undefined ? null : Number(rows[0].t);
+}
+
+/** Step 3, paid: the credits (once: the grant is unique by purchase), the history line, the alert. */
+async function applySuccess({ database, clock, config }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, partnerCharge: PartnerChargeInfo | null) {
+  await database.transaction(async (q) => {
+    await lockGroupBilling(q, intent.group_id);
+    const locked = await lockPurchase(q, purchase.id);
+    const { rows } = await q<{ status: string }>("select status from auto_top_ups where id = $1 for update", [intent.id]);
+    if (locked?.status === "completed" || rows[0]?.status !== "pending") return;
+    if (partnerCharge) {
+      await recordPartnerCharge(q, { groupId: intent.group_id, charge: partnerCharge, description: describeAutoTopUp(purchase.quantity, config.CREDITS_PER_PACKAGE) });
+      await q("update purchases set partner_charge_id = $2 where id = $1", [purchase.id, partnerCharge.id]);
+    }
+    // Done before the grant: the grant's pool check may start the next top-up if the pool is still below.
+    await q("update auto_top_ups set status = 'succeeded', completed_at = now(), claimed_until = null where id = $1", [intent.id]);
+    await grantOneTimePurchase(q, locked ?? purchase);
+    const available = (await findPoolAvailable(q, [intent.group_id], clock())).get(intent.group_id) ?? 0;
+    const { rows: c } = await q<{ url: string | null }>("select alert_webhook_url as url from group_controls where group_id = $1", [intent.group_id]);
+    await enqueueAlert(q, {
+      groupId: intent.group_id,
+      type: "group.auto_top_up.succeeded",
+      url: c[0]?.url ?? null,
+      data: { available, threshold: await topUpThreshold(q, intent.group_id), purchaseId: purchase.id, packages: purchase.quantity, credits: Number(purchase.credits) },
+    });
+  });
+}
+
+/** Step 3, failed: nothing granted; auto top-up is turned off and keeps the reason for the page. */
+async function applyFailure({ database, clock }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, reason: string) {
+  await database.transaction(async (q) => {
+    await lockGroupBilling(q, intent.group_id);
+    const { rows } = await q<{ status: string }>("select status from auto_top_ups where id = $1 for update", [intent.id]);
+    if (rows[0]?.status !== "pending") return;
+    await q("update auto_top_ups set status = 'failed', failure_reason = $2, completed_at = now(), claimed_until = null where id = $1", [intent.id, reason]);
+    await markPurchase(q, purchase.id, "failed", reason);
+    const { rows: c } = await q<{ url: string | null }>(
+      `update group_controls set auto_top_up_enabled = false, auto_top_up_disabled_reason = $2, updated_at = now()
+        where group_id = $1 returning alert_webhook_url as url`,
+      [intent.group_id, reason],
+    );
+    const available = (await findPoolAvailable(q, [intent.group_id], clock())).get(intent.group_id) ?? 0;
+    await enqueueAlert(q, {
+      groupId: intent.group_id,
+      type: "group.auto_top_up.failed",
+      url: c[0]?.url ?? null,
+      data: { available, threshold: await topUpThreshold(q, intent.group_id), purchaseId: purchase.id, reason },
+    });
+  });
+}

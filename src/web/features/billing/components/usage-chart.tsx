@@ -1,0 +1,75 @@
+import { useEffect, useRef } from "react";
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from "chart.js";
+import type { UsageDay } from "../../../../contracts/insight.js";
+import { formatNumber } from "../../../lib/format.js";
+import { USAGE_SERIES } from "./usage-series.js";
+
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
+
+
+const TEXT = "#52525b";
+const GRID = "#e4e4e7";
+
+/**
+ * The daily stacked bar chart (Chart.js, canvas). Loaded lazily by the Usage section, so the
+ * library is not part of the billing route's first JavaScript. The canvas is an image for
+ * assistive technology; the section renders the same numbers as a table beside it.
+ */
+export default function UsageChart({ days, label }: { days: UsageDay[]; label: string }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const chart = useRef<Chart<"bar"> | null>(null);
+
+  useEffect(() => {
+    if (!canvas.current) return;
+    chart.current = new Chart(canvas.current, {
+      type: "bar",
+      data: { labels: [], datasets: [] },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        interaction: { mode: "index", intersect: false },
+        plugins: {
+          legend: { position: "bottom", align: "start", labels: { boxWidth: 10, boxHeight: 10, color: TEXT, font: { size: 12 } } },
+          tooltip: { callbacks: { label: (item) => `${item.dataset.label ?? ""}: ${formatNumber(Number(item.raw))}` } },
+        },
+        scales: {
+          x: {
+            stacked: true,
+            grid: { display: false },
+            ticks: { color: TEXT, font: { size: 11 }, maxRotation: 0, autoSkipPadding: 8 },
+            title: { display: true, text: "Day of the month (UTC)", color: TEXT, font: { size: 12 } },
+          },
+          y: {
+            stacked: true,
+            beginAtZero: true,
+            grid: { color: GRID },
+            border: { display: false },
+            ticks: { color: TEXT, font: { size: 11 }, precision: 0, callback: (v) => formatNumber(Number(v)) },
+            title: { display: true, text: "Credits", color: TEXT, font: { size: 12 } },
+          },
+        },
+      },
+    });
+    return () => {
+      chart.current?.destroy();
+      chart.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    const c = chart.current;
+    if (!c) return;
+    c.data.labels = days.map((d) => String(Number(d.date.slice(8, 10))));
+    c.data.datasets = USAGE_SERIES.map((s) => ({
+      label: s.label,
+      data: days.map((d) => d[s.key]),
+      backgroundColor: s.colour,
+      borderRadius: 2,
+      maxBarThickness: 28,
+    }));
+    c.update();
+  }, [days]);
+
+  return <canvas ref={canvas} role="img" aria-label={label} />;
+}

@@ -1,0 +1,243 @@
+import { lazy, Suspense, useEffect, useRef, type ReactNode } from "react";
+import { Download } from "lucide-react";
+import { useSearchParams } from "react-router";
+import type { UsageReport, UsageWebsite } from "../../../../contracts/insight.js";
+import { Button } from "../../../components/ui/button.js";
+import { Card } from "../../../components/ui/card.js";
+import { NativeSelect } from "../../../components/ui/native-select.js";
+import { Progress } from "../../../components/ui/progress.js";
+import { Skeleton } from "../../../components/ui/skeleton.js";
+import { cn } from "../../../lib/cn.js";
+import { formatDate, formatMonth, formatNumber } from "../../../lib/format.js";
+import { ledgerCsvUrl, useUsage } from "../api/get-usage.js";
+import { USAGE_SERIES } from "./usage-series.js";
+
+// Chart.js (~60 KB gzipped) is fetched only when the section renders, not with the billing route.
+const UsageChart = lazy(() => import("./usage-chart.js"));
+
+const MONTH_PARAM = "usage";
+const MONTHS_OFFERED = 12;
+const TOP_WEBSITES = 5;
+const CHART_HEIGHT = "h-64";
+
+const currentMonth = () => new Date().toISOString().slice(0, 7);
+
+function recentMonths(count: number): string[] {
+  const now = new Date();
+  return Array.from({ length: count }, (_, i) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - i, 1)).toISOString().slice(0, 7));
+}
+
+const poolCredits = (w: UsageWebsite) => w.groupMonthly + w.groupOneTime;
+
+/** One sentence about where the pool is heading at the last 7 days' rate. */
+export function forecastSentence(forecast: UsageReport["forecast"], monthlyPeriodEnd: string | null): string {
+  if (forecast.poolEmptyOn) {
+    return `At the current rate the pool runs out around ${formatDate(`${forecast.poolEmptyOn}T00:00:00Z`).replace(/, \d{4}$/, "")}.`;
+  }
+  if (forecast.monthlyUnusedAtPeriodEnd > 0 && monthlyPeriodEnd) {
+    return `About ${formatNumber(forecast.monthlyUnusedAtPeriodEnd)} monthly credits will expire unused on ${formatDate(monthlyPeriodEnd).replace(/, \d{4}$/, "")}.`;
+  }
+  return "At the current rate the pool lasts beyond the next 12 months.";
+}
+
+type UsageSectionProps = {
+  groupId: string;
+  /** End of the current monthly period (for the forecast sentence), if the group has monthly credits. */
+  monthlyPeriodEnd: string | null;
+  /** A website's logo, composed in by the app (features do not import each other). */
+  renderWebsiteLogo: (website: { websiteId: string; name: string }) => ReactNode;
+};
+
+/**
+ * Usage of a month: the daily stacked bar chart (own / monthly / one-time) with a table for
+ * screen readers, the forecast sentence, the top websites by pool credits and the CSV export.
+ * Its month is in the URL as `?usage=YYYY-MM` (the history keeps its own `?month=`).
+ */
+export function UsageSection({ groupId, monthlyPeriodEnd, renderWebsiteLogo }: UsageSectionProps) {
+  const [params, setParams] = useSearchParams();
+  const requested = params.get(MONTH_PARAM);
+  const months = recentMonths(MONTHS_OFFERED);
+  const month = requested && /^\d{4}-(0[1-9]|1[0-2])$/.test(requested) ? requested : currentMonth();
+  if (!months.includes(month)) months.push(month);
+  const usageQuery = useUsage({ groupId, month });
+  const report = usageQuery.data;
+
+  const setMonth = (value: string) =>
+    setParams(
+      (prev) => {
+        const next = new URLSearchParams(prev);
+        if (value === currentMonth()) next.delete(MONTH_PARAM);
+        else next.set(MONTH_PARAM, value);
+        return next;
+      },
+      { replace: true, preventScrollReset: true },
+    );
+
+  return (
+    <section aria-labelledby="usage-title">
+      <div className="mb-3 flex flex-wrap items-center justify-between gap-x-4 gap-y-2">
+        <h2 id="usage-title" className="text-base leading-6 font-semibold">
+          Usage
+        </h2>
+        <div className="flex items-center gap-2">
+          <NativeSelect aria-label="Usage month" className="w-44" value={month} onChange={(event) => setMonth(event.target.value)}>
+            {months.map((value) => (
+              <option key={value} value={value}>
+                {formatMonth(value)}
+              </option>
+            ))}
+          </NativeSelect>
+          <Button variant="secondary" asChild>
+            <a href={ledgerCsvUrl({ groupId, month })} download>
+              <Download aria-hidden="true" />
+              Download CSV
+            </a>
+          </Button>
+        </div>
+      </div>
+      {usageQuery.isError ? (
+        <Card className="p-5 text-sm text-muted-foreground sm:p-6">Usage could not be loaded right now. Your credits are not affected.</Card>
+      ) : !report ? (
+        <UsageSkeleton />
+      ) : (
+        <div className={cn("grid grid-cols-[minmax(0,1fr)] gap-4 transition-opacity lg:grid-cols-[minmax(0,1fr)_20rem]", usageQuery.isPlaceholderData && "opacity-60")} aria-busy={usageQuery.isFetching}>
+          <DailyUsageCard report={report} monthlyPeriodEnd={monthlyPeriodEnd} />
+          <TopWebsitesCard report={report} renderWebsiteLogo={renderWebsiteLogo} />
+        </div>
+      )}
+    </section>
+  );
+}
+
+function DailyUsageCard({ report, monthlyPeriodEnd }: { report: UsageReport; monthlyPeriodEnd: string | null }) {
+  const totals = { website: 0, groupMonthly: 0, groupOneTime: 0 };
+  for (const d of report.days) {
+    totals.website += d.website;
+    totals.groupMonthly += d.groupMonthly;
+    totals.groupOneTime += d.groupOneTime;
+  }
+  const total = totals.website + totals.groupMonthly + totals.groupOneTime;
+  // On a narrow screen the chart opens on its latest days (the end of its scroll).
+  const scroller = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = scroller.current;
+    if (el) el.scrollLeft = el.scrollWidth;
+  }, [report.days.length]);
+  const monthName = formatMonth(report.month);
+  const chartLabel = `Credits used per day in ${monthName}, stacked by source: ${formatNumber(totals.website)} websites' own, ${formatNumber(totals.groupMonthly)} group monthly, ${formatNumber(totals.groupOneTime)} group one-time. The table below lists each day.`;
+  return (
+    <Card className="min-w-0 p-5 sm:p-6">
+      <div className="flex flex-wrap items-baseline justify-between gap-x-4 gap-y-1">
+        <h3 className="text-sm leading-5 font-medium text-muted-foreground">Credits used per day</h3>
+        <p className="text-sm leading-5 text-muted-foreground">
+          <span className="font-semibold text-foreground tabular-nums">{formatNumber(total)}</span> in {monthName}
+        </p>
+      </div>
+      <p className="mt-1 text-sm leading-5 font-medium" data-testid="usage-forecast">
+        {forecastSentence(report.forecast, monthlyPeriodEnd)}
+      </p>
+      {/* Under 640 px the chart keeps a readable width and scrolls inside the card, never the page. */}
+      <div ref={scroller} className="-mx-1 mt-4 overflow-x-auto px-1 pb-1" tabIndex={0} role="group" aria-label="Daily usage chart (scrolls sideways)">
+        <div className={cn("relative min-w-[36rem] sm:min-w-0", CHART_HEIGHT)}>
+          {report.days.length === 0 ? (
+            <p className="flex h-full items-center justify-center text-sm text-muted-foreground">No days of {monthName} have passed yet.</p>
+          ) : (
+            <Suspense fallback={<Skeleton className="h-full w-full" />}>
+              <UsageChart days={report.days} label={chartLabel} />
+            </Suspense>
+          )}
+        </div>
+      </div>
+      {/* A table stretches past a 1 px box: the wrapper clips it so it never widens the page. */}
+      <div className="sr-only">
+      <table>
+        <caption>Credits used per day in {monthName}, by source</caption>
+        <thead>
+          <tr>
+            <th scope="col">Day</th>
+            {USAGE_SERIES.map((s) => (
+              <th key={s.key} scope="col">
+                {s.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {report.days.map((d) => (
+            <tr key={d.date}>
+              <th scope="row">{formatDate(`${d.date}T00:00:00Z`)}</th>
+              {USAGE_SERIES.map((s) => (
+                <td key={s.key}>{formatNumber(d[s.key])}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      </div>
+    </Card>
+  );
+}
+
+function TopWebsitesCard({ report, renderWebsiteLogo }: { report: UsageReport; renderWebsiteLogo: UsageSectionProps["renderWebsiteLogo"] }) {
+  const poolTotal = report.websites.reduce((sum, w) => sum + poolCredits(w), 0);
+  const top = report.websites.filter((w) => poolCredits(w) > 0).slice(0, TOP_WEBSITES);
+  return (
+    <Card className="min-w-0 p-5 sm:p-6" aria-labelledby="top-websites-title">
+      <h3 id="top-websites-title" className="text-sm leading-5 font-medium text-muted-foreground">
+        Top websites
+      </h3>
+      <p className="text-xs leading-4 text-muted-foreground">Group pool credits used in {formatMonth(report.month)}</p>
+      {top.length === 0 ? (
+        <p className="mt-4 text-sm text-muted-foreground">No website used the group’s pool this month.</p>
+      ) : (
+        <ul className="mt-4 flex flex-col gap-4">
+          {top.map((w) => {
+            const used = poolCredits(w);
+            const share = poolTotal > 0 ? used / poolTotal : 0;
+            return (
+              <li key={w.websiteId} className="flex items-start gap-3">
+                {renderWebsiteLogo({ websiteId: w.websiteId, name: w.name })}
+                <div className="min-w-0 flex-1">
+                  <div className="flex items-baseline justify-between gap-2">
+                    <span className="truncate text-sm font-medium" title={w.name}>
+                      {w.name}
+                    </span>
+                    <span className="shrink-0 text-sm tabular-nums">{formatNumber(used)}</span>
+                  </div>
+                  <Progress
+                    className="mt-1.5 h-1.5"
+                    value={used}
+                    max={poolTotal}
+                    label={`${w.name}: share of the pool`}
+                    valueText={`${Math.round(share * 100)}% of the pool credits used`}
+                    indicatorClassName="bg-meter"
+                  />
+                  <p className="mt-1 text-xs leading-4 text-muted-foreground">
+                    {Math.round(share * 100)}% of pool use
+                    {w.poolCap !== null ? ` · ${formatNumber(used)} of ${formatNumber(w.poolCap)} cap` : ""}
+                  </p>
+                </div>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </Card>
+  );
+}
+
+function UsageSkeleton() {
+  return (
+    <div className="grid grid-cols-[minmax(0,1fr)] gap-4 lg:grid-cols-[minmax(0,1fr)_20rem]" aria-hidden="true">
+      <Card className="p-5 sm:p-6">
+        <Skeleton className="h-5 w-40" />
+        <Skeleton className="mt-1 h-5 w-72 max-w-full" />
+        <Skeleton className={cn("mt-4 w-full", CHART_HEIGHT)} />
+      </Card>
+      <Card className="p-5 sm:p-6">
+        <Skeleton className="h-5 w-28" />
+        <Skeleton className="mt-4 h-40 w-full" />
+      </Card>
+    </div>
+  );
+}
