@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 
 export const CreateApiKeyBody = z
-  .object({ name: z.string().trim().min(1).max(100).openapi({ example: "Production servers" }) })
+  .object({ name: z.string().trim().min(1).max(200).openapi({ example: "Production servers" }) })
   .strict()
   .openapi("CreateApiKeyBody");
 export type CreateApiKeyBody = z.infer<typeof CreateApiKeyBody>;

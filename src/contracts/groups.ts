@@ -20,4 +20,3 @@ export const GroupDetail = z
   .object({ id: z.string(), orgId: z.string(), name: z.string(), websites: z.array(Website) })
   .openapi("GroupDetail");
 export type GroupDetail = z.infer<typeof GroupDetail>;
-

@@ -7,7 +7,7 @@ export const User = z.object({ id: z.string(), email: z.string(), name: z.string
 export type User = z.infer<typeof User>;
 
 export const LoginBody = z
-  .object({ email: z.string().min(1).max(320), password: z.string().min(1).max(1024) })
+  .object({ email: z.string().min(1).max(254), password: z.string().min(1).max(1024) })
   .strict();
 
 export const Membership = z.object({

@@ -31,15 +31,34 @@ export const UsageResult = z
   .openapi("UsageResult");
 export type UsageResult = z.infer<typeof UsageResult>;
 
+/** Limits of the batch endpoint. */
+export const MAX_BATCH = 1000;
+/**
+ * The batch endpoint's body limit: MAX_BATCH events of the largest valid size (a 255-character key
+ * written as \uXXXX escapes is 1,530 bytes; with the id, credits and names about 1,650 per event),
+ * with room for whitespace. Other JSON endpoints take 1 MB.
+ */
+export const MAX_BATCH_BODY_BYTES = 2 * 1024 * 1024;
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Each event is checked on its own by the route (a `UsageRequest`), so a bad one gets its own 400
+ * result and its neighbours are processed.
+ */
 export const UsageBatchBody = z
-  .object({ events: z.array(UsageBody).min(1).max(1000) })
+  .object({
+    events: z
+      .array(z.unknown().openapi({ description: "A UsageRequest; an invalid one gets its own 400 result" }))
+      .min(1)
+      .max(MAX_BATCH),
+  })
   .strict()
   .openapi("UsageBatchRequest");
 
 export const UsageBatchItem = z.union([
   z.object({ status: z.literal(200), result: UsageResult }),
   z.object({
-    status: z.union([z.literal(402), z.literal(404), z.literal(409)]),
+    status: z.union([z.literal(400), z.literal(402), z.literal(404), z.literal(409)]),
     error: z.object({ code: z.string(), message: z.string() }),
   }),
 ]);

@@ -17,7 +17,8 @@ const ConfigSchema = z.object({
   LOG_FORMAT: z.enum(["human", "json"]).default("human"),
   STRIPE_SECRET_KEY: z.preprocess((v) => (v === "" ? undefined : v), z.string().startsWith("sk_").optional()),
   STRIPE_API_BASE: optionalUrl,
-  STRIPE_WEBHOOK_SECRET: z.string().min(1).default("whsec_local_emulator_secret"),
+  /** Required with a real STRIPE_SECRET_KEY; only the local emulator may use the public default. */
+  STRIPE_WEBHOOK_SECRET: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(1).optional()),
   STRIPE_EMULATOR_PORT: port(12111),
   PARTNER_API_BASE: optionalUrl,
   PARTNER_API_KEY: z.string().min(1).default("partner_local_key"),
@@ -34,13 +35,30 @@ const ConfigSchema = z.object({
   /** How often each process looks for due alert deliveries and auto top-ups. */
   CONTROLS_POLL_MS: z.coerce.number().int().min(10).default(2_000),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).default(24 * 7),
+  /**
+   * Addresses of the reverse proxies whose X-Forwarded-For names the client (comma-separated IPs).
+   * Empty: the client is the socket's peer, and X-Forwarded-For is ignored.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default("")
+    .transform((v) => v.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.union([z.ipv4(), z.ipv6()]))),
 });
 
-export type Config = z.infer<typeof ConfigSchema>;
+const LOCAL_WEBHOOK_SECRET = "whsec_local_emulator_secret";
+
+const ConfigSchemaChecked = ConfigSchema.superRefine((c, ctx) => {
+  if (c.STRIPE_SECRET_KEY && !c.STRIPE_WEBHOOK_SECRET) {
+    ctx.addIssue({ code: "custom", path: ["STRIPE_WEBHOOK_SECRET"], message: "is required with STRIPE_SECRET_KEY (webhooks would be checked with a public secret)" });
+  }
+}).transform((c) => ({ ...c, STRIPE_WEBHOOK_SECRET: c.STRIPE_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET }));
+
+export type Config = z.infer<typeof ConfigSchemaChecked>;
 
 /** Parse the environment once; fail fast listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = ConfigSchema.safeParse(env);
+  const parsed = ConfigSchemaChecked.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid configuration:\n${lines.join("\n")}`);

@@ -6,9 +6,12 @@ import type { ErrorCode } from "../contracts/common.js";
  */
 export class AppError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
+  /** For `rate_limited`: when the caller may try again (sent as `Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: ErrorCode, message: string, opts: { retryAfterSeconds?: number } = {}) {
     super(message);
     this.code = code;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
   }
 }
 

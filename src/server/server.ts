@@ -14,6 +14,7 @@ import { controlsRoutes } from "./http/routes/controls-routes.js";
 import { webhookRoutes } from "./http/routes/webhook-routes.js";
 import { createPartnerGateway } from "./integrations/partner/index.js";
 import { createStripeGateway } from "./integrations/stripe/index.js";
+import { createApiKeyVerifier } from "./modules/access/api-key-verifier.js";
 import { createBillingService } from "./modules/billing/billing-service.js";
 import type { PartnerPort, StripePort } from "./modules/billing/ports.js";
 import { startScheduler } from "./modules/billing/scheduler.js";
@@ -42,15 +43,43 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function createLogger(config: Config) {
+/** Fields never written to a log, at the top level or one level down (`req.headers.cookie`, `body.key`). */
+const SECRET_FIELDS = [
+  "authorization",
+  "cookie",
+  "set-cookie",
+  "password",
+  "key",
+  "apiKey",
+  "keyHash",
+  "key_hash",
+  "token",
+  "tokenHash",
+  "token_hash",
+  "secret",
+  "webhookSecret",
+  "webhookSigningSecret",
+  "stripe-signature",
+  "STRIPE_SECRET_KEY",
+  "STRIPE_WEBHOOK_SECRET",
+  "PARTNER_API_KEY",
+];
+export const REDACTED = [
+  ...SECRET_FIELDS.map((f) => `["${f}"]`),
+  ...SECRET_FIELDS.map((f) => `*["${f}"]`),
+  ...["req.headers", "res.headers", "headers", "config"].flatMap((p) => SECRET_FIELDS.map((f) => `${p}["${f}"]`)),
+];
+
+/** JSON lines for machines (`LOG_FORMAT=json`), short lines for a person at a terminal otherwise. */
+export function createLogger(config: Config, destination?: pino.DestinationStream) {
   const json = config.LOG_FORMAT === "json";
   return pino(
     {
       level: config.LOG_LEVEL ?? (json ? "info" : "warn"),
       base: { svc: "group-billing" },
-      redact: { paths: ["req.headers.authorization", "req.headers.cookie", "password", "key", "*.password", "*.key"], censor: "[redacted]" },
+      redact: { paths: REDACTED, censor: "[redacted]" },
     },
-    json ? undefined : humanLogStream(),
+    destination ?? (json ? undefined : humanLogStream()),
   );
 }
 
@@ -68,7 +97,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const database = opts.database ?? (await openConfiguredDatabase(config));
   await runMigrations(database);
   const clock = opts.clock ?? systemClock;
-  const deps: AppDeps = { database, config, logger, clock, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` };
+  const apiKeys = createApiKeyVerifier({ database, logger });
+  const deps: AppDeps = { database, config, logger, clock, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`, apiKeys };
   const stripe: StripePort = createStripeGateway({
     secretKey: config.STRIPE_SECRET_KEY ?? "sk_test_local_emulator",
     apiBase: config.STRIPE_API_BASE ?? (config.STRIPE_SECRET_KEY ? null : `http://127.0.0.1:${config.STRIPE_EMULATOR_PORT}`),
@@ -118,6 +148,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       await controlsWorker?.stop();
       (server as import("node:http").Server).closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
+      await apiKeys.close();
       if (!opts.database) await database.close();
     },
   };

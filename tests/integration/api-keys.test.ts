@@ -3,7 +3,7 @@ import { seedDirectory } from "../../src/server/demo/seed.js";
 import { findDemoSignIn } from "../../src/server/demo/demo-sign-in.js";
 import { createTestDatabase } from "../support/database.js";
 import { createOrgFixture, TEST_PASSWORD, type OrgFixture } from "../support/factories.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { eventually, startTestServer, type TestServer } from "../support/server.js";
 
 let server: TestServer;
 let mine: OrgFixture;
@@ -52,8 +52,8 @@ describe("API keys of an organization", () => {
     const kept = (await admin.post(`/api/orgs/${mine.org.id}/api-keys`, { name: "kept" })).json;
     const doomed = (await admin.post(`/api/orgs/${mine.org.id}/api-keys`, { name: "doomed" })).json;
     const site = mine.websitesA[0]!.id;
-    // (A key used just before its revocation, in this and other processes, is the revocation
-    // mechanism's test in security.test.ts; here: what the revocation writes.)
+    // Used (and so cached by this process) right before it is revoked.
+    expect((await balanceWith(doomed.key, site)).status).toBe(200);
     expect((await admin.delete(`/api/orgs/${mine.org.id}/api-keys/${doomed.id}`)).status).toBe(204);
     const after = await balanceWith(doomed.key, site);
     expect(after.status).toBe(401);
@@ -66,6 +66,20 @@ describe("API keys of an organization", () => {
     // Revoking it again changes nothing.
     expect((await admin.delete(`/api/orgs/${mine.org.id}/api-keys/${doomed.id}`)).status).toBe(204);
     expect((await balanceWith(doomed.key, site)).status).toBe(401);
+  });
+
+  it("says when a key was last used (coarsely), and never for a key that was not", async () => {
+    const admin = await as(mine.orgAdmin);
+    const used = (await admin.post(`/api/orgs/${mine.org.id}/api-keys`, { name: "used" })).json;
+    const idle = (await admin.post(`/api/orgs/${mine.org.id}/api-keys`, { name: "idle" })).json;
+    expect((await balanceWith(used.key, mine.websitesA[0]!.id)).status).toBe(200);
+    const listed = await eventually(async () => {
+      const keys = (await admin.get(`/api/orgs/${mine.org.id}/api-keys`)).json.apiKeys as { id: string; lastUsedAt: string | null }[];
+      const usedKey = keys.find((k) => k.id === used.id);
+      return usedKey?.lastUsedAt ? keys : null;
+    });
+    expect(Date.parse(listed.find((k) => k.id === used.id)!.lastUsedAt!)).toBeGreaterThan(Date.now() - 60_000);
+    expect(listed.find((k) => k.id === idle.id)!.lastUsedAt).toBeNull();
   });
 
   it("refuses members, group admins and other organizations, and does not reveal another organization's key", async () => {

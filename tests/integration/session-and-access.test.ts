@@ -44,14 +44,14 @@ describe("session", () => {
     expect((await replay.get("/api/session")).status).toBe(401);
   });
 
-  it("rate limits repeated failed sign-ins for one email", async () => {
+  it("slows repeated failed sign-ins from one address for one email (429 with Retry-After)", async () => {
     const fixture = await createOrgFixture(server.db, { websites: 1 });
     const statuses: number[] = [];
-    for (let i = 0; i < 11; i++) statuses.push((await server.client().post("/api/session", { email: fixture.member, password: "wrong" })).status);
-    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
-    expect(statuses[10]).toBe(429);
-    // Even the right password waits out the window.
-    expect((await server.client().post("/api/session", { email: fixture.member, password: TEST_PASSWORD })).status).toBe(429);
+    for (let i = 0; i < 6; i++) statuses.push((await server.client().post("/api/session", { email: fixture.member, password: "wrong" })).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    // From this address even the right password waits (tests/integration/security.test.ts covers other addresses).
+    const r = await server.client().post("/api/session", { email: fixture.member, password: TEST_PASSWORD });
+    expect([r.status, r.headers.get("retry-after")]).toEqual([429, "1"]);
   });
 });
 

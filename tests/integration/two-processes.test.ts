@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createApiKeyFor, createOrgFixture, fundGroupPool } from "../support/factories.js";
+import { FREE_FAILURES } from "../../src/server/modules/access/sign-in-throttle.js";
+import { sha256 } from "../../src/server/modules/access/tokens.js";
+import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { spawnServer, type ServerProcess } from "../support/process.js";
@@ -56,5 +58,29 @@ describe("two API processes on one database", () => {
     expect(new Set(rs.map((r) => r.json.id)).size).toBe(1);
     expect((await clients[1]!.get(`/api/v1/websites/${f.websiteB.id}/balance`)).json.available).toBe(93);
     await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("refuses a revoked key in the other process at once, though both had it cached", async () => {
+    const f = await createOrgFixture(server.db, { websites: 1 });
+    for (let round = 0; round < 5; round++) {
+      const key = await createApiKeyFor(server.deps.database, f.org.id);
+      const clients = [server.url, second.url].map((u) => new Client(u, { authorization: `Bearer ${key}` }));
+      const balance = `/api/v1/websites/${f.websiteB.id}/balance`;
+      for (const c of clients) for (let i = 0; i < 3; i++) expect((await c.get(balance)).status).toBe(200);
+      // Revoked straight in the database (any process, or an operator): no request in between.
+      await server.deps.database.query("update api_keys set revoked_at = now() where key_hash = $1", [sha256(key)]);
+      expect((await clients[1]!.get(balance)).status).toBe(401);
+      expect((await clients[0]!.get(balance)).status).toBe(401);
+    }
+  });
+
+  it("shares sign-in failures between the processes: guesses spread over both are throttled alike", async () => {
+    const f = await createOrgFixture(server.db, { websites: 1 });
+    const statuses: number[] = [];
+    for (let i = 0; i < FREE_FAILURES + 1; i++) {
+      statuses.push((await new Client([server.url, second.url][i % 2]!).post("/api/session", { email: f.member, password: "guess" })).status);
+    }
+    expect(statuses).toEqual([...Array(FREE_FAILURES).fill(401), 429]);
+    expect((await new Client(second.url).post("/api/session", { email: f.member, password: TEST_PASSWORD })).status).toBe(429);
   });
 });

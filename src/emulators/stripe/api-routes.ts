@@ -18,6 +18,7 @@ import {
 import { invalidParam, resourceMissing, StripeApiError } from "./emulator-state.js";
 import { createInvoice, createInvoiceItem, finalizeInvoice, payInvoice, withPayments } from "./invoicing-engine.js";
 import { createPaymentIntent, createRefund, findCharge, findPaymentIntent } from "./payments-engine.js";
+import { createPortalSession, findSchedule } from "./portal-engine.js";
 import { applyExpand } from "./expand.js";
 import { parseFormParams, readStringMap, type FormObject } from "./form-params.js";
 import {
@@ -109,6 +110,14 @@ export function createApiRoutes({ ctx, commit }: { ctx: BillingEngineContext; co
     answer(c, (params) => updateSubscription(ctx, { id: c.req.param("id"), input: readSubscriptionUpdate(params) })),
   );
   api.delete("/subscriptions/:id", (c) => answer(c, () => cancelSubscription(ctx, c.req.param("id"))));
+
+  api.get("/subscription_schedules/:id", (c) => answer(c, () => findSchedule(ctx, c.req.param("id"))));
+
+  api.post("/billing_portal/sessions", (c) =>
+    answer(c, (params) =>
+      createPortalSession(ctx, { customerId: requireString(params, "customer"), returnUrl: readString(params, "return_url") ?? null }),
+    ),
+  );
 
   api.get("/invoices", (c) => answer(c, (params) => listInvoices(ctx, params)));
   api.get("/invoices/:id", (c) =>
@@ -222,6 +231,7 @@ function resolveById(ctx: BillingEngineContext, id: string): unknown {
   if (id.startsWith("pm_")) return ctx.state.paymentMethods[id];
   if (id.startsWith("ii_")) return ctx.state.invoiceItems[id];
   if (id.startsWith("re_")) return ctx.state.refunds[id];
+  if (id.startsWith("sub_sched_")) return ctx.state.subscriptionSchedules[id];
   if (id.startsWith("sub_")) return ctx.state.subscriptions[id];
   if (id.startsWith("in_")) return ctx.state.invoices.find((invoice) => invoice.id === id);
   if (id.startsWith("cs_")) return ctx.state.checkoutSessions[id]?.session;

@@ -21,6 +21,7 @@ import {
 } from "./stripe-objects.js";
 import { chargeInvoice, finalizeInvoice, recordInvoicePayment } from "./invoicing-engine.js";
 import { saveCheckoutCard, takePayment } from "./payments-engine.js";
+import { applyScheduleAtPeriodEnd, dropSchedule } from "./portal-engine.js";
 
 /**
  * The emulator's business rules: what Stripe does to customers, sessions, subscriptions and
@@ -419,6 +420,7 @@ export function updateSubscription(
     if (changedQuantity) previousAttributes.items = previous.items;
   }
   if (input.cancelAtPeriodEnd !== undefined && input.cancelAtPeriodEnd !== subscription.cancel_at_period_end) {
+    if (input.cancelAtPeriodEnd) dropSchedule(ctx, subscription);
     previousAttributes.cancel_at_period_end = previous.cancel_at_period_end;
     previousAttributes.cancel_at = previous.cancel_at;
     subscription.cancel_at_period_end = input.cancelAtPeriodEnd;
@@ -517,6 +519,7 @@ function createProrationInvoice(
 export function cancelSubscription(ctx: BillingEngineContext, id: string): Stripe.Subscription {
   const subscription = findSubscription(ctx, id);
   if (subscription.status === "canceled") return subscription;
+  dropSchedule(ctx, subscription);
   endSubscription(ctx, { subscription, reason: "cancellation_requested" });
   return subscription;
 }
@@ -546,6 +549,8 @@ export function advanceSubscription(ctx: BillingEngineContext, id: string): Stri
   }
   const item = subscriptionItemOf(subscription);
   const previous = structuredClone(subscription);
+  // A quantity lowered "from the next period" takes effect now, before the renewal is billed.
+  applyScheduleAtPeriodEnd(ctx, subscription);
   const lastPeriod = { start: item.current_period_start, end: item.current_period_end };
   item.current_period_start = lastPeriod.end;
   item.current_period_end = nextPeriodEnd({ anchor: subscription.billing_cycle_anchor, after: lastPeriod.end });

@@ -7,6 +7,13 @@ export interface CheckoutRecord {
   subscriptionMetadata: Record<string, string>;
 }
 
+/** A customer portal session: its URL carries `urlToken`; its forms carry `formToken`. */
+export interface PortalRecord {
+  session: Stripe.BillingPortal.Session;
+  urlToken: string;
+  formToken: string;
+}
+
 export interface StoredResponse {
   fingerprint: string;
   status: number;
@@ -32,6 +39,9 @@ export interface StripeEmulatorState {
   invoicePayments: Record<string, Stripe.InvoicePayment[]>;
   /** By customer id: how many of its next off-session charges are declined (test control). */
   declines: Record<string, number>;
+  subscriptionSchedules: Record<string, Stripe.SubscriptionSchedule>;
+  /** By URL token. */
+  portalSessions: Record<string, PortalRecord>;
 }
 
 export function emptyState(): StripeEmulatorState {
@@ -50,6 +60,8 @@ export function emptyState(): StripeEmulatorState {
     invoiceItems: {},
     invoicePayments: {},
     declines: {},
+    subscriptionSchedules: {},
+    portalSessions: {},
   };
 }
 

@@ -494,3 +494,175 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     expect(await gateway.listPaidInvoices(customer.id)).toHaveLength(1);
   });
 });
+
+/** Submits the portal form whose button says `button`, as a browser would (hidden fields included). */
+async function submitPortalForm({ pageUrl, button, fields = {} }: { pageUrl: string; button: string; fields?: Record<string, string> }) {
+  const html = await fetch(pageUrl).then((response) => response.text());
+  const form = [...html.matchAll(/<form method="post" action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)].find((match) =>
+    new RegExp(`<button[^>]*>${button}</button>`).test(match[2] ?? ""),
+  );
+  if (!form?.[1]) throw new Error(`no "${button}" button on the portal page`);
+  const hidden: Record<string, string> = {};
+  for (const match of (form[2] ?? "").matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) hidden[match[1] ?? ""] = match[2] ?? "";
+  return fetch(new URL(form[1], pageUrl), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ ...hidden, ...fields }).toString(),
+    redirect: "manual",
+  });
+}
+
+describe("Stripe emulator: customer portal", () => {
+  it("shows the plan with Cancel plan and Update quantity; cancelling at period end and resuming send subscription updates", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator, quantity: 2 });
+    const portal = await gateway.createPortalSession({ customerId: customer.id, returnUrl: "http://app.test/groups/grp_1/billing" });
+    expect(portal.url).toMatch(new RegExp(`^${emulator.url}/p/session/test_`));
+    const page = await fetch(portal.url).then((response) => response.text());
+    expect(page).toContain("2 packages · $30.00 / month");
+    expect(page).toContain("Renews on");
+    expect(page).toMatch(/<button[^>]*>Cancel plan<\/button>/);
+    expect(page).toMatch(/<button[^>]*>Update quantity<\/button>/);
+    expect(page).toContain('<label for="quantity-');
+    expect(page).toContain('href="http://app.test/groups/grp_1/billing">Return to Group Billing</a>');
+
+    const cancelled = await submitPortalForm({ pageUrl: portal.url, button: "Cancel plan" });
+    expect(cancelled.status).toBe(303);
+    expect((await gateway.retrieveSubscription(subscriptionId)).cancelAtPeriodEnd).toBe(true);
+    const after = await fetch(portal.url).then((response) => response.text());
+    expect(after).toContain("Cancels on");
+    expect(after).toMatch(/<button[^>]*>Resume plan<\/button>/);
+    const updated = await waitFor(() =>
+      verifiedEvents().find((event) => event.type === "customer.subscription.updated" && event.data.object.cancel_at_period_end),
+    );
+    if (updated.type !== "customer.subscription.updated") throw new Error("unexpected event");
+    expect(updated.data.previous_attributes).toMatchObject({ cancel_at_period_end: false });
+
+    await submitPortalForm({ pageUrl: portal.url, button: "Resume plan" });
+    expect((await gateway.retrieveSubscription(subscriptionId)).cancelAtPeriodEnd).toBe(false);
+    await waitFor(() =>
+      verifiedEvents().find(
+        (event) => event.type === "customer.subscription.updated" && event.data.previous_attributes?.cancel_at_period_end === true,
+      ),
+    );
+  });
+
+  it("ends a plan cancelled in the portal at the period end, with customer.subscription.deleted", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator });
+    const portal = await gateway.createPortalSession({ customerId: customer.id, returnUrl: "http://app.test/" });
+    await submitPortalForm({ pageUrl: portal.url, button: "Cancel plan" });
+    await emulator.advanceSubscription(subscriptionId);
+    expect((await gateway.retrieveSubscription(subscriptionId)).status).toBe("canceled");
+    await waitFor(() => verifiedEvents().find((event) => event.type === "customer.subscription.deleted"));
+    expect(await fetch(portal.url).then((response) => response.text())).toContain("No active plan.");
+  });
+
+  it("lowers the quantity from the next period: unchanged now, applied and billed at the renewal", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator, quantity: 3 });
+    const portal = await gateway.createPortalSession({ customerId: customer.id, returnUrl: "http://app.test/" });
+    expect((await submitPortalForm({ pageUrl: portal.url, button: "Update quantity", fields: { quantity: "1" } })).status).toBe(303);
+
+    const pending = await gateway.retrieveSubscription(subscriptionId);
+    expect(pending).toMatchObject({ quantity: 3, scheduledQuantity: 1 });
+    expect(await fetch(portal.url).then((response) => response.text())).toContain("Changes to 1 packages on");
+    await waitFor(() => verifiedEvents().find((event) => event.type === "customer.subscription.updated" && event.data.object.schedule !== null));
+
+    await emulator.advanceSubscription(subscriptionId);
+    const renewed = await gateway.retrieveSubscription(subscriptionId);
+    expect(renewed).toMatchObject({ quantity: 1, scheduledQuantity: null, status: "active" });
+    const [renewal] = await gateway.listPaidInvoices(customer.id);
+    expect(renewal?.total.amount).toBe(1500);
+    const applied = await waitFor(() =>
+      verifiedEvents().find((event) => event.type === "customer.subscription.updated" && event.data.object.items.data[0]?.quantity === 1),
+    );
+    expect(applied.type).toBe("customer.subscription.updated");
+  });
+
+  it("refuses a raise or a forged form, and changes nothing", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator, quantity: 2 });
+    const portal = await gateway.createPortalSession({ customerId: customer.id, returnUrl: "http://app.test/" });
+    const raise = await submitPortalForm({ pageUrl: portal.url, button: "Update quantity", fields: { quantity: "5" } });
+    expect(raise.headers.get("location")).toContain("notice=invalid_quantity");
+    const forged = await submitPortalForm({ pageUrl: portal.url, button: "Cancel plan", fields: { form_token: "forged" } });
+    expect(forged.status).toBe(403);
+    expect(await gateway.retrieveSubscription(subscriptionId)).toMatchObject({ quantity: 2, scheduledQuantity: null, cancelAtPeriodEnd: false });
+    const unknown = await fetch(`${emulator.url}/p/session/test_nope`);
+    expect(unknown.status).toBe(404);
+  });
+});
+
+describe("Stripe emulator: off-session PaymentIntents on the saved card", () => {
+  const topUp = (customerId: string, idempotencyKey: string) => ({
+    customerId,
+    amount: 1600,
+    currency: "usd",
+    description: "Automatic top-up · 2 packages",
+    metadata: { groupId: "grp_1", purchaseId: "pur_top_up" },
+    idempotencyKey,
+  });
+
+  it("charges the default card at once, once per idempotency key, with payment_intent.succeeded", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer } = await subscribed({ gateway, emulator });
+    const paid = await gateway.createOffSessionPayment(topUp(customer.id, "top-up-1"));
+    const { defaultPaymentMethodId } = await gateway.retrieveCustomer(customer.id);
+    expect(paid).toMatchObject({ status: "succeeded", amount: 1600, amountReceived: 1600, currency: "usd", customerId: customer.id, paymentMethodId: defaultPaymentMethodId });
+    expect((await gateway.createOffSessionPayment(topUp(customer.id, "top-up-1"))).id).toBe(paid.id);
+    expect(await gateway.retrievePaymentIntent(paid.id)).toEqual(paid);
+    const succeeded = await waitFor(() =>
+      verifiedEvents().find((event) => event.type === "payment_intent.succeeded" && event.data.object.id === paid.id),
+    );
+    if (succeeded.type !== "payment_intent.succeeded") throw new Error("unexpected event");
+    expect(succeeded.data.object.metadata).toEqual({ groupId: "grp_1", purchaseId: "pur_top_up" });
+    expect(emulator.events().filter((event) => event.type === "payment_intent.succeeded" && event.data.object.amount === 1600)).toHaveLength(1);
+  });
+
+  it("answers Stripe's card_declined error when the card declines, sends payment_intent.payment_failed, and the replay says the same", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer } = await subscribed({ gateway, emulator });
+    await emulator.declineNextCharges(customer.id);
+    const declined = await gateway.createOffSessionPayment(topUp(customer.id, "top-up-declined")).catch((error: unknown) => error);
+    expect(declined).toBeInstanceOf(CardDeclinedError);
+    expect(declined).toMatchObject({ code: "payment_failed", declineCode: "generic_decline", paymentIntentId: expect.stringMatching(/^pi_/) as unknown });
+    await expect(gateway.createOffSessionPayment(topUp(customer.id, "top-up-declined"))).rejects.toBeInstanceOf(CardDeclinedError);
+    const failed = await waitFor(() => verifiedEvents().find((event) => event.type === "payment_intent.payment_failed"));
+    if (failed.type !== "payment_intent.payment_failed") throw new Error("unexpected event");
+    expect(failed.data.object.last_payment_error).toMatchObject({ type: "card_error", code: "card_declined", decline_code: "generic_decline" });
+
+    // The raw answer has Stripe's shape.
+    await emulator.declineNextCharges(customer.id);
+    const { defaultPaymentMethodId } = await gateway.retrieveCustomer(customer.id);
+    const raw = await fetch(`${emulator.url}/v1/payment_intents`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk_test_x", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        customer: customer.id,
+        amount: "1600",
+        currency: "usd",
+        payment_method: defaultPaymentMethodId ?? "",
+        off_session: "true",
+        confirm: "true",
+      }).toString(),
+    });
+    expect(raw.status).toBe(402);
+    const body = (await raw.json()) as { error: Record<string, unknown> & { payment_intent: { id: string; status: string } } };
+    expect(body.error).toMatchObject({ type: "card_error", code: "card_declined", decline_code: "generic_decline", message: "Your card was declined." });
+    expect(body.error.payment_intent.status).toBe("requires_payment_method");
+    expect(body.error.charge).toMatch(/^ch_/);
+
+    expect((await gateway.createOffSessionPayment(topUp(customer.id, "top-up-after"))).status).toBe("succeeded");
+  });
+
+  it("refuses an off-session payment for a customer without a saved card", async () => {
+    const { gateway } = await setup();
+    const customer = await gateway.createCustomer({ groupId: "grp_1", name: "No card", idempotencyKey: "nocard-pi" });
+    await expect(gateway.createOffSessionPayment(topUp(customer.id, "top-up-nocard"))).rejects.toMatchObject({
+      constructor: StripeRequestError,
+      stripeCode: "missing",
+    });
+  });
+});
+

@@ -5,6 +5,7 @@ import { createHangGate } from "../shared/fault-gate.js";
 import { listen } from "../shared/http-server.js";
 import { createJsonStateFile } from "../shared/json-state-file.js";
 import { answerError, createApiRoutes } from "./api-routes.js";
+import { createPortalRoutes } from "./portal-routes.js";
 import {
   advanceSubscription as advanceSubscriptionInEngine,
   completeCheckoutSession,
@@ -89,6 +90,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
   app.use("/v1/*", authMiddleware);
   app.use("/v1/*", idempotencyMiddleware({ state, commit }));
   app.route("/v1", createApiRoutes({ ctx, commit }));
+  app.route("/p", createPortalRoutes({ ctx, commit }));
   app.route("/", createHostedRoutes({ ctx, commit }));
   app.route("/_emulator", createControlRoutes({ ctx, commit, setFault }));
   app.onError((error, c) => answerError(c, error));

@@ -628,7 +628,10 @@ export type EmulatedEventType =
   | "payment_intent.payment_failed"
   | "payment_intent.succeeded"
   | "payment_method.attached"
-  | "refund.created";
+  | "refund.created"
+  | "subscription_schedule.created"
+  | "subscription_schedule.released"
+  | "subscription_schedule.updated";
 
 type EventObject<T extends EmulatedEventType> = Extract<Stripe.Event, { type: T }>["data"]["object"];
 

@@ -100,10 +100,12 @@ export const loginAttempts = pgTable(
   {
     id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
     email: text("email").notNull(),
+    /** The client's address (the socket's, or X-Forwarded-For through a trusted proxy). */
+    clientAddress: text("client_address").notNull().default("unknown"),
     succeeded: boolean("succeeded").notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index("login_attempts_email_idx").on(t.email, t.createdAt)],
+  (t) => [index("login_attempts_email_idx").on(t.email, t.createdAt), index("login_attempts_address_idx").on(t.clientAddress, t.createdAt)],
 );
 
 export const apiKeys = pgTable(
@@ -117,9 +119,21 @@ export const apiKeys = pgTable(
     prefix: text("prefix").notNull(),
     createdAt: createdAt(),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    /** Coarse: written at most every few minutes per key (triggers announce revocations, migration 0002). */
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
   },
   (t) => [index("api_keys_org_idx").on(t.orgId)],
 );
+
+/**
+ * Outside answers shared by all processes (`invoices:<groupId>`) and marks of outside calls made
+ * (`reconcile:<purchaseId>`). A null value with a recent `at` is a purge (migration 0002's triggers).
+ */
+export const outsideCalls = pgTable("outside_calls", {
+  key: text("key").primaryKey(),
+  value: jsonb("value"),
+  at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+});
 
 export const billingProfiles = pgTable(
   "billing_profiles",

@@ -6,9 +6,10 @@ import type { ErrorBody } from "../../contracts/common.js";
 import { migrationsApplied } from "../db/migrate.js";
 import type { AppDeps } from "./context.js";
 import { AppError } from "../errors.js";
+import { createFailureLog } from "../failure-log.js";
 import { statusOf } from "./errors.js";
 import { createFrame, RequestLog } from "./frame.js";
-import { browserMutationGuard, requestLogging } from "./middleware.js";
+import { bodyLimits, browserMutationGuard, requestLogging } from "./middleware.js";
 import { createRouter } from "./openapi.js";
 import { apiKeyRoutes } from "./routes/api-key-routes.js";
 import { groupRoutes } from "./routes/group-routes.js";
@@ -21,6 +22,7 @@ export const WEB_ROOT = "dist/web";
 export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => ReturnType<typeof createRouter>)[] = []) {
   const app = createRouter();
   const frame = createFrame(deps.publicUrl);
+  const failures = createFailureLog("requests are failing");
 
   app.onError((err, c) => {
     let log = c.get("log");
@@ -28,14 +30,21 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     let res: Response;
     if (err instanceof AppError) {
       res = frame.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, statusOf(err.code));
+      if (err.retryAfterSeconds !== undefined) res.headers.set("retry-after", String(err.retryAfterSeconds));
+      // The rest of an oversized body is not read: the client should stop sending it.
+      if (err.code === "payload_too_large") res.headers.set("connection", "close");
     } else if ((err as { code?: unknown }).code === "billing_unavailable") {
       log.warn({ err: err.message }, "billing service unavailable");
       res = frame.json({ error: { code: "billing_unavailable", message: "The billing service is not available right now. Try again in a moment." } } satisfies ErrorBody, 503);
     } else if (err instanceof HTTPException && err.status < 500) {
       const message = err.status === 415 ? "Content-Type must be application/json." : "Invalid request. The body is not valid JSON.";
-      res = frame.json({ error: { code: "invalid_request", message } } satisfies ErrorBody, err.status as 400);
+      // The validator's 415 (wrong Content-Type) is a 400 invalid_request, as the contract says.
+      res = frame.json({ error: { code: "invalid_request", message } } satisfies ErrorBody, 400);
     } else {
-      log.error({ err, method: c.req.method, path: c.req.path }, "unhandled error");
+      // Class and code only, once per burst: a dropped database fails every request, and its
+      // messages carry SQL and parameters (a key's hash).
+      failures(err, (fields, msg) => log.error({ ...fields, method: c.req.method, path: c.req.path }, msg));
+      c.set("failureLogged", true);
       res = frame.json({ error: { code: "internal_error", message: "Something went wrong on our side." } } satisfies ErrorBody, 500);
     }
     // A logged failure carries its request id, so a caller can quote it.
@@ -43,6 +52,9 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     if (id) res.headers.set("x-request-id", id);
     return res;
   });
+
+  // Body limits for every request that may carry one (GETs do not pass here).
+  app.on(["POST", "PUT", "PATCH", "DELETE"], "*", bodyLimits);
 
   // Machine traffic first, before any of the page's middleware: health checks and the API-key API
   // answer through the lean frame (precomputed headers; no session, Origin check or per-request logger).

@@ -5,6 +5,7 @@ import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
 import type { RequestLog } from "./frame.js";
 import type { Principal } from "../modules/access/access-service.js";
+import type { ApiKeyVerifier } from "../modules/access/api-key-verifier.js";
 
 /** Everything a route may use; built once at start and passed to createApp. */
 export interface AppDeps {
@@ -15,6 +16,8 @@ export interface AppDeps {
   clock: Clock;
   /** Where the browser reaches this server, e.g. http://localhost:3000. */
   publicUrl: string;
+  /** API keys, cached in this process and dropped the moment any process revokes one. */
+  apiKeys: ApiKeyVerifier;
   /** The demo's sign-ins while the demo data is loaded (set by main.ts after seeding); shown on the login page. */
   demo?: DemoResponse["demo"];
 }
@@ -26,5 +29,7 @@ export interface AppEnv {
     principal: Principal;
     sessionToken: string;
     apiOrgId: string;
+    /** The request failed with an unexpected error that the failure log has counted. */
+    failureLogged: boolean;
   };
 }

@@ -1,9 +1,11 @@
+import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import { MAX_BATCH_BODY_BYTES, MAX_JSON_BODY_BYTES } from "../../contracts/usage.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { RequestLog, SLOW_REQUEST_MS } from "./frame.js";
 import { AppError } from "../errors.js";
-import { findOrgByApiKey, findPrincipalBySession } from "../modules/access/access-service.js";
+import { findPrincipalBySession } from "../modules/access/access-service.js";
 
 export const SESSION_COOKIE = "gb_session";
 
@@ -19,7 +21,8 @@ export const requestLogging = (deps: AppDeps) =>
     const started = performance.now();
     await next();
     const status = c.res.status;
-    if (status >= 500 || c.req.path.startsWith("/api")) {
+    // A failure already counted in its burst's one line (app.ts) does not add a line per request.
+    if ((status >= 500 || c.req.path.startsWith("/api")) && !c.get("failureLogged")) {
       const ms = Math.round((performance.now() - started) * 10) / 10;
       log[status >= 500 ? "error" : "info"]({ method: c.req.method, path: c.req.path, status, ms }, "request");
     }
@@ -39,6 +42,8 @@ export const machineLogging = (deps: AppDeps) =>
     const status = c.res.status;
     const ms = performance.now() - started;
     if (status < 400 && ms < SLOW_REQUEST_MS && !deps.logger.isLevelEnabled("debug")) return;
+    // A failure already counted in its burst's one line (app.ts) does not add a line per request.
+    if (c.get("failureLogged")) return;
     const level = status >= 500 ? "error" : status >= 400 || ms >= SLOW_REQUEST_MS ? "info" : "debug";
     const log = c.get("log") ?? new RequestLog(deps.logger, c.req.header("x-request-id"));
     log[level]({ method: c.req.method, path: c.req.path, status, ms: Math.round(ms * 10) / 10 }, ms >= SLOW_REQUEST_MS ? "slow request" : "request");
@@ -55,8 +60,9 @@ export const browserMutationGuard = (deps: AppDeps) =>
     if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.method === "OPTIONS") return next();
     // Webhooks and the API-key API are not cookie-based.
     if (c.req.path.startsWith("/api/webhooks/") || c.req.path.startsWith("/api/v1/")) return next();
+    // Only PUBLIC_URL counts: the request's own Host is the attacker's to choose.
     const origin = c.req.header("origin");
-    if (origin && origin !== new URL(deps.publicUrl).origin && origin !== new URL(c.req.url).origin) {
+    if (origin && origin !== new URL(deps.publicUrl).origin) {
       throw new AppError("forbidden", "Cross-origin requests are not allowed.");
     }
     const type = c.req.header("content-type");
@@ -76,27 +82,35 @@ export const requireSession = (deps: AppDeps) =>
     if (!principal || !token) throw new AppError("unauthenticated", "Sign in to continue.");
     c.set("principal", principal);
     c.set("sessionToken", token);
-    return next();
+    await next();
+    // Answers for a signed-in user are never stored by a browser or proxy cache.
+    c.header("Cache-Control", "no-store");
   });
 
-const API_KEY_CACHE_MS = 5_000;
-
-/** Bearer API key of an organization. Keys are cached for a few seconds to keep the usage path fast. */
-export const requireApiKey = (deps: AppDeps) => {
-  const cache = new Map<string, { orgId: string | null; at: number }>();
-  return createMiddleware<AppEnv>(async (c, next) => {
+/**
+ * Bearer API key of an organization: cached per process, and a revocation reaches every process
+ * before its next request (api-key-verifier.ts). Answers go through the frame (no-store).
+ */
+export const requireApiKey = (deps: AppDeps) =>
+  createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header("authorization");
     const key = header?.startsWith("Bearer ") ? header.slice(7).trim() : null;
     if (!key) throw new AppError("unauthenticated", "Send an API key as 'Authorization: Bearer <key>'.");
-    const now = Date.now();
-    let hit = cache.get(key);
-    if (!hit || now - hit.at > API_KEY_CACHE_MS) {
-      hit = { orgId: await findOrgByApiKey({ db: deps.database.db, key }), at: now };
-      if (cache.size > 10_000) cache.clear();
-      cache.set(key, hit);
-    }
-    if (!hit.orgId) throw new AppError("unauthenticated", "The API key is not valid.");
-    c.set("apiOrgId", hit.orgId);
+    const orgId = await deps.apiKeys.verify(key);
+    if (!orgId) throw new AppError("unauthenticated", "The API key is not valid.");
+    c.set("apiOrgId", orgId);
     return next();
   });
+
+const tooLarge = (limit: number) => () => {
+  throw new AppError("payload_too_large", `The request body is larger than ${limit / (1024 * 1024)} MB.`);
 };
+const jsonLimit = bodyLimit({ maxSize: MAX_JSON_BODY_BYTES, onError: tooLarge(MAX_JSON_BODY_BYTES) });
+const batchLimit = bodyLimit({ maxSize: MAX_BATCH_BODY_BYTES, onError: tooLarge(MAX_BATCH_BODY_BYTES) });
+
+/**
+ * Body limits, enforced while reading: a declared Content-Length over the limit is refused before
+ * a byte is read, and a chunked body is counted as it arrives and refused once it passes the limit.
+ * Registered for the methods that carry a body only (app.ts), so GETs pay nothing.
+ */
+export const bodyLimits = createMiddleware<AppEnv>((c, next) => (c.req.path === "/api/v1/usage/batch" ? batchLimit : jsonLimit)(c, next));

@@ -4,25 +4,57 @@ import { ErrorBody } from "../../contracts/common.js";
 import type { AppEnv } from "./context.js";
 import { AppError } from "../errors.js";
 
-/** PostgreSQL text cannot hold U+0000: a string with it would fail in the database (a 500, and a failed usage batch). */
-function containsNul(value: unknown): boolean {
-  if (typeof value === "string") return value.includes("\u0000");
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (value && typeof value === "object") return Object.values(value).some(containsNul);
-  return false;
+/**
+ * Why a request value's text cannot go to the database, or null: PostgreSQL text cannot hold
+ * U+0000, and a lone UTF-16 surrogate ("\ud800") would be stored as U+FFFD, so a replayed key
+ * would no longer match its first use. Walks plain objects and arrays only: a route that validates
+ * items one by one (the usage batch) hands them over inside a `ValidatedPerItem`.
+ */
+export function findBadText(value: unknown, path: (string | number)[] = []): string | null {
+  if (typeof value === "string") {
+    if (!value.isWellFormed()) return `${where(path)}is not well-formed UTF-16 text (a lone surrogate).`;
+    if (value.includes("\u0000")) return `${where(path)}must not contain NUL (U+0000) characters.`;
+    return null;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const bad = findBadText(value[i], [...path, i]);
+      if (bad) return bad;
+    }
+    return null;
+  }
+  if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [k, v] of Object.entries(value)) {
+      const bad = findBadText(k, path) ?? findBadText(v, [...path, k]);
+      if (bad) return bad;
+    }
+  }
+  return null;
+}
+const where = (path: (string | number)[]) => (path.length ? `${path.join(".")}: ` : "Text ");
+
+/** Items a route validates one at a time (each with its own answer); the router's hook leaves them alone. */
+export class ValidatedPerItem {
+  constructor(readonly items: unknown[]) {}
 }
 
-/** Validation failures of any part of a request become 400 invalid_request with the zod issues summarized. */
+/** zod issues as one short message. */
+export const describeIssues = (issues: readonly { path: PropertyKey[]; message: string }[]) =>
+  `Invalid request. ${issues
+    .slice(0, 5)
+    .map((i) => (i.path.length ? `${i.path.map(String).join(".")}: ${i.message}` : i.message))
+    .join("; ")}`;
+
+/**
+ * Every part of every request (params, query, headers, JSON) is checked here, once: validation
+ * failures and text the database cannot hold become 400 invalid_request before any route runs.
+ */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) {
-        const issues = result.error.issues
-          .slice(0, 5)
-          .map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message));
-        throw new AppError("invalid_request", `Invalid request. ${issues.join("; ")}`);
-      }
-      if (containsNul(result.data)) throw new AppError("invalid_request", "Invalid request. Text must not contain NUL (U+0000) characters.");
+      if (!result.success) throw new AppError("invalid_request", describeIssues(result.error.issues));
+      const bad = findBadText(result.data);
+      if (bad) throw new AppError("invalid_request", `Invalid request. ${bad}`);
     },
   });
 }

@@ -33,6 +33,10 @@ const toJson = (value: unknown) => JSON.stringify(value).replace(new RegExp(`"${
 const printable = (maxLength: number) => fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength });
 const longString = fc.integer({ min: 256, max: 20_000 }).map((n) => "x".repeat(n));
 const nulString = fc.string({ maxLength: 20 }).map((s) => `${s}\u0000${s}`);
+/** Not well-formed UTF-16: a lone high or low surrogate, or a reversed pair, anywhere in the text. */
+const illFormedString = fc
+  .tuple(fc.string({ maxLength: 10 }), fc.constantFrom("\ud800", "\udbff", "\udc00", "\udfff", "\udc00\ud800"), fc.string({ maxLength: 10 }))
+  .map(([a, bad, b]) => `${a}${bad}${b}`);
 const wrongShape = fc.oneof(
   fc.constant(null),
   fc.boolean(),
@@ -54,12 +58,13 @@ const badCount = (max: number) =>
     fc.oneof(fc.constant("1"), fc.constant(""), fc.string({ maxLength: 12 }), anyNumber.map(String)),
     wrongShape,
   );
-/** Not a string of 1..max characters without NUL. */
-const badText = (max: number) => fc.oneof(fc.constant(""), fc.integer({ min: max + 1, max: max + 5000 }).map((n) => "k".repeat(n)), nulString, anyNumber, wrongShape);
+/** Not a string of 1..max characters of well-formed text without NUL. */
+const badText = (max: number) => fc.oneof(fc.constant(""), fc.integer({ min: max + 1, max: max + 5000 }).map((n) => "k".repeat(n)), nulString, illFormedString, anyNumber, wrongShape);
 const badUuidValue = fc.oneof(
   fc.constantFrom("", "not-a-uuid", "123", "00000000-0000-0000-0000-00000000000g", "{}", "' or 1=1 --"),
   fc.uuid().map((u) => `${u}x`),
   fc.uuid().map((u) => `${u}\u0000`),
+  fc.uuid().map((u) => `${u.slice(0, -1)}\ud800`),
   longString,
   anyNumber,
   wrongShape,
@@ -133,9 +138,10 @@ const badGrant = () =>
 const badBatch = (t: HostileTarget) =>
   fc.oneof(
     brokenObject({ events: [usageFields(t)] }, { events: fc.oneof(fc.constant([]), wrongShape.filter((v) => !Array.isArray(v) || v.length > 0 && typeof v[0] !== "object"), fc.string()) }, ["events"]),
+    // One broken event among neighbours (of a website nobody has, so they change nothing): a 200 whose results are all refusals.
     fc.tuple(badUsage(t), fc.integer({ min: 0, max: 5 })).map(([broken, at]) => {
-      const events = Array.from({ length: 6 }, (_, i) => (i === at ? "__BROKEN__" : { ...usageFields(t), idempotencyKey: `hostile-${i}` }));
-      return JSON.stringify({ events }).replace('"__BROKEN__"', broken === "" ? "null" : (() => {
+      const events = Array.from({ length: 6 }, (_, i) => (i === at ? "__BROKEN__" : { ...usageFields(t), websiteId: "00000000-0000-4000-8000-000000000000", idempotencyKey: `hostile-${i}` }));
+      return JSON.stringify({ events }).replace('"__BROKEN__"', () => broken === "" ? "null" : (() => {
         try {
           JSON.parse(broken);
           return broken;
@@ -147,8 +153,8 @@ const badBatch = (t: HostileTarget) =>
     fc.constant(JSON.stringify({ events: Array.from({ length: 1001 }, (_, i) => ({ ...usageFields(t), idempotencyKey: `hostile-many-${i}` })) })),
   );
 const badPurchase = brokenObject({ type: "one_time", quantity: 1 }, { type: fc.oneof(fc.constantFrom("", "ONE_TIME", "monthly ", "yearly", "one-time"), badText(20)), quantity: badCount(50) }, ["type", "quantity"]);
-const badApiKeyName = brokenObject({ name: "hostile" }, { name: fc.oneof(fc.constantFrom("", "   ", "\t\n"), badText(100)) }, ["name"]);
-const badLogin = brokenObject({ email: "hostile@test.example", password: "hostile" }, { email: badText(320), password: badText(1024) }, ["email", "password"]);
+const badApiKeyName = brokenObject({ name: "hostile" }, { name: fc.oneof(fc.constantFrom("", "   ", "\t\n"), badText(200)) }, ["name"]);
+const badLogin = brokenObject({ email: "hostile@test.example", password: "hostile" }, { email: badText(254), password: badText(1024) }, ["email", "password"]);
 
 const garbageCookie = fc.oneof(
   fc.constantFrom("gb_session=", "gb_session=%E0%A4%A", "gb_session=gbs_forged", "gb_session=\"\"", "gb_session=a; gb_session=b", "=;;=;", "gb_session"),
@@ -258,6 +264,17 @@ export interface HostileOutcome {
   request: HostileRequest;
   status: number | "network-error";
   body: string;
+  /** A 4xx, or a batch's 200 in which every event was refused on its own. */
+  refused: boolean;
+}
+
+function everyItemRefused(text: string) {
+  try {
+    const results = (JSON.parse(text) as { results?: { status: number }[] }).results;
+    return Array.isArray(results) && results.every((r) => r.status >= 400 && r.status < 500);
+  } catch {
+    return false;
+  }
 }
 
 export async function sendHostile(base: string, r: HostileRequest): Promise<HostileOutcome> {
@@ -269,9 +286,11 @@ export async function sendHostile(base: string, r: HostileRequest): Promise<Host
       redirect: "manual",
       signal: AbortSignal.timeout(15_000),
     });
-    return { request: r, status: res.status, body: (await res.text()).slice(0, 300) };
+    const text = await res.text();
+    const refused = (res.status >= 400 && res.status < 500) || (res.status === 200 && r.path === "/api/v1/usage/batch" && everyItemRefused(text));
+    return { request: r, status: res.status, body: text.slice(0, 300), refused };
   } catch (err) {
-    return { request: r, status: "network-error", body: String(err) };
+    return { request: r, status: "network-error", body: String(err), refused: false };
   }
 }
 

@@ -2,9 +2,10 @@ import { createRoute } from "@hono/zod-openapi";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { DemoResponse, LoginBody, LoginResponse, SessionResponse } from "../../../contracts/session.js";
 import { login, logout } from "../../modules/access/access-service.js";
+import { clientAddress } from "../client-address.js";
 import type { AppDeps } from "../context.js";
 import { SESSION_COOKIE, requireSession } from "../middleware.js";
-import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 
 export function sessionRoutes(deps: AppDeps) {
   const app = createRouter();
@@ -16,11 +17,22 @@ export function sessionRoutes(deps: AppDeps) {
       path: "/api/session",
       tags: ["session"],
       request: { body: jsonBody(LoginBody) },
-      responses: { 200: jsonResponse(LoginResponse, "Signed in"), 400: errorResponses[400], 401: errorResponses[401] },
+      responses: {
+        200: jsonResponse(LoginResponse, "Signed in"),
+        400: errorResponses[400],
+        401: errorResponses[401],
+        429: errorResponse("rate_limited: too many failed attempts from this address; see Retry-After"),
+      },
     }),
     async (c) => {
       const { email, password } = c.req.valid("json");
-      const { token, user } = await login({ db: deps.database.db, email, password, ttlHours: deps.config.SESSION_TTL_HOURS });
+      const { token, user } = await login({
+        db: deps.database.db,
+        email,
+        password,
+        ttlHours: deps.config.SESSION_TTL_HOURS,
+        clientAddress: clientAddress(c, deps.config.TRUST_PROXY),
+      });
       setCookie(c, SESSION_COOKIE, token, {
         httpOnly: true,
         sameSite: "Lax",
@@ -28,6 +40,7 @@ export function sessionRoutes(deps: AppDeps) {
         path: "/",
         maxAge: deps.config.SESSION_TTL_HOURS * 3600,
       });
+      c.header("Cache-Control", "no-store");
       return c.json({ user }, 200);
     },
   );

@@ -14,7 +14,7 @@ import type { AppDeps } from "../context.js";
 import type { Frame } from "../frame.js";
 import { AppError } from "../../errors.js";
 import { machineLogging, requireApiKey } from "../middleware.js";
-import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { createRouter, describeIssues, errorResponse, errorResponses, findBadText, jsonBody, jsonResponse, ValidatedPerItem } from "../openapi.js";
 
 const WebsiteParams = z.object({ websiteId: z.string().uuid() });
 const security = [{ apiKey: [] }];
@@ -52,13 +52,22 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       path: "/api/v1/usage/batch",
       tags: ["usage"],
       security,
-      request: { body: jsonBody(UsageBatchBody) },
-      responses: { 200: jsonResponse(UsageBatchResponse, "One result per event, in order"), ...errorResponses },
+      request: { body: jsonBody(UsageBatchBody.transform((b) => new ValidatedPerItem(b.events))) },
+      responses: { 200: jsonResponse(UsageBatchResponse, "One result per event, in order; an invalid event gets its own 400 result"), ...errorResponses },
     }),
     async (c) => {
       const orgId = c.get("apiOrgId");
-      const outcomes = await processor.submitMany(c.req.valid("json").events.map((e) => ({ ...e, orgId })));
-      return frame.json({ results: outcomes }, 200);
+      const results: UsageBatchResponse["results"] = [];
+      const valid: { index: number; event: UsageBody }[] = [];
+      c.req.valid("json").items.forEach((item, index) => {
+        const parsed = UsageBody.safeParse(item);
+        const bad = parsed.success ? findBadText(parsed.data) : describeIssues(parsed.error.issues);
+        if (parsed.success && !bad) valid.push({ index, event: parsed.data });
+        else results[index] = { status: 400, error: { code: "invalid_request", message: parsed.success ? `Invalid request. ${bad}` : bad! } };
+      });
+      const outcomes = await processor.submitMany(valid.map(({ event }) => ({ ...event, orgId })));
+      valid.forEach(({ index }, i) => (results[index] = outcomes[i]!));
+      return frame.json({ results }, 200);
     },
   );
 

@@ -49,6 +49,8 @@ export interface SubscriptionSummary {
   currentPeriodEnd: Date;
   cancelAtPeriodEnd: boolean;
   canceledAt: Date | null;
+  /** The quantity from the next period when the customer lowered it (a subscription schedule), else null. */
+  scheduledQuantity: number | null;
   metadata: Record<string, string>;
 }
 
@@ -116,8 +118,9 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
   });
   const call = <T>(operation: () => Promise<T>): Promise<T> => withDeadline({ operation, timeoutMs });
 
+  /** With its schedule, so a quantity lowered from the next period shows as `scheduledQuantity`. */
   async function fetchSubscription(id: string): Promise<Stripe.Subscription> {
-    return stripe.subscriptions.retrieve(id);
+    return stripe.subscriptions.retrieve(id, { expand: ["schedule"] });
   }
 
   return {
@@ -271,6 +274,47 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
         return toInvoiceDetails(invoice);
       }),
 
+    /**
+     * Charges the customer's saved card now, without the customer present: a PaymentIntent with
+     * `off_session` and `confirm`, on `paymentMethodId` or else the customer's default card.
+     * Succeeds with status "succeeded" (`payment_intent.succeeded` follows); a declined card throws
+     * CardDeclinedError (`payment_intent.payment_failed` follows). Safe to repeat with the same key.
+     */
+    createOffSessionPayment: ({
+      customerId,
+      amount,
+      currency,
+      description,
+      metadata,
+      paymentMethodId,
+      idempotencyKey,
+    }: {
+      customerId: string;
+      amount: number;
+      currency: string;
+      description: string;
+      metadata: Record<string, string>;
+      paymentMethodId?: string;
+      idempotencyKey: string;
+    }) =>
+      call(async () => {
+        let card = paymentMethodId ?? null;
+        if (!card) {
+          const customer = await stripe.customers.retrieve(customerId);
+          card = customer.deleted ? null : idOf(customer.invoice_settings.default_payment_method);
+        }
+        if (!card) {
+          throw new StripeRequestError({ message: `Customer ${customerId} has no saved card to charge.`, status: 400, stripeCode: "missing" });
+        }
+        const paymentIntent = await stripe.paymentIntents.create(
+          { customer: customerId, amount, currency, payment_method: card, off_session: true, confirm: true, description, metadata },
+          { idempotencyKey },
+        );
+        return toPaymentIntentSummary(paymentIntent);
+      }),
+
+    retrievePaymentIntent: (id: string) => call(async () => toPaymentIntentSummary(await stripe.paymentIntents.retrieve(id))),
+
     /** Cancels a subscription at once (no proration invoice). Cancelling a canceled one answers it as it is. */
     cancelSubscription: ({ subscriptionId }: { subscriptionId: string }) =>
       call(async () => {
@@ -318,6 +362,17 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
           { idempotencyKey },
         );
         return toRefundSummary(refund);
+      }),
+
+    /**
+     * A customer portal session: its `url` opens Stripe's hosted portal, where the customer can
+     * cancel at period end, resume, or lower the quantity from the next period. Every change comes
+     * back as `customer.subscription.updated` (and `customer.subscription.deleted` at the end).
+     */
+    createPortalSession: ({ customerId, returnUrl }: { customerId: string; returnUrl: string }) =>
+      call(async () => {
+        const session = await stripe.billingPortal.sessions.create({ customer: customerId, return_url: returnUrl });
+        return { id: session.id, url: session.url };
       }),
 
     retrieveInvoice: (id: string) => call(async () => toInvoiceDetails(await stripe.invoices.retrieve(id))),
@@ -438,6 +493,14 @@ function fromUnix(seconds: number): Date {
   return new Date(seconds * 1000);
 }
 
+function scheduledQuantityOf(subscription: Stripe.Subscription, item: Stripe.SubscriptionItem): number | null {
+  const schedule = subscription.schedule;
+  if (schedule === null || typeof schedule === "string" || schedule.status !== "active") return null;
+  const next = schedule.phases.find((phase) => phase.start_date >= item.current_period_end);
+  const quantity = next?.items[0]?.quantity;
+  return quantity === undefined || quantity === item.quantity ? null : quantity;
+}
+
 function toSubscriptionSummary(subscription: Stripe.Subscription): SubscriptionSummary {
   const item = firstItem(subscription);
   return {
@@ -452,6 +515,7 @@ function toSubscriptionSummary(subscription: Stripe.Subscription): SubscriptionS
     currentPeriodEnd: fromUnix(item.current_period_end),
     cancelAtPeriodEnd: subscription.cancel_at_period_end,
     canceledAt: subscription.canceled_at === null ? null : fromUnix(subscription.canceled_at),
+    scheduledQuantity: scheduledQuantityOf(subscription, item),
     metadata: { ...subscription.metadata },
   };
 }
@@ -491,6 +555,19 @@ function toCustomerSummary(customer: Stripe.Customer): CustomerSummary {
     id: customer.id,
     defaultPaymentMethodId: idOf(customer.invoice_settings.default_payment_method),
     metadata: { ...customer.metadata },
+  };
+}
+
+function toPaymentIntentSummary(paymentIntent: Stripe.PaymentIntent): PaymentIntentSummary {
+  return {
+    id: paymentIntent.id,
+    status: paymentIntent.status,
+    amount: paymentIntent.amount,
+    amountReceived: paymentIntent.amount_received,
+    currency: paymentIntent.currency,
+    customerId: idOf(paymentIntent.customer),
+    paymentMethodId: idOf(paymentIntent.payment_method),
+    metadata: { ...paymentIntent.metadata },
   };
 }
 

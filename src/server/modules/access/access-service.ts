@@ -1,9 +1,11 @@
 import { and, eq, gt, sql } from "drizzle-orm";
 import type { Membership, User } from "../../../contracts/session.js";
 import type { DbOrTx } from "../../db/client.js";
-import { apiKeys, groups, loginAttempts, membershipGroups, memberships, sessions, users, websites } from "../../db/schema.js";
+import { apiKeys, groups, membershipGroups, memberships, sessions, users, websites } from "../../db/schema.js";
 import { AppError, forbidden, notFound } from "../../errors.js";
+import { createHashingQueue } from "./hashing-queue.js";
 import { DUMMY_HASH, verifyPassword } from "./passwords.js";
+import { clearFailures, forgetAttempt, recordAttempt, secondsUntilAllowed } from "./sign-in-throttle.js";
 import { newToken, sha256 } from "./tokens.js";
 
 export interface Principal {
@@ -11,33 +13,43 @@ export interface Principal {
   memberships: Membership[];
 }
 
-const LOGIN_WINDOW_MINUTES = 15;
-const MAX_FAILED_LOGINS = 10;
+/** One per process: password checks share this process's CPU. */
+const hashing = createHashingQueue();
 
-export async function login({ db, email, password, ttlHours }: { db: DbOrTx; email: string; password: string; ttlHours: number }) {
+/**
+ * Sign in. Throttled by client address and account (see sign-in-throttle.ts): a refused attempt
+ * is `rate_limited` with a Retry-After and no password check.
+ */
+export async function login({
+  db,
+  email,
+  password,
+  ttlHours,
+  clientAddress,
+}: {
+  db: DbOrTx;
+  email: string;
+  password: string;
+  ttlHours: number;
+  clientAddress: string;
+}) {
   const normalized = email.trim().toLowerCase();
-  // Record the attempt (as failed) before counting: concurrent guesses all see each other, so a
-  // burst of parallel requests cannot get more than MAX_FAILED_LOGINS past the check.
-  const [attempt] = await db.insert(loginAttempts).values({ email: normalized, succeeded: false }).returning({ id: loginAttempts.id });
-  const [{ failures } = { failures: 0 }] = await db
-    .select({ failures: sql<number>`count(*)::int` })
-    .from(loginAttempts)
-    .where(
-      and(
-        eq(loginAttempts.email, normalized),
-        eq(loginAttempts.succeeded, false),
-        gt(loginAttempts.createdAt, sql`now() - make_interval(mins => ${LOGIN_WINDOW_MINUTES})`),
-      ),
-    );
-  if (failures > MAX_FAILED_LOGINS) {
-    // A refused attempt does not count (it does not extend the window).
-    await db.delete(loginAttempts).where(eq(loginAttempts.id, attempt!.id));
-    throw new AppError("rate_limited", "Too many failed sign-in attempts. Try again in 15 minutes.");
+  const { id, failures } = await recordAttempt({ db, email: normalized, clientAddress });
+  const wait = secondsUntilAllowed(failures);
+  if (wait > 0) {
+    await forgetAttempt({ db, id });
+    throw new AppError("rate_limited", `Too many failed sign-in attempts. Try again in ${wait} seconds.`, { retryAfterSeconds: wait });
   }
   const [user] = await db.select().from(users).where(eq(users.email, normalized));
-  const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-  if (ok && user) await db.update(loginAttempts).set({ succeeded: true }).where(eq(loginAttempts.id, attempt!.id));
+  let ok: boolean;
+  try {
+    ok = await hashing.run(() => verifyPassword(password, user?.passwordHash ?? DUMMY_HASH), { suspect: failures.address > 0 });
+  } catch (err) {
+    await forgetAttempt({ db, id });
+    throw err;
+  }
   if (!ok || !user) throw new AppError("unauthenticated", "Invalid email or password.");
+  await clearFailures({ db, email: normalized, clientAddress });
   const token = newToken("gbs_");
   await db.insert(sessions).values({
     tokenHash: sha256(token),
@@ -112,14 +124,6 @@ export async function createApiKey({ db, orgId, name }: { db: DbOrTx; orgId: str
     .values({ orgId, name, keyHash: sha256(key), prefix: key.slice(0, 8) })
     .returning({ id: apiKeys.id, name: apiKeys.name });
   return { id: row!.id, name: row!.name, key };
-}
-
-export async function findOrgByApiKey({ db, key }: { db: DbOrTx; key: string }): Promise<string | null> {
-  const [row] = await db
-    .select({ orgId: apiKeys.orgId })
-    .from(apiKeys)
-    .where(and(eq(apiKeys.keyHash, sha256(key)), sql`${apiKeys.revokedAt} is null`));
-  return row?.orgId ?? null;
 }
 
 /** A website of the key's organization, or 404 (never reveal another org's website). */

@@ -7,11 +7,12 @@ import { notFound } from "../../errors.js";
 /** The organization's keys that still work, newest first; never the key or its hash. */
 export async function listApiKeys({ db, orgId }: { db: DbOrTx; orgId: string }): Promise<ApiKey[]> {
   const rows = await db
-    .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, createdAt: apiKeys.createdAt })
+    .select({ id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, createdAt: apiKeys.createdAt, lastUsedAt: apiKeys.lastUsedAt })
     .from(apiKeys)
     .where(and(eq(apiKeys.orgId, orgId), isNull(apiKeys.revokedAt)))
     .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
-  return rows.map((row) => ({ ...row, createdAt: row.createdAt.toISOString(), lastUsedAt: null }));
+  // lastUsedAt is coarse: the key verifier writes it at most every few minutes per key.
+  return rows.map((row) => ({ ...row, createdAt: row.createdAt.toISOString(), lastUsedAt: row.lastUsedAt?.toISOString() ?? null }));
 }
 
 /**

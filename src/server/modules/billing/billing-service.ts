@@ -18,6 +18,7 @@ import {
   type PurchaseRow,
 } from "./fulfilment.js";
 import { findCreditBalances, grantMonthlyPeriod } from "../ledger/index.js";
+import { claimReconcile, findCachedInvoices, storeInvoices } from "./outside-calls-repo.js";
 import type { PartnerPort, StripePort } from "./ports.js";
 import { fulfilCheckoutSession } from "./stripe-events.js";
 
@@ -249,7 +250,8 @@ export function createBillingService(deps: BillingDeps) {
     };
     let p = await read();
     if (!p) throw new AppError("not_found", "Purchase not found.");
-    if (p.status === "pending" && p.stripe_checkout_session_id) {
+    // At most one look at Stripe per purchase every few seconds, however often the page polls.
+    if (p.status === "pending" && p.stripe_checkout_session_id && (await claimReconcile(database.query, p.id))) {
       const session = await deps.stripe.retrieveCheckoutSession(p.stripe_checkout_session_id);
       await fulfilCheckoutSession({ database, stripe: deps.stripe, config, clock: deps.clock, session });
       p = (await read())!;
@@ -272,7 +274,13 @@ export function createBillingService(deps: BillingDeps) {
   async function listInvoices(group: GroupRef, month: string | undefined): Promise<InvoicesResponse> {
     const profile = await findProfile(database.query, group.id);
     if (!profile) return { months: [], invoices: [] };
-    const all = profile.customer_type === "partner" ? await listPartnerInvoices(group.id, profile.partner_account_id!) : await deps.stripe.listPaidInvoices(profile.stripe_customer_id!);
+    // Cached briefly for every process; a payment recorded for the group purges it (outside-calls-repo).
+    const cached = await findCachedInvoices(database.query, group.id);
+    let all = cached.invoices;
+    if (!all) {
+      all = profile.customer_type === "partner" ? await listPartnerInvoices(group.id, profile.partner_account_id!) : await deps.stripe.listPaidInvoices(profile.stripe_customer_id!);
+      await storeInvoices(database.query, group.id, all, cached.fetchStartedAt);
+    }
     all.sort((a, b) => b.paidAt.getTime() - a.paidAt.getTime());
     const months = [...new Set(all.map((i) => monthKey(i.paidAt)))];
     const invoices = (month ? all.filter((i) => monthKey(i.paidAt) === month) : all).map((i) => ({

@@ -36,6 +36,8 @@ export interface SubscriptionState {
   currentPeriodStart: Date;
   currentPeriodEnd: Date;
   cancelAtPeriodEnd: boolean;
+  /** The quantity from the next period when the customer lowered it in the portal, else null. */
+  scheduledQuantity: number | null;
   metadata: Record<string, string>;
 }
 
@@ -77,6 +79,17 @@ export interface CustomerState {
   id: string;
   /** The card saved at Checkout, charged by one-off invoices and off-session payments. */
   defaultPaymentMethodId: string | null;
+}
+
+export interface PaymentIntentState {
+  id: string;
+  /** "succeeded" once charged. */
+  status: string;
+  amount: number;
+  amountReceived: number;
+  currency: string;
+  customerId: string | null;
+  metadata: Record<string, string>;
 }
 
 export interface RefundState {
@@ -127,8 +140,24 @@ export interface StripePort {
     metadata: Record<string, string>;
     idempotencyKey: string;
   }): Promise<InvoiceState>;
+  /**
+   * Charges the saved card (default unless `paymentMethodId`) off-session with a PaymentIntent.
+   * Throws `payment_failed` when declined. Safe to repeat with the same key.
+   */
+  createOffSessionPayment(o: {
+    customerId: string;
+    amount: number;
+    currency: string;
+    description: string;
+    metadata: Record<string, string>;
+    paymentMethodId?: string;
+    idempotencyKey: string;
+  }): Promise<PaymentIntentState>;
+  retrievePaymentIntent(id: string): Promise<PaymentIntentState>;
   /** Refunds an invoice's payment (all of it unless `amount`). */
   refundInvoice(o: { invoiceId: string; amount?: number; metadata?: Record<string, string>; idempotencyKey: string }): Promise<RefundState>;
+  /** A customer portal session (cancel at period end, resume, lower from the next period); open its `url`. */
+  createPortalSession(o: { customerId: string; returnUrl: string }): Promise<{ id: string; url: string }>;
   retrieveInvoice(id: string): Promise<InvoiceState>;
   listPaidInvoices(customerId: string): Promise<PaidInvoice[]>;
   constructEvent(rawBody: string, signature: string | undefined): StripeEventLike;

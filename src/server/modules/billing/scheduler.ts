@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { createFailureLog } from "../../failure-log.js";
 import { addMonths } from "../../../domain/periods.js";
 import type { Clock } from "../../clock.js";
 import type { Config } from "../../config.js";
@@ -69,6 +70,7 @@ export async function renewDuePartnerPlans({ database, config, partner, now }: {
 export function startScheduler({ database, config, partner, logger, clock, intervalMs = 15_000 }: { database: Database; config: Config; partner: PartnerPort; logger: Logger; clock: Clock; intervalMs?: number }) {
   let lastVerified = 0;
   let running: Promise<void> | null = null;
+  const failures = createFailureLog("scheduled billing work failed; retrying on the next tick", 5 * intervalMs);
   const tick = () => {
     running ??= (async () => {
       try {
@@ -82,7 +84,7 @@ export function startScheduler({ database, config, partner, logger, clock, inter
           if (v.grants.length || v.events.length) logger.error({ grants: v.grants.slice(0, 20), events: v.events.slice(0, 20) }, "ledger invariant violated");
         }
       } catch (err) {
-        logger.warn({ err }, "scheduled billing work failed; retrying on the next tick");
+        failures(err, (fields, msg) => logger.warn(fields, msg));
       } finally {
         running = null;
       }

@@ -48,7 +48,9 @@ export function createUsageProcessor({ database, clock, lanes = 4, maxBatch = 10
           const outcomes = await processWithRetry(batch.map((p) => p.event));
           batch.forEach((p, i) => p.resolve(outcomes[i]!));
         } catch (err) {
-          for (const p of batch) p.reject(err);
+          if (batch.length === 1) batch[0]!.reject(err);
+          // One poison event must not fail its neighbours (or another tenant's): each goes alone.
+          else for (const p of batch) await processWithRetry([p.event]).then((o) => p.resolve(o[0]!), (e: unknown) => p.reject(e));
         }
       }
     } finally {

@@ -1,0 +1,84 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { DbOrTx } from "../../db/client.js";
+import { loginAttempts } from "../../db/schema.js";
+
+/**
+ * Sign-in limits (OWASP authentication guidance), counting failed checks only and kept in the
+ * database so every process sees the same counts:
+ * - per (client address, account): FREE_FAILURES guesses, then a delay since the last failure
+ *   that doubles with each further failure (1 s, 2 s, 4 s ... at most MAX_DELAY_SECONDS);
+ * - per client address, across accounts: at most ADDRESS_MAX_FAILURES in the window (spraying);
+ * - the CPU: password checks go through the bounded hashing queue.
+ * No limit is per account alone, so another client's guesses never lock a user out.
+ */
+export const WINDOW_MINUTES = 15;
+export const FREE_FAILURES = 5;
+export const MAX_DELAY_SECONDS = 15 * 60;
+export const ADDRESS_MAX_FAILURES = 100;
+
+export interface RecentFailures {
+  /** Failed checks of this account from this address in the window (this attempt excluded). */
+  pair: number;
+  /** Seconds since the latest of them (null: none). */
+  pairLastAgeSeconds: number | null;
+  /** Failed checks from this address in the window, any account. */
+  address: number;
+  /** Seconds since the oldest of them (null: none). */
+  addressOldestAgeSeconds: number | null;
+}
+
+/** Seconds the client must still wait, or 0 to check the password now. */
+export function secondsUntilAllowed(f: RecentFailures): number {
+  let wait = 0;
+  if (f.pair >= FREE_FAILURES && f.pairLastAgeSeconds !== null) {
+    const delay = Math.min(MAX_DELAY_SECONDS, 2 ** (f.pair - FREE_FAILURES));
+    wait = Math.max(wait, delay - f.pairLastAgeSeconds);
+  }
+  if (f.address >= ADDRESS_MAX_FAILURES && f.addressOldestAgeSeconds !== null) {
+    wait = Math.max(wait, WINDOW_MINUTES * 60 - f.addressOldestAgeSeconds);
+  }
+  return wait > 0 ? Math.ceil(wait) : 0;
+}
+
+/**
+ * Record an attempt (as failed until it succeeds) and read the recent failures around it. The
+ * row goes in before counting, so a concurrent burst sees itself: the n-th parallel guess counts
+ * the n-1 before it.
+ */
+export async function recordAttempt({ db, email, clientAddress }: { db: DbOrTx; email: string; clientAddress: string }) {
+  const [attempt] = await db.insert(loginAttempts).values({ email, clientAddress, succeeded: false }).returning({ id: loginAttempts.id });
+  const id = attempt!.id;
+  const [row] = await db
+    .select({
+      pair: sql<number>`count(*) filter (where ${loginAttempts.email} = ${email})::int`,
+      pairLastAgeSeconds: sql<number | null>`extract(epoch from now() - max(${loginAttempts.createdAt}) filter (where ${loginAttempts.email} = ${email}))::float8`,
+      address: sql<number>`count(*)::int`,
+      addressOldestAgeSeconds: sql<number | null>`extract(epoch from now() - min(${loginAttempts.createdAt}))::float8`,
+    })
+    .from(loginAttempts)
+    .where(
+      and(
+        eq(loginAttempts.clientAddress, clientAddress),
+        eq(loginAttempts.succeeded, false),
+        sql`${loginAttempts.createdAt} > now() - make_interval(mins => ${WINDOW_MINUTES})`,
+        sql`${loginAttempts.id} <> ${id}`,
+      ),
+    );
+  const failures: RecentFailures = {
+    pair: row?.pair ?? 0,
+    pairLastAgeSeconds: row?.pairLastAgeSeconds ?? null,
+    address: row?.address ?? 0,
+    addressOldestAgeSeconds: row?.addressOldestAgeSeconds ?? null,
+  };
+  return { id, failures };
+}
+
+/** A refused attempt does not count (refusals never extend a delay). */
+export async function forgetAttempt({ db, id }: { db: DbOrTx; id: number }) {
+  await db.delete(loginAttempts).where(eq(loginAttempts.id, id));
+}
+
+/** A success clears this address's failures for the account (a user who mistyped starts afresh). */
+export async function clearFailures({ db, email, clientAddress }: { db: DbOrTx; email: string; clientAddress: string }) {
+  await db.delete(loginAttempts).where(and(eq(loginAttempts.email, email), eq(loginAttempts.clientAddress, clientAddress)));
+}
