@@ -5,4 +5,6 @@ export const billingKeys = {
   invoices: (groupId: string, month: string | null) => [...billingKeys.all(groupId), "invoices", { month }] as const,
   usage: (groupId: string, month: string) => [...billingKeys.all(groupId), "usage", { month }] as const,
   purchase: (groupId: string, purchaseId: string) => [...billingKeys.all(groupId), "purchases", purchaseId] as const,
+  settings: (groupId: string) => [...billingKeys.all(groupId), "settings"] as const,
+  alerts: (groupId: string) => [...billingKeys.all(groupId), "alerts"] as const,
 };

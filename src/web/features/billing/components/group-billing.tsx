@@ -7,6 +7,8 @@ import { AddCreditsDialog } from "./add-credits-dialog.js";
 import { BillingHeader, BillingHeaderSkeleton } from "./billing-header.js";
 import { BillingHistory } from "./billing-history.js";
 import { CheckoutReturn } from "./checkout-return.js";
+import { ControlsCard } from "./controls-card.js";
+import { LowBalanceBanner } from "./low-balance-banner.js";
 import { CreditsRemaining, CreditsRemainingSkeleton } from "./credits-remaining.js";
 import { EnableBillingCard } from "./enable-billing-card.js";
 import { NoticeCard } from "../../../components/ui/notice-card.js";
@@ -93,6 +95,7 @@ export function GroupBilling({ groupId, overview, renderWebsiteLogo }: GroupBill
   return (
     <div className="flex flex-col gap-6">
       <BillingHeader title="Group credits" description={DESCRIPTION_ACTIVE} actions={actions} />
+      <LowBalanceBanner groupId={groupId} billing={billing} />
       <CheckoutReturn groupId={groupId} />
       {overview}
       <CreditsRemaining
@@ -100,6 +103,7 @@ export function GroupBilling({ groupId, overview, renderWebsiteLogo }: GroupBill
         addCredits={({ label, variant }) => <AddCreditsDialog groupId={groupId} billing={billing} triggerLabel={label} triggerVariant={variant} />}
       />
       <UsageSection groupId={groupId} monthlyPeriodEnd={billing.credits.monthly?.periodEnd ?? null} renderWebsiteLogo={renderWebsiteLogo} />
+      <ControlsCard groupId={groupId} />
       <BillingHistory groupId={groupId} />
     </div>
   );

@@ -10,6 +10,7 @@ import { Skeleton } from "../../../components/ui/skeleton.js";
 import { cn } from "../../../lib/cn.js";
 import { formatDate, formatMonth, formatNumber } from "../../../lib/format.js";
 import { ledgerCsvUrl, useUsage } from "../api/get-usage.js";
+import { PoolCapDialog } from "./pool-cap-dialog.js";
 import { USAGE_SERIES } from "./usage-series.js";
 
 // Chart.js (~60 KB gzipped) is fetched only when the section renders, not with the billing route.
@@ -102,7 +103,7 @@ export function UsageSection({ groupId, monthlyPeriodEnd, renderWebsiteLogo }: U
       ) : (
         <div className={cn("grid grid-cols-[minmax(0,1fr)] gap-4 transition-opacity lg:grid-cols-[minmax(0,1fr)_20rem]", usageQuery.isPlaceholderData && "opacity-60")} aria-busy={usageQuery.isFetching}>
           <DailyUsageCard report={report} monthlyPeriodEnd={monthlyPeriodEnd} />
-          <TopWebsitesCard report={report} renderWebsiteLogo={renderWebsiteLogo} />
+          <TopWebsitesCard groupId={groupId} report={report} renderWebsiteLogo={renderWebsiteLogo} />
         </div>
       )}
     </section>
@@ -178,7 +179,7 @@ function DailyUsageCard({ report, monthlyPeriodEnd }: { report: UsageReport; mon
   );
 }
 
-function TopWebsitesCard({ report, renderWebsiteLogo }: { report: UsageReport; renderWebsiteLogo: UsageSectionProps["renderWebsiteLogo"] }) {
+function TopWebsitesCard({ groupId, report, renderWebsiteLogo }: { groupId: string; report: UsageReport; renderWebsiteLogo: UsageSectionProps["renderWebsiteLogo"] }) {
   const poolTotal = report.websites.reduce((sum, w) => sum + poolCredits(w), 0);
   const top = report.websites.filter((w) => poolCredits(w) > 0).slice(0, TOP_WEBSITES);
   return (
@@ -212,10 +213,13 @@ function TopWebsitesCard({ report, renderWebsiteLogo }: { report: UsageReport; r
                     valueText={`${Math.round(share * 100)}% of the pool credits used`}
                     indicatorClassName="bg-meter"
                   />
-                  <p className="mt-1 text-xs leading-4 text-muted-foreground">
-                    {Math.round(share * 100)}% of pool use
-                    {w.poolCap !== null ? ` · ${formatNumber(used)} of ${formatNumber(w.poolCap)} cap` : ""}
-                  </p>
+                  <div className="mt-1 flex items-center justify-between gap-2">
+                    <p className="text-xs leading-4 text-muted-foreground">
+                      {Math.round(share * 100)}% of pool use
+                      {w.poolCap !== null ? ` · ${formatNumber(used)} of ${formatNumber(w.poolCap)} cap` : ""}
+                    </p>
+                    <PoolCapDialog groupId={groupId} website={w} />
+                  </div>
                 </div>
               </li>
             );

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { DEMO_PASSWORD, login, openGroupBilling, screenshots, shows } from "./support/browser.js";
+import { setEmulatorFault, useAppAndBrowser } from "./support/suite.js";
+
+const app = useAppAndBrowser();
+
+/** The API as the group's own services and the admin's session use it (outside the page). */
+async function apiFor(baseUrl: string, email: string, groupId: string) {
+  const session = await fetch(`${baseUrl}/api/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password: DEMO_PASSWORD }) });
+  const cookie = session.headers.get("set-cookie")!.split(";")[0]!;
+  const asAdmin = async (path: string, init: RequestInit = {}) => {
+    const r = await fetch(`${baseUrl}${path}`, { ...init, headers: { cookie, "content-type": "application/json", ...init.headers } });
+    return (await r.json());
+  };
+  const group = await asAdmin(`/api/groups/${groupId}`);
+  const { key } = await asAdmin(`/api/orgs/${group.orgId}/api-keys`, { method: "POST", body: JSON.stringify({ name: "e2e usage" }) });
+  const site = (name: string) => (group.websites as { id: string; name: string }[]).find((w) => w.name === name)!.id;
+  const use = async (website: string, credits: number) => {
+    const r = await fetch(`${baseUrl}/api/v1/usage`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ websiteId: site(website), credits, idempotencyKey: crypto.randomUUID() }),
+    });
+    return { status: r.status, json: (await r.json()) };
+  };
+  const settings = () => asAdmin(`/api/groups/${groupId}/billing/settings`);
+  const usage = () => asAdmin(`/api/groups/${groupId}/billing/usage`);
+  return { use, settings, usage };
+}
+
+describe("controls (partner admin)", () => {
+  it("sets a cap, a threshold and auto top-up; usage through the API fires them: banner, refill, history line, and a red banner when the card declines", async () => {
+    const { page, server } = app();
+    await login(page, "partner-admin@demo.test");
+    await openGroupBilling(page, "Agency Clients");
+    const groupId = /\/groups\/([^/]+)\/billing/.exec(page.url())![1]!;
+    const api = await apiFor(server.baseUrl, "partner-admin@demo.test", groupId);
+
+    // A cap from the website's row in Top websites.
+    await shows(page.getByRole("heading", { name: "Top websites" }));
+    const riverside = (await api.usage()).websites.find((w: { name: string }) => w.name === "Riverside Dental");
+    const used = riverside.groupMonthly + riverside.groupOneTime;
+    await page.getByRole("button", { name: "Set pool cap for Riverside Dental" }).click();
+    await page.getByLabel("Monthly pool cap (credits)").fill(String(used + 100));
+    await page.getByRole("button", { name: "Save cap" }).click();
+    await shows(page.getByText("Cap saved for Riverside Dental"));
+    await shows(page.getByText(new RegExp(`of ${(used + 100).toLocaleString("en-US")} cap`)));
+    expect((await api.use("Riverside Dental", 101)).json.error.code).toBe("pool_cap_reached");
+    expect((await api.use("Riverside Dental", 100)).status).toBe(200);
+
+    // A low-balance threshold just under the pool; usage takes the pool under it.
+    const controls = page.getByRole("region", { name: "Controls" });
+    const available = (await api.settings()).poolAvailable as number;
+    const threshold = available - 200;
+    await controls.getByLabel("Alert below (credits)").fill(String(threshold));
+    await controls.getByRole("button", { name: "Save threshold" }).click();
+    await shows(page.getByText("Low-balance threshold saved"));
+    expect((await api.use("Keystone Law", 300)).status).toBe(200);
+    await page.reload();
+    const amber = page.getByRole("status").filter({ hasText: "Group credits are running low" });
+    await shows(amber);
+    await shows(amber.getByRole("button", { name: "Add Credits" }));
+    await controls.getByRole("button", { name: "Reveal signing secret" }).click();
+    await shows(controls.getByText(/^whsec_[\w-]{20,}$/));
+    await screenshots(page, "controls-low-balance");
+
+    // Auto top-up, turned on while the pool is under its threshold, refills it at once.
+    await controls.getByLabel("Turn on auto top-up").check();
+    await controls.getByLabel("Below", { exact: true }).fill(String(threshold));
+    await controls.getByLabel("Packages").fill("1");
+    await controls.getByLabel("Per month").fill("2");
+    await controls.getByRole("button", { name: "Save auto top-up" }).click();
+    await shows(page.getByText("Auto top-up is on"));
+    await expect.poll(async () => (await api.settings()).poolLow, { timeout: 15_000 }).toBe(false);
+    await page.reload();
+    await shows(page.getByRole("cell", { name: "Auto top-up: 1 × 1,000 (1,000 credits)" }).or(page.getByText("Auto top-up: 1 × 1,000 (1,000 credits)")));
+    expect(await amber.count()).toBe(0);
+
+    // The partner declines the next top-up: auto top-up turns itself off and the page says why.
+    await setEmulatorFault(server.partnerEmulatorUrl, "decline");
+    expect((await api.use("Keystone Law", 1100)).status).toBe(200);
+    await expect.poll(async () => (await api.settings()).autoTopUpDisabledReason, { timeout: 15_000 }).toMatch(/declined/);
+    await setEmulatorFault(server.partnerEmulatorUrl, "none");
+    await page.reload();
+    const red = page.getByRole("alert").filter({ hasText: "Auto top-up is off" });
+    await shows(red);
+    expect(await red.textContent()).toMatch(/declined/);
+    await shows(amber);
+    expect(await controls.getByLabel("Turn on auto top-up").isChecked()).toBe(false);
+    await screenshots(page, "controls-top-up-failed");
+  });
+});
