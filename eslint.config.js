@@ -27,6 +27,11 @@ export default tseslint.config(
     },
   },
   {
+    // Build and start scripts run with plain node.
+    files: ["scripts/**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly" } },
+  },
+  {
     // Only the Stripe integration (and the emulator that impersonates Stripe) may import the SDK.
     files: ["src/**/*.ts", "src/**/*.tsx"],
     ignores: ["src/server/integrations/stripe/**", "src/emulators/**"],

@@ -189,7 +189,7 @@ function rssKb(pid: number, field: "VmRSS" | "VmHWM") {
 export async function benchCsvExport(ctx: BenchContext, group: UsageGroup) {
   console.log(`== 7. Ledger export: GET .../billing/ledger.csv of that group (${fmt(group.entries)} entries) from a fresh API process`);
   const env = { DATABASE_URL: ctx.url, STRIPE_API_BASE: ctx.stripe.url, DATA_DIR: "/tmp/gb-bench-unused" };
-  const server = await spawnServer(env);
+  const server = await spawnServer(env, { compiled: true });
   try {
     const pid = server.child.pid!;
     // Warm the process (first requests compile code paths) before taking its resting RSS.

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the performance figures of issue 6 on this machine.
+ * `npm run bench`: the performance figures of issues 6 and 15 on this machine.
  *
  *   1. hot pool over HTTP (one and two API processes), beside the ceiling of one row lock + one commit per debit
  *   2. batch ingestion through POST /api/v1/usage/batch
@@ -8,10 +8,11 @@
  *   5. the usage rollup's cost on the hot path (trigger off/on, same run)
  *   6. GET .../billing/usage on 1,000 websites / 1,000,000 debits in the month (p95)
  *   7. GET .../billing/ledger.csv of that group: time and peak RSS of a fresh API process
+ *   0. the request frame (GET /healthz beside a bare node:http server), 8. npm start on an unchanged checkout
  *
  * Options (environment): DATABASE_URL (admin url of the PostgreSQL server; a fresh database is
- * created and dropped), BENCH_SECONDS (default 20), BENCH_CLIENTS (32), BENCH_ONLY=hot,batch,billing,web,rollup,usage,
- * BENCH_USAGE_DEBITS (1000000),
+ * created and dropped), BENCH_SECONDS (default 20), BENCH_CLIENTS (32),
+ * BENCH_ONLY=frame,hot,batch,billing,web,rollup,usage,start, BENCH_USAGE_DEBITS (1000000),
  * BENCH_LEDGER_ROWS (1000000), BENCH_KEEP_DB=1 (keep the database for inspection).
  */
 import { randomBytes } from "node:crypto";
@@ -23,7 +24,9 @@ import { openDatabase, type Database } from "../src/server/db/client.js";
 import { runMigrations } from "../src/server/db/migrate.js";
 import { spawnServer, type ServerProcess } from "../tests/support/process.js";
 import { fmt, hasCommand, loadAverage } from "./lib.js";
+import { ensureBuilt } from "../scripts/build.mjs";
 import { benchFrame } from "./frame.js";
+import { benchStart } from "./start.js";
 import { benchHotPool, benchBatch } from "./usage.js";
 import { benchBilling } from "./billing.js";
 import { benchWeb } from "./web.js";
@@ -49,7 +52,7 @@ async function main() {
   if (!hasCommand("pgbench")) console.warn("pgbench is not installed: the single-row-lock ceiling will be measured with node pg clients instead.");
   const seconds = Number(process.env.BENCH_SECONDS ?? 20);
   const clients = Number(process.env.BENCH_CLIENTS ?? 32);
-  const only = new Set((process.env.BENCH_ONLY ?? "frame,hot,batch,billing,web,rollup,usage").split(",").map((s) => s.trim()));
+  const only = new Set((process.env.BENCH_ONLY ?? "frame,hot,batch,billing,web,rollup,usage,start").split(",").map((s) => s.trim()));
   const adminUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
   const name = `gb_bench_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
@@ -81,8 +84,10 @@ async function main() {
       PARTNER_API_KEY: PARTNER_KEY,
       DATA_DIR: "/tmp/gb-bench-unused",
     };
-    // Two API processes (src/server/main.ts, as production runs it) on the one database.
-    servers.push(...(await Promise.all([spawnServer(env), spawnServer(env)])));
+    // Two API processes on the one database, running the compiled JavaScript as `npm start` does.
+    const built = ensureBuilt({ web: only.has("web") || only.has("start") });
+    if (built.length) console.log(`built: ${built.join(", ")}`);
+    servers.push(...(await Promise.all([spawnServer(env, { compiled: true }), spawnServer(env, { compiled: true })])));
     stripe.setWebhookUrl(`${servers[0]!.url}/api/webhooks/stripe`);
     console.log(`API processes: ${servers.map((s) => s.url).join(", ")} (database ${name})\n`);
 
@@ -96,6 +101,7 @@ async function main() {
     }
     if (only.has("rollup")) await benchRollupCost(ctx);
     if (only.has("usage")) await benchCsvExport(ctx, await benchUsageEndpoint(ctx));
+    if (only.has("start")) await benchStart();
     console.log(`\nDone in ${fmt((Date.now() - started) / 1000)} s; load average now ${loadAverage()}.`);
   } finally {
     await Promise.all(servers.map((s) => s.kill()));

@@ -3,10 +3,12 @@
  * Prints one `name: figure` line per figure; exits 1 if any guarantee failed.
  *   1. contention  2. crash (kill -9 mid-load)  3. webhooks (triple, shuffled, unknown, stale)
  *   4. hostile input (>= 10,000 requests)  6. outages of Stripe and the partner
+ *   7. sign-in flood (a real user still gets in; p99)  8. large-body flood (413 within a second)
  */
 import type { ServerProcess } from "../support/process.js";
 import { hostile, outages, webhooks } from "./billing.js";
 import { contention, crash } from "./contention.js";
+import { largeBodyFlood, signInFlood } from "./edges.js";
 import { createChaosEnv, Report } from "./lib/env.js";
 
 const report = new Report();
@@ -20,6 +22,8 @@ const scenarios: [string, () => Promise<void>][] = [
   ["hostile", () => hostile(env, report, processes, Number(process.env.CHAOS_HOSTILE ?? 10_000))],
   ["webhooks", () => webhooks(env, report, processes)],
   ["outages", () => outages(env, report, processes)],
+  ["signin", () => signInFlood(env, report, processes)],
+  ["bodies", () => largeBodyFlood(env, report, processes)],
 ];
 try {
   for (const [name, run] of scenarios) {

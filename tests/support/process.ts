@@ -9,11 +9,13 @@ export interface ServerProcess {
 }
 
 /**
- * `src/server/main.ts` in its own OS process (as production runs it), on a free port, against
+ * `src/server/main.ts` in its own OS process (through tsx, or compiled as `npm start` runs it), on a free port, against
  * the given database and outside services. Resolves once it logs that it is running.
  */
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], {
+export async function spawnServer(env: Record<string, string>, opts: { compiled?: boolean } = {}): Promise<ServerProcess> {
+  // compiled: the JavaScript `npm start` runs (dist/server, built by scripts/build.mjs), as the benchmark measures it.
+  const entry = opts.compiled ? ["dist/server/server/main.js"] : ["--import", "tsx", "src/server/main.ts"];
+  const child = spawn(process.execPath, entry, {
     // info level: the "running" line is how we learn the port (stdout is drained for the whole run).
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", DEMO_DATA: "0", ...env, LOG_FORMAT: "json", LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],

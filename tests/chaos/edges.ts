@@ -1,0 +1,107 @@
+import { readFileSync } from "node:fs";
+import type { ServerProcess } from "../support/process.js";
+import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { requestFrom, sendLargeBody } from "../support/http.js";
+import type { ChaosEnv, Report } from "./lib/env.js";
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!) : 0;
+};
+const rssMb = (p: ServerProcess) => {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.child.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+};
+
+/**
+ * 7. Sign-in flood: 20 guessing addresses spray wrong passwords over many accounts (the real
+ * user's included) with 400 requests in flight, on both processes, while the real user signs in
+ * from their own address; then the same from a "botnet" of fresh addresses. Every address is a
+ * real socket address (127.x.y.z), as the server sees it without a proxy.
+ */
+export async function signInFlood(env: ChaosEnv, report: Report, processes: ServerProcess[]) {
+  const f = await createOrgFixture(env.database.db, { websites: 1 });
+  const victims = [f.orgAdmin, f.member, f.groupAdmin, ...Array.from({ length: 30 }, (_, i) => `nobody-${i}@chaos.example`)];
+  for (const [name, addressOf] of [
+    ["signin_flood", (i: number) => `127.0.1.${1 + (i % 20)}`],
+    ["signin_botnet", (i: number) => `127.1.${Math.floor(i / 250) % 250}.${1 + (i % 250)}`],
+  ] as const) {
+    let flooding = true;
+    let sent = 0;
+    const statuses: Record<number, number> = {};
+    const attacker = async () => {
+      while (flooding) {
+        const i = sent++;
+        const r = await requestFrom(processes[i % processes.length]!.url, addressOf(i), "POST", "/api/session", { email: victims[i % victims.length], password: `guess-${i}` }).catch(() => ({ status: 0 }));
+        statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      }
+    };
+    const attackers = Array.from({ length: 400 }, attacker);
+    const userTimes: number[] = [];
+    let userFailed = 0;
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      const r = await requestFrom(processes[i % processes.length]!.url, "127.0.2.1", "POST", "/api/session", { email: f.orgAdmin, password: TEST_PASSWORD });
+      userTimes.push(performance.now() - t);
+      if (r.status !== 200) userFailed++;
+    }
+    flooding = false;
+    await Promise.all(attackers);
+    report.figure(`${name}.attempts`, sent);
+    report.figure(`${name}.answers`, JSON.stringify(statuses));
+    report.figure(`${name}.user_p50_ms`, percentile(userTimes, 50));
+    report.figure(`${name}.user_p99_ms`, percentile(userTimes, 99));
+    report.must(`${name}.user_refused`, userFailed, 0, "a client that did not guess is slowed, never refused");
+    report.must(`${name}.5xx`, Object.entries(statuses).filter(([s]) => Number(s) >= 500 || Number(s) === 0).reduce((n, [, c]) => n + c, 0), 0);
+  }
+}
+
+/**
+ * 8. Large-body flood: 8 bodies of 30 MB at a time (declared and chunked, to every kind of
+ * endpoint, both processes) for several rounds, while /healthz is polled. Each must be answered
+ * 413 within a second, unread; /healthz must keep answering fast; memory must not grow with them.
+ */
+export async function largeBodyFlood(env: ChaosEnv, report: Report, processes: ServerProcess[]) {
+  const MB = 1024 * 1024;
+  const paths = ["/api/session", "/api/v1/usage", "/api/v1/usage/batch", "/api/webhooks/stripe"];
+  const rssBefore = Math.max(...processes.map(rssMb));
+  let peakRss = rssBefore;
+  let flooding = true;
+  const health: number[] = [];
+  const healthPoll = (async () => {
+    while (flooding) {
+      for (const p of processes) {
+        const t = performance.now();
+        const r = await fetch(`${p.url}/healthz`).catch(() => null);
+        health.push(r?.status === 200 ? performance.now() - t : 60_000);
+        await r?.body?.cancel();
+      }
+      peakRss = Math.max(peakRss, ...processes.map(rssMb));
+    }
+  })();
+  const times: number[] = [];
+  let not413 = 0;
+  for (let round = 0; round < 6; round++) {
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        sendLargeBody(processes[i % processes.length]!.url, paths[(round + i) % paths.length]!, { bytes: 30 * MB, chunked: i % 2 === 1 }).catch(() => ({ ms: 60_000, status: 0 })),
+      ),
+    );
+    for (const a of answers) {
+      times.push(a.ms);
+      if (a.status !== 413) not413++;
+    }
+  }
+  flooding = false;
+  await healthPoll;
+  report.figure("large_bodies.sent", times.length);
+  report.must("large_bodies.not_413", not413, 0);
+  report.figure("large_bodies.p50_ms", percentile(times, 50));
+  report.must("large_bodies.max_ms", Math.round(Math.max(...times)), (v) => v < 1000, "each 30 MB body answered 413 within a second");
+  report.figure("large_bodies.healthz_p50_ms", percentile(health, 50));
+  report.must("large_bodies.healthz_max_ms", Math.round(Math.max(...health)), (v) => v < 1000, "/healthz unaffected");
+  report.figure("large_bodies.rss_growth_mb", Math.round(peakRss - rssBefore));
+}

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database, Query } from "../../src/server/db/client.js";
+import { findInvariantViolations } from "../../src/server/modules/ledger/index.js";
+import { createUsageProcessor } from "../../src/server/modules/credits/usage-processor.js";
+import { createTestDatabase } from "../support/database.js";
+import { createOrgFixture, fundGroupPool } from "../support/factories.js";
+import { expectLedgerConsistent } from "../support/invariant.js";
+
+// The hot tables (usage_events, ledger_entries) carry no foreign keys (migration 0007_hot_path):
+// the debit transaction guarantees the references, and the invariant verifier must catch what the
+// keys used to refuse. Each broken row is written in a transaction that is rolled back.
+let database: Database;
+let drop: () => Promise<void>;
+beforeAll(async () => {
+  const t = await createTestDatabase();
+  database = t.database;
+  drop = () => t.drop();
+});
+afterAll(() => drop?.());
+
+class Rollback extends Error {}
+async function violationsWith(write: (q: Query) => Promise<unknown>) {
+  let found: Awaited<ReturnType<typeof findInvariantViolations>> | null = null;
+  await database
+    .transaction(async (q) => {
+      await write(q);
+      found = await findInvariantViolations(q);
+      throw new Rollback();
+    })
+    .catch((e: unknown) => {
+      if (!(e instanceof Rollback)) throw e;
+    });
+  return found!;
+}
+
+async function fundedPool() {
+  const f = await createOrgFixture(database.db, { websites: 2 });
+  await fundGroupPool(database, f.groupA.id, { oneTime: 100 });
+  const { rows } = await database.query<{ id: number }>("select id from credit_grants where group_id = $1", [f.groupA.id]);
+  return { f, grantId: Number(rows[0]!.id) };
+}
+
+describe("the verifier in place of the hot tables' foreign keys", () => {
+  it("reports a ledger entry of a grant that does not exist", async () => {
+    const v = await violationsWith((q) => q("insert into ledger_entries (grant_id, kind, amount) values (987654321, 'adjustment', 5)"));
+    expect(v.grants).toEqual([expect.objectContaining({ id: 987654321, remaining: null })]);
+  });
+
+  it("reports a debit of a usage event that does not exist", async () => {
+    const { grantId } = await fundedPool();
+    const ghost = crypto.randomUUID();
+    const v = await violationsWith(async (q) => {
+      await q("insert into ledger_entries (grant_id, kind, amount, usage_event_id) values ($1, 'debit', -1, $2)", [grantId, ghost]);
+      await q("update credit_grants set remaining = remaining - 1 where id = $1", [grantId]);
+    });
+    expect(v.grants).toEqual([]);
+    expect(v.events).toEqual([{ id: ghost }]);
+  });
+
+  it("reports a usage event of a website that does not exist, or of another organization's website", async () => {
+    const { f, grantId } = await fundedPool();
+    const other = await createOrgFixture(database.db, { websites: 1 });
+    const [noSite, wrongOrg] = [crypto.randomUUID(), crypto.randomUUID()];
+    const v = await violationsWith(async (q) => {
+      for (const [id, websiteId] of [[noSite, crypto.randomUUID()], [wrongOrg, other.websitesA[0]!.id]] as const) {
+        await q(`insert into usage_events (id, org_id, website_id, idempotency_key, credits, response) values ($1, $2, $3, $4, 1, '{}')`, [id, f.org.id, websiteId, `key-${id}`]);
+        await q("insert into ledger_entries (grant_id, kind, amount, usage_event_id) values ($1, 'debit', -1, $2)", [grantId, id]);
+        await q("update credit_grants set remaining = remaining - 1 where id = $1", [grantId]);
+      }
+    });
+    expect(v.grants).toEqual([]);
+    expect(v.events.map((e) => e.id).sort()).toEqual([noSite, wrongOrg].sort());
+  });
+
+  it("finds nothing after concurrent real debits, and a debit updates its grant without touching an index (no index names remaining)", async () => {
+    const { f } = await fundedPool();
+    const processor = createUsageProcessor({ database, clock: () => new Date() });
+    // 40 concurrent events of 3 credits on a pool of 100: 33 fit, 7 are refused, 1 credit is left.
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => processor.submit({ orgId: f.org.id, websiteId: f.websitesA[i % 2]!.id, credits: 3, idempotencyKey: `hot-${i}` })),
+    );
+    expect(outcomes.filter((o) => o.status === 200)).toHaveLength(33);
+    expect(outcomes.filter((o) => o.status === 402)).toHaveLength(7);
+    const { rows: left } = await database.query<{ r: number }>("select sum(remaining)::int as r from credit_grants where group_id = $1", [f.groupA.id]);
+    expect(left[0]!.r).toBe(1);
+    await expectLedgerConsistent(database);
+    const { rows } = await database.query<{ indexdef: string }>("select indexdef from pg_indexes where tablename = 'credit_grants'");
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.filter((r) => /remaining/i.test(r.indexdef))).toEqual([]);
+  });
+});
