@@ -5,6 +5,7 @@ import pg from "pg";
 import { findInvariantViolations } from "../src/server/modules/ledger/index.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool } from "../tests/support/factories.js";
 import { cpuPer, fmt, hasCommand, loadAverage, measureCpu, ms, pgbench, rps, sleep, wrk, type CpuQuery, type WrkResult } from "./lib.js";
+import { OPERATOR_KEY } from "../tests/support/process.js";
 import { profileProcessor } from "./processor.js";
 import type { BenchContext } from "./run.js";
 
@@ -155,7 +156,7 @@ export async function benchHotPool(ctx: BenchContext) {
     for (const w of f.websitesA) {
       const res = await fetch(`${s1.url}/api/v1/websites/${w.id}/grants`, {
         method: "POST",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${OPERATOR_KEY}`, "content-type": "application/json" },
         body: JSON.stringify({ credits: POOL, idempotencyKey: `bench-grant-${w.id}` }),
       });
       if (res.status !== 201) throw new Error(`grant failed: ${res.status} ${await res.text()}`);
@@ -228,7 +229,7 @@ export async function benchBatch(ctx: BenchContext) {
   const spread = await createOrgFixture(ctx.database.db, { websites: 50 });
   const spreadKey = await createApiKeyFor(ctx.database, spread.org.id);
   for (const site of spread.websitesA) {
-    const g = await post(s1.url, spreadKey, `/api/v1/websites/${site.id}/grants`, { credits: POOL, idempotencyKey: `bench-grant-${site.id}` });
+    const g = await post(s1.url, OPERATOR_KEY, `/api/v1/websites/${site.id}/grants`, { credits: POOL, idempotencyKey: `bench-grant-${site.id}` });
     if (g.status !== 201) throw new Error(`grant failed: ${g.status}`);
   }
   const secs2 = Math.max(5, Math.round(ctx.seconds / 2));

@@ -35,6 +35,12 @@ const ConfigSchema = z.object({
   /** How often each process looks for due alert deliveries and auto top-ups. */
   CONTROLS_POLL_MS: z.coerce.number().int().min(10).default(2_000),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).default(24 * 7),
+  /** The host platform's key for /api/operator/* and website grants; unset: those answer 404 / 403. */
+  OPERATOR_API_KEY: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "use at least 16 characters").optional()),
+  /** HS256 secret the platform signs sign-in handoff tokens with. */
+  OPERATOR_SIGNING_SECRET: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32, "use at least 32 characters").optional()),
+  /** Or: the platform's public keys (RS256); takes precedence over the secret. */
+  OPERATOR_JWKS_URL: optionalUrl,
   /**
    * Addresses of the reverse proxies whose X-Forwarded-For names the client (comma-separated IPs).
    * Empty: the client is the socket's peer, and X-Forwarded-For is ignored.

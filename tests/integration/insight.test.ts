@@ -3,7 +3,7 @@ import type { Database } from "../../src/server/db/client.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool, type OrgFixture } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { OPERATOR_KEY, startTestServer, type TestServer } from "../support/server.js";
 
 let server: TestServer;
 let database: Database;
@@ -25,7 +25,9 @@ async function setup(pool: { monthly?: number; oneTime?: number; periodEnd?: Dat
   if (pool.monthly || pool.oneTime) await fundGroupPool(database, f.groupA.id, pool);
   const api = new Client(server.url, { authorization: `Bearer ${await createApiKeyFor(database, f.org.id)}` });
   const admin = await server.client().login(f.orgAdmin);
-  return { f, api, admin };
+  // Website grants come from the host platform (operator key).
+  const operator = server.client({ authorization: `Bearer ${OPERATOR_KEY}` });
+  return { f, api, admin, operator };
 }
 type Setup = Awaited<ReturnType<typeof setup>>;
 
@@ -86,8 +88,8 @@ describe("GET /api/groups/{groupId}/billing/usage", () => {
     const [a, b, c] = s.f.websitesA as [OrgFixture["websitesA"][0], OrgFixture["websitesA"][0], OrgFixture["websitesA"][0]];
     // A monthly grant of an earlier period, still holding credits: the next debit expires it (an expiry, not usage).
     await fundGroupPool(database, s.f.groupA.id, { monthly: 999, periodEnd: new Date(Date.now() - 1000) });
-    expect((await s.api.post(`/api/v1/websites/${a.id}/grants`, { credits: 50, idempotencyKey: key() })).status).toBe(201);
-    expect((await s.api.post(`/api/v1/websites/${b.id}/grants`, { credits: 20, idempotencyKey: key() })).status).toBe(201);
+    expect((await s.operator.post(`/api/v1/websites/${a.id}/grants`, { credits: 50, idempotencyKey: key() })).status).toBe(201);
+    expect((await s.operator.post(`/api/v1/websites/${b.id}/grants`, { credits: 20, idempotencyKey: key() })).status).toBe(201);
     // Earlier days of the month (when there are any) hold usage too; yesterday of another month is left out.
     const today = startOfToday();
     const earlier = new Date(today).getUTCDate() > 1 ? today - DAY : null;
@@ -154,7 +156,7 @@ describe("GET /api/groups/{groupId}/billing/usage", () => {
     await debitAt(new Date(today - 8 * DAY + 3600_000), s, site, [{ grantKind: "one_time", credits: 9_000 }]);
     await debitAt(new Date(now - 3600_000), s, site, [{ grantKind: "monthly", credits: 5_000 }]);
     // Own credits are not pool draws.
-    await s.api.post(`/api/v1/websites/${site}/grants`, { credits: 10_000, idempotencyKey: key() });
+    await s.operator.post(`/api/v1/websites/${site}/grants`, { credits: 10_000, idempotencyKey: key() });
     await debitAt(new Date(today - 2 * DAY + 3600_000), s, site, [{ grantKind: "website", credits: 10_000 }]);
 
     const r = await s.admin.get(`/api/groups/${s.f.groupA.id}/billing/usage`);
@@ -211,7 +213,7 @@ describe("GET /api/groups/{groupId}/billing/ledger.csv", () => {
     const s = await setup({ monthly: 100, oneTime: 1_000 });
     const [a, b] = s.f.websitesA as [OrgFixture["websitesA"][0], OrgFixture["websitesA"][0]];
     await database.query("update websites set name = $2 where id = $1", [a.id, 'Shop, "North"']);
-    await s.api.post(`/api/v1/websites/${a.id}/grants`, { credits: 10, idempotencyKey: key() });
+    await s.operator.post(`/api/v1/websites/${a.id}/grants`, { credits: 10, idempotencyKey: key() });
     const idem = "=HYPERLINK(1)";
     expect((await s.api.post("/api/v1/usage", { websiteId: a.id, credits: 150, idempotencyKey: idem })).status).toBe(200);
     expect((await use(s, b.id, 5)).status).toBe(200);
@@ -304,8 +306,8 @@ describe("POST /api/v1/usage/preview", () => {
   it("answers exactly what the debit that follows does, and debits nothing", async () => {
     const s = await setup({ monthly: 100, oneTime: 1_000 });
     const site = s.f.websitesA[0]!.id;
-    await s.api.post(`/api/v1/websites/${site}/grants`, { credits: 30, idempotencyKey: key() });
-    await s.api.post(`/api/v1/websites/${site}/grants`, { credits: 5, idempotencyKey: key(), expiresAt: new Date(Date.now() + DAY).toISOString() });
+    await s.operator.post(`/api/v1/websites/${site}/grants`, { credits: 30, idempotencyKey: key() });
+    await s.operator.post(`/api/v1/websites/${site}/grants`, { credits: 5, idempotencyKey: key(), expiresAt: new Date(Date.now() + DAY).toISOString() });
     for (const credits of [3, 40, 150, 900, 5_000, 1]) {
       const before = (await s.api.get(`/api/v1/websites/${site}/balance`)).json;
       const p = await s.api.post("/api/v1/usage/preview", { websiteId: site, credits });
@@ -329,7 +331,7 @@ describe("POST /api/v1/usage/preview", () => {
   it("follows the website's pool cap as the debit does: pool_cap_reached is not covered", async () => {
     const s = await setup({ oneTime: 1_000 });
     const site = s.f.websitesA[0]!.id;
-    await s.api.post(`/api/v1/websites/${site}/grants`, { credits: 10, idempotencyKey: key() });
+    await s.operator.post(`/api/v1/websites/${site}/grants`, { credits: 10, idempotencyKey: key() });
     expect((await s.admin.put(`/api/groups/${s.f.groupA.id}/websites/${site}/pool-cap`, { monthlyCredits: 50 })).status).toBe(200);
     for (const credits of [40, 30, 20, 5]) {
       const p = await s.api.post("/api/v1/usage/preview", { websiteId: site, credits });

@@ -4,7 +4,7 @@ import { sha256 } from "../../src/server/modules/access/tokens.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { spawnServer, type ServerProcess } from "../support/process.js";
+import { OPERATOR_KEY, spawnServer, type ServerProcess } from "../support/process.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 // Several API processes on one PostgreSQL server: correctness must come from the database.
@@ -50,7 +50,8 @@ describe("two API processes on one database", () => {
     const f = await createOrgFixture(server.db, { websites: 1 });
     const key = await createApiKeyFor(server.deps.database, f.org.id);
     const clients = [server.url, second.url].map((u) => new Client(u, { authorization: `Bearer ${key}` }));
-    await clients[0]!.post(`/api/v1/websites/${f.websiteB.id}/grants`, { credits: 100, idempotencyKey: "g" });
+    const granted = await new Client(server.url, { authorization: `Bearer ${OPERATOR_KEY}` }).post(`/api/v1/websites/${f.websiteB.id}/grants`, { credits: 100, idempotencyKey: "g" });
+    expect(granted.status).toBe(201);
     const rs = await Promise.all(
       Array.from({ length: 20 }, (_, i) => clients[i % 2]!.post("/api/v1/usage", { websiteId: f.websiteB.id, credits: 7, idempotencyKey: "same" })),
     );

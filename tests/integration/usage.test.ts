@@ -3,16 +3,19 @@ import type { Database } from "../../src/server/db/client.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool, type OrgFixture } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { OPERATOR_KEY, startTestServer, type TestServer } from "../support/server.js";
 
 let server: TestServer;
 let database: Database;
 let api: Client;
 let otherApi: Client;
+/** The host platform: website grants need its key. */
+let operator: Client;
 
 beforeAll(async () => {
   server = await startTestServer();
   database = server.deps.database;
+  operator = server.client({ authorization: `Bearer ${OPERATOR_KEY}` });
 });
 afterAll(() => server?.close());
 
@@ -27,7 +30,7 @@ async function setup(pool: { monthly?: number; oneTime?: number } = {}, websites
   return f;
 }
 const grant = (f: OrgFixture, i: number, credits: number, expiresAt?: string) =>
-  api.post(`/api/v1/websites/${f.websitesA[i]!.id}/grants`, { credits, idempotencyKey: key(), ...(expiresAt ? { expiresAt } : {}) });
+  operator.post(`/api/v1/websites/${f.websitesA[i]!.id}/grants`, { credits, idempotencyKey: key(), ...(expiresAt ? { expiresAt } : {}) });
 const use = (websiteId: string, credits: number, idempotencyKey: string = key()) => api.post("/api/v1/usage", { websiteId, credits, idempotencyKey });
 
 describe("consumption order", () => {
@@ -133,10 +136,10 @@ describe("idempotency", () => {
   it("makes website grants idempotent per key", async () => {
     const f = await setup();
     const body = { credits: 40, idempotencyKey: key() };
-    const a = await api.post(`/api/v1/websites/${f.websitesA[0]!.id}/grants`, body);
-    const b = await api.post(`/api/v1/websites/${f.websitesA[0]!.id}/grants`, body);
+    const a = await operator.post(`/api/v1/websites/${f.websitesA[0]!.id}/grants`, body);
+    const b = await operator.post(`/api/v1/websites/${f.websitesA[0]!.id}/grants`, body);
     expect(b.json).toEqual(a.json);
-    expect((await api.post(`/api/v1/websites/${f.websitesA[0]!.id}/grants`, { ...body, credits: 41 })).status).toBe(409);
+    expect((await operator.post(`/api/v1/websites/${f.websitesA[0]!.id}/grants`, { ...body, credits: 41 })).status).toBe(409);
     expect((await api.get(`/api/v1/websites/${f.websitesA[0]!.id}/balance`)).json.website).toBe(40);
   });
 });
@@ -185,7 +188,10 @@ describe("access and validation", () => {
     const f = await setup({ oneTime: 10 });
     expect((await otherApi.post("/api/v1/usage", { websiteId: f.websitesA[0]!.id, credits: 1, idempotencyKey: key() })).status).toBe(404);
     expect((await otherApi.get(`/api/v1/websites/${f.websitesA[0]!.id}/balance`)).status).toBe(404);
-    expect((await otherApi.post(`/api/v1/websites/${f.websitesA[0]!.id}/grants`, { credits: 1, idempotencyKey: key() })).status).toBe(404);
+    // Website grants come from the platform: an organization's key is refused, its own website or not.
+    expect((await otherApi.post(`/api/v1/websites/${f.websitesA[0]!.id}/grants`, { credits: 1, idempotencyKey: key() })).status).toBe(403);
+    expect((await api.post(`/api/v1/websites/${f.websitesA[0]!.id}/grants`, { credits: 1, idempotencyKey: key() })).status).toBe(403);
+    expect((await operator.post(`/api/v1/websites/${crypto.randomUUID()}/grants`, { credits: 1, idempotencyKey: key() })).status).toBe(404);
     const anon = new Client(server.url);
     expect((await anon.post("/api/v1/usage", { websiteId: f.websitesA[0]!.id, credits: 1, idempotencyKey: key() })).status).toBe(401);
     const bad = new Client(server.url, { authorization: "Bearer gbk_nope" });

@@ -5,6 +5,9 @@ import { startServer, type RunningServer } from "../../src/server/server.js";
 import { createTestClock, type TestClock } from "./clock.js";
 import { Client } from "./http.js";
 import { createTestDatabase } from "./database.js";
+import { OPERATOR_KEY } from "./process.js";
+
+export { OPERATOR_KEY };
 
 export const WEBHOOK_SECRET = "whsec_test_secret";
 export const PARTNER_KEY = "partner_test_key";
@@ -37,6 +40,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     PARTNER_API_BASE: partner.url,
     PARTNER_API_KEY: PARTNER_KEY,
+    OPERATOR_API_KEY: OPERATOR_KEY,
     ...env,
   });
   const clock = createTestClock();

@@ -18,13 +18,24 @@ import {
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const id = () => uuid("id").primaryKey().defaultRandom();
 
-export const organizations = pgTable("organizations", {
-  id: id(),
-  name: text("name").notNull(),
-  partnerManaged: boolean("partner_managed").notNull().default(false),
-  partnerAccountId: text("partner_account_id"),
-  createdAt: createdAt(),
-});
+/** The host platform's own id of an organization, group, website or user (operator API). */
+const externalId = () => text("external_id");
+/** Deleted by the operator: kept (billing records point at it) but no longer shown or synced. */
+const deletedAt = () => timestamp("deleted_at", { withTimezone: true });
+
+export const organizations = pgTable(
+  "organizations",
+  {
+    id: id(),
+    name: text("name").notNull(),
+    partnerManaged: boolean("partner_managed").notNull().default(false),
+    partnerAccountId: text("partner_account_id"),
+    externalId: externalId(),
+    deletedAt: deletedAt(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("organizations_external_uq").on(t.externalId).where(sql`${t.deletedAt} is null`)],
+);
 
 export const groups = pgTable(
   "groups",
@@ -32,9 +43,14 @@ export const groups = pgTable(
     id: id(),
     orgId: uuid("org_id").notNull().references(() => organizations.id),
     name: text("name").notNull(),
+    externalId: externalId(),
+    deletedAt: deletedAt(),
     createdAt: createdAt(),
   },
-  (t) => [index("groups_org_idx").on(t.orgId)],
+  (t) => [
+    index("groups_org_idx").on(t.orgId),
+    uniqueIndex("groups_external_uq").on(t.orgId, t.externalId).where(sql`${t.deletedAt} is null`),
+  ],
 );
 
 export const websites = pgTable(
@@ -46,18 +62,30 @@ export const websites = pgTable(
     name: text("name").notNull(),
     url: text("url").notNull(),
     iconUrl: text("icon_url"),
+    externalId: externalId(),
+    deletedAt: deletedAt(),
     createdAt: createdAt(),
   },
-  (t) => [index("websites_group_idx").on(t.groupId), index("websites_org_idx").on(t.orgId)],
+  (t) => [
+    index("websites_group_idx").on(t.groupId),
+    index("websites_org_idx").on(t.orgId),
+    uniqueIndex("websites_external_uq").on(t.externalId).where(sql`${t.deletedAt} is null`),
+  ],
 );
 
-export const users = pgTable("users", {
-  id: id(),
-  email: text("email").notNull().unique(),
-  name: text("name").notNull(),
-  passwordHash: text("password_hash").notNull(),
-  createdAt: createdAt(),
-});
+export const users = pgTable(
+  "users",
+  {
+    id: id(),
+    email: text("email").notNull().unique(),
+    name: text("name").notNull(),
+    /** Null for users who only sign in from the host platform (handoff). */
+    passwordHash: text("password_hash"),
+    externalId: externalId(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("users_external_uq").on(t.externalId)],
+);
 
 export const memberships = pgTable(
   "memberships",
@@ -438,4 +466,15 @@ export const autoTopUps = pgTable(
     index("auto_top_ups_month_idx").on(t.groupId, t.month),
     check("auto_top_ups_status_ck", sql`${t.status} in ('pending', 'succeeded', 'failed')`),
   ],
+);
+
+/** Handoff tokens already used: a `jti` signs in once, across every API process. */
+export const handoffTokens = pgTable(
+  "handoff_tokens",
+  {
+    jti: text("jti").primaryKey(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("handoff_tokens_expires_idx").on(t.expiresAt)],
 );

@@ -13,6 +13,8 @@ import { bodyLimits, browserMutationGuard, requestLogging } from "./middleware.j
 import { createRouter } from "./openapi.js";
 import { apiKeyRoutes } from "./routes/api-key-routes.js";
 import { groupRoutes } from "./routes/group-routes.js";
+import { handoffRoutes } from "./routes/handoff-routes.js";
+import { operatorRoutes } from "./routes/operator-routes.js";
 import { insightRoutes, usagePreviewRoutes } from "./routes/insight-routes.js";
 import { sessionRoutes } from "./routes/session-routes.js";
 import { usageRoutes } from "./routes/usage-routes.js";
@@ -78,17 +80,24 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     for (const name in frame.security) headers.set(name, frame.security[name]!);
   });
 
-  // Every JSON mutation the browser makes; webhooks and the API-key API are not cookie-based.
+  // Every JSON mutation the browser makes; webhooks, the API-key API and the operator API are not cookie-based.
   app.use("/api/*", browserMutationGuard(deps));
 
   app.route("/", sessionRoutes(deps));
   app.route("/", groupRoutes(deps));
   app.route("/", apiKeyRoutes(deps));
+  app.route("/", operatorRoutes(deps));
+  app.route("/", handoffRoutes(deps));
   app.route("/", insightRoutes(deps));
   for (const routes of extraRoutes) app.route("/", routes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", { type: "apiKey", in: "cookie", name: "gb_session" });
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "operatorKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "OPERATOR_API_KEY: the host platform's key (operator API and website grants)",
+  });
   app.doc31("/api/openapi.json", {
     openapi: "3.1.0",
     info: { title: "Group Billing API", version: "1.0.0" },

@@ -29,6 +29,8 @@ export interface AppEnv {
     principal: Principal;
     sessionToken: string;
     apiOrgId: string;
+    /** The request carries the operator key (the host platform). */
+    operator: boolean;
     /** The request failed with an unexpected error that the failure log has counted. */
     failureLogged: boolean;
   };

@@ -1,6 +1,8 @@
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { getCookie } from "hono/cookie";
+import { getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { MAX_BATCH_BODY_BYTES, MAX_JSON_BODY_BYTES } from "../../contracts/usage.js";
 import type { AppDeps, AppEnv } from "./context.js";
 import { RequestLog, SLOW_REQUEST_MS } from "./frame.js";
@@ -8,6 +10,17 @@ import { AppError } from "../errors.js";
 import { findPrincipalBySession } from "../modules/access/access-service.js";
 
 export const SESSION_COOKIE = "gb_session";
+
+/** The session cookie, the same for a password sign-in and a platform handoff. */
+export function setSessionCookie(c: Context<AppEnv>, deps: AppDeps, token: string) {
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: "Lax",
+    secure: deps.publicUrl.startsWith("https:"),
+    path: "/",
+    maxAge: deps.config.SESSION_TTL_HOURS * 3600,
+  });
+}
 
 /**
  * The page's requests and its session API: each `/api` request and every failure is logged with a
@@ -58,8 +71,8 @@ export const machineLogging = (deps: AppDeps) =>
 export const browserMutationGuard = (deps: AppDeps) =>
   createMiddleware<AppEnv>(async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.method === "OPTIONS") return next();
-    // Webhooks and the API-key API are not cookie-based.
-    if (c.req.path.startsWith("/api/webhooks/") || c.req.path.startsWith("/api/v1/")) return next();
+    // Webhooks, the API-key API and the operator API are not cookie-based.
+    if (c.req.path.startsWith("/api/webhooks/") || c.req.path.startsWith("/api/v1/") || c.req.path.startsWith("/api/operator/")) return next();
     // Only PUBLIC_URL counts: the request's own Host is the attacker's to choose.
     const origin = c.req.header("origin");
     if (origin && origin !== new URL(deps.publicUrl).origin) {
@@ -85,6 +98,25 @@ export const requireSession = (deps: AppDeps) =>
     await next();
     // Answers for a signed-in user are never stored by a browser or proxy cache.
     c.header("Cache-Control", "no-store");
+  });
+
+/** Whether the request carries the operator key; compared in constant time (of equal-length digests). */
+export function hasOperatorKey(deps: AppDeps, authorization: string | undefined): boolean {
+  const expected = deps.config.OPERATOR_API_KEY;
+  if (!expected || !authorization?.startsWith("Bearer ")) return false;
+  const given = authorization.slice(7).trim();
+  return timingSafeEqual(createHash("sha256").update(given).digest(), createHash("sha256").update(expected).digest());
+}
+
+/** The host platform's API: 404 while OPERATOR_API_KEY is unset (the demo stays closed), 401 for any other key. */
+export const requireOperatorKey = (deps: AppDeps) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (!deps.config.OPERATOR_API_KEY) throw new AppError("not_found", "No such endpoint.");
+    if (!hasOperatorKey(deps, c.req.header("authorization"))) {
+      throw new AppError("unauthenticated", "Send the operator key as 'Authorization: Bearer <OPERATOR_API_KEY>'.");
+    }
+    c.set("operator", true);
+    return next();
   });
 
 /**

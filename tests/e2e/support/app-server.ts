@@ -30,9 +30,10 @@ async function freePort(): Promise<number> {
 
 /**
  * The app exactly as `npm start` runs it (server, Stripe and partner emulators, demo data) on free
- * ports with a fresh data directory, so every test file starts from the demo state.
+ * ports with a fresh data directory, so every test file starts from the demo state. `env` adds
+ * configuration (e.g. the operator variables).
  */
-export async function startAppServer(): Promise<AppServer> {
+export async function startAppServer(env: Record<string, string> = {}): Promise<AppServer> {
   if (!existsSync(join(ROOT, "dist/web/index.html"))) {
     throw new Error("dist/web is missing: run `npx vite build` (npm test does) before the e2e tests");
   }
@@ -53,6 +54,7 @@ export async function startAppServer(): Promise<AppServer> {
       STRIPE_API_BASE: "",
       PARTNER_API_BASE: "",
       PUBLIC_URL: "",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

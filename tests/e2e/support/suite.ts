@@ -6,10 +6,10 @@ import { openBrowser, type Browser } from "./browser.js";
  * One app server (fresh demo data) per test file and one fresh browser per test; a test fails
  * if the page threw an uncaught error.
  */
-export function useAppAndBrowser() {
+export function useAppAndBrowser(env: Record<string, string> = {}) {
   const state: { server?: AppServer; browser?: Browser & { errors: string[] } } = {};
   beforeAll(async () => {
-    state.server = await startAppServer();
+    state.server = await startAppServer(env);
   });
   afterAll(async () => {
     await state.server?.stop();
@@ -25,7 +25,13 @@ export function useAppAndBrowser() {
   });
   const app = () => {
     if (!state.server) throw new Error("the app server has not started");
-    return { server: state.server, page: state.browser?.page ?? failNoBrowser() };
+    return {
+      server: state.server,
+      // A getter: `app().server` also works in beforeAll, before any browser is open.
+      get page() {
+        return state.browser?.page ?? failNoBrowser();
+      },
+    };
   };
   return app;
 }

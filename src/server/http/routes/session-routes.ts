@@ -1,15 +1,14 @@
 import { createRoute } from "@hono/zod-openapi";
-import { deleteCookie, setCookie } from "hono/cookie";
+import { deleteCookie } from "hono/cookie";
 import { DemoResponse, LoginBody, LoginResponse, SessionResponse } from "../../../contracts/session.js";
 import { login, logout } from "../../modules/access/access-service.js";
 import { clientAddress } from "../client-address.js";
 import type { AppDeps } from "../context.js";
-import { SESSION_COOKIE, requireSession } from "../middleware.js";
+import { SESSION_COOKIE, requireSession, setSessionCookie } from "../middleware.js";
 import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 
 export function sessionRoutes(deps: AppDeps) {
   const app = createRouter();
-  const secure = deps.publicUrl.startsWith("https:");
 
   app.openapi(
     createRoute({
@@ -33,13 +32,7 @@ export function sessionRoutes(deps: AppDeps) {
         ttlHours: deps.config.SESSION_TTL_HOURS,
         clientAddress: clientAddress(c, deps.config.TRUST_PROXY),
       });
-      setCookie(c, SESSION_COOKIE, token, {
-        httpOnly: true,
-        sameSite: "Lax",
-        secure,
-        path: "/",
-        maxAge: deps.config.SESSION_TTL_HOURS * 3600,
-      });
+      setSessionCookie(c, deps, token);
       c.header("Cache-Control", "no-store");
       return c.json({ user }, 200);
     },

@@ -10,20 +10,35 @@ import {
 } from "../../../contracts/usage.js";
 import { grantWebsiteCredits, findWebsiteBalance } from "../../modules/credits/credits-service.js";
 import { createUsageProcessor } from "../../modules/credits/usage-processor.js";
-import type { AppDeps } from "../context.js";
+import { requireWebsiteOrgId } from "../../modules/operator/lookups.js";
+import { createMiddleware } from "hono/factory";
+import type { AppDeps, AppEnv } from "../context.js";
 import type { Frame } from "../frame.js";
 import { AppError } from "../../errors.js";
-import { machineLogging, requireApiKey } from "../middleware.js";
+import { hasOperatorKey, machineLogging, requireApiKey } from "../middleware.js";
 import { createRouter, describeIssues, errorResponse, errorResponses, findBadText, jsonBody, jsonResponse, ValidatedPerItem } from "../openapi.js";
 
 const WebsiteParams = z.object({ websiteId: z.string().uuid() });
 const security = [{ apiKey: [] }];
+const GRANTS_PATH = /^\/api\/v1\/websites\/[^/]+\/grants$/;
 
 /** The API-key API: machine traffic, answered through the lean frame (see frame.ts). */
 export function usageRoutes(deps: AppDeps, frame: Frame) {
   const app = createRouter();
   const processor = createUsageProcessor({ database: deps.database, clock: deps.clock });
-  app.use("/api/v1/*", machineLogging(deps), requireApiKey(deps));
+  const orgKey = requireApiKey(deps);
+  // Website grants come from the host platform: the operator key passes there (and only there).
+  app.use(
+    "/api/v1/*",
+    machineLogging(deps),
+    createMiddleware<AppEnv>(async (c, next) => {
+      if (GRANTS_PATH.test(c.req.path) && hasOperatorKey(deps, c.req.header("authorization"))) {
+        c.set("operator", true);
+        return next();
+      }
+      return orgKey(c, next);
+    }),
+  );
 
   app.openapi(
     createRoute({
@@ -76,16 +91,25 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       method: "post",
       path: "/api/v1/websites/{websiteId}/grants",
       tags: ["usage"],
-      security,
+      security: [{ operatorKey: [] }],
+      summary: "Grant a website credits of its own (operator key)",
+      description: "Website grants come from the host platform, not the customer: an organization's API key gets 403.",
       request: { params: WebsiteParams, body: jsonBody(GrantBody) },
-      responses: { 201: jsonResponse(GrantCreated, "The website's own credits"), ...errorResponses, 409: errorResponse("conflict") },
+      responses: {
+        201: jsonResponse(GrantCreated, "The website's own credits"),
+        ...errorResponses,
+        403: errorResponse("forbidden: an organization API key cannot grant credits"),
+        409: errorResponse("conflict"),
+      },
     }),
     async (c) => {
+      if (!c.get("operator")) throw new AppError("forbidden", "Website grants come from the platform: send the operator key (OPERATOR_API_KEY).");
+      const { websiteId } = c.req.valid("param");
       const grant = await grantWebsiteCredits({
         database: deps.database,
         clock: deps.clock,
-        orgId: c.get("apiOrgId"),
-        websiteId: c.req.valid("param").websiteId,
+        orgId: await requireWebsiteOrgId({ db: deps.database.db, websiteId }),
+        websiteId,
         body: c.req.valid("json"),
       });
       return frame.json(grant, 201);

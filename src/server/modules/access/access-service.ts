@@ -1,4 +1,4 @@
-import { and, eq, gt, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Membership, User } from "../../../contracts/session.js";
 import type { DbOrTx } from "../../db/client.js";
 import { apiKeys, groups, membershipGroups, memberships, sessions, users, websites } from "../../db/schema.js";
@@ -50,13 +50,15 @@ export async function login({
   }
   if (!ok || !user) throw new AppError("unauthenticated", "Invalid email or password.");
   await clearFailures({ db, email: normalized, clientAddress });
-  const token = newToken("gbs_");
-  await db.insert(sessions).values({
-    tokenHash: sha256(token),
-    userId: user.id,
-    expiresAt: new Date(Date.now() + ttlHours * 3600_000),
-  });
+  const { token } = await createSession({ db, userId: user.id, ttlHours });
   return { token, user: { id: user.id, email: user.email, name: user.name } };
+}
+
+/** A new session for a user who proved who they are (password, or the platform's handoff token). */
+export async function createSession({ db, userId, ttlHours }: { db: DbOrTx; userId: string; ttlHours: number }) {
+  const token = newToken("gbs_");
+  await db.insert(sessions).values({ tokenHash: sha256(token), userId, expiresAt: new Date(Date.now() + ttlHours * 3600_000) });
+  return { token };
 }
 
 export async function logout({ db, token }: { db: DbOrTx; token: string }) {
@@ -109,7 +111,7 @@ export function canAdminGroup(p: Principal, orgId: string, groupId: string) {
 
 /** Load a group the user may administer: another org's group is 404, a non-admin gets 403. */
 export async function requireGroupAdmin({ db, principal, groupId }: { db: DbOrTx; principal: Principal; groupId: string }) {
-  const [group] = await db.select().from(groups).where(eq(groups.id, groupId));
+  const [group] = await db.select().from(groups).where(and(eq(groups.id, groupId), isNull(groups.deletedAt)));
   if (!group || !membershipIn(principal, group.orgId)) throw notFound("Group");
   if (!canAdminGroup(principal, group.orgId, group.id)) {
     throw forbidden("Billing is available to organization and group admins only.");
@@ -128,7 +130,7 @@ export async function createApiKey({ db, orgId, name }: { db: DbOrTx; orgId: str
 
 /** A website of the key's organization, or 404 (never reveal another org's website). */
 export async function requireOrgWebsite({ db, orgId, websiteId }: { db: DbOrTx; orgId: string; websiteId: string }) {
-  const [site] = await db.select().from(websites).where(and(eq(websites.id, websiteId), eq(websites.orgId, orgId)));
+  const [site] = await db.select().from(websites).where(and(eq(websites.id, websiteId), eq(websites.orgId, orgId), isNull(websites.deletedAt)));
   if (!site) throw notFound("Website");
   return site;
 }

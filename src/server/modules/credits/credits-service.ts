@@ -23,7 +23,7 @@ export async function findWebsiteBalance({ query, clock, orgId, websiteId }: { q
   const { rows } = await query<{ pool: string | null }>(
     `select case when bp.group_id is not null then w.group_id end as pool
        from websites w left join billing_profiles bp on bp.group_id = w.group_id
-      where w.id = $1 and w.org_id = $2`,
+      where w.id = $1 and w.org_id = $2 and w.deleted_at is null`,
     [websiteId, orgId],
   );
   const site = rows[0];

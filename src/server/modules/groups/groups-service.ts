@@ -1,4 +1,4 @@
-import { asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { GroupDetail, GroupSummary, Org } from "../../../contracts/groups.js";
 import type { DbOrTx } from "../../db/client.js";
 import { billingProfiles, groups, organizations, websites } from "../../db/schema.js";
@@ -11,7 +11,7 @@ export async function findOrgs({ db, principal }: { db: DbOrTx; principal: Princ
   return db
     .select({ id: organizations.id, name: organizations.name, partnerManaged: organizations.partnerManaged })
     .from(organizations)
-    .where(inArray(organizations.id, ids))
+    .where(and(inArray(organizations.id, ids), isNull(organizations.deletedAt)))
     .orderBy(asc(organizations.name));
 }
 
@@ -28,7 +28,7 @@ export async function findGroups({ db, principal, orgId }: { db: DbOrTx; princip
     })
     .from(groups)
     .leftJoin(billingProfiles, eq(billingProfiles.groupId, groups.id))
-    .where(eq(groups.orgId, orgId))
+    .where(and(eq(groups.orgId, orgId), isNull(groups.deletedAt)))
     .orderBy(asc(groups.name));
   return membership.role === "group_admin" ? rows.filter((g) => canAdminGroup(principal, orgId, g.id)) : rows;
 }

@@ -83,7 +83,7 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
     `with sites as (
        select w.id, w.org_id, w.group_id, (bp.group_id is not null) as billing
          from websites w left join billing_profiles bp on bp.group_id = w.group_id
-        where w.id = any($1::uuid[])
+        where w.id = any($1::uuid[]) and w.deleted_at is null
      ), locked as materialized (
        select id, kind, website_id, group_id, remaining, expires_at, created_at
          from credit_grants

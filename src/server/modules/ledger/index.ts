@@ -8,5 +8,5 @@ export { findCreditBalances, type CreditBalances, type KindBalance } from "./bal
 export { debitUsageBatch, RetryBatch, type UsageEvent, type UsageOutcome } from "./debit-usage.js";
 export { endMonthlyCredits, expireDueGrants, expireGrants } from "./expire-credits.js";
 export { grantCredits, grantMonthlyPeriod, type GrantResult, type NewGrant } from "./grant-credits.js";
-export { SOURCE_OF, type GrantKind } from "./grant-kinds.js";
+export { liveGrantSql, SOURCE_OF, type GrantKind } from "./grant-kinds.js";
 export { findInvariantViolations } from "./invariant.js";

@@ -1,0 +1,58 @@
+import { and, eq, gt, inArray, sql } from "drizzle-orm";
+import type { DbOrTx } from "../../db/client.js";
+import { billingProfiles, creditGrants, plans, purchases } from "../../db/schema.js";
+import { liveGrantSql } from "../ledger/index.js";
+
+/** Credits still spendable, by the ledger's one rule (read only: the ledger module alone writes grants). */
+const spendable = and(gt(creditGrants.remaining, 0), sql.raw(liveGrantSql("credit_grants", "now()")));
+
+/**
+ * Take the billing-profile locks of groups about to be deleted (the lock every change of a group's
+ * plan or purchases takes first, in a fixed order), so no purchase completes between the check
+ * and the delete.
+ */
+export async function lockBillingProfiles({ db, groupIds }: { db: DbOrTx; groupIds: string[] }) {
+  if (groupIds.length === 0) return [];
+  return db
+    .select({ groupId: billingProfiles.groupId })
+    .from(billingProfiles)
+    .where(inArray(billingProfiles.groupId, groupIds))
+    .orderBy(billingProfiles.groupId)
+    .for("update");
+}
+
+/**
+ * What deleting these groups would lose, as the sentence that tells the platform what to do first,
+ * or null when nothing is at stake: credits left in their pools, a monthly plan still running,
+ * a purchase whose payment is not settled yet.
+ */
+export async function findGroupMoneyAtStake({ db, groupIds }: { db: DbOrTx; groupIds: string[] }): Promise<string | null> {
+  if (groupIds.length === 0) return null;
+  const [credits] = await db
+    .select({ left: sql<number>`coalesce(sum(${creditGrants.remaining}), 0)`.mapWith(Number) })
+    .from(creditGrants)
+    .where(and(inArray(creditGrants.groupId, groupIds), spendable));
+  const [plan] = await db
+    .select({ id: plans.id })
+    .from(plans)
+    .where(and(inArray(plans.groupId, groupIds), inArray(plans.status, ["active", "past_due"]), eq(plans.cancelAtPeriodEnd, false)))
+    .limit(1);
+  if (plan) return "A monthly plan is still active. Cancel it first; delete once its period has ended and no credits are left.";
+  if (credits && credits.left > 0) return `${credits.left} credits are left in the pool. Delete once they are spent or have expired.`;
+  const [pending] = await db
+    .select({ id: purchases.id })
+    .from(purchases)
+    .where(and(inArray(purchases.groupId, groupIds), eq(purchases.status, "pending")))
+    .limit(1);
+  if (pending) return "A purchase is waiting for its payment. Delete once it has settled.";
+  return null;
+}
+
+/** Credits a website still holds of its own (never expired, not spent). */
+export async function findWebsiteOwnCredits({ db, websiteId }: { db: DbOrTx; websiteId: string }): Promise<number> {
+  const [row] = await db
+    .select({ left: sql<number>`coalesce(sum(${creditGrants.remaining}), 0)`.mapWith(Number) })
+    .from(creditGrants)
+    .where(and(eq(creditGrants.websiteId, websiteId), spendable));
+  return row?.left ?? 0;
+}
