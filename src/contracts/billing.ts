@@ -30,6 +30,18 @@ export const Pricing = z.object({
 });
 export type Pricing = z.infer<typeof Pricing>;
 
+export const PlanSummary = z
+  .object({
+    packages: z.number().int(),
+    /** Per period, for all packages. */
+    price: Money,
+    status: z.enum(["active", "past_due", "canceling"]),
+    currentPeriodEnd: z.string(),
+    cancelAt: z.string().nullable(),
+  })
+  .openapi("PlanSummary");
+export type PlanSummary = z.infer<typeof PlanSummary>;
+
 export const BillingSummary = z
   .object({
     enabled: z.boolean(),
@@ -37,6 +49,7 @@ export const BillingSummary = z
     partnerPortalUrl: z.string().nullable(),
     pricing: Pricing,
     credits: z.object({ monthly: MonthlyCredits.nullable(), oneTime: OneTimeCredits.nullable() }),
+    plan: PlanSummary.nullable(),
   })
   .openapi("BillingSummary");
 export type BillingSummary = z.infer<typeof BillingSummary>;
@@ -47,15 +60,36 @@ export const PurchaseType = z.enum(["one_time", "monthly"]);
 export type PurchaseType = z.infer<typeof PurchaseType>;
 
 export const PurchaseBody = z
-  .object({ type: PurchaseType, quantity: z.number().int().min(1).max(50) })
+  .object({
+    type: PurchaseType,
+    quantity: z.number().int().min(1).max(50),
+    /** What the page showed as due now (minor units); a different price answers 409 conflict. */
+    expectedDueNow: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  })
   .strict()
   .openapi("PurchaseRequest");
 export type PurchaseBody = z.infer<typeof PurchaseBody>;
+
+export const PurchasePreviewBody = z
+  .object({ type: PurchaseType, quantity: z.number().int().min(1).max(50) })
+  .strict()
+  .openapi("PurchasePreviewRequest");
+
+export const PurchasePreview = z
+  .object({
+    credits: z.number().int(),
+    dueNow: Money,
+    recurring: Money.nullable(),
+    plan: z.object({ fromPackages: z.number().int(), toPackages: z.number().int() }).nullable(),
+  })
+  .openapi("PurchasePreview");
+export type PurchasePreview = z.infer<typeof PurchasePreview>;
 
 export const PurchaseResponse = z
   .discriminatedUnion("status", [
     z.object({ status: z.literal("redirect"), url: z.string(), purchaseId: z.string() }),
     z.object({ status: z.literal("completed"), credits: z.number().int(), purchaseId: z.string() }),
+    z.object({ status: z.literal("pending"), purchaseId: z.string() }),
   ])
   .openapi("PurchaseResponse");
 export type PurchaseResponse = z.infer<typeof PurchaseResponse>;
@@ -67,7 +101,8 @@ export const PurchaseStatus = z
     type: PurchaseType,
     quantity: z.number().int(),
     credits: z.number().int(),
-    status: z.enum(["pending", "completed", "failed", "cancelled"]),
+    /** `open`: a Checkout not yet paid; `pending`: a payment whose outcome is not yet known. */
+    status: z.enum(["open", "pending", "completed", "failed", "expired"]),
     failureReason: z.string().nullable(),
   })
   .openapi("PurchaseStatus");

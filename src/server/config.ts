@@ -24,6 +24,8 @@ const ConfigSchema = z.object({
   PARTNER_API_KEY: z.string().min(1).default("partner_local_key"),
   PARTNER_EMULATOR_PORT: port(12112),
   PARTNER_PORTAL_URL: optionalUrl,
+  /** Token the local emulators' controls (`/_emulator/*`, the dashboard) require; random per run when unset. */
+  EMULATOR_CONTROL_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16).optional()),
   CREDITS_PER_PACKAGE: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   PRICE_ONE_TIME: z.coerce.number().int().min(0).default(1000),
   PRICE_MONTHLY: z.coerce.number().int().min(0).default(800),

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { startPartnerEmulator } from "../emulators/partner/index.js";
+import { newControlToken } from "../emulators/shared/control-token.js";
 import { startStripeEmulator } from "../emulators/stripe/index.js";
 import { loadConfig } from "./config.js";
 import { seedDemoData } from "./demo/seed-billing.js";
@@ -14,6 +15,8 @@ const dataDir = resolve(config.DATA_DIR);
 mkdirSync(dataDir, { recursive: true });
 
 // Offline by default: local Stripe and partner emulators unless real ones are configured.
+// Their controls (faults, test-clock advances, the dashboard) need this per-run token.
+const emulatorControlToken = config.EMULATOR_CONTROL_TOKEN ?? newControlToken();
 const stripeEmulator =
   config.STRIPE_SECRET_KEY || config.STRIPE_API_BASE
     ? null
@@ -22,10 +25,11 @@ const stripeEmulator =
         dataDir,
         webhookUrl: null, // set below, once the server's port is known
         webhookSecret: config.STRIPE_WEBHOOK_SECRET,
+        controlToken: emulatorControlToken,
       });
 const partnerEmulator = config.PARTNER_API_BASE
   ? null
-  : await startPartnerEmulator({ port: config.PARTNER_EMULATOR_PORT, dataDir, apiKey: config.PARTNER_API_KEY });
+  : await startPartnerEmulator({ port: config.PARTNER_EMULATOR_PORT, dataDir, apiKey: config.PARTNER_API_KEY, controlToken: emulatorControlToken });
 
 const database = await openConfiguredDatabase(config);
 const running = await startServer({ config, database, logger });
@@ -39,14 +43,22 @@ if (wantsDemo && (await isDatabaseEmpty(database.db))) {
 // The login page lists the demo's accounts while they exist in this database.
 running.deps.demo = await findDemoSignIn(database.db);
 
-const ready = { url: running.deps.publicUrl, database: database.kind, stripeEmulator: stripeEmulator?.url ?? null, partnerEmulator: partnerEmulator?.url ?? null };
+const ready = {
+  url: running.deps.publicUrl,
+  database: database.kind,
+  stripeEmulator: stripeEmulator?.url ?? null,
+  partnerEmulator: partnerEmulator?.url ?? null,
+  ...(stripeEmulator || partnerEmulator ? { emulatorControlToken } : {}),
+  ...(stripeEmulator ? { stripeEmulatorDashboard: stripeEmulator.dashboardUrl } : {}),
+};
 if (config.LOG_FORMAT === "json") {
   logger.info(ready, "Group Billing is running");
 } else {
   // One line for the person who typed `npm start`: where to go and how to get in.
   const demo = running.deps.demo;
   const signIn = demo ? ` — sign in as ${demo.accounts[0]?.email ?? ""} with password ${demo.password}` : "";
-  process.stdout.write(`Group Billing is running on ${ready.url}${signIn}\n`);
+  const dashboard = stripeEmulator ? ` (Stripe emulator: ${stripeEmulator.dashboardUrl})` : "";
+  process.stdout.write(`Group Billing is running on ${ready.url}${signIn}${dashboard}\n`);
 }
 
 const shutdown = async () => {

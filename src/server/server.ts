@@ -113,13 +113,14 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     clock,
     stripe,
     partner,
+    logger,
     get publicUrl() {
       return deps.publicUrl;
     },
     partnerPortalUrl: config.PARTNER_PORTAL_URL ?? `${partnerBase}/portal`,
   });
-  const app = createApp(deps, [(d) => billingRoutes({ ...d, billing }), controlsRoutes, (d) => webhookRoutes({ ...d, stripe })]);
-  const scheduler = opts.scheduler === false ? null : startScheduler({ database, config, partner, logger, clock });
+  const app = createApp(deps, [(d) => billingRoutes({ ...d, billing }), controlsRoutes, (d) => webhookRoutes({ ...d, stripe, billing })]);
+  const scheduler = opts.scheduler === false ? null : startScheduler({ billing });
   const controlsWorker =
     opts.controlsWorker === false
       ? null

@@ -4,11 +4,13 @@
  *   1. contention  2. crash (kill -9 mid-load)  3. webhooks (triple, shuffled, unknown, stale)
  *   4. hostile input (>= 10,000 requests)  6. outages of Stripe and the partner
  *   7. sign-in flood (a real user still gets in; p99)  8. large-body flood (413 within a second)
+ *   9. top-up storm (pool drained repeatedly through two processes: purchases == crossings, charges == grants)
  */
 import type { ServerProcess } from "../support/process.js";
 import { hostile, outages, webhooks } from "./billing.js";
 import { contention, crash } from "./contention.js";
 import { largeBodyFlood, signInFlood } from "./edges.js";
+import { topUpStorm } from "./top-up.js";
 import { createChaosEnv, Report } from "./lib/env.js";
 
 const report = new Report();
@@ -24,6 +26,7 @@ const scenarios: [string, () => Promise<void>][] = [
   ["outages", () => outages(env, report, processes)],
   ["signin", () => signInFlood(env, report, processes)],
   ["bodies", () => largeBodyFlood(env, report, processes)],
+  ["topup", () => topUpStorm(env, report, processes)],
 ];
 try {
   for (const [name, run] of scenarios) {

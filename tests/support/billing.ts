@@ -1,15 +1,12 @@
 import { expect } from "vitest";
+import { pressHostedButton } from "../../src/emulators/shared/test-support.js";
 import type { Client } from "./http.js";
 import type { TestServer } from "./server.js";
 import { eventually } from "./server.js";
 
 /** Open the emulator's hosted Checkout page and press "Pay", as a customer would; returns where it sends the browser. */
 export async function payOnHostedCheckout(checkoutUrl: string) {
-  const page = await fetch(checkoutUrl);
-  const html = await page.text();
-  expect(html).toContain(">Pay</button>");
-  const action = /<form method="post" action="([^"]+)">/.exec(html)![1]!;
-  const res = await fetch(new URL(action, checkoutUrl), { method: "POST", redirect: "manual" });
+  const res = await pressHostedButton({ pageUrl: checkoutUrl, button: "Pay" });
   expect(res.status).toBe(303);
   return res.headers.get("location")!;
 }

@@ -74,7 +74,7 @@ describe("partner emulator through the partner gateway", () => {
     const { emulator, gateway } = await setup();
     const response = await fetch(`${emulator.url}/_emulator/fault`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-emulator-control-token": emulator.controlToken },
       body: JSON.stringify({ mode: "error" }),
     });
     expect(response.status).toBe(200);
@@ -109,7 +109,7 @@ describe("partner emulator through the partner gateway", () => {
     const patient = createPartnerGateway({ apiBase: emulator.url, apiKey: API_KEY, timeoutMs: 2000 });
     const response = await fetch(`${emulator.url}/_emulator/fault`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-emulator-control-token": emulator.controlToken },
       body: JSON.stringify({ mode: "delay", delayMs: 250 }),
     });
     expect(await response.json()).toEqual({ mode: "delay", delayMs: 250 });
@@ -178,6 +178,19 @@ describe("partner emulator through the partner gateway", () => {
       body: JSON.stringify({ accountId: "a", amount: 1, currency: "usd", description: "x" }),
     });
     expect(noKey.status).toBe(400);
+  });
+
+  it("refuses fault controls without the per-run control token", async () => {
+    const { emulator, gateway } = await setup();
+    for (const headers of [{}, { "x-emulator-control-token": "emu_wrong" }] as Array<Record<string, string>>) {
+      const response = await fetch(`${emulator.url}/_emulator/fault`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ mode: "decline" }),
+      });
+      expect(response.status).toBe(401);
+    }
+    expect((await gateway.charge(purchase("pur_after_forged_fault"))).ok).toBe(true);
   });
 
   it("serves a portal page for the account", async () => {

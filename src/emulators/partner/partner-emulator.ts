@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Hono, type Context, type Next } from "hono";
 import { z } from "zod";
+import { newControlToken, requireControlToken } from "../shared/control-token.js";
 import { createHangGate } from "../shared/fault-gate.js";
 import { listen } from "../shared/http-server.js";
 import { createJsonStateFile } from "../shared/json-state-file.js";
@@ -27,10 +28,14 @@ export interface PartnerEmulatorOptions {
   apiKey: string;
   /** Base URL used in receipt links; defaults to the listening address. */
   publicUrl?: string;
+  /** Secret for `/_emulator/*` (header `x-emulator-control-token`); a random one per run by default. */
+  controlToken?: string;
 }
 
 export interface PartnerEmulator {
   url: string;
+  /** The per-run token `/_emulator/*` requires. */
+  controlToken: string;
   close(): Promise<void>;
   setFault(mode: PartnerFaultMode, options?: PartnerFaultOptions): void;
   charges(): PartnerCharge[];
@@ -83,7 +88,9 @@ export async function startPartnerEmulator(options: PartnerEmulatorOptions): Pro
       held.add(release);
     });
 
+  const controlToken = options.controlToken ?? newControlToken();
   const app = new Hono();
+  app.use("/_emulator/*", requireControlToken(controlToken));
   app.use("/v1/*", async (c: Context, next: Next) => {
     if (fault === "hang") {
       await hangGate.wait();
@@ -171,6 +178,7 @@ export async function startPartnerEmulator(options: PartnerEmulatorOptions): Pro
 
   return {
     url: server.url,
+    controlToken,
     async close() {
       hangGate.releaseAll();
       for (const release of [...held]) release();

@@ -47,3 +47,32 @@ export async function waitFor<T>(check: () => T | undefined | null | false, { ti
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * Presses a button of an emulator's hosted page (Checkout's "Pay", the portal's "Cancel plan"...)
+ * as a browser would: posts the button's form with its hidden fields (the page's form token).
+ */
+export async function pressHostedButton({
+  pageUrl,
+  button,
+  fields = {},
+}: {
+  pageUrl: string;
+  button: string;
+  fields?: Record<string, string>;
+}): Promise<Response> {
+  const html = await fetch(pageUrl).then((response) => response.text());
+  const form = [...html.matchAll(/<form method="post" action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)].find((match) =>
+    new RegExp(`<button[^>]*>${button}</button>`).test(match[2] ?? ""),
+  );
+  if (!form?.[1]) throw new Error(`no "${button}" button at ${pageUrl}`);
+  const body = new URLSearchParams();
+  for (const hidden of (form[2] ?? "").matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) body.set(hidden[1] ?? "", hidden[2] ?? "");
+  for (const [name, value] of Object.entries(fields)) body.set(name, value);
+  return fetch(new URL(form[1], pageUrl), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: body.toString(),
+    redirect: "manual",
+  });
+}

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type Stripe from "stripe";
 import { formatMoney } from "../shared/html.js";
 import {
@@ -145,7 +146,12 @@ export function createCheckoutSession(ctx: BillingEngineContext, input: CreateCh
   session.url = `${ctx.publicUrl()}/checkout/${session.id}`;
   if (session.success_url) session.success_url = session.success_url.replaceAll("{CHECKOUT_SESSION_ID}", session.id);
   if (session.cancel_url) session.cancel_url = session.cancel_url.replaceAll("{CHECKOUT_SESSION_ID}", session.id);
-  ctx.state.checkoutSessions[session.id] = { session, lineItems, subscriptionMetadata: input.subscriptionMetadata };
+  ctx.state.checkoutSessions[session.id] = {
+    session,
+    lineItems,
+    subscriptionMetadata: input.subscriptionMetadata,
+    formToken: randomBytes(24).toString("base64url"),
+  };
   return session;
 }
 

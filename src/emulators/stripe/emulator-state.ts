@@ -5,6 +5,8 @@ export interface CheckoutRecord {
   session: Stripe.Checkout.Session;
   lineItems: Stripe.LineItem[];
   subscriptionMetadata: Record<string, string>;
+  /** Carried by the hosted page's Pay form: only the page itself can press Pay. */
+  formToken?: string;
 }
 
 /** A customer portal session: its URL carries `urlToken`; its forms carry `formToken`. */

@@ -18,7 +18,7 @@ export function renderCheckoutPage(record: CheckoutRecord): string {
   const total = formatMoney({ amount: session.amount_total ?? 0, currency });
   const action =
     session.status === "open"
-      ? `<form method="post" action="/checkout/${escapeHtml(session.id)}/pay"><button type="submit">Pay</button></form>
+      ? `<form method="post" action="/checkout/${escapeHtml(session.id)}/pay"><input type="hidden" name="form_token" value="${escapeHtml(record.formToken ?? "")}"><button type="submit">Pay</button></form>
 ${session.cancel_url ? `<div class="actions"><a href="${escapeHtml(session.cancel_url)}">Cancel</a></div>` : ""}`
       : session.status === "expired"
         ? `<p role="alert">This checkout session has expired. Nothing was charged.</p>
@@ -59,12 +59,21 @@ ${invoice.description ? `<p>${escapeHtml(invoice.description)}</p>` : ""}
   });
 }
 
+export function renderHomePage(): string {
+  return renderPage({
+    title: "Stripe emulator",
+    banner: BANNER,
+    body: `<h1>Stripe emulator</h1><p class="muted">Open the dashboard with the link (and control token) printed when the emulator started.</p>`,
+  });
+}
+
 export function renderNotFoundPage(what: string): string {
   return renderPage({ title: "Not found", banner: BANNER, body: `<h1>Not found</h1><p>${escapeHtml(what)}</p>` });
 }
 
 /** The emulator's home: subscriptions (with a test-clock style "Advance" button) and recent invoices. */
-export function renderDashboardPage(state: StripeEmulatorState): string {
+export function renderDashboardPage({ state, controlToken }: { state: StripeEmulatorState; controlToken: string }): string {
+  const tokenField = `<input type="hidden" name="control_token" value="${escapeHtml(controlToken)}">`;
   const subs = Object.values(state.subscriptions);
   const rows = subs
     .map((s) => {
@@ -72,7 +81,7 @@ export function renderDashboardPage(state: StripeEmulatorState): string {
       const advance =
         s.status === "canceled"
           ? ""
-          : `<form method="post" action="/subscriptions/${escapeHtml(s.id)}/advance"><button type="submit">Advance to next period</button></form>`;
+          : `<form method="post" action="/_emulator/subscriptions/${escapeHtml(s.id)}/advance">${tokenField}<button type="submit">Advance to next period</button></form>`;
       return `<tr><td>${escapeHtml(s.id)}<div class="muted">${escapeHtml(typeof s.customer === "string" ? s.customer : s.customer.id)}</div></td><td>${escapeHtml(s.status)}${
         s.cancel_at_period_end ? " (cancels at period end)" : ""
       }</td><td class="num">${item?.quantity ?? 0}</td><td>${item ? `${formatDate(item.current_period_start)} – ${formatDate(item.current_period_end)}` : ""}</td><td>${advance}</td></tr>`;

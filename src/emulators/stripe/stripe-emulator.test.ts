@@ -56,11 +56,19 @@ async function startCheckout({
   return { customer, session };
 }
 
+/** Presses Pay as a browser would: posts the page's form with its hidden fields. */
 async function pressPay(emulator: StripeEmulator, sessionUrl: string): Promise<Response> {
   const page = await fetch(sessionUrl).then((response) => response.text());
-  const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1];
-  if (!action) throw new Error("no pay form on the checkout page");
-  return fetch(new URL(action, emulator.url), { method: "POST", redirect: "manual" });
+  const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(page);
+  if (!form?.[1]) throw new Error("no pay form on the checkout page");
+  const hidden = new URLSearchParams();
+  for (const match of (form[2] ?? "").matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) hidden.set(match[1] ?? "", match[2] ?? "");
+  return fetch(new URL(form[1], emulator.url), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: hidden.toString(),
+    redirect: "manual",
+  });
 }
 
 describe("Stripe emulator through the Stripe gateway", () => {
@@ -226,7 +234,7 @@ describe("Stripe emulator through the Stripe gateway", () => {
     const { gateway, emulator } = await setup();
     const response = await fetch(`${emulator.url}/_emulator/fault`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "x-emulator-control-token": emulator.controlToken },
       body: JSON.stringify({ mode: "error" }),
     });
     expect(response.status).toBe(200);
@@ -386,7 +394,10 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
   it("declines the saved card when told to: the invoice stays unpaid, invoice.payment_failed is sent, the next key pays", async () => {
     const { gateway, emulator, verifiedEvents } = await setup();
     const { customer } = await subscribed({ gateway, emulator });
-    const control = await fetch(`${emulator.url}/_emulator/customers/${customer.id}/decline-next`, { method: "POST" });
+    const control = await fetch(`${emulator.url}/_emulator/customers/${customer.id}/decline-next`, {
+      method: "POST",
+      headers: { "x-emulator-control-token": emulator.controlToken },
+    });
     expect(control.status).toBe(200);
 
     const declined = await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-declined")).catch((error: unknown) => error);
@@ -663,6 +674,78 @@ describe("Stripe emulator: off-session PaymentIntents on the saved card", () => 
       constructor: StripeRequestError,
       stripeCode: "missing",
     });
+  });
+});
+
+describe("Stripe emulator: controls need the per-run control token; Pay needs the page's form token", () => {
+  it("refuses every control without the token, and with a wrong one", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator });
+    const { session } = await startCheckout({ gateway, mode: "payment" });
+    const attempts: Array<[string, string]> = [
+      ["POST", "/_emulator/fault"],
+      ["POST", `/_emulator/subscriptions/${subscriptionId}/advance`],
+      ["POST", `/_emulator/checkout/sessions/${session.id}/pay`],
+      ["POST", `/_emulator/customers/${customer.id}/decline-next`],
+      ["GET", "/_emulator/dashboard"],
+      ["GET", "/_emulator/subscriptions"],
+    ];
+    for (const [method, path] of attempts) {
+      for (const headers of [{}, { "x-emulator-control-token": "emu_wrong" }] as Array<Record<string, string>>) {
+        const response = await fetch(`${emulator.url}${path}`, {
+          method,
+          headers: { "content-type": "application/json", ...headers },
+          ...(method === "POST" ? { body: JSON.stringify({ mode: "error" }) } : {}),
+        });
+        expect(`${method} ${path} ${response.status}`).toBe(`${method} ${path} 401`);
+      }
+    }
+    // Nothing happened: no fault, no renewal, no payment.
+    expect((await gateway.retrieveCheckoutSession(session.id)).status).toBe("open");
+    expect(await gateway.listPaidInvoices(customer.id)).toHaveLength(1);
+    await expect(gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "still-up" })).resolves.toHaveProperty("id");
+    // The product's API port never serves them either: the old open dashboard path is gone.
+    expect((await fetch(`${emulator.url}/subscriptions/${subscriptionId}/advance`, { method: "POST" })).status).toBe(404);
+  });
+
+  it("serves the dashboard with the token, and its Advance button renews through a form carrying the token", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator });
+    const dashboard = await fetch(emulator.dashboardUrl);
+    expect(dashboard.status).toBe(200);
+    const html = await dashboard.text();
+    expect(html).toContain(subscriptionId);
+    const form = /<form method="post" action="([^"]+)"><input type="hidden" name="control_token" value="([^"]+)">/.exec(html);
+    expect(form?.[2]).toBe(emulator.controlToken);
+    const advanced = await fetch(new URL(form?.[1] ?? "", emulator.url), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ control_token: form?.[2] ?? "" }).toString(),
+      redirect: "manual",
+    });
+    expect(advanced.status).toBe(303);
+    expect(await gateway.listPaidInvoices(customer.id)).toHaveLength(2);
+    const listed = await fetch(`${emulator.url}/_emulator/subscriptions?customer=${customer.id}`, {
+      headers: { "x-emulator-control-token": emulator.controlToken },
+    }).then((response) => response.json() as Promise<{ data: Array<{ id: string }> }>);
+    expect(listed.data.map((subscription) => subscription.id)).toEqual([subscriptionId]);
+  });
+
+  it("refuses Pay without the page's form token (another site posting the form) and charges nothing", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer, session } = await startCheckout({ gateway, mode: "payment" });
+    for (const body of ["", "form_token=forged"]) {
+      const forged = await fetch(`${emulator.url}/checkout/${session.id}/pay`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body,
+        redirect: "manual",
+      });
+      expect(forged.status).toBe(403);
+    }
+    expect((await gateway.retrieveCheckoutSession(session.id)).status).toBe("open");
+    expect(await gateway.listPaidInvoices(customer.id)).toHaveLength(0);
+    expect((await pressPay(emulator, session.url)).status).toBe(303);
   });
 });
 

@@ -1,6 +1,7 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { Hono, type Context, type Next } from "hono";
 import type Stripe from "stripe";
+import { CONTROL_TOKEN_FIELD, newControlToken, requireControlToken, sameSecret } from "../shared/control-token.js";
 import { createHangGate } from "../shared/fault-gate.js";
 import { listen } from "../shared/http-server.js";
 import { createJsonStateFile } from "../shared/json-state-file.js";
@@ -17,7 +18,7 @@ import {
 } from "./billing-engine.js";
 import { declineNextCharges } from "./payments-engine.js";
 import { emptyState, StripeApiError, upgradeState, type StripeEmulatorState } from "./emulator-state.js";
-import { renderCheckoutPage, renderDashboardPage, renderInvoicePage, renderNotFoundPage } from "./hosted-pages.js";
+import { renderCheckoutPage, renderDashboardPage, renderHomePage, renderInvoicePage, renderNotFoundPage } from "./hosted-pages.js";
 import { buildEvent, type EmittedEvent } from "./stripe-objects.js";
 import { createWebhookSender } from "./webhook-sender.js";
 
@@ -30,10 +31,16 @@ export interface StripeEmulatorOptions {
   webhookSecret: string;
   /** Base URL used in checkout and invoice links; defaults to the listening address. */
   publicUrl?: string;
+  /** Secret for `/_emulator/*` (header `x-emulator-control-token`); a random one per run by default. */
+  controlToken?: string;
 }
 
 export interface StripeEmulator {
   url: string;
+  /** The per-run token `/_emulator/*` requires. */
+  controlToken: string;
+  /** The dashboard (subscriptions with "Advance to next period", recent invoices), token included. */
+  dashboardUrl: string;
   close(): Promise<void>;
   setFault(mode: StripeFaultMode): void;
   advanceSubscription(id: string): Promise<void>;
@@ -85,14 +92,16 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     for (const event of undelivered.splice(0)) void webhooks.deliver(event);
   };
 
+  const controlToken = options.controlToken ?? newControlToken();
   const app = new Hono();
+  app.use("/_emulator/*", requireControlToken(controlToken));
   app.use("/v1/*", faultMiddleware({ getFault: () => fault, hangGate }));
   app.use("/v1/*", authMiddleware);
   app.use("/v1/*", idempotencyMiddleware({ state, commit }));
   app.route("/v1", createApiRoutes({ ctx, commit }));
   app.route("/p", createPortalRoutes({ ctx, commit }));
   app.route("/", createHostedRoutes({ ctx, commit }));
-  app.route("/_emulator", createControlRoutes({ ctx, commit, setFault }));
+  app.route("/_emulator", createControlRoutes({ ctx, commit, setFault, controlToken }));
   app.onError((error, c) => answerError(c, error));
 
   const server = await listen({ fetch: app.fetch, port: options.port });
@@ -110,6 +119,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
 
   return {
     url: server.url,
+    controlToken,
+    dashboardUrl: `${server.url}/_emulator/dashboard?${CONTROL_TOKEN_FIELD}=${encodeURIComponent(controlToken)}`,
     async close() {
       hangGate.releaseAll();
       await webhooks.close();
@@ -202,25 +213,31 @@ function createHostedRoutes({ ctx, commit }: { ctx: BillingEngineContext; commit
   pages.get("/checkout/:id", (c) => {
     const record = ctx.state.checkoutSessions[c.req.param("id")];
     if (!record) return c.html(renderNotFoundPage("This checkout session does not exist."), 404);
+    if (!record.formToken) {
+      // A session saved by an older emulator: give its page a Pay token now.
+      record.formToken = randomBytes(24).toString("base64url");
+      commit();
+    }
+    c.header("Cache-Control", "no-store");
     return c.html(renderCheckoutPage(record));
   });
-  pages.post("/checkout/:id/pay", (c) => {
+  pages.post("/checkout/:id/pay", async (c) => {
     const id = c.req.param("id");
     const record = ctx.state.checkoutSessions[id];
     if (!record) return c.html(renderNotFoundPage("This checkout session does not exist."), 404);
     if (record.session.status === "expired") return c.html(renderCheckoutPage(record), 410);
+    // Pay is the customer's action on this page: only a form from the page itself carries its token.
+    const form = await c.req.parseBody();
+    const formToken = typeof form.form_token === "string" ? form.form_token : "";
+    if (!record.formToken || !sameSecret(formToken, record.formToken)) {
+      return c.html(renderNotFoundPage("This payment form has expired. Open the checkout page again."), 403);
+    }
     const session = completeCheckoutSession(ctx, id);
     commit();
     if (!session.success_url) return c.html(renderCheckoutPage(findCheckout(ctx, id)));
     return c.redirect(session.success_url, 303);
   });
-  // A small dashboard, like Stripe's test clocks: move a subscription to its next period.
-  pages.get("/", (c) => c.html(renderDashboardPage(ctx.state)));
-  pages.post("/subscriptions/:id/advance", (c) => {
-    advanceSubscriptionInEngine(ctx, c.req.param("id"));
-    commit();
-    return c.redirect("/", 303);
-  });
+  pages.get("/", (c) => c.html(renderHomePage()));
   pages.get("/invoices/:id", (c) => {
     const invoice = ctx.state.invoices.find((candidate) => candidate.id === c.req.param("id"));
     if (!invoice) return c.html(renderNotFoundPage("This invoice does not exist."), 404);
@@ -229,16 +246,33 @@ function createHostedRoutes({ ctx, commit }: { ctx: BillingEngineContext; commit
   return pages;
 }
 
+/** `/_emulator/*`: behind the control token (see requireControlToken). */
 function createControlRoutes({
   ctx,
   commit,
   setFault,
+  controlToken,
 }: {
   ctx: BillingEngineContext;
   commit: () => void;
   setFault: (mode: StripeFaultMode) => void;
+  controlToken: string;
 }): Hono {
   const control = new Hono();
+  const dashboardPath = `/_emulator/dashboard?${CONTROL_TOKEN_FIELD}=${encodeURIComponent(controlToken)}`;
+  // A small dashboard, like Stripe's test clocks: move a subscription to its next period.
+  control.get("/dashboard", (c) => {
+    c.header("Cache-Control", "no-store");
+    c.header("Referrer-Policy", "no-referrer");
+    return c.html(renderDashboardPage({ state: ctx.state, controlToken }));
+  });
+  control.get("/subscriptions", (c) => {
+    const customer = c.req.query("customer");
+    const subscriptions = Object.values(ctx.state.subscriptions).filter(
+      (subscription) => customer === undefined || subscription.customer === customer,
+    );
+    return c.json({ object: "list", data: subscriptions });
+  });
   control.post("/fault", async (c) => {
     const body: unknown = await c.req.json().catch(() => null);
     const mode = typeof body === "object" && body !== null && "mode" in body ? body.mode : undefined;
@@ -251,6 +285,8 @@ function createControlRoutes({
   control.post("/subscriptions/:id/advance", (c) => {
     const subscription = advanceSubscriptionInEngine(ctx, c.req.param("id"));
     commit();
+    // The dashboard's button posts a form and goes back to the dashboard; API callers get JSON.
+    if ((c.req.header("content-type") ?? "").startsWith("application/x-www-form-urlencoded")) return c.redirect(dashboardPath, 303);
     return c.json(subscription);
   });
   // The customer's card declines its next `count` (default 1) off-session charges; 0 clears it.

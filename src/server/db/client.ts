@@ -24,7 +24,7 @@ export interface Database {
   /** One transaction on one connection, with raw SQL (the hot credit paths use this). */
   transaction: <T>(fn: (query: Query) => Promise<T>) => Promise<T>;
   close(): Promise<void>;
-  /** The pg pool (postgres only), for libraries such as pg-boss. */
+  /** The pg pool (postgres only). */
   pool: pg.Pool | null;
   pglite: PGlite | null;
 }

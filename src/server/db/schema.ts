@@ -194,6 +194,10 @@ export const plans = pgTable(
     currentPeriodStart: timestamp("current_period_start", { withTimezone: true }).notNull(),
     currentPeriodEnd: timestamp("current_period_end", { withTimezone: true }).notNull(),
     cancelAtPeriodEnd: boolean("cancel_at_period_end").notNull().default(false),
+    /** False while Stripe's subscription quantity may differ from `quantity` (a raise applied here, not yet sent). */
+    quantitySynced: boolean("quantity_synced").notNull().default(true),
+    /** Set while a partner renewal's charge is in flight (claimed by one process). */
+    renewalClaimedAt: timestamp("renewal_claimed_at", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
@@ -220,11 +224,20 @@ export const purchases = pgTable(
     stripeCheckoutSessionId: text("stripe_checkout_session_id").unique(),
     partnerChargeId: text("partner_charge_id").unique(),
     failureReason: text("failure_reason"),
+    /** A monthly purchase that raises the group's live plan (an invoice charged now) rather than starting one. */
+    raisesPlan: boolean("raises_plan").notNull().default(false),
+    /** The invoice that charges a plan raise. */
+    stripeInvoiceId: text("stripe_invoice_id").unique(),
+    /** The subscription our Checkout Session created (a subscription is ours only through this). */
+    stripeSubscriptionId: text("stripe_subscription_id"),
+    /** Last time the settling loop asked the provider about this pending purchase. */
+    checkedAt: timestamp("checked_at", { withTimezone: true }),
     createdAt: createdAt(),
     completedAt: timestamp("completed_at", { withTimezone: true }),
   },
   (t) => [
     index("purchases_group_idx").on(t.groupId, t.createdAt),
+    index("purchases_pending_idx").on(t.createdAt).where(sql`${t.status} = 'pending'`),
     uniqueIndex("purchases_idem_uq").on(t.groupId, t.idempotencyKey),
     check("purchases_quantity_ck", sql`${t.quantity} between 1 and 50`),
     check("purchases_credits_ck", sql`${t.credits} > 0 and ${t.amount} >= 0`),
@@ -356,20 +369,6 @@ export const webhookEvents = pgTable("webhook_events", {
   receivedAt: createdAt(),
   processedAt: timestamp("processed_at", { withTimezone: true }),
 });
-
-/** Stored answers for idempotent mutations other than usage events (which keep their own). */
-export const idempotencyRecords = pgTable(
-  "idempotency_records",
-  {
-    scope: text("scope").notNull(),
-    key: text("key").notNull(),
-    requestHash: text("request_hash").notNull(),
-    statusCode: integer("status_code").notNull(),
-    response: jsonb("response").notNull(),
-    createdAt: createdAt(),
-  },
-  (t) => [primaryKey({ columns: [t.scope, t.key] })],
-);
 
 /**
  * A group's pool controls (issue 14): alert threshold and webhook, auto top-up, and the pool's

@@ -18,7 +18,7 @@ export async function seedDemoData({ database, billing, stripeEmulator }: { data
     const ref = { id: g.id, orgId: g.orgId, name: g.name };
     await billing.enable(ref);
     const buy = async (type: "one_time" | "monthly", quantity: number) => {
-      const r = await billing.purchase(ref, { type, quantity }, `demo:${g.id}:${type}`);
+      const { body: r } = await billing.purchase(ref, { type, quantity }, `demo:${g.id}:${type}`);
       if (r.status === "redirect" && stripeEmulator) {
         const sessionId = (await database.query<{ s: string }>("select stripe_checkout_session_id as s from purchases where id = $1", [r.purchaseId])).rows[0]!.s;
         await stripeEmulator.payCheckoutSession(sessionId);

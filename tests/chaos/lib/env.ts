@@ -1,4 +1,5 @@
 import { startPartnerEmulator, type PartnerEmulator } from "../../../src/emulators/partner/index.js";
+import { pressHostedButton } from "../../../src/emulators/shared/test-support.js";
 import { signWebhookPayload, startStripeEmulator, type StripeEmulator } from "../../../src/emulators/stripe/index.js";
 import type { Database } from "../../../src/server/db/client.js";
 import { createTestDatabase } from "../../support/database.js";
@@ -57,10 +58,7 @@ export { Client as Http } from "../../support/http.js";
 
 /** Press "Pay" on the emulator's hosted Checkout page. */
 export async function payCheckout(checkoutUrl: string) {
-  const html = await (await fetch(checkoutUrl)).text();
-  const action = /<form method="post" action="([^"]+)">/.exec(html)?.[1];
-  if (!action) throw new Error(`no Pay form at ${checkoutUrl}`);
-  const res = await fetch(new URL(action, checkoutUrl), { method: "POST", redirect: "manual" });
+  const res = await pressHostedButton({ pageUrl: checkoutUrl, button: "Pay" });
   if (res.status !== 303) throw new Error(`Pay answered ${res.status}`);
 }
 

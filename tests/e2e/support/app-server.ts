@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -6,13 +7,18 @@ import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 
+/** This test run's token for the emulators' controls (`x-emulator-control-token`). */
+export const EMULATOR_CONTROL_TOKEN = `emu_e2e_${randomBytes(16).toString("hex")}`;
+
 export interface AppServer {
   /** e.g. http://localhost:41234, the address Checkout returns to. */
   baseUrl: string;
-  /** The local Stripe emulator; `POST /_emulator/fault {mode}` simulates an outage. */
+  /** The local Stripe emulator; `POST /_emulator/fault {mode}` (with the control token) simulates an outage. */
   stripeEmulatorUrl: string;
-  /** The local partner emulator; `POST /_emulator/fault {mode}` makes charges decline or fail. */
+  /** The local partner emulator; `POST /_emulator/fault {mode}` (with the control token) makes charges decline or fail. */
   partnerEmulatorUrl: string;
+  /** Sent as `x-emulator-control-token` to `/_emulator/*` of both emulators. */
+  emulatorControlToken: string;
   stop(): Promise<void>;
 }
 
@@ -54,6 +60,7 @@ export async function startAppServer(env: Record<string, string> = {}): Promise<
       STRIPE_API_BASE: "",
       PARTNER_API_BASE: "",
       PUBLIC_URL: "",
+      EMULATOR_CONTROL_TOKEN,
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -82,6 +89,7 @@ export async function startAppServer(env: Record<string, string> = {}): Promise<
     baseUrl: `http://localhost:${port}`,
     stripeEmulatorUrl: `http://127.0.0.1:${stripePort}`,
     partnerEmulatorUrl: `http://127.0.0.1:${partnerPort}`,
+    emulatorControlToken: EMULATOR_CONTROL_TOKEN,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((ok) => child.once("exit", ok));

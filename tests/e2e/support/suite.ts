@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, expect } from "vitest";
-import { startAppServer, type AppServer } from "./app-server.js";
+import { EMULATOR_CONTROL_TOKEN, startAppServer, type AppServer } from "./app-server.js";
 import { openBrowser, type Browser } from "./browser.js";
 
 /**
@@ -40,12 +40,28 @@ function failNoBrowser(): never {
   throw new Error("no browser is open outside a test");
 }
 
-/** Puts a local emulator (Stripe or partner) into a fault mode, e.g. "error", "decline", or back to "none". */
-export async function setEmulatorFault(emulatorUrl: string, mode: string) {
-  const response = await fetch(`${emulatorUrl}/_emulator/fault`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ mode }),
+/** A call to a local emulator's controls (`/_emulator/*`), with this run's control token. */
+export async function emulatorControl(emulatorUrl: string, path: string, { method = "POST", body }: { method?: string; body?: unknown } = {}) {
+  const response = await fetch(`${emulatorUrl}/_emulator${path}`, {
+    method,
+    headers: { "Content-Type": "application/json", "X-Emulator-Control-Token": EMULATOR_CONTROL_TOKEN },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  if (!response.ok) throw new Error(`could not set fault ${mode} on ${emulatorUrl}: ${response.status}`);
+  if (!response.ok) throw new Error(`emulator control ${method} ${path} on ${emulatorUrl} answered ${response.status}`);
+  return response.json() as Promise<unknown>;
+}
+
+/** Puts a local emulator (Stripe or partner) into a fault mode, e.g. "error", "decline", or back to "none". */
+export async function setEmulatorFault(emulatorUrl: string, mode: string, options: { delayMs?: number } = {}) {
+  await emulatorControl(emulatorUrl, "/fault", { body: { mode, ...options } });
+}
+
+/** Moves every live subscription of the Stripe emulator to its next period (renewal, scheduled changes, cancellation at period end). */
+export async function advanceEmulatorSubscriptions(stripeEmulatorUrl: string, { customer }: { customer?: string } = {}) {
+  const list = (await emulatorControl(stripeEmulatorUrl, `/subscriptions${customer ? `?customer=${encodeURIComponent(customer)}` : ""}`, {
+    method: "GET",
+  })) as { data: Array<{ id: string; status: string }> };
+  for (const subscription of list.data.filter((candidate) => candidate.status !== "canceled")) {
+    await emulatorControl(stripeEmulatorUrl, `/subscriptions/${subscription.id}/advance`);
+  }
 }

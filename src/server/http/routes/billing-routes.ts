@@ -5,6 +5,8 @@ import {
   InvoicesQuery,
   InvoicesResponse,
   PurchaseBody,
+  PurchasePreview,
+  PurchasePreviewBody,
   PurchaseResponse,
   PurchaseStatus,
 } from "../../../contracts/billing.js";
@@ -58,16 +60,32 @@ export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
       tags: ["billing"],
       request: { params: GroupParams, headers: IdempotencyHeader, body: jsonBody(PurchaseBody) },
       responses: {
-        200: jsonResponse(PurchaseResponse, "Standard: redirect to Stripe Checkout. Partner: charged and granted."),
+        200: jsonResponse(PurchaseResponse, "Redirect to Stripe Checkout, or charged and granted (a plan raise, a partner charge)"),
+        202: jsonResponse(PurchaseResponse, "pending: the payment's outcome is not known yet; it is settled in the background"),
         ...errorResponses,
-        402: errorResponse("payment_failed: the partner charge was declined or did not answer; nothing was granted"),
-        409: errorResponse("billing_not_enabled, or conflict for a reused idempotency key"),
+        402: errorResponse("payment_failed: the payment was declined; nothing was granted"),
+        409: errorResponse("billing_not_enabled; conflict for a reused idempotency key, a changed price (expectedDueNow) or a past-due plan"),
         503: errorResponse("billing_unavailable"),
       },
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
-      return c.json(await billing.purchase(group, c.req.valid("json"), c.req.valid("header")["idempotency-key"]), 200);
+      const outcome = await billing.purchase(group, c.req.valid("json"), c.req.valid("header")["idempotency-key"]);
+      return outcome.httpStatus === 202 ? c.json(outcome.body, 202) : c.json(outcome.body, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/groups/{groupId}/billing/purchases/preview",
+      tags: ["billing"],
+      request: { params: GroupParams, body: jsonBody(PurchasePreviewBody) },
+      responses: { 200: jsonResponse(PurchasePreview, "What the purchase would charge now, and the plan it leads to; changes nothing"), ...errorResponses, 409: errorResponse("billing_not_enabled") },
+    }),
+    async (c) => {
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
+      return c.json(await billing.preview(group, c.req.valid("json")), 200);
     },
   );
 
@@ -77,7 +95,7 @@ export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
       path: "/api/groups/{groupId}/billing/purchases/{purchaseId}",
       tags: ["billing"],
       request: { params: GroupParams.extend({ purchaseId: z.string().uuid() }) },
-      responses: { 200: jsonResponse(PurchaseStatus, "A purchase's state (reconciled with Stripe while pending)"), ...errorResponses, 503: errorResponse("billing_unavailable") },
+      responses: { 200: jsonResponse(PurchaseStatus, "A purchase's state, from our database"), ...errorResponses },
     }),
     async (c) => {
       const { groupId, purchaseId } = c.req.valid("param");

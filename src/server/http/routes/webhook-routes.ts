@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { handleStripeEvent } from "../../modules/billing/stripe-events.js";
+import type { BillingService } from "../../modules/billing/billing-service.js";
 import type { StripePort } from "../../modules/billing/ports.js";
 import type { AppDeps } from "../context.js";
 import { AppError } from "../../errors.js";
 import { createRouter, errorResponse, jsonResponse } from "../openapi.js";
 
-export function webhookRoutes(deps: AppDeps & { stripe: StripePort }) {
+export function webhookRoutes(deps: AppDeps & { stripe: StripePort; billing: BillingService }) {
   const app = createRouter();
   app.openapi(
     createRoute({
@@ -28,7 +28,7 @@ export function webhookRoutes(deps: AppDeps & { stripe: StripePort }) {
       } catch {
         throw new AppError("invalid_request", "The webhook signature is not valid.");
       }
-      const processed = await handleStripeEvent({ database: deps.database, stripe: deps.stripe, config: deps.config, clock: deps.clock }, event);
+      const processed = await deps.billing.handleStripeEvent(event);
       c.get("log").info({ eventId: event.id, type: event.type, duplicate: !processed }, "stripe webhook");
       return c.json({ received: true as const, duplicate: !processed }, 200);
     },

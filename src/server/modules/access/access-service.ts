@@ -5,7 +5,7 @@ import { apiKeys, groups, membershipGroups, memberships, sessions, users, websit
 import { AppError, forbidden, notFound } from "../../errors.js";
 import { createHashingQueue } from "./hashing-queue.js";
 import { DUMMY_HASH, verifyPassword } from "./passwords.js";
-import { clearFailures, forgetAttempt, recordAttempt, secondsUntilAllowed } from "./sign-in-throttle.js";
+import { clearFailures, forgetAttempt, recordAttempt, secondsUntilAllowed, WINDOW_MINUTES } from "./sign-in-throttle.js";
 import { newToken, sha256 } from "./tokens.js";
 
 export interface Principal {
@@ -13,14 +13,28 @@ export interface Principal {
   memberships: Membership[];
 }
 
-/** One per process: password checks share this process's CPU. */
-const hashing = createHashingQueue();
+/**
+ * One per process: sign-ins (their queries and the password check) share this process's CPU and
+ * database pool, 4 at a time. Addresses that failed here recently wait behind the others: that
+ * memory only orders the queue; who is throttled is decided in the database.
+ */
+const signIns = createHashingQueue({ concurrency: 4 });
+const recentFailures = new Map<string, number>();
+const failedRecently = (address: string) => Date.now() - (recentFailures.get(address) ?? -Infinity) < WINDOW_MINUTES * 60_000;
+function rememberFailure(address: string) {
+  if (recentFailures.size >= 100_000) recentFailures.clear();
+  recentFailures.set(address, Date.now());
+}
 
 /**
  * Sign in. Throttled by client address and account (see sign-in-throttle.ts): a refused attempt
  * is `rate_limited` with a Retry-After and no password check.
  */
-export async function login({
+export function login(args: { db: DbOrTx; email: string; password: string; ttlHours: number; clientAddress: string }) {
+  return signIns.run(() => attemptSignIn(args), { suspect: failedRecently(args.clientAddress) });
+}
+
+async function attemptSignIn({
   db,
   email,
   password,
@@ -37,18 +51,16 @@ export async function login({
   const { id, failures } = await recordAttempt({ db, email: normalized, clientAddress });
   const wait = secondsUntilAllowed(failures);
   if (wait > 0) {
+    rememberFailure(clientAddress);
     await forgetAttempt({ db, id });
     throw new AppError("rate_limited", `Too many failed sign-in attempts. Try again in ${wait} seconds.`, { retryAfterSeconds: wait });
   }
   const [user] = await db.select().from(users).where(eq(users.email, normalized));
-  let ok: boolean;
-  try {
-    ok = await hashing.run(() => verifyPassword(password, user?.passwordHash ?? DUMMY_HASH), { suspect: failures.address > 0 });
-  } catch (err) {
-    await forgetAttempt({ db, id });
-    throw err;
+  const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+  if (!ok || !user) {
+    rememberFailure(clientAddress);
+    throw new AppError("unauthenticated", "Invalid email or password.");
   }
-  if (!ok || !user) throw new AppError("unauthenticated", "Invalid email or password.");
   await clearFailures({ db, email: normalized, clientAddress });
   const { token } = await createSession({ db, userId: user.id, ttlHours });
   return { token, user: { id: user.id, email: user.email, name: user.name } };

@@ -12,8 +12,9 @@ export interface HashingQueue {
 }
 
 /**
- * The global ceiling on sign-in work: scrypt is CPU- and memory-heavy, so at most `concurrency`
- * checks run at once in this process and the rest wait in two bounded queues. A flood slows
+ * The global ceiling on sign-in work (the password check with its queries): scrypt is CPU- and
+ * memory-heavy, so at most `concurrency` sign-ins run at once in this process and the rest wait
+ * in two bounded queues. A flood slows
  * answers down (most of all for the clients sending it) instead of taking the CPU, or refusing a
  * correct password from a client that did not guess.
  */

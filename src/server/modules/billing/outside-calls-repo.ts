@@ -6,7 +6,6 @@ import type { PaidInvoice } from "./ports.js";
  * reload loop, in any number of tabs and processes, cannot turn into a Stripe rate-limit outage.
  */
 export const INVOICES_TTL_SECONDS = 30;
-export const RECONCILE_EVERY_SECONDS = 3;
 
 type StoredInvoice = Omit<PaidInvoice, "paidAt"> & { paidAt: string };
 
@@ -35,15 +34,4 @@ export async function storeInvoices(query: Query, groupId: string, invoices: Pai
      on conflict (key) do update set value = excluded.value, at = excluded.at where outside_calls.at < excluded.at`,
     [`invoices:${groupId}`, JSON.stringify(invoices), fetchStartedAt],
   );
-}
-
-/** True for the one caller (in any process) allowed to ask the provider about this purchase now. */
-export async function claimReconcile(query: Query, purchaseId: string): Promise<boolean> {
-  const { rows } = await query(
-    `insert into outside_calls (key, value, at) values ($1, null, now())
-     on conflict (key) do update set at = now() where outside_calls.at < now() - make_interval(secs => $2)
-     returning key`,
-    [`reconcile:${purchaseId}`, RECONCILE_EVERY_SECONDS],
-  );
-  return rows.length > 0;
 }

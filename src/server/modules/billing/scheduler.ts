@@ -1,83 +1,24 @@
-import type { Logger } from "pino";
 import { createFailureLog } from "../../failure-log.js";
-import { addMonths } from "../../../domain/periods.js";
-import type { Clock } from "../../clock.js";
-import type { Config } from "../../config.js";
-import type { Database } from "../../db/client.js";
-import { expireDueGrants, findInvariantViolations, grantMonthlyPeriod } from "../ledger/index.js";
-import { describePartnerCharge, recordPartnerCharge, type PlanRow } from "./fulfilment.js";
-import type { PartnerPort } from "./ports.js";
+import { expireDueGrants, findInvariantViolations } from "../ledger/index.js";
+import type { BillingService } from "./billing-service.js";
 
 /**
- * Scheduled work kept in PostgreSQL: a plan's `current_period_end` is the job record, so a renewal
- * is never lost with a process. Any number of processes poll; `FOR UPDATE SKIP LOCKED` hands
- * each due plan to one of them, and the partner's idempotency key makes a repeated charge
- * (after a crash between charge and commit) return the first charge.
+ * Scheduled billing work kept in the database (any number of processes poll; rows are claimed
+ * with `FOR UPDATE SKIP LOCKED`): partner renewals, settling pending purchases, expiring grants
+ * past their end, and the ledger invariant as a periodic verifier.
  */
-
-/** Renew every partner plan whose period has ended; returns how many plans were handled. */
-export async function renewDuePartnerPlans({ database, config, partner, now }: { database: Database; config: Config; partner: PartnerPort; now: Date }) {
-  let handled = 0;
-  for (;;) {
-    const done = await database.transaction(async (q) => {
-      const { rows } = await q<PlanRow & { partner_account_id: string | null }>(
-        `select p.*, bp.partner_account_id from plans p join billing_profiles bp on bp.group_id = p.group_id
-          where p.provider = 'partner' and p.status = 'active' and p.current_period_end <= $1
-          order by p.current_period_end limit 1
-            for update of bp, p skip locked`,
-        [now],
-      );
-      const plan = rows[0];
-      if (!plan) return true;
-      if (plan.cancel_at_period_end) {
-        await q("update plans set status = 'canceled', updated_at = now() where id = $1", [plan.id]);
-        return false;
-      }
-      const start = plan.current_period_end;
-      const end = addMonths(start, 1);
-      const credits = plan.quantity * config.CREDITS_PER_PACKAGE;
-      const description = describePartnerCharge({ type: "renewal", quantity: plan.quantity, creditsPerPackage: config.CREDITS_PER_PACKAGE });
-      const result = await partner.charge({
-        accountId: plan.partner_account_id!,
-        amount: plan.quantity * config.PRICE_MONTHLY,
-        currency: config.CURRENCY,
-        description,
-        idempotencyKey: `renewal:${plan.id}:${start.toISOString()}`,
-      });
-      if (!result.ok) {
-        // An unpaid plan grants nothing more; the old period's credits expire on their own.
-        await q("update plans set status = 'past_due', updated_at = now() where id = $1", [plan.id]);
-        return false;
-      }
-      await recordPartnerCharge(q, { groupId: plan.group_id, charge: result.charge, description });
-      await grantMonthlyPeriod(q, {
-        now,
-        groupId: plan.group_id,
-        periodStart: start,
-        periodEnd: end,
-        packages: plan.quantity,
-        credits,
-        sourceKey: `partner-period:${plan.id}:${start.toISOString()}`,
-      });
-      await q("update plans set current_period_start = $2, current_period_end = $3, updated_at = now() where id = $1", [plan.id, start, end]);
-      return false;
-    });
-    if (done) return handled;
-    handled++;
-  }
-}
-
-export function startScheduler({ database, config, partner, logger, clock, intervalMs = 15_000 }: { database: Database; config: Config; partner: PartnerPort; logger: Logger; clock: Clock; intervalMs?: number }) {
-  let lastVerified = 0;
+export function startScheduler({ billing, intervalMs = 15_000 }: { billing: BillingService; intervalMs?: number }) {
+  const { database, logger, clock } = billing.deps;
   let running: Promise<void> | null = null;
+  let lastVerified = 0;
   const failures = createFailureLog("scheduled billing work failed; retrying on the next tick", 5 * intervalMs);
   const tick = () => {
     running ??= (async () => {
       try {
-        const renewed = await renewDuePartnerPlans({ database, config, partner, now: clock() });
+        const renewed = await billing.renewDuePartnerPlans(clock());
+        const settled = await billing.settlePendingPurchases();
         const expired = await database.transaction((q) => expireDueGrants(q, { now: clock() }));
-        if (renewed || expired) logger.info({ renewed, expired }, "scheduled billing work");
-        // The ledger invariant as a periodic verifier (credits.md "Settled details"), every ten minutes.
+        if (renewed || expired || settled) logger.info({ renewed, settled, expired }, "scheduled billing work");
         if (Date.now() - lastVerified > 600_000) {
           lastVerified = Date.now();
           const v = await findInvariantViolations(database.query);

@@ -3,7 +3,7 @@ import type { Clock } from "../../clock.js";
 import type { Config } from "../../config.js";
 import type { Database, Query } from "../../db/client.js";
 import { pricingOf } from "../billing/billing-service.js";
-import { formatCount, grantOneTimePurchase, lockGroupBilling, lockPurchase, markPurchase, recordPartnerCharge, type PurchaseRow } from "../billing/fulfilment.js";
+import { formatCount, grantOneTimePurchase, lockGroupBilling, lockPurchase, markPurchase, recordPartnerCharge, type PurchaseRow } from "../billing/billing-repo.js";
 import type { PartnerChargeInfo, PartnerPort, StripePort } from "../billing/ports.js";
 import { findPoolAvailable } from "./controls-repo.js";
 import { enqueueAlert } from "./outbox.js";

@@ -54,3 +54,16 @@ export async function endMonthlyCredits(query: Query, { groupId, now }: { groupI
   );
   await expireGrants(query, { grants: rows, now });
 }
+
+/**
+ * Keep a group's monthly grant of one period spendable until `until`: its renewal is in flight
+ * and its outcome unknown (credits.md "Unknown outcomes"). Only a grant not yet written off; the
+ * renewal's grant replaces it, a known failure ends it.
+ */
+export async function extendMonthlyGrant(query: Query, { groupId, periodStart, until }: { groupId: string; periodStart: Date; until: Date }) {
+  await query(
+    `update credit_grants set expires_at = greatest(expires_at, $3)
+      where group_id = $1 and kind = 'monthly' and period_start = $2 and expired_at is null and remaining > 0`,
+    [groupId, periodStart, until],
+  );
+}

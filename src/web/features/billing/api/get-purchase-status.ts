@@ -13,7 +13,7 @@ export async function getPurchaseStatus({ groupId, purchaseId, signal }: { group
 }
 
 export function isPurchaseSettled(status: PurchaseStatus["status"] | undefined): boolean {
-  return status !== undefined && status !== "pending";
+  return status !== undefined && status !== "pending" && status !== "open";
 }
 
 export function purchaseStatusQueryOptions({ groupId, purchaseId, startedAt }: { groupId: string; purchaseId: string; startedAt: number }) {

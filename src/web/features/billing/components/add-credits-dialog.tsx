@@ -133,6 +133,10 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
         return; // stays in flight: the page is leaving for Checkout
       }
       onDone();
+      if (result.status === "pending") {
+        toast({ tone: "info", title: "Payment processing", description: "The credits appear here once the payment is confirmed." });
+        return;
+      }
       toast({
         tone: "success",
         title: `Added ${formatNumber(result.credits)} credits`,

@@ -63,7 +63,7 @@ export function CheckoutReturn({ groupId }: { groupId: string }) {
       report(purchaseId, () =>
         toast({
           tone: "error",
-          title: status === "cancelled" ? "Checkout cancelled. Nothing was charged." : "The payment did not go through.",
+          title: status === "expired" ? "Checkout cancelled. Nothing was charged." : "The payment did not go through.",
           description: purchase.data?.failureReason ?? undefined,
         }),
       );

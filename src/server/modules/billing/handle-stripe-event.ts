@@ -1,0 +1,293 @@
+import { endMonthlyCredits, grantMonthlyPeriod } from "../ledger/index.js";
+import type { BillingDeps } from "./billing-deps.js";
+import { findPlan, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, upsertPlan, type PlanRow, type PurchaseRow } from "./billing-repo.js";
+import { grantPurchase } from "./charge-partner.js";
+import type { CheckoutSessionState, InvoiceState, StripeEventLike, SubscriptionState } from "./ports.js";
+import { applyRaiseInvoice, syncPlanQuantity } from "./raise-plan.js";
+
+/**
+ * Stripe webhooks. An event is only a trigger: the objects it names are read again from Stripe,
+ * and nothing in them is trusted on its word (credits.md "Who owns what"): a Checkout Session
+ * completes only the purchase whose own session it is, for that purchase's customer, amount and
+ * currency; a subscription is ours only if our verified session created it (or our plan already
+ * holds it) and its customer is the group's. Anything else is logged and acknowledged (2xx),
+ * nothing granted. Every change takes the group's billing lock first.
+ */
+
+const planStatus = (s: string): PlanRow["status"] =>
+  s === "active" || s === "trialing" ? "active" : s === "past_due" || s === "unpaid" || s === "incomplete" ? "past_due" : "canceled";
+
+async function purchaseOfSession(deps: BillingDeps, sessionId: string) {
+  const { rows } = await deps.database.query<PurchaseRow>("select * from purchases where stripe_checkout_session_id = $1", [sessionId]);
+  return rows[0] ?? null;
+}
+
+async function customerOf(deps: BillingDeps, groupId: string) {
+  const { rows } = await deps.database.query<{ stripe_customer_id: string | null }>("select stripe_customer_id from billing_profiles where group_id = $1", [groupId]);
+  return rows[0]?.stripe_customer_id ?? null;
+}
+
+/** Grant what a paid Checkout Session bought; used by the webhook and by the settling loop. */
+export async function fulfilCheckoutSession(deps: BillingDeps, session: CheckoutSessionState) {
+  const purchase = await purchaseOfSession(deps, session.id);
+  if (!purchase) {
+    deps.logger.warn({ sessionId: session.id, claimed: session.metadata.purchaseId ?? null }, "checkout session of no purchase of ours; ignored");
+    return;
+  }
+  const paid = session.paymentStatus === "paid" || session.paymentStatus === "no_payment_required";
+  if (!paid) {
+    if (session.status !== "expired") return;
+    await deps.database.transaction(async (q) => {
+      await lockGroupBilling(q, purchase.group_id);
+      await q("update purchases set status = 'cancelled', failure_reason = $2 where id = $1 and status = 'pending'", [purchase.id, "The checkout session expired."]);
+    });
+    return;
+  }
+  const customer = await customerOf(deps, purchase.group_id);
+  const matches =
+    session.customerId === customer &&
+    session.amountTotal === Number(purchase.amount) &&
+    (session.currency ?? "").toLowerCase() === purchase.currency.toLowerCase() &&
+    session.mode === (purchase.type === "one_time" ? "payment" : "subscription");
+  if (!matches) {
+    deps.logger.error({ sessionId: session.id, purchaseId: purchase.id }, "checkout session does not match its purchase (customer, amount, currency or mode); nothing granted");
+    return;
+  }
+  if (purchase.type === "one_time") {
+    await deps.database.transaction(async (q) => {
+      await lockGroupBilling(q, purchase.group_id);
+      const p = (await lockPurchase(q, purchase.id))!;
+      if (p.status === "completed") return;
+      await grantPurchase(deps, q, p, "stripe");
+      await markPurchase(q, p.id, "completed");
+    });
+    return;
+  }
+  if (!session.subscriptionId) return;
+  const sub = await deps.stripe.retrieveSubscription(session.subscriptionId);
+  if (!sub || sub.customerId !== customer || sub.quantity !== purchase.quantity) {
+    deps.logger.error({ sessionId: session.id, purchaseId: purchase.id }, "subscription of a checkout does not match its purchase; nothing granted");
+    return;
+  }
+  const duplicate = await deps.database.transaction(async (q) => {
+    await lockGroupBilling(q, purchase.group_id);
+    const p = (await lockPurchase(q, purchase.id))!;
+    await setPurchaseRefs(q, p.id, { stripeSubscriptionId: sub.id });
+    if (p.status === "completed") return false;
+    const plan = await findPlan(q, p.group_id, true);
+    const live = !!plan && plan.status !== "canceled" && plan.current_period_end.getTime() > deps.clock().getTime();
+    if (live && plan.stripe_subscription_id !== sub.id) {
+      // One subscription per group: this later one is cancelled and refunded; nothing granted.
+      await markPurchase(q, p.id, "failed", "The group already has a monthly plan; this payment was refunded.");
+      return true;
+    }
+    await adoptSubscription(deps, q, p.group_id, sub, p.id);
+    await markPurchase(q, p.id, "completed");
+    return false;
+  });
+  if (duplicate) {
+    await deps.stripe.cancelSubscription({ subscriptionId: sub.id });
+    const refund = session.invoiceId
+      ? await deps.stripe.refundInvoice({ invoiceId: session.invoiceId, metadata: { reason: "second subscription of a group" }, idempotencyKey: `duplicate:${sub.id}` })
+      : null;
+    deps.logger.warn({ groupId: purchase.group_id, subscriptionId: sub.id, refunded: refund?.amount ?? 0 }, "second subscription of a group cancelled and refunded");
+  }
+}
+
+/** Our plan follows a verified subscription, and its current period is granted (caller holds the lock). */
+async function adoptSubscription(deps: BillingDeps, q: import("../../db/client.js").Query, groupId: string, sub: SubscriptionState, purchaseId: string | null) {
+  await upsertPlan(q, {
+    groupId,
+    provider: "stripe",
+    subscriptionId: sub.id,
+    quantity: sub.quantity,
+    status: planStatus(sub.status),
+    periodStart: sub.currentPeriodStart,
+    periodEnd: sub.currentPeriodEnd,
+    cancelAtPeriodEnd: sub.cancelAtPeriodEnd,
+  });
+  if (planStatus(sub.status) !== "active") return;
+  await grantMonthlyPeriod(q, {
+    groupId,
+    periodStart: sub.currentPeriodStart,
+    periodEnd: sub.currentPeriodEnd,
+    packages: sub.quantity,
+    credits: sub.quantity * deps.config.CREDITS_PER_PACKAGE,
+    sourceKey: `stripe-period:${sub.id}:${sub.currentPeriodStart.toISOString()}`,
+    purchaseId,
+    now: deps.clock(),
+  });
+}
+
+/** The group whose plan holds this subscription, if the subscription's customer is that group's. */
+async function groupOfSubscription(deps: BillingDeps, sub: { id: string; customerId: string | null }) {
+  const { rows } = await deps.database.query<{ group_id: string; stripe_customer_id: string | null }>(
+    `select p.group_id, bp.stripe_customer_id from plans p join billing_profiles bp on bp.group_id = p.group_id where p.stripe_subscription_id = $1`,
+    [sub.id],
+  );
+  const r = rows[0];
+  return r && r.stripe_customer_id === sub.customerId ? r.group_id : null;
+}
+
+async function onInvoicePaid(deps: BillingDeps, invoiceId: string) {
+  const invoice = await deps.stripe.retrieveInvoice(invoiceId);
+  if (!invoice.subscriptionId) return onOneOffInvoice(deps, invoice);
+  if (!invoice.paid) return;
+  const sub = await deps.stripe.retrieveSubscription(invoice.subscriptionId);
+  if (!sub) return;
+  if (invoice.billingReason === "subscription_create") {
+    // The first invoice of a Checkout subscription: the purchase's own session decides (verified there).
+    const { rows } = await deps.database.query<{ stripe_checkout_session_id: string | null }>(
+      "select stripe_checkout_session_id from purchases where id::text = $1",
+      [sub.metadata.purchaseId ?? ""],
+    );
+    const sessionId = rows[0]?.stripe_checkout_session_id;
+    if (sessionId) await fulfilCheckoutSession(deps, await deps.stripe.retrieveCheckoutSession(sessionId));
+    return;
+  }
+  if (invoice.billingReason !== "subscription_cycle") return; // other subscription invoices grant nothing
+  const groupId = await groupOfSubscription(deps, sub);
+  if (!groupId || invoice.customerId !== sub.customerId) {
+    deps.logger.warn({ invoiceId, subscriptionId: sub.id }, "renewal invoice of a subscription that is not ours; ignored");
+    return;
+  }
+  await deps.database.transaction(async (q) => {
+    await lockGroupBilling(q, groupId);
+    const plan = await findPlan(q, groupId, true);
+    if (plan && plan.current_period_start.getTime() <= invoice.periodStart.getTime()) {
+      await q(
+        `update plans set current_period_start = $2, current_period_end = $3, status = 'active', quantity = case when quantity_synced then $4 else quantity end, updated_at = now()
+          where id = $1`,
+        [plan.id, invoice.periodStart, invoice.periodEnd, invoice.quantity ?? sub.quantity],
+      );
+    }
+    const quantity = invoice.quantity ?? sub.quantity;
+    await grantMonthlyPeriod(q, {
+      groupId,
+      periodStart: invoice.periodStart,
+      periodEnd: invoice.periodEnd,
+      packages: quantity,
+      credits: quantity * deps.config.CREDITS_PER_PACKAGE,
+      sourceKey: `stripe-period:${sub.id}:${invoice.periodStart.toISOString()}`,
+      now: deps.clock(),
+    });
+  });
+}
+
+/** An invoice outside a subscription: a plan raise's charge settles its purchase. */
+async function onOneOffInvoice(deps: BillingDeps, invoice: InvoiceState) {
+  const purchaseId = invoice.metadata.purchaseId;
+  if (!purchaseId) return;
+  const { rows } = await deps.database.query<{ id: string; raises_plan: boolean; provider: string; group_id: string }>(
+    "select id, raises_plan, provider, group_id from purchases where id::text = $1",
+    [purchaseId],
+  );
+  const p = rows[0];
+  if (!p?.raises_plan || p.provider !== "stripe") return;
+  const status = await applyRaiseInvoice(deps, p.id, {
+    invoiceId: invoice.id,
+    paid: invoice.paid,
+    declineReason: null,
+    total: invoice.total,
+    currency: invoice.currency,
+    customerId: invoice.customerId,
+  });
+  if (status === "completed") await syncPlanQuantity(deps, p.group_id);
+}
+
+async function onSubscriptionChanged(deps: BillingDeps, subscriptionId: string) {
+  // A subscription Stripe no longer has is over: the plan is cancelled.
+  const sub = await deps.stripe.retrieveSubscription(subscriptionId).catch((err: unknown) => {
+    if (isMissingStripeObject(err)) return null;
+    throw err;
+  });
+  const { rows } = await deps.database.query<{ group_id: string }>("select group_id from plans where stripe_subscription_id = $1", [subscriptionId]);
+  const owner = rows[0]?.group_id;
+  if (!owner) return; // not (yet) ours: a plan is created only from our verified Checkout Session
+  if (sub && (await groupOfSubscription(deps, sub)) !== owner) {
+    deps.logger.warn({ subscriptionId }, "subscription's customer is not its group's; ignored");
+    return;
+  }
+  await deps.database.transaction(async (q) => {
+    await lockGroupBilling(q, owner);
+    const plan = await findPlan(q, owner, true);
+    if (!plan || plan.stripe_subscription_id !== subscriptionId) return;
+    const status = sub ? planStatus(sub.status) : "canceled";
+    // The quantity is ours between periods (raises apply here first); Stripe's renewal invoice sets it per period.
+    await q(
+      `update plans set status = $2, cancel_at_period_end = $3,
+              current_period_start = greatest(current_period_start, $4), current_period_end = greatest(current_period_end, $5), updated_at = now()
+        where id = $1`,
+      [plan.id, status, sub?.cancelAtPeriodEnd ?? false, sub?.currentPeriodStart ?? plan.current_period_start, sub?.currentPeriodEnd ?? plan.current_period_end],
+    );
+    if (status === "canceled") await endMonthlyCredits(q, { groupId: owner, now: deps.clock() });
+  });
+}
+
+async function onAsyncPaymentFailed(deps: BillingDeps, session: CheckoutSessionState) {
+  const purchase = await purchaseOfSession(deps, session.id);
+  if (!purchase) return;
+  await deps.database.transaction(async (q) => {
+    await lockGroupBilling(q, purchase.group_id);
+    const p = await lockPurchase(q, purchase.id);
+    if (p?.status === "pending") await markPurchase(q, p.id, "failed", "The payment did not go through.");
+  });
+}
+
+/** Stripe answered 404 for the object an event names (the gateway's StripeRequestError). */
+const isMissingStripeObject = (err: unknown) =>
+  (err as { code?: unknown }).code === "stripe_request_failed" && (err as { status?: unknown }).status === 404;
+
+/**
+ * One dispatcher for every event type; each event id takes effect at most once. Returns false
+ * when the event was already processed. An event without an object id is acknowledged and ignored.
+ */
+export async function handleStripeEvent(deps: BillingDeps, event: StripeEventLike): Promise<boolean> {
+  const { rows } = await deps.database.query<{ processed_at: Date | null }>("select processed_at from webhook_events where id = $1", [event.id]);
+  if (rows[0]?.processed_at) return false;
+  const object: unknown = (event as { data?: { object?: unknown } }).data?.object;
+  const objectId = object && typeof object === "object" && typeof (object as { id?: unknown }).id === "string" ? (object as { id: string }).id : null;
+
+  if (objectId) {
+    try {
+      await dispatch(deps, event.type, objectId);
+    } catch (err) {
+      // An event about an object Stripe does not know (another account's, or deleted test data) can never
+      // take effect: acknowledge it instead of failing, which would make Stripe retry it for days.
+      if (!isMissingStripeObject(err)) throw err;
+    }
+  } else {
+    deps.logger.warn({ eventId: event.id, type: event.type }, "signed event without data.object; acknowledged, nothing done");
+  }
+
+  await deps.database.query(
+    `insert into webhook_events (id, type, payload, processed_at) values ($1, $2, $3, now())
+     on conflict (id) do update set processed_at = coalesce(webhook_events.processed_at, now())`,
+    [event.id, event.type, JSON.stringify(event)],
+  );
+  return true;
+}
+
+async function dispatch(deps: BillingDeps, type: string, objectId: string) {
+  switch (type) {
+    case "checkout.session.completed":
+    case "checkout.session.async_payment_succeeded":
+    case "checkout.session.expired":
+      await fulfilCheckoutSession(deps, await deps.stripe.retrieveCheckoutSession(objectId));
+      break;
+    case "checkout.session.async_payment_failed":
+      await onAsyncPaymentFailed(deps, await deps.stripe.retrieveCheckoutSession(objectId));
+      break;
+    case "invoice.paid":
+    case "invoice.payment_succeeded":
+      await onInvoicePaid(deps, objectId);
+      break;
+    case "customer.subscription.created":
+    case "customer.subscription.updated":
+    case "customer.subscription.deleted":
+      await onSubscriptionChanged(deps, objectId);
+      break;
+    default:
+      break; // other events are acknowledged and ignored
+  }
+}

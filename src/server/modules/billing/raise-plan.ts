@@ -1,0 +1,110 @@
+import { AppError } from "../../errors.js";
+import type { BillingDeps } from "./billing-deps.js";
+import { findPlan, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, type PurchaseRow } from "./billing-repo.js";
+import { describePurchase, grantPurchase } from "./charge-partner.js";
+import type { PurchaseOutcome } from "./start-purchase.js";
+
+const codeOf = (err: unknown) => (err as { code?: unknown }).code;
+const invoiceOf = (err: unknown) => (err as { invoiceId?: unknown }).invoiceId;
+
+/**
+ * Raise a Stripe plan (credits.md "Settled details"): the added packages are charged at full
+ * price now on their own invoice, granted for the current period once that invoice is paid, and
+ * the subscription's quantity is raised with `proration_behavior: none` for every later period.
+ * No database lock is held during a Stripe call; the invoice's steps use keys derived from the
+ * purchase, so a retry (same Idempotency-Key, or the settling loop) continues the same invoice.
+ */
+export async function raisePlan(deps: BillingDeps, p: PurchaseRow, customerId: string): Promise<PurchaseOutcome> {
+  let charged;
+  try {
+    const invoice = await deps.stripe.chargeInvoiceNow({
+      customerId,
+      currency: p.currency,
+      unitAmount: Number(p.amount) / p.quantity,
+      quantity: p.quantity,
+      description: describePurchase(deps, p),
+      metadata: { purchaseId: p.id, groupId: p.group_id },
+      idempotencyKey: `raise:${p.id}`,
+    });
+    charged = { invoiceId: invoice.id, paid: invoice.paid, declineReason: null, total: invoice.total, currency: invoice.currency, customerId: invoice.customerId };
+  } catch (err) {
+    if (codeOf(err) === "payment_failed" && typeof invoiceOf(err) === "string") {
+      charged = { invoiceId: invoiceOf(err) as string, paid: false, declineReason: (err as Error).message, total: Number(p.amount), currency: p.currency, customerId };
+    } else if (codeOf(err) === "billing_unavailable" && (err as { outcomeUnknown?: boolean }).outcomeUnknown) {
+      deps.logger.warn({ purchaseId: p.id, err: (err as Error).message }, "plan raise outcome unknown; the purchase stays pending");
+      return { httpStatus: 202, body: { status: "pending", purchaseId: p.id } };
+    } else {
+      throw err;
+    }
+  }
+  const status = await applyRaiseInvoice(deps, p.id, charged);
+  if (status === "completed") {
+    // Paid and granted: the answer is "completed" even if Stripe's quantity must wait for the settling loop.
+    await syncPlanQuantity(deps, p.group_id).catch((err: unknown) => deps.logger.warn({ groupId: p.group_id, err: (err as Error).message }, "plan quantity not sent to Stripe yet; the settling loop retries"));
+    return { httpStatus: 200, body: { status: "completed", credits: Number(p.credits), purchaseId: p.id } };
+  }
+  if (status === "failed") throw new AppError("payment_failed", charged.declineReason ?? "The payment did not go through.");
+  return { httpStatus: 202, body: { status: "pending", purchaseId: p.id } };
+}
+
+/**
+ * Apply a raise's invoice to its purchase under the group's lock, exactly once; the invoice must be
+ * the purchase's own (its customer, amount and currency).
+ */
+export async function applyRaiseInvoice(
+  deps: BillingDeps,
+  purchaseId: string,
+  invoice: { invoiceId: string; paid: boolean; declineReason: string | null; total: number; currency: string; customerId: string | null },
+) {
+  return deps.database.transaction(async (q) => {
+    const { rows } = await q<{ group_id: string }>("select group_id from purchases where id = $1", [purchaseId]);
+    if (!rows[0]) return "failed" as const;
+    const profile = await lockGroupBilling(q, rows[0].group_id);
+    const p = (await lockPurchase(q, purchaseId))!;
+    if (p.status === "completed") return "completed" as const;
+    if (p.stripe_invoice_id && p.stripe_invoice_id !== invoice.invoiceId) return p.status === "failed" ? ("failed" as const) : ("pending" as const);
+    await setPurchaseRefs(q, p.id, { stripeInvoiceId: invoice.invoiceId });
+    const ours = invoice.customerId === profile?.stripe_customer_id && invoice.total === Number(p.amount) && invoice.currency.toLowerCase() === p.currency.toLowerCase();
+    if (!ours) {
+      deps.logger.error({ purchaseId, invoiceId: invoice.invoiceId }, "raise invoice does not match its purchase; nothing granted");
+      await markPurchase(q, p.id, "failed", "The invoice did not match the purchase.");
+      return "failed" as const;
+    }
+    if (!invoice.paid) {
+      if (invoice.declineReason) {
+        await markPurchase(q, p.id, "failed", invoice.declineReason);
+        return "failed" as const;
+      }
+      return "pending" as const;
+    }
+    await grantPurchase(deps, q, p, "stripe");
+    await markPurchase(q, p.id, "completed");
+    return "completed" as const;
+  });
+}
+
+/**
+ * Bring Stripe's subscription quantity to the plan's (ours is the truth between periods: raises
+ * are applied here first). Converges under concurrency: after each update the plan is read again
+ * and, if another raise changed it meanwhile, the update is sent again; the last update to reach
+ * Stripe is always followed by such a check. No lock is held during the call.
+ */
+export async function syncPlanQuantity(deps: BillingDeps, groupId: string) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const plan = await findPlan(deps.database.query, groupId);
+    if (!plan || plan.quantity_synced || !plan.stripe_subscription_id) return;
+    const sent = plan.quantity;
+    await deps.stripe.updateSubscriptionQuantity({
+      subscriptionId: plan.stripe_subscription_id,
+      quantity: sent,
+      prorationBehavior: "none",
+      idempotencyKey: `plan-quantity:${plan.id}:${sent}:${crypto.randomUUID()}`,
+    });
+    const done = await deps.database.transaction(async (q) => {
+      await lockGroupBilling(q, groupId);
+      const { rows } = await q<{ id: string }>("update plans set quantity_synced = true where group_id = $1 and quantity = $2 returning id", [groupId, sent]);
+      return rows.length > 0;
+    });
+    if (done) return;
+  }
+}

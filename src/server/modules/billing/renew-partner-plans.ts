@@ -1,0 +1,98 @@
+import { addMonths } from "../../../domain/periods.js";
+import { endMonthlyCredits, extendMonthlyGrant, grantMonthlyPeriod } from "../ledger/index.js";
+import type { BillingDeps } from "./billing-deps.js";
+import { describePartnerCharge, lockGroupBilling, recordPartnerCharge, type PlanRow } from "./billing-repo.js";
+import type { PartnerChargeInfo } from "./ports.js";
+
+/** A claim older than this is taken over by another process (its holder crashed or hung). */
+const CLAIM_MS = 60_000;
+
+const renewalKeyOf = (plan: Pick<PlanRow, "id" | "current_period_end">) => `renewal:${plan.id}:${plan.current_period_end.toISOString()}`;
+
+/**
+ * Renew every partner plan whose period has ended. A plan's `current_period_end` is the job
+ * record, so a renewal is never lost with a process. Per plan: claim it (`FOR UPDATE SKIP LOCKED`,
+ * stamp `renewal_claimed_at`, commit), charge the partner with a key derived from the plan and
+ * period (no lock held), then apply the answer under the group's lock. A late or lost answer
+ * leaves the plan active and the old period's grant spendable; the next round asks again with the
+ * same key (the partner never charges twice), so it settles exactly once. Only a known decline
+ * makes the plan `past_due`. Returns how many plans were settled.
+ */
+export async function renewDuePartnerPlans(deps: BillingDeps, { now }: { now: Date }) {
+  let handled = 0;
+  const seen = new Set<string>();
+  for (;;) {
+    const plan = await deps.database.transaction(async (q) => {
+      const { rows } = await q<PlanRow & { partner_account_id: string | null }>(
+        `select p.*, bp.partner_account_id from plans p join billing_profiles bp on bp.group_id = p.group_id
+          where p.provider = 'partner' and p.status = 'active' and p.current_period_end <= $1
+            and (p.renewal_claimed_at is null or p.renewal_claimed_at <= $2) and not (p.id = any($3::uuid[]))
+          order by p.current_period_end limit 1
+            for update of bp, p skip locked`,
+        [now, new Date(now.getTime() - CLAIM_MS), [...seen]],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      if (row.cancel_at_period_end) {
+        await q("update plans set status = 'canceled', updated_at = now() where id = $1", [row.id]);
+        await endMonthlyCredits(q, { groupId: row.group_id, now });
+        return { ...row, done: true };
+      }
+      await q("update plans set renewal_claimed_at = $2 where id = $1", [row.id, now]);
+      // The old period's grant stays spendable while its renewal is in flight.
+      await extendMonthlyGrant(q, { groupId: row.group_id, periodStart: row.current_period_start, until: new Date(now.getTime() + 2 * CLAIM_MS) });
+      return { ...row, done: false };
+    });
+    if (!plan) return handled;
+    seen.add(plan.id);
+    if (plan.done) {
+      handled++;
+      continue;
+    }
+    const description = describePartnerCharge({ type: "renewal", quantity: plan.quantity, creditsPerPackage: deps.config.CREDITS_PER_PACKAGE });
+    const result = await deps.partner.charge({
+      accountId: plan.partner_account_id!,
+      amount: plan.quantity * deps.config.PRICE_MONTHLY,
+      currency: deps.config.CURRENCY,
+      description,
+      idempotencyKey: renewalKeyOf(plan),
+    });
+    if (!result.ok && (result.code === "unknown" || result.code === "unavailable")) {
+      deps.logger.warn({ planId: plan.id, reason: result.reason }, "partner renewal outcome unknown; asking again next round");
+      const charge = await deps.partner.findChargeByIdempotencyKey(renewalKeyOf(plan)).catch(() => null);
+      if (!charge) continue;
+      await applyRenewal(deps, plan, charge, description, now);
+    } else if (!result.ok) {
+      await deps.database.transaction(async (q) => {
+        await lockGroupBilling(q, plan.group_id);
+        // An unpaid plan grants nothing more; the old period's credits end with it.
+        await q("update plans set status = 'past_due', renewal_claimed_at = null, updated_at = now() where id = $1 and current_period_end = $2", [plan.id, plan.current_period_end]);
+        await endMonthlyCredits(q, { groupId: plan.group_id, now });
+      });
+    } else {
+      await applyRenewal(deps, plan, result.charge, description, now);
+    }
+    handled++;
+  }
+}
+
+async function applyRenewal(deps: BillingDeps, plan: PlanRow, charge: PartnerChargeInfo, description: string, now: Date) {
+  const start = plan.current_period_end;
+  const end = addMonths(start, 1);
+  await deps.database.transaction(async (q) => {
+    await lockGroupBilling(q, plan.group_id);
+    const { rows } = await q<{ id: string }>("select id from plans where id = $1 and current_period_end = $2 for update", [plan.id, start]);
+    if (!rows[0]) return; // settled by another process
+    await recordPartnerCharge(q, { groupId: plan.group_id, charge, description });
+    await grantMonthlyPeriod(q, {
+      groupId: plan.group_id,
+      periodStart: start,
+      periodEnd: end,
+      packages: plan.quantity,
+      credits: plan.quantity * deps.config.CREDITS_PER_PACKAGE,
+      sourceKey: `partner-period:${plan.id}:${start.toISOString()}`,
+      now,
+    });
+    await q("update plans set current_period_start = $2, current_period_end = $3, renewal_claimed_at = null, updated_at = now() where id = $1", [plan.id, start, end]);
+  });
+}

@@ -1,0 +1,74 @@
+import type { BillingDeps } from "./billing-deps.js";
+import { findProfile, lockGroupBilling, lockPurchase, markPurchase, type PurchaseRow } from "./billing-repo.js";
+import { applyPartnerCharge, partnerKeyOf } from "./charge-partner.js";
+import { fulfilCheckoutSession } from "./handle-stripe-event.js";
+import { raisePlan, syncPlanQuantity } from "./raise-plan.js";
+
+/** How long a purchase may stay unknown before "no charge at the partner" means it never happened. */
+export const PARTNER_SETTLE_AFTER_MS = 60_000;
+/** Between two looks at one pending purchase (across every process). */
+const RECHECK_MS = 5_000;
+
+/**
+ * The background loop that settles pending purchases (credits.md "Unknown outcomes"), so a late
+ * or lost answer never depends on the page polling: a partner charge is looked up by its
+ * idempotency key and granted (or failed) exactly once; a plan raise's invoice is continued with
+ * its derived keys; a Checkout whose webhook was lost is read again from Stripe.
+ * Rows are claimed one at a time with `FOR UPDATE SKIP LOCKED` and stamped `checked_at`, so any
+ * number of processes share the work; no lock is held while the provider is asked.
+ * Returns how many purchases were looked at.
+ */
+export async function settlePendingPurchases(deps: BillingDeps, { limit = 50 }: { limit?: number } = {}) {
+  let handled = 0;
+  for (; handled < limit; handled++) {
+    const now = deps.clock();
+    const p = await deps.database.transaction(async (q) => {
+      const { rows } = await q<PurchaseRow>(
+        `select * from purchases
+          where status = 'pending' and (checked_at is null or checked_at <= $1)
+            and (provider = 'partner' or raises_plan or stripe_checkout_session_id is not null)
+          order by created_at limit 1
+            for update skip locked`,
+        [new Date(now.getTime() - RECHECK_MS)],
+      );
+      const row = rows[0];
+      if (row) await q("update purchases set checked_at = $2 where id = $1", [row.id, now]);
+      return row ?? null;
+    });
+    if (!p) break;
+    try {
+      await settleOne(deps, p, now);
+    } catch (err) {
+      deps.logger.warn({ purchaseId: p.id, err: (err as Error).message }, "could not settle a pending purchase yet; retrying later");
+    }
+  }
+  // Plans whose Stripe quantity lags a raise applied here (the raise's own sync failed or crashed).
+  const { rows } = await deps.database.query<{ group_id: string }>("select group_id from plans where not quantity_synced and stripe_subscription_id is not null limit 20");
+  for (const r of rows) await syncPlanQuantity(deps, r.group_id).catch(() => undefined);
+  return handled;
+}
+
+async function settleOne(deps: BillingDeps, p: PurchaseRow, now: Date) {
+  if (p.provider === "partner") {
+    const charge = await deps.partner.findChargeByIdempotencyKey(partnerKeyOf(p.id));
+    if (charge) {
+      await applyPartnerCharge(deps, p.id, charge);
+      return;
+    }
+    if (now.getTime() - p.created_at.getTime() < PARTNER_SETTLE_AFTER_MS) return;
+    await deps.database.transaction(async (q) => {
+      await lockGroupBilling(q, p.group_id);
+      const locked = await lockPurchase(q, p.id);
+      if (locked?.status === "pending") await markPurchase(q, p.id, "failed", "The partner has no charge for this purchase; nothing was charged.");
+    });
+    return;
+  }
+  if (p.raises_plan) {
+    const profile = await findProfile(deps.database.query, p.group_id);
+    if (profile?.stripe_customer_id) await raisePlan(deps, p, profile.stripe_customer_id).catch(() => undefined);
+    return;
+  }
+  if (p.stripe_checkout_session_id && now.getTime() - p.created_at.getTime() > 30_000) {
+    await fulfilCheckoutSession(deps, await deps.stripe.retrieveCheckoutSession(p.stripe_checkout_session_id));
+  }
+}

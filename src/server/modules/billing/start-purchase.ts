@@ -1,0 +1,71 @@
+import type { PurchaseBody, PurchaseResponse } from "../../../contracts/billing.js";
+import { AppError } from "../../errors.js";
+import { pricingOf, type BillingDeps, type GroupRef } from "./billing-deps.js";
+import { findPlan, findPurchaseByKey, insertPurchase, lockGroupBilling, type PurchaseRow } from "./billing-repo.js";
+import { chargePartner } from "./charge-partner.js";
+import { startCheckout } from "./start-checkout.js";
+import { priceChange } from "./preview-purchase.js";
+import { raisePlan } from "./raise-plan.js";
+
+export type PurchaseOutcome = { httpStatus: 200 | 202; body: PurchaseResponse };
+
+/**
+ * Buy packages (credits.md "Purchases"). The intent is recorded first: a purchase row, decided
+ * under the group's billing lock (so concurrent purchases of one group see each other), then
+ * committed; only then is Stripe or the partner called, with an idempotency key derived from the
+ * purchase, and the answer applied under the lock again. The same `Idempotency-Key` resumes the
+ * same purchase and its outside calls; it never makes a second, different request.
+ */
+export async function startPurchase(deps: BillingDeps, group: GroupRef, body: PurchaseBody, idempotencyKey: string | undefined): Promise<PurchaseOutcome> {
+  const key = idempotencyKey ?? crypto.randomUUID();
+  const pricing = pricingOf(deps.config);
+  const intent = await deps.database.transaction(async (q) => {
+    const profile = await lockGroupBilling(q, group.id);
+    if (!profile) throw new AppError("billing_not_enabled", "Billing is not enabled for this group.");
+    const existing = await findPurchaseByKey(q, group.id, key);
+    if (existing) {
+      if (existing.type !== body.type || existing.quantity !== body.quantity) {
+        throw new AppError("conflict", "This idempotency key was already used for a different purchase.");
+      }
+      return { profile, purchase: existing, plan: null };
+    }
+    const plan = await findPlan(q, group.id);
+    const { quote, raisesPlan } = priceChange({ body, plan, pricing, now: deps.clock() });
+    if (body.expectedDueNow !== undefined && body.expectedDueNow !== quote.total.amount) {
+      throw new AppError("conflict", `The price changed: ${quote.total.amount} is due now, not ${body.expectedDueNow}. Review the purchase and try again.`);
+    }
+    if (raisesPlan && plan?.status === "past_due") return { profile, purchase: null, plan };
+    if (raisesPlan && plan && plan.quantity + body.quantity > 1000) throw new AppError("invalid_request", "A plan holds at most 1,000 packages.");
+    const purchase = await insertPurchase(q, {
+      group_id: group.id,
+      type: body.type,
+      quantity: body.quantity,
+      credits: quote.credits,
+      amount: quote.total.amount,
+      currency: quote.total.currency,
+      provider: profile.customer_type === "partner" ? "partner" : "stripe",
+      idempotency_key: key,
+      raises_plan: raisesPlan,
+    });
+    return { profile, purchase, plan };
+  });
+  if (!intent.purchase) throw pastDueConflict(deps, intent.profile.partner_account_id);
+  return resumePurchase(deps, group, intent.profile, intent.purchase);
+}
+
+/** Take a recorded purchase as far as it goes now (first attempt, or a retry with the same key). */
+async function resumePurchase(deps: BillingDeps, group: GroupRef, profile: { stripe_customer_id: string | null; partner_account_id: string | null }, p: PurchaseRow): Promise<PurchaseOutcome> {
+  if (p.status === "completed") return { httpStatus: 200, body: { status: "completed", credits: Number(p.credits), purchaseId: p.id } };
+  if (p.status === "failed") throw new AppError("payment_failed", p.failure_reason ?? "The payment did not go through.");
+  if (p.status === "cancelled") throw new AppError("conflict", "This purchase's checkout expired; start a new purchase.");
+  if (p.provider === "partner") return chargePartner(deps, p, profile.partner_account_id!);
+  if (p.raises_plan) return raisePlan(deps, p, profile.stripe_customer_id!);
+  return startCheckout(deps, group, p, profile.stripe_customer_id!);
+}
+
+function pastDueConflict(deps: BillingDeps, partnerAccountId: string | null) {
+  const where = partnerAccountId ? ` at ${deps.partnerPortalUrl}/${partnerAccountId}` : " under Manage plan";
+  return new AppError("conflict", `The plan has an unpaid invoice. Pay it${where} before adding packages.`);
+}
+
+export { resumePurchase };

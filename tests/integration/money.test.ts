@@ -1,0 +1,306 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signWebhookPayload } from "../../src/emulators/stripe/index.js";
+import { buyThroughCheckout, grantCount, payOnHostedCheckout } from "../support/billing.js";
+import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { expectLedgerConsistent } from "../support/invariant.js";
+import { eventually, startTestServer, WEBHOOK_SECRET, type TestServer } from "../support/server.js";
+
+// Issue 10's four ways of losing money, reproduced as an attacker and a careless user would.
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.close());
+
+async function group(partnerManaged: boolean) {
+  const f = await createOrgFixture(server.db, { partnerManaged });
+  const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
+  expect((await admin.post(`/api/groups/${f.groupA.id}/billing/enable`)).status).toBe(200);
+  return { f, admin, groupId: f.groupA.id };
+}
+type G = Awaited<ReturnType<typeof group>>;
+const buy = (g: G, type: "one_time" | "monthly", quantity: number, key?: string, extra: Record<string, unknown> = {}) =>
+  g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type, quantity, ...extra }, key ? { "idempotency-key": key } : {});
+const summary = async (g: G) => (await g.admin.get(`/api/groups/${g.groupId}/billing`)).json;
+const q = <T,>(sql: string, params: unknown[]) => server.deps.database.query<T>(sql, params);
+const stripeForm = (path: string, body: Record<string, string>) =>
+  fetch(`${server.stripe.url}${path}`, {
+    method: "POST",
+    headers: { authorization: "Bearer sk_test_x", "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(body).toString(),
+  }).then((r) => r.json() as Promise<{ id: string; url: string }>);
+const chargesOf = (g: G) => server.partner.charges().filter((c) => c.accountId === g.f.org.partnerAccountId);
+/** Wait until our server has processed Stripe's event about this object (webhooks are asynchronous). */
+const webhookHandled = (type: string, objectId: string) =>
+  eventually(async () => {
+    const { rows } = await q<{ n: number }>(
+      "select count(*)::int as n from webhook_events where type = $1 and payload->'data'->'object'->>'id' = $2 and processed_at is not null",
+      [type, objectId],
+    );
+    return rows[0]!.n > 0;
+  });
+/** Monthly packages granted for the plan's current period. */
+async function grantedPackages(groupId: string) {
+  const { rows } = await q<{ n: number }>(
+    "select coalesce(sum(g.packages), 0)::int as n from credit_grants g join plans p on p.group_id = g.group_id where g.group_id = $1 and g.kind = 'monthly' and g.period_start = p.current_period_start and g.expired_at is null",
+    [groupId],
+  );
+  return rows[0]!.n;
+}
+
+describe("concurrent plan raises are billed exactly", () => {
+  it("partner: ten raises at once charge ten times, grant ten times, and the plan holds every package", async () => {
+    const g = await group(true);
+    expect((await buy(g, "monthly", 5)).json.status).toBe("completed");
+    const rs = await Promise.all(Array.from({ length: 10 }, () => buy(g, "monthly", 3)));
+    expect(rs.map((r) => r.status)).toEqual(Array(10).fill(200));
+    const plan = (await q<{ quantity: number }>("select quantity from plans where group_id = $1", [g.groupId])).rows[0]!;
+    expect(plan.quantity).toBe(35);
+    expect(await grantedPackages(g.groupId)).toBe(35);
+    const charges = chargesOf(g);
+    expect(charges).toHaveLength(11);
+    expect(charges.reduce((s, c) => s + c.amount, 0)).toBe(35 * 800);
+    const invoices = await q<{ n: number }>("select count(*)::int as n from invoices where group_id = $1", [g.groupId]);
+    expect(invoices.rows[0]!.n).toBe(11);
+    expect((await summary(g)).plan).toMatchObject({ packages: 35, price: { amount: 35 * 800, currency: "usd" }, status: "active" });
+    await expectLedgerConsistent(server.deps.database);
+  });
+});
+
+describe("Stripe plans: what is billed is what is granted, one subscription per group", () => {
+  const stripeGet = async (path: string) => (await fetch(`${server.stripe.url}${path}`, { headers: { authorization: "Bearer sk_test_x" } })).json();
+  const planOf = async (groupId: string) => (await q<{ s: string; quantity: number }>("select stripe_subscription_id as s, quantity from plans where group_id = $1", [groupId])).rows[0]!;
+
+  it("ten raises at once: Stripe's quantity equals the granted packages, and each raise is invoiced at full price now", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const rs = await Promise.all(Array.from({ length: 10 }, () => buy(g, "monthly", 3)));
+    // On a loaded machine a raise may outlast Stripe's deadline: then it is pending (202) and settled by the loop.
+    expect(rs.every((r) => (r.status === 200 && r.json.status === "completed") || (r.status === 202 && r.json.status === "pending"))).toBe(true);
+    await eventually(async () => {
+      await server.billing.settlePendingPurchases();
+      const { rows } = await q<{ n: number }>("select count(*)::int as n from purchases where group_id = $1 and status <> 'completed'", [g.groupId]);
+      const synced = (await q<{ s: boolean }>("select quantity_synced as s from plans where group_id = $1", [g.groupId])).rows[0]!.s;
+      return rows[0]!.n === 0 && synced;
+    }, 30_000);
+    const plan = await planOf(g.groupId);
+    const sub = await stripeGet(`/v1/subscriptions/${plan.s}`);
+    expect(plan.quantity).toBe(32);
+    expect(sub.items.data[0].quantity).toBe(32);
+    expect(await grantedPackages(g.groupId)).toBe(32);
+    const invoices = (await g.admin.get(`/api/groups/${g.groupId}/billing/invoices`)).json.invoices as { total: { amount: number } }[];
+    expect(invoices.filter((i) => i.total.amount === 3 * 800)).toHaveLength(10);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("a second monthly Checkout expires the first, so two tabs cannot both pay for a plan", async () => {
+    const g = await group(false);
+    const first = await buy(g, "monthly", 2);
+    const second = await buy(g, "monthly", 3);
+    expect([first.json.status, second.json.status]).toEqual(["redirect", "redirect"]);
+    const older = (await q<{ s: string }>("select stripe_checkout_session_id as s from purchases where id = $1", [first.json.purchaseId])).rows[0]!.s;
+    expect((await stripeGet(`/v1/checkout/sessions/${older}`)).status).toBe("expired");
+    expect((await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${first.json.purchaseId}`)).json.status).toBe("expired");
+    await payOnHostedCheckout(second.json.url);
+    await eventually(async () => (await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${second.json.purchaseId}`)).json.status === "completed");
+    expect((await planOf(g.groupId)).quantity).toBe(3);
+  });
+
+  it("if two subscriptions become active anyway, the later is cancelled and refunded and the group keeps one plan", async () => {
+    const g = await group(false);
+    // Stripe's webhooks are held back, so the first payment is not known when the second Checkout starts.
+    server.stripe.setWebhookUrl(null);
+    const from = server.stripe.events().length;
+    let first, second;
+    try {
+      first = await buy(g, "monthly", 2);
+      await payOnHostedCheckout(first.json.url);
+      second = await buy(g, "monthly", 4);
+      expect(second.json.status).toBe("redirect");
+      await payOnHostedCheckout(second.json.url);
+    } finally {
+      server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
+    }
+    for (const e of server.stripe.events().slice(from)) {
+      const payload = JSON.stringify(e);
+      await fetch(`${server.url}/api/webhooks/stripe`, { method: "POST", body: payload, headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) } });
+    }
+    const plan = await planOf(g.groupId);
+    const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [g.groupId])).rows[0]!.c;
+    const subs = (await stripeGet(`/v1/subscriptions?customer=${customer}&status=all`)).data as { id: string; status: string; items: { data: { quantity: number }[] } }[];
+    const live = subs.filter((s) => s.status !== "canceled");
+    expect(live.map((s) => s.id)).toEqual([plan.s]);
+    expect(live[0]!.items.data[0]!.quantity).toBe(plan.quantity);
+    expect(await grantedPackages(g.groupId)).toBe(plan.quantity);
+    const statuses = [first.json.purchaseId, second.json.purchaseId].map(async (id) => (await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${id}`)).json.status);
+    expect((await Promise.all(statuses)).sort()).toEqual(["completed", "failed"]);
+    await expectLedgerConsistent(server.deps.database);
+  });
+});
+
+describe("fulfilment is verified, never trusted from metadata", () => {
+  it("a session created outside the product for 1 cent, naming a pending purchase, grants nothing", async () => {
+    const g = await group(false);
+    const real = await buy(g, "one_time", 50);
+    expect(real.json.status).toBe("redirect");
+    const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [g.groupId])).rows[0]!.c;
+    const forged = await stripeForm("/v1/checkout/sessions", {
+      mode: "payment",
+      customer,
+      success_url: "https://x.example/s",
+      cancel_url: "https://x.example/c",
+      "line_items[0][quantity]": "1",
+      "line_items[0][price_data][currency]": "usd",
+      "line_items[0][price_data][unit_amount]": "1",
+      "line_items[0][price_data][product_data][name]": "forged",
+      "metadata[purchaseId]": real.json.purchaseId,
+      "metadata[groupId]": g.groupId,
+    });
+    await server.stripe.payCheckoutSession(forged.id);
+    await webhookHandled("checkout.session.completed", forged.id);
+    const p = await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${real.json.purchaseId}`);
+    expect(p.json.status).toBe("open");
+    expect(await grantCount(server, g.groupId)).toBe(0);
+  });
+
+  it("a free subscription session naming another group grants nothing and leaves that group's plan alone", async () => {
+    const victim = await group(false);
+    await buyThroughCheckout(server, victim.admin, victim.groupId, "monthly", 2);
+    const before = (await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [victim.groupId])).rows[0]!.s;
+    const attacker = await group(false);
+    const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [attacker.groupId])).rows[0]!.c;
+    const forged = await stripeForm("/v1/checkout/sessions", {
+      mode: "subscription",
+      customer,
+      success_url: "https://x.example/s",
+      cancel_url: "https://x.example/c",
+      "line_items[0][quantity]": "50",
+      "line_items[0][price_data][currency]": "usd",
+      "line_items[0][price_data][unit_amount]": "0",
+      "line_items[0][price_data][recurring][interval]": "month",
+      "line_items[0][price_data][product_data][name]": "forged",
+      "subscription_data[metadata][groupId]": victim.groupId,
+      "metadata[groupId]": victim.groupId,
+    });
+    await server.stripe.payCheckoutSession(forged.id);
+    await webhookHandled("checkout.session.completed", forged.id);
+    const after = (await q<{ s: string; quantity: number }>("select stripe_subscription_id as s, quantity from plans where group_id = $1", [victim.groupId])).rows[0]!;
+    expect(after).toEqual({ s: before, quantity: 2 });
+    expect(await grantedPackages(victim.groupId)).toBe(2);
+    expect(await grantCount(server, attacker.groupId)).toBe(0);
+  });
+
+  it("a validly signed event without data.object is acknowledged and changes nothing", async () => {
+    const payload = JSON.stringify({ id: "evt_no_object", type: "checkout.session.completed", data: {} });
+    const r = await fetch(`${server.url}/api/webhooks/stripe`, {
+      method: "POST",
+      body: payload,
+      headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) },
+    });
+    expect(r.status).toBe(200);
+  });
+});
+
+describe("a slow partner never takes money without granting", () => {
+  it("a late answer is pending (202), then settled once: one charge, one grant, one invoice line", async () => {
+    const g = await group(true);
+    // A real outside delay is what is tested: the partner answers after the gateway's 3 s deadline.
+    server.partner.setFault("delay", { delayMs: 4000 });
+    let r;
+    try {
+      r = await buy(g, "one_time", 2, "slow-1");
+    } finally {
+      server.partner.setFault("none");
+    }
+    expect(r.status).toBe(202);
+    expect(r.json).toEqual({ status: "pending", purchaseId: expect.any(String) });
+    expect((await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${r.json.purchaseId}`)).json.status).toBe("pending");
+    expect(await grantCount(server, g.groupId)).toBe(0);
+
+    await Promise.all([server.billing.settlePendingPurchases(), server.billing.settlePendingPurchases()]);
+    expect((await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${r.json.purchaseId}`)).json.status).toBe("completed");
+    // The customer retries with the same key: nothing more is charged or granted.
+    expect((await buy(g, "one_time", 2, "slow-1")).json).toMatchObject({ status: "completed", credits: 2000 });
+    expect(chargesOf(g)).toHaveLength(1);
+    expect(await grantCount(server, g.groupId)).toBe(1);
+    expect((await q<{ n: number }>("select count(*)::int as n from invoices where group_id = $1", [g.groupId])).rows[0]!.n).toBe(1);
+    expect((await summary(g)).credits.oneTime).toEqual({ total: 2000, used: 0, remaining: 2000 });
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("a renewal answered late is settled once; one with no answer keeps the plan active and its credits spendable until it settles", async () => {
+    const g = await group(true);
+    expect((await buy(g, "monthly", 2)).json.status).toBe("completed");
+    const plan = async () => (await q<{ status: string; current_period_end: Date }>("select status, current_period_end from plans where group_id = $1", [g.groupId])).rows[0]!;
+    const count = async (sql: string) => (await q<{ n: number }>(sql, [g.groupId])).rows[0]!.n;
+    const end1 = (await plan()).current_period_end;
+
+    // Late answer (a real outside delay): charged, answer lost; the charge is found by its key and applied once.
+    server.partner.setFault("delay", { delayMs: 4000 });
+    try {
+      await server.billing.renewDuePartnerPlans(new Date(end1.getTime() + 1));
+    } finally {
+      server.partner.setFault("none");
+    }
+    const end2 = (await plan()).current_period_end;
+    expect(end2.getTime()).toBeGreaterThan(end1.getTime());
+    expect(chargesOf(g)).toHaveLength(2);
+
+    // No answer at all: unknown, so neither failed nor past due, and the period's credits stay spendable.
+    const after2 = new Date(end2.getTime() + 1);
+    server.partner.setFault("hang");
+    try {
+      await server.billing.renewDuePartnerPlans(after2);
+    } finally {
+      server.partner.setFault("none");
+    }
+    server.clock.set(after2);
+    try {
+      expect((await plan()).status).toBe("active");
+      expect((await plan()).current_period_end).toEqual(end2);
+      expect((await summary(g)).credits.monthly).toMatchObject({ remaining: 2000 });
+    } finally {
+      server.clock.reset();
+    }
+    // The next round asks again with the same key and settles it once.
+    await server.billing.renewDuePartnerPlans(new Date(after2.getTime() + 61_000));
+    await server.billing.renewDuePartnerPlans(new Date(after2.getTime() + 200_000));
+    expect((await plan()).current_period_end.getTime()).toBeGreaterThan(end2.getTime());
+    expect(chargesOf(g)).toHaveLength(3);
+    expect(await count("select count(*)::int as n from invoices where group_id = $1")).toBe(3);
+    expect(await count("select count(*)::int as n from credit_grants where group_id = $1 and kind = 'monthly'")).toBe(3);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("an outage before anything was sent is 503 billing_unavailable; a decline is 402 with the reason", async () => {
+    const g = await group(true);
+    server.partner.setFault("error");
+    try {
+      const r = await buy(g, "one_time", 1);
+      expect(r.status).toBe(503);
+      expect(r.json.error.code).toBe("billing_unavailable");
+      server.partner.setFault("decline");
+      const d = await buy(g, "one_time", 1);
+      expect(d.status).toBe(402);
+      expect(d.json.error.code).toBe("payment_failed");
+    } finally {
+      server.partner.setFault("none");
+    }
+    expect(await grantCount(server, g.groupId)).toBe(0);
+  });
+});
+
+describe("the price a customer saw is the price charged", () => {
+  it("preview changes nothing and names what is due now; a different expectedDueNow is 409", async () => {
+    const g = await group(true);
+    expect((await buy(g, "monthly", 4)).json.status).toBe("completed");
+    const preview = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases/preview`, { type: "monthly", quantity: 3 });
+    expect(preview.json).toEqual({ credits: 3000, dueNow: { amount: 2400, currency: "usd" }, recurring: { amount: 5600, currency: "usd" }, plan: { fromPackages: 4, toPackages: 7 } });
+    expect(chargesOf(g)).toHaveLength(1);
+    const stale = await buy(g, "monthly", 3, undefined, { expectedDueNow: 2000 });
+    expect(stale.status).toBe(409);
+    expect(chargesOf(g)).toHaveLength(1);
+    expect((await buy(g, "monthly", 3, undefined, { expectedDueNow: 2400 })).json.status).toBe("completed");
+    expect((await summary(g)).plan.packages).toBe(7);
+  });
+});
