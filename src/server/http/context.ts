@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { DemoResponse } from "../../contracts/session.js";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
@@ -22,6 +23,8 @@ export interface AppDeps {
    * and sign-ins answer 503, so nobody signs in to a half-loaded demo. Absent means ready.
    */
   startup?: { ready: boolean };
+  /** The demo's sign-ins while the demo data is loaded (set by main.ts after seeding); shown on the login page. */
+  demo?: DemoResponse["demo"];
 }
 
 export interface AppEnv {
