@@ -149,13 +149,15 @@ describe("sign-in throttling: by client address and account, never a lock anothe
 
   it("lets a user sign in from their address while another address guesses their password; the guesser gets 429 with Retry-After", async () => {
     const f = await createOrgFixture(server.db, { websites: 1 });
-    // A concurrent burst from the attacker's address: at most FREE_FAILURES passwords are checked.
-    const started = performance.now();
-    const burst = await Promise.all(Array.from({ length: 30 }, () => signIn("127.0.0.2", f.member, "guess")));
-    const seconds = (performance.now() - started) / 1000;
+    // A concurrent burst from the attacker's address, all at one instant of the server's clock (so a
+    // slow machine cannot let a doubling delay pass mid-burst): at most FREE_FAILURES passwords are checked
+    // (parallel attempts count each other before they are refused, so it can be fewer, never more).
+    server.clock.set(Date.now());
+    const burst = await Promise.all(Array.from({ length: 30 }, () => signIn("127.0.0.2", f.member, "guess"))).finally(() => server.clock.reset());
     expect(burst.filter((r) => r.status !== 401 && r.status !== 429)).toEqual([]);
-    // Beyond those, one more each time the doubling delay (1 s, 2 s, ...) has passed during a slow burst.
-    expect(burst.filter((r) => r.status === 401).length).toBeLessThanOrEqual(FREE_FAILURES + Math.floor(Math.log2(seconds + 1)));
+    const checked = burst.filter((r) => r.status === 401).length;
+    expect(checked).toBeGreaterThan(0);
+    expect(checked).toBeLessThanOrEqual(FREE_FAILURES);
     const refused = burst.find((r) => r.status === 429)!;
     expect(refused.json.error.code).toBe("rate_limited");
     expect(Number(refused.headers["retry-after"])).toBeGreaterThanOrEqual(1);
@@ -407,7 +409,9 @@ describe("security headers", () => {
   });
 
   const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-  it.runIf(onPglite && existsSync(chromium) && existsSync("dist/web/index.html"))("serves a page that runs under its own CSP without a single violation", async () => {
+  const cspSkip = !onPglite ? "PGlite project only: the page is the same on both databases" : !existsSync(chromium) ? `no Chromium at ${chromium}` : !existsSync("dist/web/index.html") ? "no built page (run vite build)" : "";
+  if (cspSkip) console.info(`skipped: CSP page test (${cspSkip})`);
+  it.skipIf(cspSkip !== "")(`serves a page that runs under its own CSP without a single violation${cspSkip ? ` (skipped: ${cspSkip})` : ""}`, async () => {
     const { chromium: launcher } = await import("playwright-core");
     const f = await createOrgFixture(server.db);
     await fundGroupPool(server.deps.database, f.groupA.id, { monthly: 1000, oneTime: 500 });
@@ -628,7 +632,8 @@ describe("outages", () => {
   });
 });
 
-describe.runIf(onPglite)("embedded database: restart, crash, and logs of a real server process", () => {
+if (!onPglite) console.info("skipped: embedded database restart/crash/logs (PGlite only: PostgreSQL's durability is the server's own)");
+describe.runIf(onPglite)("embedded database: restart, crash, and logs of a real server process (PGlite only: PostgreSQL's durability is the server's own)", () => {
   it("keeps everything written through PGlite across a kill -9 and a restart, and never logs passwords, keys or session tokens", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "gb-restart-"));
     try {

@@ -10,7 +10,8 @@ import { startTestServer, type TestServer } from "../support/server.js";
 // Several API processes on one PostgreSQL server: correctness must come from the database.
 const onPostgres = process.env.TEST_DB === "postgres";
 
-describe.runIf(onPostgres)("two API processes on one database", () => {
+if (!onPostgres) console.info("skipped: two API processes on one database (PostgreSQL only: PGlite is one embedded database inside one process)");
+describe.runIf(onPostgres)("two API processes on one database (PostgreSQL only: PGlite is one embedded database inside one process)", () => {
   let server: TestServer;
   let second: ServerProcess;
   beforeAll(async () => {
@@ -80,11 +81,5 @@ describe.runIf(onPostgres)("two API processes on one database", () => {
     }
     expect(statuses).toEqual([...Array(FREE_FAILURES).fill(401), 429]);
     expect((await new Client(second.url).post("/api/session", { email: f.member, password: TEST_PASSWORD })).status).toBe(429);
-  });
-});
-
-describe.skipIf(onPostgres)("two API processes (PostgreSQL only)", () => {
-  it("is covered by the postgres project; PGlite is one embedded process", () => {
-    expect(onPostgres).toBe(false);
   });
 });
