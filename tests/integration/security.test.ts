@@ -634,6 +634,8 @@ describe("outages", () => {
 
 if (!onPglite) console.info("skipped: embedded database restart/crash/logs (PGlite only: PostgreSQL's durability is the server's own)");
 describe.runIf(onPglite)("embedded database: restart, crash, and logs of a real server process (PGlite only: PostgreSQL's durability is the server's own)", () => {
+  // Two cold starts of a real process (tsx, PGlite's WASM, migrations), each awaited on its "running"
+  // line: ~16 s on an idle machine, several times that on a loaded CI box, hence 180 s, not 60.
   it("keeps everything written through PGlite across a kill -9 and a restart, and never logs passwords, keys or session tokens", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "gb-restart-"));
     try {
@@ -686,5 +688,5 @@ describe.runIf(onPglite)("embedded database: restart, crash, and logs of a real 
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });
