@@ -106,9 +106,9 @@ async function seedUsageGroup(ctx: BenchContext, debits: number): Promise<UsageG
   await ctx.database.transaction(async (tx) => {
     await tx(
       `insert into credit_grants (kind, group_id, granted, remaining, expires_at, period_start, packages, source_key)
-       values ('monthly', $1, 2000000000, 2000000000, date_trunc('month', now()) + interval '1 month', date_trunc('month', now()), 1, 'bench-usage:m:' || $1),
-              ('one_time', $1, 2000000000, 2000000000, null, null, null, 'bench-usage:o:' || $1)`,
-      [g],
+       values ('monthly', $1, 2000000000, 2000000000, date_trunc('month', now()) + interval '1 month', date_trunc('month', now()), 1, $2),
+              ('one_time', $1, 2000000000, 2000000000, null, null, null, $3)`,
+      [g, `bench-usage:m:${g}`, `bench-usage:o:${g}`],
     );
     await tx(`insert into credit_grants (kind, website_id, granted, remaining, source_key)
               select 'website', id, 2000000000, 2000000000, 'bench-usage:w:' || id from websites where group_id = $1`, [g]);

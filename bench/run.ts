@@ -39,10 +39,25 @@ export interface BenchContext {
   stripe: Awaited<ReturnType<typeof startStripeEmulator>>;
   seconds: number;
   clients: number;
+  /** The single-row ceiling (pgbench, section 1), printed beside the batch figures too. */
+  ceilingTps?: number;
 }
 
 const WEBHOOK_SECRET = "whsec_bench";
 const PARTNER_KEY = "partner_bench_key";
+
+/** Every line that says MET or MISSED, with its section, repeated at the end of the run. */
+const verdicts: string[] = [];
+{
+  const log = console.log.bind(console);
+  let section = "";
+  console.log = (...args: unknown[]) => {
+    const line = args.map(String).join(" ");
+    if (line.startsWith("== ")) section = line.slice(3).split(":")[0]!;
+    if (/\b(MET|MISSED)\b/.test(line)) verdicts.push(`[${section}] ${line.trim()}`);
+    log(...args);
+  };
+}
 
 async function main() {
   if (!hasCommand("wrk")) {
@@ -102,6 +117,8 @@ async function main() {
     if (only.has("rollup")) await benchRollupCost(ctx);
     if (only.has("usage")) await benchCsvExport(ctx, await benchUsageEndpoint(ctx));
     if (only.has("start")) await benchStart();
+    console.log(`\n== Targets of this run (load average now ${loadAverage()})`);
+    for (const v of verdicts.splice(0)) console.log(v);
     console.log(`\nDone in ${fmt((Date.now() - started) / 1000)} s; load average now ${loadAverage()}.`);
   } finally {
     await Promise.all(servers.map((s) => s.kill()));

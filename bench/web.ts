@@ -25,7 +25,7 @@ interface ManifestChunk {
  * billing route loads: the entry in index.html and its static imports, plus the route chunk
  * (routes/group.tsx, loaded by React.lazy) and its static imports.
  */
-function routeJs() {
+export function routeJs() {
   execFileSync("npx", ["vite", "build", "--logLevel", "warn", "--manifest"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   const out = join(ROOT, "dist/web");
   const manifest = JSON.parse(readFileSync(join(out, ".vite/manifest.json"), "utf8")) as Record<string, ManifestChunk>;

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
+import { humanLogStream } from "./human-log.js";
 import { createApp } from "./http/app.js";
 import type { AppDeps } from "./http/context.js";
 import { billingRoutes } from "./http/routes/billing-routes.js";
@@ -69,14 +70,16 @@ export const REDACTED = [
   ...["req.headers", "res.headers", "headers", "config"].flatMap((p) => SECRET_FIELDS.map((f) => `${p}["${f}"]`)),
 ];
 
+/** JSON lines for machines (`LOG_FORMAT=json`), short lines for a person at a terminal otherwise. */
 export function createLogger(config: Config, destination?: pino.DestinationStream) {
+  const json = config.LOG_FORMAT === "json";
   return pino(
     {
-      level: config.LOG_LEVEL,
+      level: config.LOG_LEVEL ?? (json ? "info" : "warn"),
       base: { svc: "group-billing" },
       redact: { paths: REDACTED, censor: "[redacted]" },
     },
-    destination,
+    destination ?? (json ? undefined : humanLogStream()),
   );
 }
 

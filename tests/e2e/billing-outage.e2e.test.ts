@@ -2,14 +2,12 @@ import { describe, expect, it } from "vitest";
 import { login, openGroupBilling, screenshots, shows } from "./support/browser.js";
 import { setEmulatorFault, useAppAndBrowser } from "./support/suite.js";
 
-// A file of its own: its app server is fresh, so no earlier page has put this group's invoices in
-// the 30-second invoice cache (docs/decisions/0011-hardened-edges.md), and the outage below begins
-// before the first invoices request. That the cache serves a successful answer for at most its TTL
-// is tested exactly (database time) in tests/integration/security.test.ts, "outside calls are cached".
+// A file (and so a server) of its own: the invoices are cached for a while once a page has shown
+// them, and this test needs the first request for them to meet the outage.
 const app = useAppAndBrowser();
 
-describe("group billing page during a Stripe outage (credits.md, Outages)", () => {
-  it("leaves out the billing history and keeps the rest of the page; the history is back once Stripe answers", async () => {
+describe("a Stripe outage", () => {
+  it("leaves out the billing history during a Stripe outage and keeps the rest of the page", async () => {
     const { page, server } = app();
     await login(page, "org-admin@demo.test");
     await setEmulatorFault(server.stripeEmulatorUrl, "error");

@@ -11,6 +11,7 @@ import { statusOf } from "./errors.js";
 import { createFrame, RequestLog } from "./frame.js";
 import { bodyLimits, browserMutationGuard, requestLogging } from "./middleware.js";
 import { createRouter } from "./openapi.js";
+import { apiKeyRoutes } from "./routes/api-key-routes.js";
 import { groupRoutes } from "./routes/group-routes.js";
 import { handoffRoutes } from "./routes/handoff-routes.js";
 import { operatorRoutes } from "./routes/operator-routes.js";
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
 
   app.route("/", sessionRoutes(deps));
   app.route("/", groupRoutes(deps));
+  app.route("/", apiKeyRoutes(deps));
   app.route("/", operatorRoutes(deps));
   app.route("/", handoffRoutes(deps));
   app.route("/", insightRoutes(deps));

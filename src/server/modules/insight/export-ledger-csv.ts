@@ -1,46 +1,42 @@
 import { LEDGER_CSV_COLUMNS } from "../../../contracts/insight.js";
 import type { Query } from "../../db/client.js";
-import type { creditGrants, ledgerEntries } from "../../db/schema.js";
 import { SOURCE_OF } from "../ledger/index.js";
 
-type EntryRow = Pick<typeof ledgerEntries.$inferSelect, "id" | "kind" | "amount"> & {
-  created_at: Date;
-  grant_kind: (typeof creditGrants.$inferSelect)["kind"];
-  grant_id: number;
-  website_id: string | null;
-  website_name: string | null;
-  usage_event_id: string | null;
-  idempotency_key: string | null;
-};
-
-/** Ledger ids read per query: a primary-key range, so each query is bounded whatever the group's share of the ledger. */
-const WINDOW = 20_000;
+/** Ledger ids read per query: a primary-key range, so each query is bounded whatever the group's share of the ledger (and its plan cost stays under jit_above_cost: no JIT compile per window). */
+const WINDOW = 10_000;
 
 /**
- * A CSV field: quoted when it holds a comma, quote or line break; text a spreadsheet would run as
- * a formula (=, +, -, @, tab, CR at its start) gets a leading apostrophe (OWASP CSV injection).
+ * A text column as a CSV field, in SQL: empty for null; quoted when it holds a comma, quote or line
+ * break; text a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading
+ * apostrophe (OWASP CSV injection).
  */
-export function csvField(value: string | number | null): string {
-  if (value === null) return "";
-  if (typeof value === "number") return String(value);
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+function csvTextSql(expr: string): string {
+  const safe = `(case when left(${expr}, 1) in ('=', '+', '-', '@', chr(9), chr(13)) then chr(39) || ${expr} else ${expr} end)`;
+  const needsQuotes = `(strpos(${safe}, '"') > 0 or strpos(${safe}, ',') > 0 or strpos(${safe}, chr(10)) > 0 or strpos(${safe}, chr(13)) > 0)`;
+  return `coalesce(case when ${needsQuotes} then '"' || replace(${safe}, '"', '""') || '"' else ${safe} end, '')`;
 }
 
-function csvLine(r: EntryRow): string {
-  return [
-    csvField(r.created_at.toISOString()),
-    csvField(String(r.id)),
-    csvField(r.kind),
-    csvField(SOURCE_OF[r.grant_kind]),
-    csvField(r.website_id),
-    csvField(r.website_name),
-    csvField(r.usage_event_id),
-    csvField(r.idempotency_key),
-    csvField(Number(r.amount)),
-    csvField(String(r.grant_id)),
-  ].join(",");
-}
+const SOURCE_SQL = `case g.kind ${Object.entries(SOURCE_OF)
+  .map(([kind, source]) => `when '${kind}' then '${source}'`)
+  .join(" ")} end`;
+
+/**
+ * One window of the export as one text value: PostgreSQL formats the lines (the columns of
+ * LEDGER_CSV_COLUMNS), so the API process handles one string per 10,000 ids instead of 100,000
+ * parsed values.
+ */
+const WINDOW_SQL = `
+  select string_agg(
+           to_char(l.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || ',' || l.id || ',' || l.kind || ',' || ${SOURCE_SQL} || ',' ||
+           coalesce(coalesce(g.website_id, e.website_id)::text, '') || ',' || ${csvTextSql("w.name")} || ',' ||
+           coalesce(l.usage_event_id::text, '') || ',' || ${csvTextSql("e.idempotency_key")} || ',' || l.amount || ',' || l.grant_id,
+           chr(13) || chr(10) order by l.id) as chunk
+    from ledger_entries l
+    join credit_grants g on g.id = l.grant_id
+    -- One index probe per entry (limit 1 keeps the planner from hashing the whole usage_events table per window).
+    left join lateral (select u.website_id, u.idempotency_key from usage_events u where u.id = l.usage_event_id limit 1) e on true
+    left join websites w on w.id = coalesce(g.website_id, e.website_id)
+   where l.id >= $1 and l.id < $2 and l.grant_id = any($3::bigint[]) and l.created_at >= $4 and l.created_at < $5`;
 
 /**
  * The group's ledger as CSV: its grants' and its websites' own grants' entries, oldest first,
@@ -77,19 +73,10 @@ export async function exportLedgerCsv({ query, groupId, from, to }: { query: Que
         while (grantIds.length > 0 && next <= last) {
           const lo = next;
           next += WINDOW;
-          const batch = await query<EntryRow>(
-            `select l.id, l.created_at, l.kind, l.amount, l.grant_id, g.kind as grant_kind,
-                    coalesce(g.website_id, e.website_id) as website_id, w.name as website_name, l.usage_event_id, e.idempotency_key
-               from ledger_entries l
-               join credit_grants g on g.id = l.grant_id
-               left join usage_events e on e.id = l.usage_event_id
-               left join websites w on w.id = coalesce(g.website_id, e.website_id)
-              where l.id >= $1 and l.id < $2 and l.grant_id = any($3::bigint[]) and l.created_at >= $4 and l.created_at < $5
-              order by l.id`,
-            [lo, lo + WINDOW, grantIds, fromTs, toTs],
-          );
-          if (batch.rows.length > 0) {
-            controller.enqueue(encoder.encode(`${batch.rows.map(csvLine).join("\r\n")}\r\n`));
+          const { rows: window } = await query<{ chunk: string | null }>(WINDOW_SQL, [lo, lo + WINDOW, grantIds, fromTs, toTs]);
+          const chunk = window[0]?.chunk;
+          if (chunk) {
+            controller.enqueue(encoder.encode(`${chunk}\r\n`));
             return;
           }
         }

@@ -38,23 +38,16 @@ export async function getUsageReport({
   const from = isoDay(first);
   const to = isoDay(Math.max(first, last));
 
-  const [days, websites, pool, caps] = await Promise.all([
-    query<DailyRow & { day: string }>(
-      `select to_char(day, 'YYYY-MM-DD') as day, sum(website)::bigint as website, sum(group_monthly)::bigint as "groupMonthly",
-              sum(group_one_time)::bigint as "groupOneTime"
-         from usage_daily where group_id = $1 and day between $2 and $3 group by day`,
+  const [sums, groupSites, pool, caps] = await Promise.all([
+    // Per day and per website in one scan of the month's rollup rows.
+    query<DailyRow & { perSite: boolean; day: string | null; websiteId: string | null }>(
+      `select grouping(day) = 1 as "perSite", to_char(day, 'YYYY-MM-DD') as day, website_id as "websiteId", sum(website)::bigint as website,
+              sum(group_monthly)::bigint as "groupMonthly", sum(group_one_time)::bigint as "groupOneTime"
+         from usage_daily where group_id = $1 and day between $2 and $3
+        group by grouping sets ((day), (website_id))`,
       [groupId, from, to],
     ),
-    // Every website of the group, plus any that drew on it this month and has left since.
-    query<DailyRow & { websiteId: string; name: string }>(
-      `select s.id as "websiteId", s.name, coalesce(u.website, 0)::bigint as website, coalesce(u.m, 0)::bigint as "groupMonthly",
-              coalesce(u.o, 0)::bigint as "groupOneTime"
-         from (select website_id, sum(website) as website, sum(group_monthly) as m, sum(group_one_time) as o
-                 from usage_daily where group_id = $1 and day between $2 and $3 group by website_id) u
-         full join (select id from websites where group_id = $1) cur on cur.id = u.website_id
-         join websites s on s.id = coalesce(u.website_id, cur.id)`,
-      [groupId, from, to],
-    ),
+    query<{ id: string; name: string }>("select id, name from websites where group_id = $1", [groupId]),
     query<{ draws: number; monthly: number; period_end: Date | null; one_time: number; plan_quantity: number | null; plan_renews: boolean | null; plan_end: Date | null }>(
       `select (select coalesce(sum(group_monthly + group_one_time), 0)::bigint from usage_daily
                 where group_id = $1 and day >= $2::date - 7 and day < $2::date) as draws,
@@ -71,7 +64,8 @@ export async function getUsageReport({
     findPoolCaps({ query, groupId }),
   ]);
 
-  const byDay = new Map(days.rows.map((r) => [r.day, r]));
+  const byDay = new Map(sums.rows.filter((r) => !r.perSite).map((r) => [r.day, r]));
+  const bySite = new Map(sums.rows.filter((r) => r.perSite).map((r) => [r.websiteId!, r]));
   const dayList: UsageDay[] = [];
   if (first <= today) {
     for (let d = first; d <= last; d += DAY_MS) {
@@ -79,16 +73,26 @@ export async function getUsageReport({
       dayList.push({ date: isoDay(d), website: Number(r?.website ?? 0), groupMonthly: Number(r?.groupMonthly ?? 0), groupOneTime: Number(r?.groupOneTime ?? 0) });
     }
   }
+  // Every website of the group, plus any that drew on it this month and has left since.
+  const sites = new Map(groupSites.rows.map((w) => [w.id, w.name]));
+  const departed = [...bySite.keys()].filter((id) => !sites.has(id));
+  if (departed.length > 0) {
+    const { rows } = await query<{ id: string; name: string }>("select id, name from websites where id = any($1::uuid[])", [departed]);
+    for (const w of rows) sites.set(w.id, w.name);
+  }
   const poolOf = (w: UsageWebsite) => w.groupMonthly + w.groupOneTime;
-  const websiteList: UsageWebsite[] = websites.rows
-    .map((r) => ({
-      websiteId: r.websiteId,
-      name: r.name,
-      website: Number(r.website),
-      groupMonthly: Number(r.groupMonthly),
-      groupOneTime: Number(r.groupOneTime),
-      poolCap: caps.get(r.websiteId) ?? null,
-    }))
+  const websiteList: UsageWebsite[] = [...sites]
+    .map(([websiteId, name]) => {
+      const r = bySite.get(websiteId);
+      return {
+        websiteId,
+        name,
+        website: Number(r?.website ?? 0),
+        groupMonthly: Number(r?.groupMonthly ?? 0),
+        groupOneTime: Number(r?.groupOneTime ?? 0),
+        poolCap: caps.get(websiteId) ?? null,
+      };
+    })
     .sort((a, b) => poolOf(b) - poolOf(a) || b.website - a.website || a.name.localeCompare(b.name) || a.websiteId.localeCompare(b.websiteId));
 
   const p = pool.rows[0]!;
