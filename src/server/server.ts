@@ -139,6 +139,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ok(s));
   });
+  // Idle keep-alive connections stay open longer than any client's or proxy's idle timeout (Node's
+  // default is 5 s, under fetch's ~4 s reuse window): otherwise a client that reuses a pooled
+  // connection just as the server closes it gets ECONNRESET on a perfectly good request.
+  const http = server as import("node:http").Server;
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.PORT;
   const url = `http://127.0.0.1:${port}`;

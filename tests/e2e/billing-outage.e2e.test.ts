@@ -24,5 +24,10 @@ describe("a Stripe outage", () => {
     } finally {
       await setEmulatorFault(server.stripeEmulatorUrl, "none");
     }
+    // The same page with Stripe reachable shows the history: its absence above was the outage.
+    const answered = page.waitForResponse((res) => res.url().includes("/billing/invoices"));
+    await page.reload();
+    expect((await answered).status()).toBe(200);
+    await shows(page.getByRole("heading", { name: "Billing history" }));
   });
 });

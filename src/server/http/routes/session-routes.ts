@@ -31,6 +31,7 @@ export function sessionRoutes(deps: AppDeps) {
         password,
         ttlHours: deps.config.SESSION_TTL_HOURS,
         clientAddress: clientAddress(c, deps.config.TRUST_PROXY),
+        clock: deps.clock,
       });
       setSessionCookie(c, deps, token);
       c.header("Cache-Control", "no-store");
