@@ -88,7 +88,8 @@ export async function screenshots(page: Page, name: string) {
 
 /** Waits until the locator is visible (Playwright's auto-waiting, without @playwright/test). */
 export async function shows(locator: Locator, timeout = 10_000) {
-  await locator.first().waitFor({ state: "visible", timeout });
+  // Some text is rendered twice for two widths (table and stacked list); one of them must show.
+  await locator.filter({ visible: true }).first().waitFor({ state: "visible", timeout });
 }
 
 /** Waits until no element matches the locator. */

@@ -15,6 +15,7 @@ import {
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "../../../components/ui/tabs.js";
 import { toast } from "../../../components/ui/toast.js";
 import { formatMoney, formatNumber } from "../../../lib/format.js";
+import { ApiError } from "../../../lib/api-client.js";
 import { randomId } from "../../../lib/random-id.js";
 import { useCreatePurchase } from "../api/create-purchase.js";
 
@@ -143,8 +144,11 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
         description: type === "monthly" ? "Your monthly group credits are active." : "The credits are ready for every website in this group.",
       });
       inFlight.current = false;
-    } catch {
+    } catch (error) {
       // The error is shown inside the dialog from the mutation state; the user may try again.
+      // A decline is a final answer that the server replays for its key (as Stripe does), so trying
+      // again after one is a new attempt with a new key; after an unknown outcome the key is kept.
+      if (error instanceof ApiError && error.code === "payment_failed") idempotency.current.key = randomId();
       inFlight.current = false;
     }
   }
