@@ -50,4 +50,8 @@ export default tseslint.config(
     files: ["src/web/features/groups/**"],
     rules: { "no-restricted-imports": ["error", { patterns: ["**/features/billing/**"] }] },
   },
+  {
+    files: ["src/web/features/api-keys/**"],
+    rules: { "no-restricted-imports": ["error", { patterns: ["**/features/billing/**", "**/features/groups/**", "**/features/auth/**"] }] },
+  },
 );

@@ -13,6 +13,7 @@ const integration = (name: string, db: "pglite" | "postgres") => ({
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./tests/support/skip-reasons-reporter.ts"],
     pool: "forks",
     maxWorkers: 2,
     projects: [

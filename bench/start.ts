@@ -19,7 +19,7 @@ const freePort = () =>
 /** One `node scripts/start.mjs` (what `npm start` runs): ms from spawn until GET /healthz answers 200. */
 async function timeStart(env: Record<string, string>) {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ["scripts/start.mjs"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["scripts/start.mjs"], { cwd: ROOT, env: { ...process.env, LOG_FORMAT: "json", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const stderr: string[] = [];
   child.stderr.on("data", (d: Buffer) => stderr.push(d.toString()));
   const exited = new Promise<void>((ok) => child.once("exit", () => ok()));

@@ -14,6 +14,7 @@ export const ErrorCode = z.enum([
   "pool_cap_reached",
   "payload_too_large",
   "internal_error",
+  "service_unavailable",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -20,6 +20,3 @@ export const GroupDetail = z
   .object({ id: z.string(), orgId: z.string(), name: z.string(), websites: z.array(Website) })
   .openapi("GroupDetail");
 export type GroupDetail = z.infer<typeof GroupDetail>;
-
-export const CreateApiKeyBody = z.object({ name: z.string().trim().min(1).max(200) }).strict();
-export const ApiKeyCreated = z.object({ id: z.string(), name: z.string(), key: z.string() });

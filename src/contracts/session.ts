@@ -20,3 +20,12 @@ export type Membership = z.infer<typeof Membership>;
 export const LoginResponse = z.object({ user: User });
 export const SessionResponse = z.object({ user: User, memberships: z.array(Membership) });
 export type SessionResponse = z.infer<typeof SessionResponse>;
+
+/** The demo's sign-ins, present only while the demo data is loaded (for the login page). */
+export const DemoAccount = z.object({ email: z.string(), description: z.string() });
+export const DemoResponse = z
+  .object({ demo: z.object({ password: z.string(), accounts: z.array(DemoAccount) }).nullable() })
+  .openapi("DemoResponse", {
+    example: { demo: { password: "demo-password", accounts: [{ email: "org-admin@demo.test", description: "Org admin · Demo Org" }] } },
+  });
+export type DemoResponse = z.infer<typeof DemoResponse>;

@@ -11,7 +11,10 @@ const ConfigSchema = z.object({
   DATABASE_URL: optionalUrl,
   DATA_DIR: z.string().default("./data"),
   DEMO_DATA: z.enum(["0", "1"]).optional(),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Default: info for JSON logs, warn for the human format (one "running" line, then only trouble). */
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
+  /** `human` (default): short lines for a person at a terminal; `json`: one JSON object per line for machines. */
+  LOG_FORMAT: z.enum(["human", "json"]).default("human"),
   STRIPE_SECRET_KEY: z.preprocess((v) => (v === "" ? undefined : v), z.string().startsWith("sk_").optional()),
   STRIPE_API_BASE: optionalUrl,
   /** Required with a real STRIPE_SECRET_KEY; only the local emulator may use the public default. */

@@ -6,6 +6,7 @@ import { startStripeEmulator } from "../emulators/stripe/index.js";
 import { loadConfig } from "./config.js";
 import { seedDemoData } from "./demo/seed-billing.js";
 import { isDatabaseEmpty } from "./demo/seed.js";
+import { findDemoSignIn } from "./demo/demo-sign-in.js";
 import { createLogger, openConfiguredDatabase, startServer } from "./server.js";
 
 const config = loadConfig();
@@ -31,7 +32,7 @@ const partnerEmulator = config.PARTNER_API_BASE
   : await startPartnerEmulator({ port: config.PARTNER_EMULATOR_PORT, dataDir, apiKey: config.PARTNER_API_KEY, controlToken: emulatorControlToken });
 
 const database = await openConfiguredDatabase(config);
-const running = await startServer({ config, database, logger });
+const running = await startServer({ config, database, logger, holdReadiness: true });
 stripeEmulator?.setWebhookUrl(`${running.url}/api/webhooks/stripe`);
 
 const wantsDemo = config.DATABASE_URL ? config.DEMO_DATA === "1" : config.DEMO_DATA !== "0";
@@ -39,17 +40,28 @@ if (wantsDemo && (await isDatabaseEmpty(database.db))) {
   await seedDemoData({ database, billing: running.billing, stripeEmulator, config });
   logger.info("demo data loaded");
 }
-logger.info(
-  {
-    url: running.deps.publicUrl,
-    database: database.kind,
-    stripeEmulator: stripeEmulator?.url ?? null,
-    partnerEmulator: partnerEmulator?.url ?? null,
-    ...(stripeEmulator || partnerEmulator ? { emulatorControlToken } : {}),
-    ...(stripeEmulator ? { stripeEmulatorDashboard: stripeEmulator.dashboardUrl } : {}),
-  },
-  "Group Billing is running",
-);
+// The login page lists the demo's accounts while they exist in this database.
+running.deps.demo = await findDemoSignIn(database.db);
+// Only now may /readyz say 200 and sign-ins be accepted.
+running.markReady();
+
+const ready = {
+  url: running.deps.publicUrl,
+  database: database.kind,
+  stripeEmulator: stripeEmulator?.url ?? null,
+  partnerEmulator: partnerEmulator?.url ?? null,
+  ...(stripeEmulator || partnerEmulator ? { emulatorControlToken } : {}),
+  ...(stripeEmulator ? { stripeEmulatorDashboard: stripeEmulator.dashboardUrl } : {}),
+};
+if (config.LOG_FORMAT === "json") {
+  logger.info(ready, "Group Billing is running");
+} else {
+  // One line for the person who typed `npm start`: where to go and how to get in.
+  const demo = running.deps.demo;
+  const signIn = demo ? ` — sign in as ${demo.accounts[0]?.email ?? ""} with password ${demo.password}` : "";
+  const dashboard = stripeEmulator ? ` (Stripe emulator: ${stripeEmulator.dashboardUrl})` : "";
+  process.stdout.write(`Group Billing is running on ${ready.url}${signIn}${dashboard}\n`);
+}
 
 const shutdown = async () => {
   await running.close();

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { runMigrations } from "./db/migrate.js";
+import { humanLogStream } from "./human-log.js";
 import { createApp } from "./http/app.js";
 import type { AppDeps } from "./http/context.js";
 import { billingRoutes } from "./http/routes/billing-routes.js";
@@ -32,6 +33,8 @@ export interface StartOptions {
   scheduler?: boolean;
   /** Run the alert delivery and auto top-up loop (default true). */
   controlsWorker?: boolean;
+  /** Hold `/readyz` and sign-ins at 503 until `markReady()` (main.ts loads the demo first). Default false. */
+  holdReadiness?: boolean;
 }
 
 export interface RunningServer {
@@ -39,6 +42,8 @@ export interface RunningServer {
   deps: AppDeps;
   billing: ReturnType<typeof createBillingService>;
   partnerGateway: PartnerPort;
+  /** Startup work is done: `/readyz` may say 200 and sign-ins are accepted. */
+  markReady(): void;
   close(): Promise<void>;
 }
 
@@ -69,14 +74,16 @@ export const REDACTED = [
   ...["req.headers", "res.headers", "headers", "config"].flatMap((p) => SECRET_FIELDS.map((f) => `${p}["${f}"]`)),
 ];
 
+/** JSON lines for machines (`LOG_FORMAT=json`), short lines for a person at a terminal otherwise. */
 export function createLogger(config: Config, destination?: pino.DestinationStream) {
+  const json = config.LOG_FORMAT === "json";
   return pino(
     {
-      level: config.LOG_LEVEL,
+      level: config.LOG_LEVEL ?? (json ? "info" : "warn"),
       base: { svc: "group-billing" },
       redact: { paths: REDACTED, censor: "[redacted]" },
     },
-    destination,
+    destination ?? (json ? undefined : humanLogStream()),
   );
 }
 
@@ -95,7 +102,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   await runMigrations(database);
   const clock = opts.clock ?? systemClock;
   const apiKeys = createApiKeyVerifier({ database, logger });
-  const deps: AppDeps = { database, config, logger, clock, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`, apiKeys };
+  const deps: AppDeps = { database, config, logger, clock, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}`, apiKeys, startup: { ready: !opts.holdReadiness } };
   const stripe: StripePort = createStripeGateway({
     secretKey: config.STRIPE_SECRET_KEY ?? "sk_test_local_emulator",
     apiBase: config.STRIPE_API_BASE ?? (config.STRIPE_SECRET_KEY ? null : `http://127.0.0.1:${config.STRIPE_EMULATOR_PORT}`),
@@ -132,6 +139,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const server: ServerType = await new Promise((ok) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ok(s));
   });
+  // Idle keep-alive connections stay open longer than any client's or proxy's idle timeout (Node's
+  // default is 5 s, under fetch's ~4 s reuse window): otherwise a client that reuses a pooled
+  // connection just as the server closes it gets ECONNRESET on a perfectly good request.
+  const http = server as import("node:http").Server;
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.PORT;
   const url = `http://127.0.0.1:${port}`;
@@ -141,6 +154,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     deps,
     billing,
     partnerGateway: partner,
+    markReady: () => {
+      deps.startup!.ready = true;
+    },
     close: async () => {
       await scheduler?.stop();
       await controlsWorker?.stop();

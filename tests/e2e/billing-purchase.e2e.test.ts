@@ -54,12 +54,23 @@ describe("enabling billing and buying credits", () => {
     await screenshots(page, "billing-after-checkout");
   });
 
-  it("tells the user nothing was charged when Checkout is cancelled", async () => {
+  it("tells the user nothing was charged when Checkout is cancelled, and grants nothing", async () => {
     const { page, server } = app();
     await login(page, "org-admin@demo.test");
     await openGroupBilling(page, "Online Stores");
+    const groupId = /\/groups\/([^/]+)\/billing/.exec(page.url())?.[1] ?? "";
+    const summary = async () => (await (await page.request.get(`/api/groups/${groupId}/billing`)).json()) as { credits: unknown };
+    const before = await summary();
+
     await page.getByRole("button", { name: "Add More Credits" }).click();
     const dialog = page.getByRole("dialog", { name: "Add group credits" });
+    // Read the real answer as it passes (the page leaves for Checkout before its body could be read later).
+    let purchaseId = "";
+    await page.route("**/billing/purchases", async (route) => {
+      const response = await route.fetch();
+      purchaseId = ((await response.json()) as { purchaseId: string }).purchaseId;
+      await route.fulfill({ response });
+    });
     await dialog.getByRole("button", { name: "Add 1,000 Credits" }).click();
     await page.waitForURL((url) => !url.href.startsWith(server.baseUrl));
     await page.getByRole("link", { name: "Cancel" }).click();
@@ -67,6 +78,11 @@ describe("enabling billing and buying credits", () => {
     await page.waitForURL(/\/groups\/[^/]+\/billing/);
     await shows(page.getByText("Checkout cancelled. Nothing was charged."));
     await page.waitForFunction(() => !location.search.includes("checkout"));
+    expect(purchaseId).not.toBe("");
+    // What the notice claims: the purchase did not complete and the balance did not move.
+    const purchase = (await (await page.request.get(`/api/groups/${groupId}/billing/purchases/${purchaseId}`)).json()) as { status: string; credits: number };
+    expect(purchase.status).not.toBe("completed");
+    expect((await summary()).credits).toEqual(before.credits);
   });
 
   it("raises an active monthly plan without a second Checkout", async () => {
@@ -134,8 +150,9 @@ describe("enabling billing and buying credits", () => {
     await dialog.getByRole("button", { name: "Add 1,000 Credits" }).click();
     await hides(dialog, 20_000);
     await shows(page.getByText("Added 1,000 credits"));
-    // The retry of the same purchase from the same dialog reuses its idempotency key.
+    // A decline is final and replayed for its key, so the retry is a new attempt with a new key
+    // (a double click or a retry after an unknown outcome keeps the key).
     expect(keys).toHaveLength(2);
-    expect(keys[0]).toBe(keys[1]);
+    expect(keys[0]).not.toBe(keys[1]);
   });
 });

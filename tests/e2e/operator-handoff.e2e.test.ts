@@ -66,7 +66,8 @@ describe("sign-in from the platform", () => {
     await shows(page.getByText("This sign-in link was already used."));
     await screenshots(page, "handoff-error");
     await page.goto(`/groups/${groupId}/billing`);
-    await page.waitForURL(/\/login$/);
+    // Not signed in: the login page, which will come back to the page asked for.
+    await page.waitForURL((url) => url.pathname === "/login" && url.searchParams.get("next") === `/groups/${groupId}/billing`);
   });
 
   it("refuses an expired link and one signed with another secret", async () => {

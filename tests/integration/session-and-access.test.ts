@@ -138,11 +138,13 @@ describe("access matrix", () => {
     expect(groups.json.groups.map((g: { id: string }) => g.id)).toEqual([mine.groupA.id]);
   });
 
-  it("shows a group's websites to its admin", async () => {
+  it("shows a group's websites to its admin: exactly that group's, by name", async () => {
     const r = await (await as(mine.groupAdmin)).get(`/api/groups/${mine.groupA.id}`);
     expect(r.status).toBe(200);
-    expect(r.json.websites).toHaveLength(3);
-    expect(r.json.orgId).toBe(mine.org.id);
+    expect(r.json).toMatchObject({ id: mine.groupA.id, orgId: mine.org.id, name: mine.groupA.name });
+    // Group B's website and the website in no group are not in group A.
+    expect(r.json.websites.map((w: { name: string }) => w.name).sort()).toEqual(mine.websitesA.map((w) => w.name).sort());
+    expect(r.json.websites.map((w: { url: string }) => w.url).sort()).toEqual(mine.websitesA.map((w) => w.url).sort());
   });
 });
 
@@ -154,5 +156,7 @@ describe("operations", () => {
     const doc = await c.get("/api/openapi.json");
     expect(doc.json.paths["/api/session"].post).toBeDefined();
     expect(doc.json.paths["/api/orgs/{orgId}/api-keys"].post).toBeDefined();
+    expect(doc.json.paths["/api/orgs/{orgId}/api-keys"].get.summary).toBe("List the organization's API keys");
+    expect(doc.json.paths["/api/orgs/{orgId}/api-keys/{keyId}"].delete.summary).toBe("Revoke an API key");
   });
 });

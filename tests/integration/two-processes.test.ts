@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { FREE_FAILURES } from "../../src/server/modules/access/sign-in-throttle.js";
 import { sha256 } from "../../src/server/modules/access/tokens.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD } from "../support/factories.js";
@@ -9,11 +9,14 @@ import { startTestServer, type TestServer } from "../support/server.js";
 
 // Several API processes on one PostgreSQL server: correctness must come from the database.
 const onPostgres = process.env.TEST_DB === "postgres";
+const ONLY_POSTGRES = "PostgreSQL only: embedded PGlite is one process, so there is no second process to race";
 
-describe.runIf(onPostgres)("two API processes on one database", () => {
+describe("two API processes on one database", () => {
   let server: TestServer;
   let second: ServerProcess;
+  beforeEach((ctx) => ctx.skip(!onPostgres, ONLY_POSTGRES));
   beforeAll(async () => {
+    if (!onPostgres) return;
     server = await startTestServer();
     second = await spawnServer({
       DATABASE_URL: server.databaseUrl!,
@@ -80,11 +83,5 @@ describe.runIf(onPostgres)("two API processes on one database", () => {
     }
     expect(statuses).toEqual([...Array(FREE_FAILURES).fill(401), 429]);
     expect((await new Client(second.url).post("/api/session", { email: f.member, password: TEST_PASSWORD })).status).toBe(429);
-  });
-});
-
-describe.skipIf(onPostgres)("two API processes (PostgreSQL only)", () => {
-  it("is covered by the postgres project; PGlite is one embedded process", () => {
-    expect(onPostgres).toBe(false);
   });
 });

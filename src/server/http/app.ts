@@ -11,6 +11,7 @@ import { statusOf } from "./errors.js";
 import { createFrame, RequestLog } from "./frame.js";
 import { bodyLimits, browserMutationGuard, requestLogging } from "./middleware.js";
 import { createRouter } from "./openapi.js";
+import { apiKeyRoutes } from "./routes/api-key-routes.js";
 import { groupRoutes } from "./routes/group-routes.js";
 import { handoffRoutes } from "./routes/handoff-routes.js";
 import { operatorRoutes } from "./routes/operator-routes.js";
@@ -60,7 +61,9 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
   // Machine traffic first, before any of the page's middleware: health checks and the API-key API
   // answer through the lean frame (precomputed headers; no session, Origin check or per-request logger).
   app.get("/healthz", () => frame.json({ ok: true }, 200));
+  const starting = () => deps.startup?.ready === false;
   app.get("/readyz", async () => {
+    if (starting()) return frame.json({ ok: false }, 503);
     try {
       const ready = await migrationsApplied(deps.database);
       return ready ? frame.json({ ok: true }, 200) : frame.json({ ok: false }, 503);
@@ -82,8 +85,15 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
   // Every JSON mutation the browser makes; webhooks, the API-key API and the operator API are not cookie-based.
   app.use("/api/*", browserMutationGuard(deps));
 
+  // Sign-in waits for startup (demo data): "try again" (503), never "wrong password" (401).
+  app.post("/api/session", async (c, next) => {
+    if (!starting()) return next();
+    c.header("Retry-After", "1");
+    return c.json({ error: { code: "service_unavailable", message: "The server is starting. Try again in a moment." } } satisfies ErrorBody, 503);
+  });
   app.route("/", sessionRoutes(deps));
   app.route("/", groupRoutes(deps));
+  app.route("/", apiKeyRoutes(deps));
   app.route("/", operatorRoutes(deps));
   app.route("/", handoffRoutes(deps));
   app.route("/", insightRoutes(deps));

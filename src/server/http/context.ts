@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { DemoResponse } from "../../contracts/session.js";
 import type { Clock } from "../clock.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
@@ -17,6 +18,13 @@ export interface AppDeps {
   publicUrl: string;
   /** API keys, cached in this process and dropped the moment any process revokes one. */
   apiKeys: ApiKeyVerifier;
+  /**
+   * This process's startup state: until `ready` (migrations and demo data done), `/readyz` answers 503
+   * and sign-ins answer 503, so nobody signs in to a half-loaded demo. Absent means ready.
+   */
+  startup?: { ready: boolean };
+  /** The demo's sign-ins while the demo data is loaded (set by main.ts after seeding); shown on the login page. */
+  demo?: DemoResponse["demo"];
 }
 
 export interface AppEnv {

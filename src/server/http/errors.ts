@@ -16,6 +16,7 @@ const STATUS: Record<ErrorCode, ErrorStatus> = {
   rate_limited: 429,
   internal_error: 500,
   billing_unavailable: 503,
+  service_unavailable: 503,
 };
 
 /** The HTTP status of an error code (the only place codes meet statuses). */

@@ -89,7 +89,7 @@ export const browserMutationGuard = (deps: AppDeps) =>
 
 export const requireSession = (deps: AppDeps) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    // Several routers guard /api/groups/*: the session is looked up once per request.
+    // Several routers guard /api/groups/* and /api/orgs/*: the session is looked up once per request.
     if (c.get("principal")) return next();
     const token = getCookie(c, SESSION_COOKIE);
     const principal = token ? await findPrincipalBySession({ db: deps.database.db, token }) : null;

@@ -1,5 +1,5 @@
 import { LogOut } from "lucide-react";
-import { Link, Navigate, Outlet, useNavigate, useParams } from "react-router";
+import { Link, Navigate, Outlet, useLocation, useNavigate, useParams } from "react-router";
 import { Button } from "../components/ui/button.js";
 import { SkeletonLine } from "../components/ui/skeleton.js";
 import { useLogOut } from "../features/auth/api/log-out.js";
@@ -7,6 +7,8 @@ import { useSession } from "../features/auth/api/get-session.js";
 import { useGroup } from "../features/groups/api/get-group.js";
 import { useOrgs } from "../features/groups/api/get-orgs.js";
 import { isApiError } from "../lib/api-client.js";
+import { isUuid } from "../lib/ids.js";
+import { loginPathFor } from "../lib/return-to.js";
 
 export const PRODUCT_NAME = "Sitecredits";
 
@@ -14,7 +16,7 @@ export const PRODUCT_NAME = "Sitecredits";
 function useCurrentOrg() {
   const { orgId, groupId } = useParams();
   const orgs = useOrgs();
-  const group = useGroup(orgId ? undefined : groupId);
+  const group = useGroup(orgId || !isUuid(groupId) ? undefined : groupId);
   const id = orgId ?? group.data?.orgId;
   const list = orgs.data?.orgs;
   if (!list) return { org: undefined, loading: orgs.isPending };
@@ -26,9 +28,10 @@ export function AppShell() {
   const { org, loading } = useCurrentOrg();
   const logOut = useLogOut();
   const navigate = useNavigate();
+  const location = useLocation();
 
   if (session.isError && isApiError(session.error) && session.error.status === 401) {
-    return <Navigate to="/login" replace />;
+    return <Navigate to={loginPathFor(location)} replace />;
   }
 
   return (

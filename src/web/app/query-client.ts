@@ -20,6 +20,10 @@ export const queryClient = new QueryClient({
       staleTime: 5_000,
       // Client errors (403, 404, ...) will not change by asking again; outages get one more try.
       retry: (failureCount, error) => (isApiError(error) && error.status >= 400 && error.status < 500 ? false : failureCount < 1),
+      // A failed query is not asked again just because another component showing it mounts (the
+      // page's skeleton gives way to the error, a card appears): one failing request, not two.
+      // "Try again" or coming back to the window asks again.
+      retryOnMount: false,
     },
   },
 });

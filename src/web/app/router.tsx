@@ -2,6 +2,8 @@ import { lazy, Suspense, useEffect } from "react";
 import { BrowserRouter, Route, Routes, useLocation, useNavigate } from "react-router";
 import { billingSummaryQueryOptions } from "../features/billing/api/get-billing-summary.js";
 import { groupQueryOptions } from "../features/groups/api/get-group.js";
+import { isUuid } from "../lib/ids.js";
+import { loginPathFor } from "../lib/return-to.js";
 import { queryClient, setUnauthenticatedHandler } from "./query-client.js";
 import { AppShell } from "./app-shell.js";
 import { RouteErrorBoundary } from "./route-error-boundary.js";
@@ -13,27 +15,28 @@ const OrgGroupsRoute = lazy(async () => ({ default: (await import("./routes/org-
 const loadGroupRoutes = () => import("./routes/group.js");
 // The billing page is the one people land on (Checkout returns there): fetch its chunk while the
 // entry still runs instead of after the first render.
-const landing = /^\/groups\/([^/]+)/.exec(window.location.pathname);
-if (landing?.[1]) {
-  void loadGroupRoutes();
+const landing = /^\/groups\/([^/]+)/.exec(window.location.pathname)?.[1];
+if (landing) void loadGroupRoutes();
+if (isUuid(landing)) {
   // ...and its data, in parallel with the chunk.
-  const groupId = decodeURIComponent(landing[1]);
+  const groupId = landing;
   void queryClient.prefetchQuery(groupQueryOptions(groupId));
   if (window.location.pathname.endsWith("/billing")) void queryClient.prefetchQuery(billingSummaryQueryOptions(groupId));
 }
 const GroupOverviewRoute = lazy(async () => ({ default: (await loadGroupRoutes()).GroupOverviewRoute }));
 const GroupBillingRoute = lazy(async () => ({ default: (await loadGroupRoutes()).GroupBillingRoute }));
+const ApiKeysRoute = lazy(async () => ({ default: (await import("./routes/api-keys.js")).ApiKeysRoute }));
 const NotFoundRoute = lazy(async () => ({ default: (await import("./routes/not-found.js")).NotFoundRoute }));
 
-/** Sends the user to /login whenever the API answers 401. */
+/** Sends the user to /login whenever the API answers 401, remembering the page to come back to. */
 function RedirectWhenUnauthenticated() {
   const navigate = useNavigate();
-  const { pathname } = useLocation();
+  const location = useLocation();
   useEffect(() => {
     setUnauthenticatedHandler(() => {
-      if (pathname !== "/login") void navigate("/login", { replace: true });
+      if (location.pathname !== "/login") void navigate(loginPathFor(location), { replace: true });
     });
-  }, [navigate, pathname]);
+  }, [navigate, location]);
   return null;
 }
 
@@ -48,6 +51,7 @@ export function AppRouter() {
             <Route element={<AppShell />}>
               <Route index element={<HomeRoute />} />
               <Route path="orgs/:orgId/groups" element={<OrgGroupsRoute />} />
+              <Route path="orgs/:orgId/api-keys" element={<ApiKeysRoute />} />
               <Route path="groups/:groupId" element={<GroupOverviewRoute />} />
               <Route path="groups/:groupId/billing" element={<GroupBillingRoute />} />
               <Route path="*" element={<NotFoundRoute />} />

@@ -50,10 +50,15 @@ export async function openBrowser({ baseUrl }: { baseUrl: string }): Promise<Bro
 /** Logs in through the form and waits for the groups page. */
 export async function login(page: Page, email: string) {
   await page.goto("/login");
+  await fillLogin(page, email);
+  await page.waitForURL(/\/orgs\/[^/]+\/groups$/);
+}
+
+/** Fills and submits the sign-in form that is on screen. */
+export async function fillLogin(page: Page, email: string) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(DEMO_PASSWORD);
   await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL(/\/orgs\/[^/]+\/groups$/);
 }
 
 /** Opens a group's billing tab from the organization's groups page. */
@@ -62,13 +67,18 @@ export async function openGroupBilling(page: Page, groupName: string) {
   await page.waitForURL(/\/groups\/[^/]+\/billing/);
 }
 
+/** Resolves once the browser has laid out and painted the current state (two animation frames). */
+export async function painted(page: Page) {
+  await page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
+}
+
 /** Full-page screenshot at 1280 px and 375 px into test-results/. */
 export async function screenshots(page: Page, name: string) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const original = page.viewportSize() ?? { width: 1280, height: 900 };
   for (const width of [1280, 375]) {
     await page.setViewportSize({ width, height: width === 375 ? 812 : 900 });
-    await page.waitForTimeout(150);
+    await painted(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow, `${name} scrolls sideways at ${width} px`).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}.png`), fullPage: true });
@@ -78,7 +88,8 @@ export async function screenshots(page: Page, name: string) {
 
 /** Waits until the locator is visible (Playwright's auto-waiting, without @playwright/test). */
 export async function shows(locator: Locator, timeout = 10_000) {
-  await locator.first().waitFor({ state: "visible", timeout });
+  // Some text is rendered twice for two widths (table and stacked list); one of them must show.
+  await locator.filter({ visible: true }).first().waitFor({ state: "visible", timeout });
 }
 
 /** Waits until no element matches the locator. */

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiKeyCreated, CreateApiKeyBody, GroupDetail, GroupsResponse, OrgsResponse } from "../../../contracts/groups.js";
-import { createApiKey, requireGroupAdmin, requireOrgAdmin } from "../../modules/access/access-service.js";
+import { GroupDetail, GroupsResponse, OrgsResponse } from "../../../contracts/groups.js";
+import { requireGroupAdmin } from "../../modules/access/access-service.js";
 import { findGroupDetail, findGroups, findOrgs } from "../../modules/groups/groups-service.js";
 import type { AppDeps } from "../context.js";
 import { requireSession } from "../middleware.js";
-import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { createRouter, errorResponses, jsonResponse } from "../openapi.js";
 
 export const OrgParams = z.object({ orgId: z.string().uuid() });
 export const GroupParams = z.object({ groupId: z.string().uuid() });
@@ -55,19 +55,5 @@ export function groupRoutes(deps: AppDeps) {
     },
   );
 
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/api/orgs/{orgId}/api-keys",
-      tags: ["groups"],
-      request: { params: OrgParams, body: jsonBody(CreateApiKeyBody) },
-      responses: { 201: jsonResponse(ApiKeyCreated, "The key, shown once"), ...errorResponses },
-    }),
-    async (c) => {
-      const { orgId } = c.req.valid("param");
-      requireOrgAdmin(c.get("principal"), orgId);
-      return c.json(await createApiKey({ db, orgId, name: c.req.valid("json").name }), 201);
-    },
-  );
   return app;
 }

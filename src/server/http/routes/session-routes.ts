@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { deleteCookie } from "hono/cookie";
-import { LoginBody, LoginResponse, SessionResponse } from "../../../contracts/session.js";
+import { DemoResponse, LoginBody, LoginResponse, SessionResponse } from "../../../contracts/session.js";
 import { login, logout } from "../../modules/access/access-service.js";
 import { clientAddress } from "../client-address.js";
 import type { AppDeps } from "../context.js";
@@ -31,11 +31,24 @@ export function sessionRoutes(deps: AppDeps) {
         password,
         ttlHours: deps.config.SESSION_TTL_HOURS,
         clientAddress: clientAddress(c, deps.config.TRUST_PROXY),
+        clock: deps.clock,
       });
       setSessionCookie(c, deps, token);
       c.header("Cache-Control", "no-store");
       return c.json({ user }, 200);
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/demo",
+      tags: ["session"],
+      summary: "Demo sign-ins",
+      description: "The demo accounts and their password while the demo data is loaded; `demo` is null otherwise.",
+      responses: { 200: jsonResponse(DemoResponse, "The demo's accounts, or null") },
+    }),
+    (c) => c.json({ demo: deps.demo ?? null }, 200),
   );
 
   app.on(["GET", "DELETE"], "/api/session", requireSession(deps));

@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Membership, User } from "../../../contracts/session.js";
+import type { Clock } from "../../clock.js";
 import type { DbOrTx } from "../../db/client.js";
 import { apiKeys, groups, membershipGroups, memberships, sessions, users, websites } from "../../db/schema.js";
 import { AppError, forbidden, notFound } from "../../errors.js";
@@ -30,7 +31,7 @@ function rememberFailure(address: string) {
  * Sign in. Throttled by client address and account (see sign-in-throttle.ts): a refused attempt
  * is `rate_limited` with a Retry-After and no password check.
  */
-export function login(args: { db: DbOrTx; email: string; password: string; ttlHours: number; clientAddress: string }) {
+export function login(args: { db: DbOrTx; email: string; password: string; ttlHours: number; clientAddress: string; clock: Clock }) {
   return signIns.run(() => attemptSignIn(args), { suspect: failedRecently(args.clientAddress) });
 }
 
@@ -40,15 +41,17 @@ async function attemptSignIn({
   password,
   ttlHours,
   clientAddress,
+  clock,
 }: {
   db: DbOrTx;
   email: string;
   password: string;
   ttlHours: number;
   clientAddress: string;
+  clock: Clock;
 }) {
   const normalized = email.trim().toLowerCase();
-  const { id, failures } = await recordAttempt({ db, email: normalized, clientAddress });
+  const { id, failures } = await recordAttempt({ db, email: normalized, clientAddress, now: clock() });
   const wait = secondsUntilAllowed(failures);
   if (wait > 0) {
     rememberFailure(clientAddress);

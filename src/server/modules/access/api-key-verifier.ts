@@ -90,6 +90,9 @@ export function createApiKeyVerifier({ database, logger }: { database: Database;
         listener = client;
         client.on("notification", (n) => onChange(n.payload));
         client.on("error", () => {
+          // Only the client we still hold is ours to release: once close() or the catch below gave it
+          // back, the pool owns it (and its own error handling).
+          if (listener !== client) return;
           lost();
           listener = null;
           client.release(true);
@@ -166,10 +169,14 @@ export function createApiKeyVerifier({ database, logger }: { database: Database;
       closed = true;
       if (retry) clearTimeout(retry);
       await unlisten?.().catch(() => undefined);
-      if (listener) {
-        await listener.query(`UNLISTEN ${CHANNEL}`).catch(() => undefined);
-        listener.release();
-        listener = null;
+      const client = listener;
+      if (client) {
+        await client.query(`UNLISTEN ${CHANNEL}`).catch(() => undefined);
+        // The error handler may have released it while UNLISTEN was under way.
+        if (listener === client) {
+          listener = null;
+          client.release();
+        }
       }
     },
   };

@@ -41,26 +41,29 @@ export function secondsUntilAllowed(f: RecentFailures): number {
 }
 
 /**
- * Record an attempt (as failed until it succeeds) and read the recent failures around it. The
+ * Record an attempt at `now` (the server's clock; as failed until it succeeds) and read the recent failures around it. The
  * row goes in before counting, so a concurrent burst sees itself: the n-th parallel guess counts
  * the n-1 before it.
  */
-export async function recordAttempt({ db, email, clientAddress }: { db: DbOrTx; email: string; clientAddress: string }) {
-  const [attempt] = await db.insert(loginAttempts).values({ email, clientAddress, succeeded: false }).returning({ id: loginAttempts.id });
+export async function recordAttempt({ db, email, clientAddress, now }: { db: DbOrTx; email: string; clientAddress: string; now: Date }) {
+  const [attempt] = await db.insert(loginAttempts).values({ email, clientAddress, succeeded: false, createdAt: now }).returning({ id: loginAttempts.id });
   const id = attempt!.id;
+  // Ages are measured from the server's clock (the same instant the attempt is stamped with), so
+  // tests set time exactly and every process agrees on the rule.
+  const at = sql`${now.toISOString()}::timestamptz`;
   const [row] = await db
     .select({
       pair: sql<number>`count(*) filter (where ${loginAttempts.email} = ${email})::int`,
-      pairLastAgeSeconds: sql<number | null>`extract(epoch from now() - max(${loginAttempts.createdAt}) filter (where ${loginAttempts.email} = ${email}))::float8`,
+      pairLastAgeSeconds: sql<number | null>`extract(epoch from ${at} - max(${loginAttempts.createdAt}) filter (where ${loginAttempts.email} = ${email}))::float8`,
       address: sql<number>`count(*)::int`,
-      addressOldestAgeSeconds: sql<number | null>`extract(epoch from now() - min(${loginAttempts.createdAt}))::float8`,
+      addressOldestAgeSeconds: sql<number | null>`extract(epoch from ${at} - min(${loginAttempts.createdAt}))::float8`,
     })
     .from(loginAttempts)
     .where(
       and(
         eq(loginAttempts.clientAddress, clientAddress),
         eq(loginAttempts.succeeded, false),
-        sql`${loginAttempts.createdAt} > now() - make_interval(mins => ${WINDOW_MINUTES})`,
+        sql`${loginAttempts.createdAt} > ${at} - make_interval(mins => ${WINDOW_MINUTES})`,
         sql`${loginAttempts.id} <> ${id}`,
       ),
     );

@@ -1,5 +1,7 @@
-import { ChevronRight } from "lucide-react";
+import { Ban, ChevronRight, SearchX } from "lucide-react";
 import { Link, useNavigate, useParams } from "react-router";
+import { Button } from "../../components/ui/button.js";
+import { NoticeCard } from "../../components/ui/notice-card.js";
 import { SkeletonLine } from "../../components/ui/skeleton.js";
 import { Tabs, TabsContent, TabsLineList, TabsLineTrigger } from "../../components/ui/tabs.js";
 import { GroupBilling } from "../../features/billing/components/group-billing.js";
@@ -7,16 +9,52 @@ import { useGroup } from "../../features/groups/api/get-group.js";
 import { GroupOverviewCard } from "../../features/groups/components/group-overview-card.js";
 import { WebsiteLogo } from "../../features/groups/components/website-logo.js";
 import { WebsitesList } from "../../features/groups/components/websites-list.js";
+import { isApiError } from "../../lib/api-client.js";
+import { isUuid } from "../../lib/ids.js";
 
 type GroupTab = "overview" | "billing";
 
 const SHARED_CREDITS_SENTENCE = "Credits bought here are shared by every website in this group.";
 
+/** The page in place of a group that is not there for this user: no tabs, no billing, no offer. */
+function GroupUnavailable({ reason }: { reason: "not_found" | "forbidden" }) {
+  return (
+    <div className="flex flex-col gap-6 pt-4 sm:pt-10">
+      {reason === "forbidden" ? (
+        <NoticeCard icon={<Ban aria-hidden="true" />} title="Billing is available to admins only">
+          <p>Ask an organization admin or an admin of this group to manage its credits.</p>
+          <GoToGroups />
+        </NoticeCard>
+      ) : (
+        <NoticeCard icon={<SearchX aria-hidden="true" />} title="Group not found">
+          <p>This group does not exist, or it belongs to an organization you are not a member of.</p>
+          <GoToGroups />
+        </NoticeCard>
+      )}
+    </div>
+  );
+}
+
+function GoToGroups() {
+  return (
+    <Button variant="secondary" className="mt-5" asChild>
+      <Link to="/">Go to your groups</Link>
+    </Button>
+  );
+}
+
 function GroupPage({ tab }: { tab: GroupTab }) {
   const { groupId = "" } = useParams();
+  const validId = isUuid(groupId);
   const navigate = useNavigate();
-  const group = useGroup(groupId);
+  const group = useGroup(validId ? groupId : undefined);
   const base = `/groups/${encodeURIComponent(groupId)}`;
+
+  if (!validId) return <GroupUnavailable reason="not_found" />;
+  if (group.isError && isApiError(group.error)) {
+    if (group.error.status === 403) return <GroupUnavailable reason="forbidden" />;
+    if (group.error.status === 404 || group.error.status === 400) return <GroupUnavailable reason="not_found" />;
+  }
 
   return (
     <div className="flex flex-col gap-6">

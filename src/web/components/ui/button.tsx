@@ -11,6 +11,7 @@ const variants = {
   primary: "bg-primary text-primary-foreground shadow-sm hover:bg-zinc-800",
   secondary: "border border-input bg-background text-foreground shadow-sm hover:bg-muted",
   ghost: "text-foreground hover:bg-muted",
+  destructive: "bg-destructive text-white shadow-sm hover:bg-red-700",
 } as const;
 
 const sizes = {

@@ -1,4 +1,4 @@
-import { useSyncExternalStore } from "react";
+import { useEffect, useRef, useSyncExternalStore, type RefObject } from "react";
 import { Toast as ToastPrimitive } from "radix-ui";
 import { CircleCheck, Info, TriangleAlert, X } from "lucide-react";
 import { cn } from "../../lib/cn.js";
@@ -38,8 +38,31 @@ const icons = {
   error: <TriangleAlert className="size-4 text-destructive" aria-hidden="true" />,
 } as const;
 
+/**
+ * While toasts are shown, the page gets as much room at its bottom as they take, so scrolled to
+ * the end nothing (the last rows' amounts and links) stays hidden under them.
+ */
+function useReserveSpaceBelow(viewport: RefObject<HTMLOListElement | null>) {
+  useEffect(() => {
+    const element = viewport.current;
+    if (!element) return;
+    const root = document.documentElement;
+    const observer = new ResizeObserver(() => {
+      const height = element.childElementCount > 0 ? element.getBoundingClientRect().height : 0;
+      root.style.setProperty("--toast-space", `${Math.ceil(height)}px`);
+    });
+    observer.observe(element);
+    return () => {
+      observer.disconnect();
+      root.style.removeProperty("--toast-space");
+    };
+  }, [viewport]);
+}
+
 export function Toaster() {
   const toasts = useSyncExternalStore(subscribe, () => items);
+  const viewport = useRef<HTMLOListElement>(null);
+  useReserveSpaceBelow(viewport);
   return (
     <ToastPrimitive.Provider swipeDirection="right" duration={6000}>
       {toasts.map((item) => (
@@ -68,7 +91,7 @@ export function Toaster() {
           </ToastPrimitive.Close>
         </ToastPrimitive.Root>
       ))}
-      <ToastPrimitive.Viewport className="fixed right-0 bottom-0 z-[100] m-0 flex w-full max-w-sm list-none flex-col gap-2 p-4 outline-none" />
+      <ToastPrimitive.Viewport ref={viewport} className="fixed right-0 bottom-0 z-[100] m-0 flex w-full max-w-sm list-none flex-col gap-2 p-4 outline-none" />
     </ToastPrimitive.Provider>
   );
 }

@@ -1,9 +1,11 @@
-import { useId, useState, type FormEvent } from "react";
+import { useId, useRef, useState, type FormEvent } from "react";
 import { Loader2 } from "lucide-react";
 import { Button } from "../../../components/ui/button.js";
 import { Input, Label } from "../../../components/ui/input.js";
 import { isApiError } from "../../../lib/api-client.js";
+import { useDemoAccounts } from "../api/get-demo-accounts.js";
 import { useLogIn } from "../api/log-in.js";
+import { DemoAccounts } from "./demo-accounts.js";
 
 /** Email and password form; calls `onLoggedIn` once the session cookie is set. */
 export function LoginForm({ onLoggedIn }: { onLoggedIn: () => void | Promise<void> }) {
@@ -12,6 +14,8 @@ export function LoginForm({ onLoggedIn }: { onLoggedIn: () => void | Promise<voi
   const [password, setPassword] = useState("");
   const [continuing, setContinuing] = useState(false);
   const errorId = useId();
+  const demo = useDemoAccounts().data?.demo;
+  const submitButton = useRef<HTMLButtonElement>(null);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -29,6 +33,7 @@ export function LoginForm({ onLoggedIn }: { onLoggedIn: () => void | Promise<voi
   const working = logIn.isPending || continuing;
 
   return (
+    <>
     <form className="grid gap-4" onSubmit={(event) => void submit(event)} aria-describedby={message ? errorId : undefined}>
       <div className="grid gap-2">
         <Label htmlFor="login-email">Email</Label>
@@ -59,10 +64,22 @@ export function LoginForm({ onLoggedIn }: { onLoggedIn: () => void | Promise<voi
           {message}
         </p>
       ) : null}
-      <Button type="submit" disabled={working} className="w-full">
+      <Button ref={submitButton} type="submit" disabled={working} className="w-full">
         {working ? <Loader2 className="animate-spin" aria-hidden="true" /> : null}
         Log in
       </Button>
     </form>
+    {demo ? (
+      <DemoAccounts
+        demo={demo}
+        onPick={(pickedEmail) => {
+          logIn.reset();
+          setEmail(pickedEmail);
+          setPassword(demo.password);
+          submitButton.current?.focus();
+        }}
+      />
+    ) : null}
+    </>
   );
 }

@@ -1,4 +1,4 @@
-import { useRef, useState } from "react";
+import { useId, useRef, useState } from "react";
 import { Loader2, Minus, Plus } from "lucide-react";
 import type { BillingSummary, PurchaseBody, PurchaseType } from "../../../../contracts/billing.js";
 import { Button } from "../../../components/ui/button.js";
@@ -15,6 +15,7 @@ import {
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "../../../components/ui/tabs.js";
 import { toast } from "../../../components/ui/toast.js";
 import { formatMoney, formatNumber } from "../../../lib/format.js";
+import { ApiError } from "../../../lib/api-client.js";
 import { randomId } from "../../../lib/random-id.js";
 import { useCreatePurchase } from "../api/create-purchase.js";
 
@@ -23,14 +24,16 @@ type AddCreditsDialogProps = {
   billing: BillingSummary;
   /** "Add Credits" before the first purchase, "Add More Credits" after. */
   triggerLabel: string;
+  /** Primary in the page header; secondary inside a card. */
+  triggerVariant?: "primary" | "secondary";
 };
 
-export function AddCreditsDialog({ groupId, billing, triggerLabel }: AddCreditsDialogProps) {
+export function AddCreditsDialog({ groupId, billing, triggerLabel, triggerVariant = "primary" }: AddCreditsDialogProps) {
   const [open, setOpen] = useState(false);
   return (
     <Dialog open={open} onOpenChange={setOpen}>
       <DialogTrigger asChild>
-        <Button>
+        <Button variant={triggerVariant}>
           <Plus aria-hidden="true" />
           {triggerLabel}
         </Button>
@@ -49,7 +52,13 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
   const { pricing, credits } = billing;
   const [type, setType] = useState<PurchaseType>("one_time");
   const [quantity, setQuantity] = useState<number>(pricing.minQuantity);
+  // What the quantity field shows while the user types; `quantity` is the last valid value.
+  const [draft, setDraft] = useState<string>(String(pricing.minQuantity));
+  const [quantityNote, setQuantityNote] = useState<string | null>(null);
+  const quantityNoteId = useId();
   const [redirecting, setRedirecting] = useState(false);
+  // Set synchronously on the first click, so a double-click sends one request, not two.
+  const inFlight = useRef(false);
   // One key per opening; a retry of the same purchase reuses it, a changed purchase gets a new one.
   const idempotency = useRef<{ key: string; body: string | null }>({ key: randomId(), body: null });
   const purchase = useCreatePurchase(groupId);
@@ -59,13 +68,58 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
   const totalCost = { amount: price.amount * quantity, currency: price.currency };
   const balance = (credits.monthly?.remaining ?? 0) + (credits.oneTime?.remaining ?? 0);
   const working = purchase.isPending || redirecting;
+  const draftValid = draft === String(quantity);
+  const range = `from ${pricing.minQuantity} to ${pricing.maxQuantity}`;
 
   function changeQuantity(next: number) {
     purchase.reset();
-    setQuantity(Math.min(pricing.maxQuantity, Math.max(pricing.minQuantity, next)));
+    const clamped = Math.min(pricing.maxQuantity, Math.max(pricing.minQuantity, next));
+    setQuantity(clamped);
+    setDraft(String(clamped));
+    setQuantityNote(null);
+  }
+
+  /** Typing: a whole number in range is taken at once; anything else is explained and waits for blur. */
+  function typeQuantity(text: string) {
+    purchase.reset();
+    setDraft(text);
+    const trimmed = text.trim();
+    if (!/^\d+$/.test(trimmed)) {
+      setQuantityNote(`Enter a whole number of packages, ${range}.`);
+      return;
+    }
+    const value = Number(trimmed);
+    if (value < pricing.minQuantity) setQuantityNote(`The least you can add is ${pricing.minQuantity} package.`);
+    else if (value > pricing.maxQuantity) setQuantityNote(`You can add at most ${pricing.maxQuantity} packages at a time.`);
+    else {
+      setQuantity(value);
+      setQuantityNote(null);
+      setDraft(String(value));
+    }
+  }
+
+  /** Leaving the field: an out-of-range number is clamped (and says so); anything else goes back to the last valid quantity. */
+  function settleQuantity() {
+    if (draftValid) return;
+    const trimmed = draft.trim();
+    if (/^\d+$/.test(trimmed)) {
+      const clamped = Math.min(pricing.maxQuantity, Math.max(pricing.minQuantity, Number(trimmed)));
+      setQuantity(clamped);
+      setDraft(String(clamped));
+      setQuantityNote(
+        Number(trimmed) > pricing.maxQuantity
+          ? `Set to ${pricing.maxQuantity}, the most you can add at a time.`
+          : `Set to ${pricing.minQuantity}, the least you can add.`,
+      );
+    } else {
+      setDraft(String(quantity));
+      setQuantityNote(null);
+    }
   }
 
   async function confirm() {
+    if (inFlight.current || !draftValid) return;
+    inFlight.current = true;
     const body: PurchaseBody = { type, quantity };
     const serialized = JSON.stringify(body);
     if (idempotency.current.body !== null && idempotency.current.body !== serialized) {
@@ -77,7 +131,7 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
       if (result.status === "redirect") {
         setRedirecting(true);
         window.location.assign(result.url);
-        return;
+        return; // stays in flight: the page is leaving for Checkout
       }
       onDone();
       if (result.status === "pending") {
@@ -89,8 +143,13 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
         title: `Added ${formatNumber(result.credits)} credits`,
         description: type === "monthly" ? "Your monthly group credits are active." : "The credits are ready for every website in this group.",
       });
-    } catch {
-      // The error is shown inside the dialog from the mutation state.
+      inFlight.current = false;
+    } catch (error) {
+      // The error is shown inside the dialog from the mutation state; the user may try again.
+      // A decline is a final answer that the server replays for its key (as Stripe does), so trying
+      // again after one is a new attempt with a new key; after an unknown outcome the key is kept.
+      if (error instanceof ApiError && error.code === "payment_failed") idempotency.current.key = randomId();
+      inFlight.current = false;
     }
   }
 
@@ -131,9 +190,31 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
                 >
                   <Minus aria-hidden="true" />
                 </Button>
-                <output aria-live="polite" aria-label="Packages" className="min-w-12 text-center text-3xl leading-9 font-semibold tabular-nums">
-                  {quantity}
-                </output>
+                <input
+                  type="text"
+                  inputMode="numeric"
+                  autoComplete="off"
+                  aria-label="Packages"
+                  aria-invalid={draftValid ? undefined : true}
+                  aria-describedby={quantityNote ? quantityNoteId : undefined}
+                  disabled={working}
+                  value={draft}
+                  onChange={(event) => typeQuantity(event.target.value)}
+                  onBlur={settleQuantity}
+                  onKeyDown={(event) => {
+                    if (event.key === "ArrowUp") {
+                      event.preventDefault();
+                      changeQuantity(quantity + 1);
+                    } else if (event.key === "ArrowDown") {
+                      event.preventDefault();
+                      changeQuantity(quantity - 1);
+                    } else if (event.key === "Enter") {
+                      event.preventDefault();
+                      settleQuantity();
+                    }
+                  }}
+                  className="h-12 w-20 rounded-md border border-transparent bg-transparent text-center text-3xl leading-9 font-semibold tabular-nums hover:border-input focus-visible:border-input focus-visible:ring-2 focus-visible:ring-ring focus-visible:outline-none aria-[invalid=true]:border-destructive"
+                />
                 <Button
                   variant="secondary"
                   size="icon"
@@ -145,6 +226,11 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
                 </Button>
               </div>
               <p className="mt-1.5 text-sm text-muted-foreground">packages of {formatNumber(pricing.creditsPerPackage)} credits</p>
+              {quantityNote ? (
+                <p id={quantityNoteId} role="status" className={`mt-1 text-center text-sm ${draftValid ? "text-muted-foreground" : "text-destructive"}`}>
+                  {quantityNote}
+                </p>
+              ) : null}
             </div>
 
             <dl className="grid gap-2 rounded-lg border bg-zinc-50 p-4 text-sm">
@@ -180,7 +266,7 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
             Cancel
           </Button>
         </DialogClose>
-        <Button onClick={() => void confirm()} disabled={working}>
+        <Button onClick={() => void confirm()} disabled={working || !draftValid}>
           {working ? <Loader2 className="animate-spin" aria-hidden="true" /> : null}
           Add {formatNumber(totalCredits)} Credits
         </Button>

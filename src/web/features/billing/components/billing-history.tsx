@@ -1,5 +1,6 @@
-import { useState } from "react";
 import { ExternalLink } from "lucide-react";
+import { useSearchParams } from "react-router";
+import type { Invoice } from "../../../../contracts/billing.js";
 import { Card } from "../../../components/ui/card.js";
 import { NativeSelect } from "../../../components/ui/native-select.js";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "../../../components/ui/table.js";
@@ -8,13 +9,48 @@ import { formatDate, formatMoney, formatMonth } from "../../../lib/format.js";
 import { useInvoices } from "../api/get-invoices.js";
 
 const ALL_MONTHS = "all";
+const MONTH_PARAM = "month";
+const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** The history's month filter lives in the URL (`?month=YYYY-MM`), so a reload or a shared link keeps it. */
+function useMonthParam() {
+  const [searchParams, setSearchParams] = useSearchParams();
+  const raw = searchParams.get(MONTH_PARAM);
+  const month = raw && YEAR_MONTH.test(raw) ? raw : null;
+  const setMonth = (next: string | null) =>
+    setSearchParams(
+      (params) => {
+        if (next) params.set(MONTH_PARAM, next);
+        else params.delete(MONTH_PARAM);
+        return params;
+      },
+      { replace: true },
+    );
+  return [month, setMonth] as const;
+}
+
+function InvoiceLink({ invoice }: { invoice: Invoice }) {
+  if (!invoice.hostedInvoiceUrl) return null;
+  return (
+    <a
+      href={invoice.hostedInvoiceUrl}
+      target="_blank"
+      rel="noopener noreferrer"
+      aria-label="View invoice"
+      title={invoice.number ? `View invoice ${invoice.number}` : "View invoice"}
+      className="inline-flex size-7 shrink-0 items-center justify-center rounded-md text-muted-foreground hover:bg-muted hover:text-foreground focus-visible:ring-2 focus-visible:ring-ring focus-visible:outline-none"
+    >
+      <ExternalLink className="size-4" aria-hidden="true" />
+    </a>
+  );
+}
 
 /**
  * Paid invoices of the group, newest first. Renders nothing while the first page loads, when the
  * group has no invoices at all, or when the billing service is unavailable.
  */
 export function BillingHistory({ groupId }: { groupId: string }) {
-  const [month, setMonth] = useState<string | null>(null);
+  const [month, setMonth] = useMonthParam();
   const invoicesQuery = useInvoices({ groupId, month });
   const data = invoicesQuery.data;
 
@@ -22,7 +58,8 @@ export function BillingHistory({ groupId }: { groupId: string }) {
   if (month === null && data.invoices.length === 0) return null;
 
   const invoices = [...data.invoices].sort((a, b) => Date.parse(b.paidAt) - Date.parse(a.paidAt));
-  const months = [...new Set(data.months)].sort().reverse();
+  const months = [...new Set(month ? [...data.months, month] : data.months)].sort().reverse();
+  const empty = `No invoices in ${month ? formatMonth(month) : "this period"}.`;
 
   return (
     <section aria-labelledby="billing-history-title">
@@ -45,7 +82,26 @@ export function BillingHistory({ groupId }: { groupId: string }) {
         </NativeSelect>
       </div>
       <Card className={cn("overflow-hidden transition-opacity", invoicesQuery.isPlaceholderData && "opacity-60")} aria-busy={invoicesQuery.isFetching}>
-        <Table>
+        {/* Under 640 px: one stacked row per invoice (date and amount, the description under them, ↗ at the right). */}
+        <ul className="divide-y sm:hidden" aria-label="Invoices">
+          {invoices.length === 0 ? (
+            <li className="px-4 py-8 text-center text-sm text-muted-foreground">{empty}</li>
+          ) : (
+            invoices.map((invoice) => (
+              <li key={invoice.id} className="flex items-center gap-3 px-4 py-3">
+                <div className="min-w-0 flex-1">
+                  <div className="flex items-baseline justify-between gap-3 text-sm">
+                    <span className="whitespace-nowrap text-muted-foreground tabular-nums">{formatDate(invoice.paidAt)}</span>
+                    <span className="font-medium whitespace-nowrap tabular-nums">{formatMoney(invoice.total)}</span>
+                  </div>
+                  <p className="mt-0.5 text-sm leading-5 text-pretty">{invoice.description}</p>
+                </div>
+                <InvoiceLink invoice={invoice} />
+              </li>
+            ))
+          )}
+        </ul>
+        <Table className="hidden sm:table">
           <TableHeader>
             <TableRow className="hover:bg-transparent">
               <TableHead>Date</TableHead>
@@ -60,7 +116,7 @@ export function BillingHistory({ groupId }: { groupId: string }) {
             {invoices.length === 0 ? (
               <TableRow className="hover:bg-transparent">
                 <TableCell colSpan={4} className="py-8 text-center text-muted-foreground">
-                  No invoices in {month ? formatMonth(month) : "this period"}.
+                  {empty}
                 </TableCell>
               </TableRow>
             ) : (
@@ -70,18 +126,7 @@ export function BillingHistory({ groupId }: { groupId: string }) {
                   <TableCell>{invoice.description}</TableCell>
                   <TableCell className="text-right whitespace-nowrap tabular-nums">{formatMoney(invoice.total)}</TableCell>
                   <TableCell className="text-right">
-                    {invoice.hostedInvoiceUrl ? (
-                      <a
-                        href={invoice.hostedInvoiceUrl}
-                        target="_blank"
-                        rel="noopener noreferrer"
-                        aria-label="View invoice"
-                        title={invoice.number ? `View invoice ${invoice.number}` : "View invoice"}
-                        className="inline-flex size-7 items-center justify-center rounded-md text-muted-foreground hover:bg-muted hover:text-foreground focus-visible:ring-2 focus-visible:ring-ring focus-visible:outline-none"
-                      >
-                        <ExternalLink className="size-4" aria-hidden="true" />
-                      </a>
-                    ) : null}
+                    <InvoiceLink invoice={invoice} />
                   </TableCell>
                 </TableRow>
               ))

@@ -1,7 +1,7 @@
 import { Loader2, WalletCards } from "lucide-react";
 import { Button } from "../../../components/ui/button.js";
 import { useEnableBilling } from "../api/enable-billing.js";
-import { NoticeCard } from "./notice-card.js";
+import { NoticeCard } from "../../../components/ui/notice-card.js";
 
 export function EnableBillingCard({ groupId }: { groupId: string }) {
   const enable = useEnableBilling(groupId);

@@ -11,7 +11,7 @@ import { ControlsCard } from "./controls-card.js";
 import { LowBalanceBanner } from "./low-balance-banner.js";
 import { CreditsRemaining, CreditsRemainingSkeleton } from "./credits-remaining.js";
 import { EnableBillingCard } from "./enable-billing-card.js";
-import { NoticeCard } from "./notice-card.js";
+import { NoticeCard } from "../../../components/ui/notice-card.js";
 import { UsageSection } from "./usage-section.js";
 
 type GroupBillingProps = {
@@ -98,7 +98,10 @@ export function GroupBilling({ groupId, overview, renderWebsiteLogo }: GroupBill
       <LowBalanceBanner groupId={groupId} billing={billing} />
       <CheckoutReturn groupId={groupId} />
       {overview}
-      <CreditsRemaining credits={billing.credits} />
+      <CreditsRemaining
+        credits={billing.credits}
+        addCredits={({ label, variant }) => <AddCreditsDialog groupId={groupId} billing={billing} triggerLabel={label} triggerVariant={variant} />}
+      />
       <UsageSection groupId={groupId} monthlyPeriodEnd={billing.credits.monthly?.periodEnd ?? null} renderWebsiteLogo={renderWebsiteLogo} />
       <ControlsCard groupId={groupId} />
       <BillingHistory groupId={groupId} />

@@ -1,4 +1,5 @@
 import type { Website } from "../../../../contracts/groups.js";
+import { Popover, PopoverContent, PopoverTrigger } from "../../../components/ui/popover.js";
 import { Tooltip } from "../../../components/ui/tooltip.js";
 import { formatNumber, pluralize } from "../../../lib/format.js";
 import { WebsiteLogo, websiteLabel } from "./website-logo.js";
@@ -29,18 +30,40 @@ export function WebsiteLogoStrip({ websites }: { websites: Website[] }) {
           ))}
           {hidden > 0 ? (
             <li className="flex">
-              <span
-                className="flex h-7 min-w-7 items-center justify-center rounded-full bg-muted px-1.5 text-xs font-medium text-muted-foreground"
-                aria-label={`and ${pluralize(hidden, "more website")}`}
-                role="img"
-              >
-                +{formatNumber(hidden)}
-              </span>
+              <MoreWebsites websites={websites.slice(VISIBLE_LOGOS)} />
             </li>
           ) : null}
         </ul>
       ) : null}
       <span className="text-sm leading-5 text-muted-foreground">{pluralize(websites.length, "website")}</span>
     </div>
+  );
+}
+
+/** "+N": opens a list of the websites the strip leaves out, with their logos and addresses. */
+function MoreWebsites({ websites }: { websites: Website[] }) {
+  return (
+    <Popover>
+      <PopoverTrigger
+        aria-label={`Show ${pluralize(websites.length, "more website")}`}
+        className="flex h-7 min-w-7 items-center justify-center rounded-full bg-muted px-1.5 text-xs font-medium text-muted-foreground hover:bg-zinc-200 hover:text-foreground focus-visible:ring-2 focus-visible:ring-ring focus-visible:ring-offset-2 focus-visible:outline-none data-[state=open]:bg-zinc-200 data-[state=open]:text-foreground"
+      >
+        +{formatNumber(websites.length)}
+      </PopoverTrigger>
+      <PopoverContent align="start" aria-label="More websites in this group">
+        <p className="px-2.5 pt-2 pb-1 text-xs font-medium text-muted-foreground">{pluralize(websites.length, "more website")}</p>
+        <ul className="max-h-72 overflow-y-auto">
+          {websites.map((website) => (
+            <li key={website.id} className="flex items-center gap-2.5 rounded-md px-2.5 py-1.5">
+              <WebsiteLogo website={website} />
+              <div className="min-w-0">
+                <p className="truncate text-sm leading-5 font-medium">{websiteLabel(website)}</p>
+                <p className="truncate text-xs leading-4 text-muted-foreground">{website.url.replace(/^https?:\/\//, "")}</p>
+              </div>
+            </li>
+          ))}
+        </ul>
+      </PopoverContent>
+    </Popover>
   );
 }

@@ -1,5 +1,5 @@
 import type { ReactNode } from "react";
-import { Card } from "../../../components/ui/card.js";
+import { Card } from "./card.js";
 
 /** A centred explanation in place of the billing UI (no access, unknown group, outage). */
 export function NoticeCard({ icon, title, children }: { icon: ReactNode; title: string; children: ReactNode }) {
