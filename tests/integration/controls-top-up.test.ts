@@ -3,8 +3,8 @@ import { buyThroughCheckout } from "../support/billing.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { spawnServer, type ServerProcess } from "../support/process.js";
-import { eventually, PARTNER_KEY, startTestServer, WEBHOOK_SECRET, type TestServer } from "../support/server.js";
+import type { ServerProcess } from "../support/process.js";
+import { eventually, spawnPeer, startTestServer, type TestServer } from "../support/server.js";
 import { startWebhookReceiver } from "../support/webhook-receiver.js";
 
 // Concurrency comes from two API processes on PostgreSQL; PGlite is one embedded process.
@@ -18,15 +18,7 @@ beforeAll(async () => {
   server = await startTestServer(env);
   receiver = await startWebhookReceiver();
   if (onPostgres) {
-    second = await spawnServer({
-      ...env,
-      DATABASE_URL: server.databaseUrl!,
-      STRIPE_API_BASE: server.stripe.url,
-      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      PARTNER_API_BASE: server.partner.url,
-      PARTNER_API_KEY: PARTNER_KEY,
-      LOG_LEVEL: "warn",
-    });
+    second = await spawnPeer(server, env);
   }
 });
 afterAll(async () => {

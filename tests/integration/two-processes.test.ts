@@ -4,8 +4,8 @@ import { sha256 } from "../../src/server/modules/access/tokens.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { OPERATOR_KEY, spawnServer, type ServerProcess } from "../support/process.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { OPERATOR_KEY, type ServerProcess } from "../support/process.js";
+import { spawnPeer, startTestServer, type TestServer } from "../support/server.js";
 
 // Several API processes on one PostgreSQL server: correctness must come from the database.
 const onPostgres = process.env.TEST_DB === "postgres";
@@ -18,12 +18,7 @@ describe("two API processes on one database", () => {
   beforeAll(async () => {
     if (!onPostgres) return;
     server = await startTestServer();
-    second = await spawnServer({
-      DATABASE_URL: server.databaseUrl!,
-      STRIPE_API_BASE: server.stripe.url,
-      PARTNER_API_BASE: server.partner.url,
-      LOG_LEVEL: "warn",
-    });
+    second = await spawnPeer(server);
   });
   afterAll(async () => {
     await second?.kill();

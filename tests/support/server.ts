@@ -5,7 +5,7 @@ import { startServer, type RunningServer } from "../../src/server/server.js";
 import { createTestClock, type TestClock } from "./clock.js";
 import { Client } from "./http.js";
 import { createTestDatabase } from "./database.js";
-import { OPERATOR_KEY } from "./process.js";
+import { OPERATOR_KEY, spawnServer, type ServerProcess } from "./process.js";
 
 export { OPERATOR_KEY };
 
@@ -78,4 +78,20 @@ export async function eventually<T>(check: () => Promise<T | false | null | unde
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`condition not met in ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ""}`);
+}
+
+/**
+ * A second API process (`main.ts` in its own OS process) on this test server's database and emulators,
+ * for races between processes. PostgreSQL only: embedded PGlite belongs to one process.
+ */
+export function spawnPeer(server: TestServer, env: Record<string, string> = {}): Promise<ServerProcess> {
+  if (!server.databaseUrl) throw new Error("spawnPeer needs a PostgreSQL test database");
+  return spawnServer({
+    ...env,
+    DATABASE_URL: server.databaseUrl,
+    STRIPE_API_BASE: server.stripe.url,
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    PARTNER_API_BASE: server.partner.url,
+    PARTNER_API_KEY: PARTNER_KEY,
+  });
 }
