@@ -96,6 +96,6 @@ export function createUsageProcessor({ database, clock, lanes = 4, maxBatch = 10
      * retried it by itself) gets its own `failed` result with the error, and never fails the others.
      */
     submitMany: async (events: UsageEvent[]): Promise<SubmittedOutcome[]> =>
-      (await enqueue(events)).map((s) => (s.status === "fulfilled" ? s.value : { status: "failed", error: s.reason })),
+      (await enqueue(events)).map((s) => (s.status === "fulfilled" ? s.value : { status: "failed", error: s.reason as unknown })),
   };
 }
