@@ -129,10 +129,7 @@ export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
         "Standard customers: a Stripe customer portal session (cancel at period end, resume, lower the quantity from the next period), returning to the billing page. Partner customers: the partner's portal.",
       request: { params: GroupParams },
       responses: {
-        200: {
-          description: "Where to send the browser",
-          content: { "application/json": { schema: PortalSessionResponse, example: { url: "https://billing.stripe.com/p/session/test_YWNjdF8xTz" } } },
-        },
+        200: jsonResponse(PortalSessionResponse, "Where to send the browser", examples.portalSessionResult),
         ...errorResponses,
         409: errorResponse("billing_not_enabled"),
         503: errorResponse("billing_unavailable"),
