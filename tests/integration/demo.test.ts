@@ -5,7 +5,7 @@ import { expectLedgerConsistent } from "../support/invariant.js";
 import { PARTNER_KEY, startTestServer, type TestServer } from "../support/server.js";
 
 /** The Stripe and partner emulators' records, read over their APIs as the product reads them. */
-export function outsideOf(stripeUrl: string, partnerUrl: string, partnerKey: string): DemoOutside {
+function outsideOf(stripeUrl: string, partnerUrl: string, partnerKey: string): DemoOutside {
   return {
     stripeInvoices: async (customerId) =>
       ((await (await fetch(`${stripeUrl}/v1/invoices?customer=${customerId}&status=paid&limit=100`, { headers: { authorization: "Bearer sk_test_demo" } })).json()) as { data: Awaited<ReturnType<DemoOutside["stripeInvoices"]>> }).data,
