@@ -17,6 +17,7 @@ import type { Frame } from "../frame.js";
 import { AppError } from "../../errors.js";
 import { hasOperatorKey, machineLogging, requireApiKey } from "../middleware.js";
 import { createRouter, describeIssues, errorResponse, errorResponses, findBadText, jsonBody, jsonResponse, ValidatedPerItem } from "../openapi.js";
+import * as examples from "../openapi-examples.js";
 
 const WebsiteParams = z.object({ websiteId: z.string().uuid() });
 const security = [{ apiKey: [] }];
@@ -45,10 +46,12 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       method: "post",
       path: "/api/v1/usage",
       tags: ["usage"],
+      summary: "Spend a website's credits",
+      description: "The website's own credits first, then its group's monthly, then one-time. The same idempotencyKey with the same body answers the first result again and never spends twice.",
       security,
-      request: { body: jsonBody(UsageBody) },
+      request: { body: jsonBody(UsageBody, examples.usageBody) },
       responses: {
-        200: jsonResponse(UsageResult, "Debited: the website's credits first, then the group's monthly, then one-time"),
+        200: jsonResponse(UsageResult, "Debited: the website's credits first, then the group's monthly, then one-time", examples.usageResult),
         ...errorResponses,
         402: errorResponse("insufficient_credits: nothing was debited"),
         409: errorResponse("conflict: the idempotency key was used with another body"),
@@ -66,9 +69,14 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       method: "post",
       path: "/api/v1/usage/batch",
       tags: ["usage"],
+      summary: "Spend credits for up to 1,000 events",
+      description: "Each event is a usage request of its own, with its own result in the answer's order; a bad event does not stop its neighbours.",
       security,
-      request: { body: jsonBody(UsageBatchBody.transform((b) => new ValidatedPerItem(b.events))) },
-      responses: { 200: jsonResponse(UsageBatchResponse, "One result per event, in order; an invalid event gets its own 400 result"), ...errorResponses },
+      request: { body: jsonBody(UsageBatchBody.transform((b) => new ValidatedPerItem(b.events)), examples.usageBatchBody) },
+      responses: {
+        200: jsonResponse(UsageBatchResponse, "One result per event, in order; an invalid event gets its own 400 result", examples.usageBatchResult),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const orgId = c.get("apiOrgId");
@@ -94,9 +102,9 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       security: [{ operatorKey: [] }],
       summary: "Grant a website credits of its own (operator key)",
       description: "Website grants come from the host platform, not the customer: an organization's API key gets 403.",
-      request: { params: WebsiteParams, body: jsonBody(GrantBody) },
+      request: { params: WebsiteParams, body: jsonBody(GrantBody, examples.grantBody) },
       responses: {
-        201: jsonResponse(GrantCreated, "The website's own credits"),
+        201: jsonResponse(GrantCreated, "The website's own credits", examples.grantResult),
         ...errorResponses,
         403: errorResponse("forbidden: an organization API key cannot grant credits"),
         409: errorResponse("conflict"),
@@ -121,9 +129,10 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       method: "get",
       path: "/api/v1/websites/{websiteId}/balance",
       tags: ["usage"],
+      summary: "What a website can still spend",
       security,
       request: { params: WebsiteParams },
-      responses: { 200: jsonResponse(BalanceResponse, "Spendable credits"), ...errorResponses },
+      responses: { 200: jsonResponse(BalanceResponse, "Spendable credits", examples.balanceResult), ...errorResponses },
     }),
     async (c) =>
       frame.json(await findWebsiteBalance({ query: deps.database.query, clock: deps.clock, orgId: c.get("apiOrgId"), websiteId: c.req.valid("param").websiteId }), 200),
