@@ -242,6 +242,8 @@ async function spendToday(usage: ReturnType<typeof createUsageProcessor>, g: See
   for (let i = 0; i * per < credits; i++) {
     events.push({ orgId: g.orgId, websiteId: g.websiteIds[i % g.websiteIds.length]!, credits: Math.min(per, credits - i * per), idempotencyKey: `demo-usage:${tag}:${i}` });
   }
-  const refused = (await usage.submitMany(events)).find((o) => o.status !== 200);
-  if (refused) throw new Error(`demo usage was refused: ${JSON.stringify(refused)}`);
+  for (const outcome of await usage.submitMany(events)) {
+    if (outcome.status === "failed") throw outcome.error;
+    if (outcome.status !== 200) throw new Error(`demo usage was refused: ${JSON.stringify(outcome)}`);
+  }
 }
