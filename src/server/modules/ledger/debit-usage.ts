@@ -24,6 +24,8 @@ const conflict: UsageOutcome = {
   error: { code: "conflict", message: "This idempotency key was already used with a different request." },
 };
 
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** A unique-key race with another process: the whole batch is retried from the start. */
 export class RetryBatch extends Error {}
 
@@ -105,7 +107,7 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
             (select coalesce(json_agg(c), '[]') from caps c) as caps,
             (select coalesce(json_agg(gc.group_id), '[]') from group_controls gc where gc.group_id in (select group_id from sites where billing)) as controlled`,
     [websiteIds, events.map((e) => e.orgId), events.map((e) => e.idempotencyKey), month],
-    { prepare: "usage_read_lock_v2" },
+    { prepare: "usage_read_lock" },
   );
   const { sites: siteRows, seen, grants, caps, controlled } = read[0]!;
   // What each capped website may still draw from its pool this month, counted down as the batch is planned.
@@ -161,6 +163,8 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
   // 4. Plan every event in arrival order against the locked balances.
   const newEvents: { id: string; orgId: string; websiteId: string; key: string; credits: number; response: UsageResult }[] = [];
   const debits: { grantId: string; amount: number; eventId: string }[] = [];
+  /** Credits debited per (group, website) in this batch, by source: what it adds to usage_daily. */
+  const rollupOf = new Map<string, { groupId: string; websiteId: string; website: number; monthly: number; oneTime: number }>();
   events.forEach((e, i) => {
     const site = sites.get(e.websiteId);
     if (!site || site.org_id !== e.orgId) return void (outcomes[i] = notFound);
@@ -210,6 +214,17 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
     firstByKey.set(mapKey, { websiteId: e.websiteId, credits: e.credits, outcome: outcomes[i] });
     newEvents.push({ id, orgId: e.orgId, websiteId: e.websiteId, key: e.idempotencyKey, credits: e.credits, response: result });
     for (const p of parts) debits.push({ grantId: p.grantId, amount: -p.credits, eventId: id });
+    // The rollup counts a website's usage in its current group, own credits included (none without a group).
+    if (site.group_id) {
+      const rk = `${site.group_id}\u0000${site.id}`;
+      let r = rollupOf.get(rk);
+      if (!r) rollupOf.set(rk, (r = { groupId: site.group_id, websiteId: site.id, website: 0, monthly: 0, oneTime: 0 }));
+      for (const p of parts) {
+        if (p.source === "website") r.website += p.credits;
+        else if (p.source === "group_monthly") r.monthly += p.credits;
+        else r.oneTime += p.credits;
+      }
+    }
   });
   // A duplicate in the same batch of a refused event gets the same refusal.
   events.forEach((e, i) => {
@@ -222,19 +237,30 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
   // 5. Write: the events (a concurrent duplicate from another process makes us start over), the debits, the balances.
   if (newEvents.length > 0) {
     const changed = locked.filter((g) => snapshots.get(g)!.remaining !== Number(g.remaining));
+    // The usage_daily rows of this batch, sorted so that concurrent batches lock them in one order.
+    const rollup = [...rollupOf.values()].sort((x, y) => compare(x.groupId, y.groupId) || compare(x.websiteId, y.websiteId));
     // One statement: debits are written only for events inserted now; if any event was not (its key
     // was just used by another process), the transaction is rolled back and the batch starts over.
     const { rows } = await query<{ n: number }>(
       `with ev as (
-         insert into usage_events (id, org_id, website_id, idempotency_key, credits, response)
-         select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::jsonb[])
+         insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at)
+         select t.*, $15::timestamptz from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::jsonb[]) as t
          on conflict (org_id, idempotency_key) do nothing
          returning id
        ), debits as (
-         insert into ledger_entries (grant_id, kind, amount, usage_event_id)
-         select t.g, 'debit', t.a, t.e from unnest($7::bigint[], $8::bigint[], $9::uuid[]) with ordinality as t(g, a, e, n)
+         insert into ledger_entries (grant_id, kind, amount, usage_event_id, created_at)
+         select t.g, 'debit', t.a, t.e, $15::timestamptz from unnest($7::bigint[], $8::bigint[], $9::uuid[]) with ordinality as t(g, a, e, n)
            join ev on ev.id = t.e
           order by t.n
+       ), rollup as (
+         -- The usage_daily rollup in the debits' own statement (0008): one upsert per (group,
+         -- website) of the batch, from what was planned above; no lookup per entry.
+         insert into usage_daily as u (group_id, day, website_id, website, group_monthly, group_one_time)
+         select t.g, ($15::timestamptz at time zone 'UTC')::date, t.w, t.a, t.m, t.o
+           from unnest($16::uuid[], $17::uuid[], $18::bigint[], $19::bigint[], $20::bigint[]) as t(g, w, a, m, o)
+         on conflict (group_id, day, website_id) do update
+            set website = u.website + excluded.website, group_monthly = u.group_monthly + excluded.group_monthly,
+                group_one_time = u.group_one_time + excluded.group_one_time
        ), balances as (
          update credit_grants g set remaining = t.r from unnest($10::bigint[], $11::bigint[]) as t(id, r) where g.id = t.id
        ), capped as (
@@ -258,8 +284,14 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
         month,
         [...capDrawn.keys()],
         [...capDrawn.values()],
+        now,
+        rollup.map((r) => r.groupId),
+        rollup.map((r) => r.websiteId),
+        rollup.map((r) => r.website),
+        rollup.map((r) => r.monthly),
+        rollup.map((r) => r.oneTime),
       ],
-      { prepare: "usage_write_v2" },
+      { prepare: "usage_write" },
     );
     if (rows[0]!.n !== newEvents.length) throw new RetryBatch();
   }
