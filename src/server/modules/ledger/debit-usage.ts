@@ -11,14 +11,17 @@ import { SOURCE_OF } from "./grant-kinds.js";
 
 export interface UsageEvent extends UsageBody {
   orgId: string;
+  /** An API key to confirm unrevoked in the debit's own statement (read from a cache that may lag a revocation). */
+  apiKeyId?: string | undefined;
 }
 
 export type UsageOutcome =
   | { status: 200; result: UsageResult }
-  | { status: 402 | 404 | 409; error: { code: "insufficient_credits" | "pool_cap_reached" | "not_found" | "conflict"; message: string } };
+  | { status: 401 | 402 | 404 | 409; error: { code: "unauthenticated" | "insufficient_credits" | "pool_cap_reached" | "not_found" | "conflict"; message: string } };
 
 
 const notFound: UsageOutcome = { status: 404, error: { code: "not_found", message: "Website not found." } };
+const revoked: UsageOutcome = { status: 401, error: { code: "unauthenticated", message: "The API key is not valid." } };
 const conflict: UsageOutcome = {
   status: 409,
   error: { code: "conflict", message: "This idempotency key was already used with a different request." },
@@ -78,10 +81,12 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
   // 1-3 in one round trip: the websites of the events (another organization's website does not
   // exist for the caller), replays (a key seen before answers with its first result, or
   // conflicts), a lock (FOR UPDATE, in id order) on every grant the events may draw on, then a
-  // lock on the websites' pool caps (set in their current group), and which pools have controls.
+  // lock on the websites' pool caps (set in their current group), which pools have controls, and
+  // which of the events' API keys are still valid (the HTTP layer read them from its cache).
   const websiteIds = [...new Set(events.map((e) => e.websiteId))];
   const month = monthKey(now);
-  const { rows: read } = await query<{ sites: WebsiteRow[]; seen: SeenRow[]; grants: GrantJson[]; caps: CapRow[]; controlled: string[] }>(
+  const keyIds = [...new Set(events.flatMap((e) => (e.apiKeyId ? [e.apiKeyId] : [])))];
+  const { rows: read } = await query<{ sites: WebsiteRow[]; seen: SeenRow[]; grants: GrantJson[]; caps: CapRow[]; controlled: string[]; keys: string[] }>(
     `with sites as (
        select w.id, w.org_id, w.group_id, (bp.group_id is not null) as billing
          from websites w left join billing_profiles bp on bp.group_id = w.group_id
@@ -105,11 +110,14 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
                 where (org_id, idempotency_key) in (select * from unnest($2::uuid[], $3::text[]))) u) as seen,
             (select coalesce(json_agg(l order by l.id), '[]') from locked l) as grants,
             (select coalesce(json_agg(c), '[]') from caps c) as caps,
-            (select coalesce(json_agg(gc.group_id), '[]') from group_controls gc where gc.group_id in (select group_id from sites where billing)) as controlled`,
-    [websiteIds, events.map((e) => e.orgId), events.map((e) => e.idempotencyKey), month],
+            (select coalesce(json_agg(gc.group_id), '[]') from group_controls gc where gc.group_id in (select group_id from sites where billing)) as controlled,
+            (select coalesce(json_agg(k.id), '[]') from api_keys k where k.id = any($5::uuid[]) and k.revoked_at is null) as keys`,
+    [websiteIds, events.map((e) => e.orgId), events.map((e) => e.idempotencyKey), month, keyIds],
     { prepare: "usage_read_lock" },
   );
-  const { sites: siteRows, seen, grants, caps, controlled } = read[0]!;
+  const { sites: siteRows, seen, grants, caps, controlled, keys } = read[0]!;
+  // Keys revoked (or deleted) before this statement began: their events are refused, replays too.
+  const validKeys = new Set(keys);
   // What each capped website may still draw from its pool this month, counted down as the batch is planned.
   const capLeft = new Map(caps.map((c) => [c.website_id, Math.max(0, Number(c.monthly_credits) - Number(c.used))]));
   const capOf = new Map(caps.map((c) => [c.website_id, Number(c.monthly_credits)]));
@@ -166,6 +174,7 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
   /** Credits debited per (group, website) in this batch, by source: what it adds to usage_daily. */
   const rollupOf = new Map<string, { groupId: string; websiteId: string; website: number; monthly: number; oneTime: number }>();
   events.forEach((e, i) => {
+    if (e.apiKeyId && !validKeys.has(e.apiKeyId)) return void (outcomes[i] = revoked);
     const site = sites.get(e.websiteId);
     if (!site || site.org_id !== e.orgId) return void (outcomes[i] = notFound);
     const mapKey = `${e.orgId}\u0000${e.idempotencyKey}`;
