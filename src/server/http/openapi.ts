@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { ZodType } from "zod";
+import type { z, ZodType } from "zod";
 import { ErrorBody } from "../../contracts/common.js";
 import type { AppEnv } from "./context.js";
 import { AppError } from "../errors.js";
@@ -59,14 +59,16 @@ export function createRouter() {
   });
 }
 
-export const jsonBody = <T extends ZodType>(schema: T) => ({
+/** A JSON request body; `example` (typed by the schema, so it cannot drift) is shown in /api/openapi.json. */
+export const jsonBody = <T extends ZodType>(schema: T, example?: z.input<T>) => ({
   required: true,
-  content: { "application/json": { schema } },
+  content: { "application/json": { schema, ...(example === undefined ? {} : { example }) } },
 });
 
-export const jsonResponse = <T extends ZodType>(schema: T, description: string) => ({
+/** A JSON answer; `example` (typed by the schema) is shown in /api/openapi.json. */
+export const jsonResponse = <T extends ZodType>(schema: T, description: string, example?: z.output<T>) => ({
   description,
-  content: { "application/json": { schema } },
+  content: { "application/json": { schema, ...(example === undefined ? {} : { example }) } },
 });
 
 export const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });

@@ -5,6 +5,7 @@ import { listApiKeys, revokeApiKey } from "../../modules/access/api-keys-service
 import type { AppDeps } from "../context.js";
 import { requireSession } from "../middleware.js";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import * as examples from "../openapi-examples.js";
 
 const OrgParams = z.object({ orgId: z.string().uuid() });
 const KeyParams = z.object({ orgId: z.string().uuid(), keyId: z.string().uuid() });
@@ -42,8 +43,8 @@ export function apiKeyRoutes(deps: AppDeps) {
       summary: "Create an API key",
       description: "The answer holds the key; it is stored hashed and shown this once.",
       security: [{ session: [] }],
-      request: { params: OrgParams, body: jsonBody(CreateApiKeyBody) },
-      responses: { 201: jsonResponse(ApiKeyCreated, "The key, shown once"), ...errorResponses },
+      request: { params: OrgParams, body: jsonBody(CreateApiKeyBody, examples.apiKeyBody) },
+      responses: { 201: jsonResponse(ApiKeyCreated, "The key, shown once", examples.apiKeyCreated), ...errorResponses },
     }),
     async (c) => {
       const { orgId } = c.req.valid("param");

@@ -14,6 +14,7 @@ import { getControlSettings, listAlerts, sendTestAlert, updateControlSettings } 
 import type { AppDeps } from "../context.js";
 import { requireSession } from "../middleware.js";
 import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import * as examples from "../openapi-examples.js";
 import { GroupParams } from "./group-routes.js";
 
 /** Pool controls (api.md "Controls"): settings, alerts, caps. Session; admins of the group. */
@@ -29,8 +30,9 @@ export function controlsRoutes(deps: AppDeps) {
       method: "get",
       path: "/api/groups/{groupId}/billing/settings",
       tags: ["controls"],
+      summary: "A group's low-balance alert, webhook and auto top-up settings",
       request: { params: GroupParams },
-      responses: { 200: jsonResponse(ControlSettings, "Low-balance threshold, alert webhook, auto top-up"), ...errorResponses },
+      responses: { 200: jsonResponse(ControlSettings, "Low-balance threshold, alert webhook, auto top-up", examples.controlSettingsResult), ...errorResponses },
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
@@ -43,9 +45,10 @@ export function controlsRoutes(deps: AppDeps) {
       method: "put",
       path: "/api/groups/{groupId}/billing/settings",
       tags: ["controls"],
-      request: { params: GroupParams, body: jsonBody(ControlSettingsBody) },
+      summary: "Change the low-balance alert, webhook or auto top-up",
+      request: { params: GroupParams, body: jsonBody(ControlSettingsBody, examples.controlSettingsBody) },
       responses: {
-        200: jsonResponse(ControlSettings, "Saved; a field left out keeps its value"),
+        200: jsonResponse(ControlSettings, "Saved; a field left out keeps its value", examples.controlSettingsResult),
         ...errorResponses,
         409: errorResponse("billing_not_enabled (auto top-up needs billing)"),
       },
@@ -61,8 +64,9 @@ export function controlsRoutes(deps: AppDeps) {
       method: "post",
       path: "/api/groups/{groupId}/billing/settings/test-event",
       tags: ["controls"],
+      summary: "Send a test event to the alert webhook",
       request: { params: GroupParams },
-      responses: { 202: jsonResponse(TestEventResponse, "A test event is queued for the webhook URL"), ...errorResponses },
+      responses: { 202: jsonResponse(TestEventResponse, "A test event is queued for the webhook URL", examples.testEventResult), ...errorResponses },
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
@@ -75,8 +79,9 @@ export function controlsRoutes(deps: AppDeps) {
       method: "get",
       path: "/api/groups/{groupId}/billing/alerts",
       tags: ["controls"],
+      summary: "The group's latest alerts and their delivery",
       request: { params: GroupParams },
-      responses: { 200: jsonResponse(AlertsResponse, "The latest alerts, newest first, with delivery status"), ...errorResponses },
+      responses: { 200: jsonResponse(AlertsResponse, "The latest alerts, newest first, with delivery status", examples.alertsResult), ...errorResponses },
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
@@ -89,8 +94,9 @@ export function controlsRoutes(deps: AppDeps) {
       method: "get",
       path: "/api/groups/{groupId}/pool-caps",
       tags: ["controls"],
+      summary: "Websites with a monthly cap on group credits",
       request: { params: GroupParams },
-      responses: { 200: jsonResponse(PoolCapsResponse, "Capped websites and their use of the cap this month"), ...errorResponses },
+      responses: { 200: jsonResponse(PoolCapsResponse, "Capped websites and their use of the cap this month", examples.poolCapsResult), ...errorResponses },
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
@@ -103,8 +109,9 @@ export function controlsRoutes(deps: AppDeps) {
       method: "put",
       path: "/api/groups/{groupId}/websites/{websiteId}/pool-cap",
       tags: ["controls"],
-      request: { params: GroupParams.extend({ websiteId: z.string().uuid() }), body: jsonBody(PoolCapBody) },
-      responses: { 200: jsonResponse(PoolCap, "The cap (null: none) and the pool credits drawn this month"), ...errorResponses },
+      summary: "Cap (or uncap) a website's monthly use of group credits",
+      request: { params: GroupParams.extend({ websiteId: z.string().uuid() }), body: jsonBody(PoolCapBody, examples.poolCapBody) },
+      responses: { 200: jsonResponse(PoolCap, "The cap (null: none) and the pool credits drawn this month", examples.poolCapResult), ...errorResponses },
     }),
     async (c) => {
       const { groupId, websiteId } = c.req.valid("param");

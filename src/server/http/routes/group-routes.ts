@@ -5,6 +5,7 @@ import { findGroupDetail, findGroups, findOrgs } from "../../modules/groups/grou
 import type { AppDeps } from "../context.js";
 import { requireSession } from "../middleware.js";
 import { createRouter, errorResponses, jsonResponse } from "../openapi.js";
+import * as examples from "../openapi-examples.js";
 
 export const OrgParams = z.object({ orgId: z.string().uuid() });
 export const GroupParams = z.object({ groupId: z.string().uuid() });
@@ -21,7 +22,8 @@ export function groupRoutes(deps: AppDeps) {
       method: "get",
       path: "/api/orgs",
       tags: ["groups"],
-      responses: { 200: jsonResponse(OrgsResponse, "Organizations of the user"), 401: errorResponses[401] },
+      summary: "The user's organizations",
+      responses: { 200: jsonResponse(OrgsResponse, "Organizations of the user", examples.orgsResult), 401: errorResponses[401] },
     }),
     async (c) => c.json({ orgs: await findOrgs({ db, principal: c.get("principal") }) }, 200),
   );
@@ -31,8 +33,9 @@ export function groupRoutes(deps: AppDeps) {
       method: "get",
       path: "/api/orgs/{orgId}/groups",
       tags: ["groups"],
+      summary: "An organization's groups",
       request: { params: OrgParams },
-      responses: { 200: jsonResponse(GroupsResponse, "Groups the user administers"), ...errorResponses },
+      responses: { 200: jsonResponse(GroupsResponse, "Groups the user administers", examples.groupsResult), ...errorResponses },
     }),
     async (c) => {
       const { orgId } = c.req.valid("param");
@@ -45,8 +48,9 @@ export function groupRoutes(deps: AppDeps) {
       method: "get",
       path: "/api/groups/{groupId}",
       tags: ["groups"],
+      summary: "A group and its websites",
       request: { params: GroupParams },
-      responses: { 200: jsonResponse(GroupDetail, "A group and its websites"), ...errorResponses },
+      responses: { 200: jsonResponse(GroupDetail, "A group and its websites", examples.groupResult), ...errorResponses },
     }),
     async (c) => {
       const { groupId } = c.req.valid("param");

@@ -8,6 +8,7 @@ import type { AppDeps } from "../context.js";
 import type { Frame } from "../frame.js";
 import { requireApiKey, requireSession } from "../middleware.js";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import * as examples from "../openapi-examples.js";
 import { GroupParams } from "./group-routes.js";
 
 /** Usage of the month with its forecast and the ledger export (session; admins). */
@@ -21,8 +22,12 @@ export function insightRoutes(deps: AppDeps) {
       method: "get",
       path: "/api/groups/{groupId}/billing/usage",
       tags: ["insight"],
+      summary: "A month's usage by day and by website, and the pool forecast",
       request: { params: GroupParams, query: UsageQuery },
-      responses: { 200: jsonResponse(UsageReport, "Credits debited per UTC day and per website in the month, and the pool forecast"), ...errorResponses },
+      responses: {
+        200: jsonResponse(UsageReport, "Credits debited per UTC day and per website in the month, and the pool forecast", examples.usageReportResult),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db: database.db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
@@ -36,9 +41,13 @@ export function insightRoutes(deps: AppDeps) {
       method: "get",
       path: "/api/groups/{groupId}/billing/ledger.csv",
       tags: ["insight"],
+      summary: "The group's ledger as CSV",
       request: { params: GroupParams, query: LedgerCsvQuery },
       responses: {
-        200: { description: "Header row, then one row per ledger entry (oldest first), streamed", content: { "text/csv": { schema: z.string() } } },
+        200: {
+          description: "Header row, then one row per ledger entry (oldest first), streamed",
+          content: { "text/csv": { schema: z.string(), example: examples.ledgerCsvExample } },
+        },
         ...errorResponses,
       },
     }),
@@ -68,8 +77,12 @@ export function usagePreviewRoutes(deps: AppDeps, frame: Frame) {
       path: "/api/v1/usage/preview",
       tags: ["usage"],
       security: [{ apiKey: [] }],
-      request: { body: jsonBody(PreviewBody) },
-      responses: { 200: jsonResponse(PreviewResult, "How the event would be debited now, part by part; nothing is debited"), ...errorResponses },
+      summary: "How a debit would be split, without debiting",
+      request: { body: jsonBody(PreviewBody, examples.usagePreviewBody) },
+      responses: {
+        200: jsonResponse(PreviewResult, "How the event would be debited now, part by part; nothing is debited", examples.usagePreviewResult),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { websiteId, credits } = c.req.valid("json");

@@ -6,6 +6,7 @@ import { clientAddress } from "../client-address.js";
 import type { AppDeps } from "../context.js";
 import { SESSION_COOKIE, requireSession, setSessionCookie } from "../middleware.js";
 import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import * as examples from "../openapi-examples.js";
 
 export function sessionRoutes(deps: AppDeps) {
   const app = createRouter();
@@ -15,9 +16,11 @@ export function sessionRoutes(deps: AppDeps) {
       method: "post",
       path: "/api/session",
       tags: ["session"],
-      request: { body: jsonBody(LoginBody) },
+      summary: "Sign in with email and password",
+      description: "Sets an HttpOnly session cookie. Failed attempts from one address are slowed down and then refused (429).",
+      request: { body: jsonBody(LoginBody, examples.sessionLoginBody) },
       responses: {
-        200: jsonResponse(LoginResponse, "Signed in"),
+        200: jsonResponse(LoginResponse, "Signed in", examples.sessionLoginResult),
         400: errorResponses[400],
         401: errorResponses[401],
         429: errorResponse("rate_limited: too many failed attempts from this address; see Retry-After"),
@@ -58,7 +61,8 @@ export function sessionRoutes(deps: AppDeps) {
       method: "get",
       path: "/api/session",
       tags: ["session"],
-      responses: { 200: jsonResponse(SessionResponse, "The signed-in user"), 401: errorResponses[401] },
+      summary: "The signed-in user and their memberships",
+      responses: { 200: jsonResponse(SessionResponse, "The signed-in user", examples.sessionResult), 401: errorResponses[401] },
     }),
     (c) => {
       const { user, memberships } = c.get("principal");
@@ -71,6 +75,7 @@ export function sessionRoutes(deps: AppDeps) {
       method: "delete",
       path: "/api/session",
       tags: ["session"],
+      summary: "Sign out",
       responses: { 204: { description: "Signed out" }, 401: errorResponses[401] },
     }),
     async (c) => {

@@ -13,10 +13,12 @@ import { createUsageProcessor } from "../../modules/credits/usage-processor.js";
 import { requireWebsiteOrgId } from "../../modules/operator/lookups.js";
 import { createMiddleware } from "hono/factory";
 import type { AppDeps, AppEnv } from "../context.js";
-import type { Frame } from "../frame.js";
+import { RequestLog, type Frame } from "../frame.js";
+import { createFailureLog } from "../../failure-log.js";
 import { AppError } from "../../errors.js";
 import { hasOperatorKey, machineLogging, requireApiKey } from "../middleware.js";
 import { createRouter, describeIssues, errorResponse, errorResponses, findBadText, jsonBody, jsonResponse, ValidatedPerItem } from "../openapi.js";
+import * as examples from "../openapi-examples.js";
 
 const WebsiteParams = z.object({ websiteId: z.string().uuid() });
 const security = [{ apiKey: [] }];
@@ -28,6 +30,7 @@ const DEBIT_PATHS = new Set(["/api/v1/usage", "/api/v1/usage/batch"]);
 export function usageRoutes(deps: AppDeps, frame: Frame) {
   const app = createRouter();
   const processor = createUsageProcessor({ database: deps.database, clock: deps.clock });
+  const failures = createFailureLog("usage events are failing");
   const orgKey = requireApiKey(deps, { inTransaction: (c) => c.req.method === "POST" && DEBIT_PATHS.has(c.req.path) });
   // Website grants come from the host platform: the operator key passes there (and only there).
   app.use(
@@ -47,10 +50,12 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       method: "post",
       path: "/api/v1/usage",
       tags: ["usage"],
+      summary: "Spend a website's credits",
+      description: "The website's own credits first, then its group's monthly, then one-time. The same idempotencyKey with the same body answers the first result again and never spends twice.",
       security,
-      request: { body: jsonBody(UsageBody) },
+      request: { body: jsonBody(UsageBody, examples.usageBody) },
       responses: {
-        200: jsonResponse(UsageResult, "Debited: the website's credits first, then the group's monthly, then one-time"),
+        200: jsonResponse(UsageResult, "Debited: the website's credits first, then the group's monthly, then one-time", examples.usageResult),
         ...errorResponses,
         402: errorResponse("insufficient_credits: nothing was debited"),
         409: errorResponse("conflict: the idempotency key was used with another body"),
@@ -68,9 +73,14 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       method: "post",
       path: "/api/v1/usage/batch",
       tags: ["usage"],
+      summary: "Spend credits for up to 1,000 events",
+      description: "Each event is a usage request of its own, with its own result in the answer's order; a bad event does not stop its neighbours.",
       security,
-      request: { body: jsonBody(UsageBatchBody.transform((b) => new ValidatedPerItem(b.events))) },
-      responses: { 200: jsonResponse(UsageBatchResponse, "One result per event, in order; an invalid event gets its own 400 result"), ...errorResponses },
+      request: { body: jsonBody(UsageBatchBody.transform((b) => new ValidatedPerItem(b.events)), examples.usageBatchBody) },
+      responses: {
+        200: jsonResponse(UsageBatchResponse, "One result per event, in order; an invalid event gets its own 400 result", examples.usageBatchResult),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const orgId = c.get("apiOrgId");
@@ -86,7 +96,17 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       const outcomes = await processor.submitMany(valid.map(({ event }) => ({ ...event, orgId, apiKeyId })));
       // A key revoked before any of the batch was debited: the request is refused as a whole.
       if (outcomes.length > 0 && outcomes.every((o) => o.status === 401)) throw new AppError("unauthenticated", "The API key is not valid.");
-      valid.forEach(({ index }, i) => (results[index] = outcomes[i]!));
+      const failed = outcomes.filter((o) => o.status === "failed");
+      // Nothing went through (the database is down): the request fails as a whole, as one event would.
+      if (failed.length > 0 && failed.length === outcomes.length) throw failed[0]!.error;
+      valid.forEach(({ index }, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.status !== "failed") return void (results[index] = outcome);
+        // An event that failed even alone: its own 500 result (logged once per burst, class and
+        // code only); its neighbours were debited. A retry with the same key is safe.
+        failures(outcome.error, (fields, msg) => (c.get("log") ?? new RequestLog(deps.logger, c.req.header("x-request-id"))).error({ ...fields, path: c.req.path }, msg));
+        results[index] = { status: 500, error: { code: "internal_error", message: "This event failed on our side and was not debited. Retry it with the same idempotency key." } };
+      });
       return frame.json({ results }, 200);
     },
   );
@@ -99,9 +119,9 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       security: [{ operatorKey: [] }],
       summary: "Grant a website credits of its own (operator key)",
       description: "Website grants come from the host platform, not the customer: an organization's API key gets 403.",
-      request: { params: WebsiteParams, body: jsonBody(GrantBody) },
+      request: { params: WebsiteParams, body: jsonBody(GrantBody, examples.grantBody) },
       responses: {
-        201: jsonResponse(GrantCreated, "The website's own credits"),
+        201: jsonResponse(GrantCreated, "The website's own credits", examples.grantResult),
         ...errorResponses,
         403: errorResponse("forbidden: an organization API key cannot grant credits"),
         409: errorResponse("conflict"),
@@ -126,9 +146,10 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       method: "get",
       path: "/api/v1/websites/{websiteId}/balance",
       tags: ["usage"],
+      summary: "What a website can still spend",
       security,
       request: { params: WebsiteParams },
-      responses: { 200: jsonResponse(BalanceResponse, "Spendable credits"), ...errorResponses },
+      responses: { 200: jsonResponse(BalanceResponse, "Spendable credits", examples.balanceResult), ...errorResponses },
     }),
     async (c) =>
       frame.json(await findWebsiteBalance({ query: deps.database.query, clock: deps.clock, orgId: c.get("apiOrgId"), websiteId: c.req.valid("param").websiteId }), 200),

@@ -4,6 +4,7 @@ import type { StripePort } from "../../modules/billing/ports.js";
 import type { AppDeps } from "../context.js";
 import { AppError } from "../../errors.js";
 import { createRouter, errorResponse, jsonResponse } from "../openapi.js";
+import * as examples from "../openapi-examples.js";
 
 export function webhookRoutes(deps: AppDeps & { stripe: StripePort; billing: BillingService }) {
   const app = createRouter();
@@ -12,10 +13,11 @@ export function webhookRoutes(deps: AppDeps & { stripe: StripePort; billing: Bil
       method: "post",
       path: "/api/webhooks/stripe",
       tags: ["webhooks"],
+      summary: "Receive a Stripe event",
       description: "Stripe events, signed with STRIPE_WEBHOOK_SECRET. Each event id takes effect at most once.",
       request: { headers: z.object({ "stripe-signature": z.string().optional() }) },
       responses: {
-        200: jsonResponse(z.object({ received: z.literal(true), duplicate: z.boolean() }), "Accepted"),
+        200: jsonResponse(z.object({ received: z.literal(true), duplicate: z.boolean() }), "Accepted", examples.stripeWebhookResult),
         400: errorResponse("Bad signature"),
         503: errorResponse("Stripe could not be reached to re-read the event's objects; Stripe retries"),
       },
