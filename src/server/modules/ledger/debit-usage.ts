@@ -293,7 +293,7 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
         month,
         [...capDrawn.keys()],
         [...capDrawn.values()],
-        now,
+        now, // the caller's clock dates the event, its entries and its rollup day (the demo's history, tests' days)
         rollup.map((r) => r.groupId),
         rollup.map((r) => r.websiteId),
         rollup.map((r) => r.website),
