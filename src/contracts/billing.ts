@@ -38,6 +38,8 @@ export const PlanSummary = z
     status: z.enum(["active", "past_due", "canceling"]),
     currentPeriodEnd: z.string(),
     cancelAt: z.string().nullable(),
+    /** Packages from the next period when the customer lowered the plan (Stripe portal), else null. */
+    nextPeriodPackages: z.number().int().nullable(),
   })
   .openapi("PlanSummary");
 export type PlanSummary = z.infer<typeof PlanSummary>;
@@ -127,3 +129,7 @@ export const InvoicesResponse = z
   .object({ months: z.array(z.string()), invoices: z.array(Invoice) })
   .openapi("InvoicesResponse");
 export type InvoicesResponse = z.infer<typeof InvoicesResponse>;
+
+/** `POST .../billing/portal`: where "Manage plan" (standard) or "Manage subscription" (partner) leads. */
+export const PortalSessionResponse = z.object({ url: z.string() }).openapi("PortalSession");
+export type PortalSessionResponse = z.infer<typeof PortalSessionResponse>;

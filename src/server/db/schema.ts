@@ -196,6 +196,8 @@ export const plans = pgTable(
     cancelAtPeriodEnd: boolean("cancel_at_period_end").notNull().default(false),
     /** False while Stripe's subscription quantity may differ from `quantity` (a raise applied here, not yet sent). */
     quantitySynced: boolean("quantity_synced").notNull().default(true),
+    /** Packages from the next period when the customer lowered the plan in the Stripe portal, else null. */
+    nextPeriodQuantity: integer("next_period_quantity"),
     /** Set while a partner renewal's charge is in flight (claimed by one process). */
     renewalClaimedAt: timestamp("renewal_claimed_at", { withTimezone: true }),
     createdAt: createdAt(),

@@ -4,7 +4,7 @@
  * example. One group ("Online Stores") and one website ("Acme Shoes") run through all of them.
  */
 import type { ApiKeyCreated, CreateApiKeyBody } from "../../contracts/api-keys.js";
-import type { BillingSummary, InvoicesResponse, PurchaseBody, PurchasePreview, PurchaseResponse, PurchaseStatus } from "../../contracts/billing.js";
+import type { BillingSummary, InvoicesResponse, PortalSessionResponse, PurchaseBody, PurchasePreview, PurchaseResponse, PurchaseStatus } from "../../contracts/billing.js";
 import type { AlertsResponse, ControlSettings, ControlSettingsBody, PoolCap, PoolCapBody, PoolCapsResponse } from "../../contracts/controls.js";
 import type { GroupDetail, GroupsResponse, OrgsResponse } from "../../contracts/groups.js";
 import type { PreviewBody, PreviewResult, UsageReport } from "../../contracts/insight.js";
@@ -87,7 +87,7 @@ export const billingSummaryResult: BillingSummary = {
     monthly: { total: 20_000, used: 7_630, remaining: 12_370, packages: 20, periodStart: "2026-11-27T09:00:00.000Z", periodEnd: "2026-12-27T09:00:00.000Z" },
     oneTime: { total: 5_000, used: 3_400, remaining: 1_600 },
   },
-  plan: { packages: 20, price: usd(16_000), status: "active", currentPeriodEnd: "2026-12-27T09:00:00.000Z", cancelAt: null },
+  plan: { packages: 20, price: usd(16_000), status: "active", currentPeriodEnd: "2026-12-27T09:00:00.000Z", cancelAt: null, nextPeriodPackages: null },
 };
 export const enableBillingResult = { enabled: true as const, customerType: "standard" as const };
 export const purchaseBody: PurchaseBody = { type: "monthly", quantity: 3 };
@@ -98,6 +98,7 @@ export const purchaseResult: PurchaseResponse = {
 };
 export const purchasePendingResult: PurchaseResponse = { status: "pending", purchaseId: "e7c1a3b5-2d4f-4a6b-8c0e-1f3a5b7d9e2c" };
 export const purchasePreviewBody = { type: "monthly" as const, quantity: 1 };
+export const portalSessionResult: PortalSessionResponse = { url: "https://billing.stripe.com/p/session/test_YWNjdF8xTz" };
 export const purchasePreviewResult: PurchasePreview = { credits: 1_000, dueNow: usd(800), recurring: usd(2_400), plan: { fromPackages: 2, toPackages: 3 } };
 export const purchaseStatusResult: PurchaseStatus = {
   id: "e7c1a3b5-2d4f-4a6b-8c0e-1f3a5b7d9e2c",

@@ -9,6 +9,7 @@ import {
   PurchasePreviewBody,
   PurchaseResponse,
   PurchaseStatus,
+  PortalSessionResponse,
 } from "../../../contracts/billing.js";
 import { requireGroupAdmin } from "../../modules/access/access-service.js";
 import type { BillingService } from "../../modules/billing/billing-service.js";
@@ -115,6 +116,28 @@ export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
       const { groupId, purchaseId } = c.req.valid("param");
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId });
       return c.json(await billing.getPurchase(group, purchaseId), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/groups/{groupId}/billing/portal",
+      tags: ["billing"],
+      summary: "Open the plan's portal",
+      description:
+        "Standard customers: a Stripe customer portal session (cancel at period end, resume, lower the quantity from the next period), returning to the billing page. Partner customers: the partner's portal.",
+      request: { params: GroupParams },
+      responses: {
+        200: jsonResponse(PortalSessionResponse, "Where to send the browser", examples.portalSessionResult),
+        ...errorResponses,
+        409: errorResponse("billing_not_enabled"),
+        503: errorResponse("billing_unavailable"),
+      },
+    }),
+    async (c) => {
+      const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
+      return c.json(await billing.openPortal(group), 200);
     },
   );
 

@@ -5,6 +5,7 @@ import { getBillingSummary } from "./get-billing-summary.js";
 import { getPurchase } from "./get-purchase.js";
 import { handleStripeEvent } from "./handle-stripe-event.js";
 import { listInvoices } from "./list-invoices.js";
+import { openPortal } from "./open-portal.js";
 import { previewPurchase } from "./preview-purchase.js";
 import { renewDuePartnerPlans } from "./renew-partner-plans.js";
 import { settlePendingPurchases } from "./settle-purchases.js";
@@ -23,6 +24,7 @@ export function createBillingService(deps: BillingDeps) {
     preview: (group: GroupRef, body: PurchaseBody) => previewPurchase(deps, group, body),
     purchase: (group: GroupRef, body: PurchaseBody, idempotencyKey: string | undefined) => startPurchase(deps, group, body, idempotencyKey),
     getPurchase: (group: GroupRef, purchaseId: string) => getPurchase(deps, group, purchaseId),
+    openPortal: (group: GroupRef) => openPortal(deps, group),
     listInvoices: (group: GroupRef, month: string | undefined) => listInvoices(deps, group, month),
     handleStripeEvent: (event: StripeEventLike) => handleStripeEvent(deps, event),
     settlePendingPurchases: () => settlePendingPurchases(deps),

@@ -40,5 +40,6 @@ function planSummary(plan: PlanRow, price: { amount: number; currency: string })
     status: plan.status === "past_due" ? "past_due" : plan.cancel_at_period_end ? "canceling" : "active",
     currentPeriodEnd: end,
     cancelAt: plan.cancel_at_period_end ? end : null,
+    nextPeriodPackages: plan.cancel_at_period_end ? null : plan.next_period_quantity,
   };
 }

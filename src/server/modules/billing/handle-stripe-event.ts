@@ -214,11 +214,13 @@ async function onSubscriptionChanged(deps: BillingDeps, subscriptionId: string) 
     if (!plan || plan.stripe_subscription_id !== subscriptionId) return;
     const status = sub ? planStatus(sub.status) : "canceled";
     // The quantity is ours between periods (raises apply here first); Stripe's renewal invoice sets it per period.
+    // A quantity lowered in the portal is only remembered here (the page shows it); the renewal invoice applies it.
     await q(
       `update plans set status = $2, cancel_at_period_end = $3,
-              current_period_start = greatest(current_period_start, $4), current_period_end = greatest(current_period_end, $5), updated_at = now()
+              current_period_start = greatest(current_period_start, $4), current_period_end = greatest(current_period_end, $5),
+              next_period_quantity = $6, updated_at = now()
         where id = $1`,
-      [plan.id, status, sub?.cancelAtPeriodEnd ?? false, sub?.currentPeriodStart ?? plan.current_period_start, sub?.currentPeriodEnd ?? plan.current_period_end],
+      [plan.id, status, sub?.cancelAtPeriodEnd ?? false, sub?.currentPeriodStart ?? plan.current_period_start, sub?.currentPeriodEnd ?? plan.current_period_end, sub?.scheduledQuantity ?? null],
     );
     if (status === "canceled") await endMonthlyCredits(q, { groupId: owner, now: deps.clock() });
   });

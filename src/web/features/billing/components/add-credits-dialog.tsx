@@ -1,6 +1,6 @@
 import { useId, useRef, useState } from "react";
 import { Loader2, Minus, Plus } from "lucide-react";
-import type { BillingSummary, PurchaseBody, PurchaseType } from "../../../../contracts/billing.js";
+import type { BillingSummary, PurchaseBody, PurchasePreview, PurchaseType } from "../../../../contracts/billing.js";
 import { Button } from "../../../components/ui/button.js";
 import {
   Dialog,
@@ -14,10 +14,11 @@ import {
 } from "../../../components/ui/dialog.js";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "../../../components/ui/tabs.js";
 import { toast } from "../../../components/ui/toast.js";
-import { formatMoney, formatNumber } from "../../../lib/format.js";
+import { formatDate, formatMoney, formatNumber, pluralize } from "../../../lib/format.js";
 import { ApiError } from "../../../lib/api-client.js";
 import { randomId } from "../../../lib/random-id.js";
 import { useCreatePurchase } from "../api/create-purchase.js";
+import { usePurchasePreview } from "../api/preview-purchase.js";
 
 type AddCreditsDialogProps = {
   groupId: string;
@@ -49,7 +50,7 @@ export function AddCreditsDialog({ groupId, billing, triggerLabel, triggerVarian
 type AddCreditsFormProps = { groupId: string; billing: BillingSummary; onDone: () => void };
 
 function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
-  const { pricing, credits } = billing;
+  const { pricing, credits, plan } = billing;
   const [type, setType] = useState<PurchaseType>("one_time");
   const [quantity, setQuantity] = useState<number>(pricing.minQuantity);
   // What the quantity field shows while the user types; `quantity` is the last valid value.
@@ -67,6 +68,12 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
   const totalCredits = quantity * pricing.creditsPerPackage;
   const totalCost = { amount: price.amount * quantity, currency: price.currency };
   const balance = (credits.monthly?.remaining ?? 0) + (credits.oneTime?.remaining ?? 0);
+  // Buying monthly packages while a plan runs raises it and charges the saved card at once (no
+  // Checkout): the server's preview says what is charged today and the plan's new price, and the
+  // purchase carries that amount as `expectedDueNow` (409 if it changed meanwhile).
+  const raisesPlan = type === "monthly" && plan !== null;
+  const preview = usePurchasePreview({ groupId, type, quantity, enabled: raisesPlan && draft === String(quantity) });
+  const previewReady = !raisesPlan || preview.data !== undefined;
   const working = purchase.isPending || redirecting;
   const draftValid = draft === String(quantity);
   const range = `from ${pricing.minQuantity} to ${pricing.maxQuantity}`;
@@ -120,7 +127,8 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
   async function confirm() {
     if (inFlight.current || !draftValid) return;
     inFlight.current = true;
-    const body: PurchaseBody = { type, quantity };
+    if (raisesPlan && !preview.data) return;
+    const body: PurchaseBody = raisesPlan && preview.data ? { type, quantity, expectedDueNow: preview.data.dueNow.amount } : { type, quantity };
     const serialized = JSON.stringify(body);
     if (idempotency.current.body !== null && idempotency.current.body !== serialized) {
       idempotency.current.key = randomId();
@@ -149,6 +157,11 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
       // A decline is a final answer that the server replays for its key (as Stripe does), so trying
       // again after one is a new attempt with a new key; after an unknown outcome the key is kept.
       if (error instanceof ApiError && error.code === "payment_failed") idempotency.current.key = randomId();
+      // The price changed since the preview: show the new one; confirming again is a new purchase.
+      if (error instanceof ApiError && error.code === "conflict" && raisesPlan) {
+        idempotency.current.key = randomId();
+        void preview.refetch();
+      }
       inFlight.current = false;
     }
   }
@@ -233,23 +246,27 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
               ) : null}
             </div>
 
-            <dl className="grid gap-2 rounded-lg border bg-zinc-50 p-4 text-sm">
-              <div className="flex justify-between gap-4">
-                <dt className="text-muted-foreground">Total credits</dt>
-                <dd className="font-medium tabular-nums">{formatNumber(totalCredits)}</dd>
-              </div>
-              <div className="flex justify-between gap-4">
-                <dt className="text-muted-foreground">Price per package</dt>
-                <dd className="tabular-nums">{formatMoney(price)}</dd>
-              </div>
-              <div className="flex justify-between gap-4 border-t pt-2">
-                <dt className="font-medium">Total cost</dt>
-                <dd className="font-semibold tabular-nums">
-                  {formatMoney(totalCost)}
-                  {value === "monthly" ? <span className="font-normal text-muted-foreground"> per month</span> : null}
-                </dd>
-              </div>
-            </dl>
+            {value === "monthly" && plan !== null ? (
+              <PlanRaiseSummary plan={plan} partner={billing.customerType === "partner"} preview={preview.data} loading={preview.isPending} failed={preview.isError ? preview.error.message : null} />
+            ) : (
+              <dl className="grid gap-2 rounded-lg border bg-zinc-50 p-4 text-sm">
+                <div className="flex justify-between gap-4">
+                  <dt className="text-muted-foreground">Total credits</dt>
+                  <dd className="font-medium tabular-nums">{formatNumber(totalCredits)}</dd>
+                </div>
+                <div className="flex justify-between gap-4">
+                  <dt className="text-muted-foreground">Price per package</dt>
+                  <dd className="tabular-nums">{formatMoney(price)}</dd>
+                </div>
+                <div className="flex justify-between gap-4 border-t pt-2">
+                  <dt className="font-medium">Total cost</dt>
+                  <dd className="font-semibold tabular-nums">
+                    {formatMoney(totalCost)}
+                    {value === "monthly" ? <span className="font-normal text-muted-foreground"> per month</span> : null}
+                  </dd>
+                </div>
+              </dl>
+            )}
           </TabsContent>
         ))}
       </Tabs>
@@ -266,11 +283,70 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
             Cancel
           </Button>
         </DialogClose>
-        <Button onClick={() => void confirm()} disabled={working || !draftValid}>
+        <Button onClick={() => void confirm()} disabled={working || !draftValid || !previewReady}>
           {working ? <Loader2 className="animate-spin" aria-hidden="true" /> : null}
           Add {formatNumber(totalCredits)} Credits
         </Button>
       </DialogFooter>
     </>
+  );
+}
+
+type PlanRaiseSummaryProps = {
+  plan: NonNullable<BillingSummary["plan"]>;
+  /** Partner customers are charged on their partner account, not a card. */
+  partner: boolean;
+  preview: PurchasePreview | undefined;
+  loading: boolean;
+  failed: string | null;
+};
+
+/** What raising the plan does, from the server's preview: the new monthly price and what is charged today. */
+function PlanRaiseSummary({ plan, partner, preview, loading, failed }: PlanRaiseSummaryProps) {
+  if (failed) {
+    return (
+      <p role="alert" className="rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
+        We could not work out the price: {failed}
+      </p>
+    );
+  }
+  if (loading || !preview?.plan || !preview.recurring) {
+    return (
+      <div className="grid gap-2 rounded-lg border bg-zinc-50 p-4 text-sm" aria-busy="true">
+        <span className="sr-only" role="status">
+          Working out the price
+        </span>
+        <div className="h-5 w-3/4 animate-pulse rounded bg-zinc-200" />
+        <div className="h-5 w-1/2 animate-pulse rounded bg-zinc-200" />
+        <div className="mt-1 h-5 w-full animate-pulse rounded bg-zinc-200" />
+      </div>
+    );
+  }
+  const { fromPackages, toPackages } = preview.plan;
+  const resumes = plan.status === "canceling";
+  return (
+    <div className="grid gap-3 rounded-lg border bg-zinc-50 p-4 text-sm">
+      <dl className="grid gap-2">
+        <div className="flex justify-between gap-4">
+          <dt className="text-muted-foreground">Credits added now</dt>
+          <dd className="font-medium tabular-nums">{formatNumber(preview.credits)}</dd>
+        </div>
+        <div className="flex justify-between gap-4">
+          <dt className="text-muted-foreground">New plan</dt>
+          <dd className="tabular-nums">
+            {pluralize(toPackages, "package")} · {formatMoney(preview.recurring)} / month
+          </dd>
+        </div>
+        <div className="flex justify-between gap-4 border-t pt-2">
+          <dt className="font-medium">Due today</dt>
+          <dd className="font-semibold tabular-nums">{formatMoney(preview.dueNow)}</dd>
+        </div>
+      </dl>
+      <p className="text-sm leading-5 text-muted-foreground" data-testid="plan-raise-confirmation">
+        Your plan goes from {fromPackages} to {toPackages} packages: {formatMoney(preview.recurring)} / month
+        {resumes ? " and renews again" : ""}. {formatMoney(preview.dueNow)} is charged today {partner ? "to your partner account" : "to the card on file"} for this period, which ends{" "}
+        {formatDate(plan.currentPeriodEnd)}.
+      </p>
+    </div>
   );
 }

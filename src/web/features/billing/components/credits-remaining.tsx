@@ -64,11 +64,14 @@ function CreditBalanceCard({ title, total, used, remaining, footnote, usedUpMess
 
 type CreditsRemainingProps = {
   credits: BillingSummary["credits"];
+  plan: BillingSummary["plan"];
+  /** The plan line ("Monthly plan · 3 packages · …"), shown under the cards. */
+  planLine?: ReactNode;
   /** The purchase dialog's trigger, for the empty and used-up states. */
   addCredits: AddCreditsAction;
 };
 
-export function CreditsRemaining({ credits, addCredits }: CreditsRemainingProps) {
+export function CreditsRemaining({ credits, plan, planLine, addCredits }: CreditsRemainingProps) {
   const { monthly, oneTime } = credits;
   const oneTimeLeft = (oneTime?.remaining ?? 0) > 0;
   return (
@@ -84,7 +87,9 @@ export function CreditsRemaining({ credits, addCredits }: CreditsRemainingProps)
               total={monthly.total}
               used={monthly.used}
               remaining={monthly.remaining}
-              footnote={`Renews ${formatDate(monthly.periodEnd)}`}
+              footnote={
+                plan?.status === "canceling" ? `Expires ${formatDate(monthly.periodEnd)} · the plan does not renew` : `Renews ${formatDate(monthly.periodEnd)}`
+              }
               usedUpMessage={
                 oneTimeLeft
                   ? `This month’s credits are used up. Websites now draw on one-time credits until ${formatDate(monthly.periodEnd)}.`
@@ -112,6 +117,7 @@ export function CreditsRemaining({ credits, addCredits }: CreditsRemainingProps)
           <div className="mt-4">{addCredits({ label: "Add Credits", variant: "secondary" })}</div>
         </Card>
       )}
+      {planLine ? <div className="mt-4">{planLine}</div> : null}
     </section>
   );
 }

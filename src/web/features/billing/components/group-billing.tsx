@@ -11,6 +11,7 @@ import { ControlsCard } from "./controls-card.js";
 import { LowBalanceBanner } from "./low-balance-banner.js";
 import { CreditsRemaining, CreditsRemainingSkeleton } from "./credits-remaining.js";
 import { EnableBillingCard } from "./enable-billing-card.js";
+import { PlanLine } from "./plan-line.js";
 import { NoticeCard } from "../../../components/ui/notice-card.js";
 import { UsageSection } from "./usage-section.js";
 
@@ -100,6 +101,8 @@ export function GroupBilling({ groupId, overview, renderWebsiteLogo }: GroupBill
       {overview}
       <CreditsRemaining
         credits={billing.credits}
+        plan={billing.plan}
+        planLine={billing.plan ? <PlanLine groupId={groupId} plan={billing.plan} customerType={billing.customerType} /> : null}
         addCredits={({ label, variant }) => <AddCreditsDialog groupId={groupId} billing={billing} triggerLabel={label} triggerVariant={variant} />}
       />
       <UsageSection groupId={groupId} monthlyPeriodEnd={billing.credits.monthly?.periodEnd ?? null} renderWebsiteLogo={renderWebsiteLogo} />

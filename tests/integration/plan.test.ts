@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pressHostedButton } from "../../src/emulators/shared/test-support.js";
+import { buyThroughCheckout } from "../support/billing.js";
+import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { expectLedgerConsistent } from "../support/invariant.js";
+import { eventually, startTestServer, type TestServer } from "../support/server.js";
+
+// Issue 12: the paying customer's plan. "Manage plan" opens a Stripe customer portal session; the
+// portal's changes (cancel at period end, resume, a lower quantity from the next period) come back
+// by webhook, and what Stripe bills for a period is what the group is granted for it.
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.close());
+
+async function group(partnerManaged = false) {
+  const f = await createOrgFixture(server.db, { partnerManaged });
+  const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
+  return { f, admin, groupId: f.groupA.id };
+}
+const enable = async (g: Awaited<ReturnType<typeof group>>) => expect((await g.admin.post(`/api/groups/${g.groupId}/billing/enable`)).status).toBe(200);
+const q = <T,>(sql: string, params: unknown[]) => server.deps.database.query<T>(sql, params);
+type Plan = { packages: number; price: { amount: number; currency: string }; status: string; currentPeriodEnd: string; cancelAt: string | null; nextPeriodPackages: number | null };
+const planOf = async (g: Awaited<ReturnType<typeof group>>) => (await g.admin.get(`/api/groups/${g.groupId}/billing`)).json.plan as Plan | null;
+/** Monthly packages granted for the plan's current period (what the group may spend this period). */
+async function grantedPackages(groupId: string) {
+  const { rows } = await q<{ n: number }>(
+    "select coalesce(sum(g.packages), 0)::int as n from credit_grants g join plans p on p.group_id = g.group_id where g.group_id = $1 and g.kind = 'monthly' and g.period_start = p.current_period_start and g.expired_at is null",
+    [groupId],
+  );
+  return rows[0]!.n;
+}
+const subscriptionOf = async (groupId: string) => (await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [groupId])).rows[0]!.s;
+const stripeSubscription = async (id: string) =>
+  (await fetch(`${server.stripe.url}/v1/subscriptions/${id}`, { headers: { authorization: "Bearer sk_test_x" } }).then((r) => r.json())) as {
+    status: string;
+    cancel_at_period_end: boolean;
+    items: { data: Array<{ quantity: number }> };
+  };
+
+describe("POST /billing/portal: who may open it and where it leads", () => {
+  it("org admins and the group's admins get a Stripe portal session that returns to the billing page", async () => {
+    const g = await group();
+    await enable(g);
+    const r = await g.admin.post(`/api/groups/${g.groupId}/billing/portal`);
+    expect(r.status).toBe(200);
+    expect(r.json.url).toMatch(new RegExp(`^${server.stripe.url}/p/session/test_`));
+    const page = await fetch(r.json.url as string).then((res) => res.text());
+    expect(page).toContain("Manage plan");
+    expect(page).toMatch(new RegExp(`<a href="http://localhost:\\d+/groups/${g.groupId}/billing">Return to Group Billing</a>`));
+
+    const groupAdmin = await server.client().login(g.f.groupAdmin, TEST_PASSWORD);
+    expect((await groupAdmin.post(`/api/groups/${g.groupId}/billing/portal`)).status).toBe(200);
+  });
+
+  it("members and admins of another group are refused, another organization sees nothing, signed-out is 401", async () => {
+    const g = await group();
+    await enable(g);
+    const member = await server.client().login(g.f.member, TEST_PASSWORD);
+    const r = await member.post(`/api/groups/${g.groupId}/billing/portal`);
+    expect([r.status, r.json.error.code]).toEqual([403, "forbidden"]);
+
+    const groupAdmin = await server.client().login(g.f.groupAdmin, TEST_PASSWORD);
+    await g.admin.post(`/api/groups/${g.f.groupB.id}/billing/enable`);
+    expect((await groupAdmin.post(`/api/groups/${g.f.groupB.id}/billing/portal`)).status).toBe(403);
+
+    const other = await group();
+    const outsider = await server.client().login(other.f.orgAdmin, TEST_PASSWORD);
+    const o = await outsider.post(`/api/groups/${g.groupId}/billing/portal`);
+    expect([o.status, o.json.error.code]).toEqual([404, "not_found"]);
+
+    expect((await server.client().post(`/api/groups/${g.groupId}/billing/portal`)).status).toBe(401);
+  });
+
+  it("billing not enabled is 409 billing_not_enabled", async () => {
+    const g = await group();
+    const r = await g.admin.post(`/api/groups/${g.groupId}/billing/portal`);
+    expect([r.status, r.json.error.code]).toEqual([409, "billing_not_enabled"]);
+  });
+
+  it("a partner customer is sent to the partner's portal for its account", async () => {
+    const g = await group(true);
+    await enable(g);
+    const r = await g.admin.post(`/api/groups/${g.groupId}/billing/portal`);
+    expect(r.status).toBe(200);
+    const summary = (await g.admin.get(`/api/groups/${g.groupId}/billing`)).json as { partnerPortalUrl: string };
+    expect(r.json.url).toBe(summary.partnerPortalUrl);
+    expect(r.json.url).toMatch(new RegExp(`/portal/${g.f.org.partnerAccountId}$`));
+  });
+});
+
+describe("the portal's changes come back by webhook", () => {
+  it("cancel at period end, resume, lower from the next period: the plan shows each; the renewal bills and grants the lowered quantity", async () => {
+    const g = await group();
+    await enable(g);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 3);
+    const before = (await planOf(g))!;
+    expect(before).toMatchObject({ packages: 3, price: { amount: 2400, currency: "usd" }, status: "active", cancelAt: null, nextPeriodPackages: null });
+    const subscriptionId = await subscriptionOf(g.groupId);
+    const portalUrl = (await g.admin.post(`/api/groups/${g.groupId}/billing/portal`)).json.url as string;
+
+    // Cancel at period end: the plan says when it ends, the credits stay.
+    expect((await pressHostedButton({ pageUrl: portalUrl, button: "Cancel plan" })).status).toBe(303);
+    const canceling = await eventually(async () => {
+      const plan = await planOf(g);
+      return plan?.status === "canceling" ? plan : null;
+    });
+    expect(canceling.cancelAt).toBe(before.currentPeriodEnd);
+    expect(canceling.packages).toBe(3);
+    expect(await grantedPackages(g.groupId)).toBe(3);
+
+    // Resume: back to renewing.
+    expect((await pressHostedButton({ pageUrl: portalUrl, button: "Resume plan" })).status).toBe(303);
+    await eventually(async () => (await planOf(g))?.status === "active");
+    expect((await planOf(g))!.cancelAt).toBeNull();
+
+    // Lower to 1 from the next period: this period keeps 3 (paid and granted), the plan says what comes.
+    expect((await pressHostedButton({ pageUrl: portalUrl, button: "Update quantity", fields: { quantity: "1" } })).status).toBe(303);
+    const lowered = await eventually(async () => {
+      const plan = await planOf(g);
+      return plan?.nextPeriodPackages === 1 ? plan : null;
+    });
+    expect(lowered).toMatchObject({ packages: 3, price: { amount: 2400, currency: "usd" }, status: "active" });
+    expect(await grantedPackages(g.groupId)).toBe(3);
+    expect((await stripeSubscription(subscriptionId)).items.data[0]!.quantity).toBe(3);
+
+    // The next period: Stripe bills 1 package and the group is granted 1 package.
+    await server.stripe.advanceSubscription(subscriptionId);
+    const renewed = await eventually(async () => {
+      const plan = await planOf(g);
+      return plan && plan.currentPeriodEnd !== before.currentPeriodEnd && plan.packages === 1 && plan.nextPeriodPackages === null ? plan : null;
+    });
+    expect(renewed).toMatchObject({ packages: 1, price: { amount: 800, currency: "usd" }, status: "active" });
+    await eventually(async () => (await grantedPackages(g.groupId)) === 1);
+    expect((await stripeSubscription(subscriptionId)).items.data[0]!.quantity).toBe(1);
+    const monthly = (await g.admin.get(`/api/groups/${g.groupId}/billing`)).json.credits.monthly as { total: number; packages: number };
+    expect(monthly).toMatchObject({ total: 1000, packages: 1 });
+    const invoices = (await g.admin.get(`/api/groups/${g.groupId}/billing/invoices`)).json.invoices as Array<{ total: { amount: number } }>;
+    expect(invoices[0]!.total.amount).toBe(800);
+
+    // Cancelled at period end, then the period ends: no plan, nothing more granted.
+    await pressHostedButton({ pageUrl: portalUrl, button: "Cancel plan" });
+    await eventually(async () => (await planOf(g))?.status === "canceling");
+    await server.stripe.advanceSubscription(subscriptionId);
+    await eventually(async () => (await planOf(g)) === null);
+    expect((await stripeSubscription(subscriptionId)).status).toBe("canceled");
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("a raise of a cancelling plan is charged exactly the previewed amount; a stale amount is refused", async () => {
+    const g = await group();
+    await enable(g);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const portalUrl = (await g.admin.post(`/api/groups/${g.groupId}/billing/portal`)).json.url as string;
+    await pressHostedButton({ pageUrl: portalUrl, button: "Cancel plan" });
+    await eventually(async () => (await planOf(g))?.status === "canceling");
+
+    const preview = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases/preview`, { type: "monthly", quantity: 1 });
+    expect(preview.json).toEqual({ credits: 1000, dueNow: { amount: 800, currency: "usd" }, recurring: { amount: 2400, currency: "usd" }, plan: { fromPackages: 2, toPackages: 3 } });
+    const stale = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1, expectedDueNow: 533 });
+    expect([stale.status, stale.json.error.code]).toEqual([409, "conflict"]);
+    const raised = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1, expectedDueNow: 800 });
+    expect(raised.json).toMatchObject({ status: "completed", credits: 1000 });
+    const subscriptionId = await subscriptionOf(g.groupId);
+    await eventually(async () => (await stripeSubscription(subscriptionId)).items.data[0]!.quantity === 3);
+    expect(await planOf(g)).toMatchObject({ packages: 3, price: { amount: 2400, currency: "usd" } });
+    expect(await grantedPackages(g.groupId)).toBe(3);
+  });
+});
