@@ -58,7 +58,7 @@ export const UsageBatchBody = z
 export const UsageBatchItem = z.union([
   z.object({ status: z.literal(200), result: UsageResult }),
   z.object({
-    status: z.union([z.literal(400), z.literal(402), z.literal(404), z.literal(409)]),
+    status: z.union([z.literal(400), z.literal(402), z.literal(404), z.literal(409), z.literal(500)]),
     error: z.object({ code: z.string(), message: z.string() }),
   }),
 ]);

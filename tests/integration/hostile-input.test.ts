@@ -158,6 +158,38 @@ describe("hostile input", () => {
     await expectLedgerConsistent(server.deps.database);
   });
 
+  it("gives a batch event that fails in the database its own 500 result and debits its neighbours (HTTP 200)", async () => {
+    // A real database error for one event: a trigger refuses its idempotency key.
+    const tag = crypto.randomUUID().slice(0, 8);
+    await server.deps.database.query(
+      `create function refuse_poison_${tag}() returns trigger language plpgsql as $$
+       begin if new.idempotency_key like 'poison-${tag}-%' then raise exception 'poison event'; end if; return new; end $$`,
+    );
+    await server.deps.database.query(`create trigger refuse_poison_${tag} before insert on usage_events for each row execute function refuse_poison_${tag}()`);
+    try {
+      const api = server.client({ authorization: `Bearer ${target.apiKey}` });
+      const balance = async () => (await api.get(`/api/v1/websites/${target.websiteId}/balance`)).json.available as number;
+      const start = await balance();
+      const event = (key: string) => ({ websiteId: target.websiteId, credits: 1, idempotencyKey: key });
+      const events = [event(`a-${tag}`), event(`poison-${tag}-1`), event(`b-${tag}`), event(`c-${tag}`)];
+      const r = await api.post("/api/v1/usage/batch", { events });
+      expect(r.status).toBe(200);
+      expect(r.json.results.map((x: { status: number }) => x.status)).toEqual([200, 500, 200, 200]);
+      expect(r.json.results[1].error.code).toBe("internal_error");
+      expect(await balance()).toBe(start - 3);
+      // The neighbours' keys are taken (a replay answers their first result), the poison's is not.
+      const replay = await api.post("/api/v1/usage/batch", { events: [event(`a-${tag}`)] });
+      expect(replay.json.results[0]).toEqual(r.json.results[0]);
+      // A batch where every event fails is a failure of the request as a whole.
+      const all = await api.post("/api/v1/usage/batch", { events: [event(`poison-${tag}-2`), event(`poison-${tag}-3`)] });
+      expect(all.status).toBe(500);
+      expect(await balance()).toBe(start - 3);
+    } finally {
+      await server.deps.database.query(`drop trigger refuse_poison_${tag} on usage_events`);
+    }
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("retries the events of a failing processing lane one by one, so a poison event fails alone", async () => {
     // An event the validation would have refused (NUL cannot be stored), handed straight to the processor.
     const processor = createUsageProcessor({ database: server.deps.database, clock: server.deps.clock });

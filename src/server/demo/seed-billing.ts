@@ -63,7 +63,7 @@ async function spend(usage: ReturnType<typeof createUsageProcessor>, g: { orgId:
   for (let i = 0; i * per < credits; i++) {
     events.push({ orgId: g.orgId, websiteId: g.websiteIds[i % g.websiteIds.length]!, credits: Math.min(per, credits - i * per), idempotencyKey: `demo-usage:${tag}:${i}` });
   }
-  await usage.submitMany(events);
+  for (const outcome of await usage.submitMany(events)) if (outcome.status === "failed") throw outcome.error;
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000) {

@@ -13,7 +13,8 @@ import { createUsageProcessor } from "../../modules/credits/usage-processor.js";
 import { requireWebsiteOrgId } from "../../modules/operator/lookups.js";
 import { createMiddleware } from "hono/factory";
 import type { AppDeps, AppEnv } from "../context.js";
-import type { Frame } from "../frame.js";
+import { RequestLog, type Frame } from "../frame.js";
+import { createFailureLog } from "../../failure-log.js";
 import { AppError } from "../../errors.js";
 import { hasOperatorKey, machineLogging, requireApiKey } from "../middleware.js";
 import { createRouter, describeIssues, errorResponse, errorResponses, findBadText, jsonBody, jsonResponse, ValidatedPerItem } from "../openapi.js";
@@ -27,6 +28,7 @@ const GRANTS_PATH = /^\/api\/v1\/websites\/[^/]+\/grants$/;
 export function usageRoutes(deps: AppDeps, frame: Frame) {
   const app = createRouter();
   const processor = createUsageProcessor({ database: deps.database, clock: deps.clock });
+  const failures = createFailureLog("usage events are failing");
   const orgKey = requireApiKey(deps);
   // Website grants come from the host platform: the operator key passes there (and only there).
   app.use(
@@ -89,7 +91,17 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
         else results[index] = { status: 400, error: { code: "invalid_request", message: parsed.success ? `Invalid request. ${bad}` : bad! } };
       });
       const outcomes = await processor.submitMany(valid.map(({ event }) => ({ ...event, orgId })));
-      valid.forEach(({ index }, i) => (results[index] = outcomes[i]!));
+      const failed = outcomes.filter((o) => o.status === "failed");
+      // Nothing went through (the database is down): the request fails as a whole, as one event would.
+      if (failed.length > 0 && failed.length === outcomes.length) throw failed[0]!.error;
+      valid.forEach(({ index }, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.status !== "failed") return void (results[index] = outcome);
+        // An event that failed even alone: its own 500 result (logged once per burst, class and
+        // code only); its neighbours were debited. A retry with the same key is safe.
+        failures(outcome.error, (fields, msg) => (c.get("log") ?? new RequestLog(deps.logger, c.req.header("x-request-id"))).error({ ...fields, path: c.req.path }, msg));
+        results[index] = { status: 500, error: { code: "internal_error", message: "This event failed on our side and was not debited. Retry it with the same idempotency key." } };
+      });
       return frame.json({ results }, 200);
     },
   );

@@ -4,12 +4,14 @@ import { debitUsageBatch, RetryBatch, type UsageEvent, type UsageOutcome } from 
 
 export type { UsageEvent, UsageOutcome };
 
+/** A batch event's result: its outcome, or the unexpected error that failed it alone. */
+export type SubmittedOutcome = UsageOutcome | { status: "failed"; error: unknown };
+
 interface Pending {
   event: UsageEvent;
   resolve(o: UsageOutcome): void;
   reject(e: unknown): void;
 }
-
 
 /**
  * Debits usage events in micro-batches: events that arrive while a transaction is running wait
@@ -70,7 +72,7 @@ export function createUsageProcessor({ database, clock, lanes = 4, maxBatch = 10
     }
   }
 
-  async function submitMany(events: UsageEvent[]): Promise<UsageOutcome[]> {
+  async function enqueue(events: UsageEvent[]): Promise<PromiseSettledResult<UsageOutcome>[]> {
     const lanesOf = await Promise.all(events.map((e) => laneOf(e.websiteId)));
     const promises = events.map(
       (event, i) =>
@@ -79,11 +81,21 @@ export function createUsageProcessor({ database, clock, lanes = 4, maxBatch = 10
         }),
     );
     for (const lane of new Set(lanesOf)) void drain(lane);
-    return Promise.all(promises);
+    return Promise.allSettled(promises);
   }
 
   return {
-    submit: async (event: UsageEvent) => (await submitMany([event]))[0]!,
-    submitMany,
+    /** One event: its outcome, or the error that failed it. */
+    submit: async (event: UsageEvent) => {
+      const [settled] = await enqueue([event]);
+      if (settled!.status === "rejected") throw settled!.reason;
+      return settled!.value;
+    },
+    /**
+     * Many events, one result each: an event whose processing failed even alone (after its lane
+     * retried it by itself) gets its own `failed` result with the error, and never fails the others.
+     */
+    submitMany: async (events: UsageEvent[]): Promise<SubmittedOutcome[]> =>
+      (await enqueue(events)).map((s) => (s.status === "fulfilled" ? s.value : { status: "failed", error: s.reason as unknown })),
   };
 }
