@@ -599,6 +599,7 @@ export interface HistoricalInvoiceInput {
   /** When it was paid (seconds); also its service period start. */
   paidAt: number;
   periodEnd: number;
+  metadata?: Record<string, string>;
 }
 
 /**
@@ -626,7 +627,7 @@ export function importPaidInvoice(ctx: BillingEngineContext, input: HistoricalIn
       },
     ],
     description: input.description,
-    metadata: {},
+    metadata: { ...(input.metadata ?? {}) },
     periodStart: input.paidAt,
     periodEnd: input.paidAt,
     publicUrl: ctx.publicUrl(),

@@ -48,10 +48,11 @@ async function importHistory(database: Database, stripe: StripeEmulator, groupId
   const history = [];
   for (let k = 5; k >= 1; k--) {
     const paidAt = addMonths(new Date(), -k);
-    history.push({ customerId, description: "15 × 1,000 group credits (monthly) (at $8.00 / month)", unitAmount: 800, quantity: 15, currency: "usd", paidAt: seconds(paidAt), periodEnd: seconds(addMonths(paidAt, 1)) });
+    // `lineKind` tells our invoice wording what these imported lines are (ours carry a purchase id instead).
+    history.push({ customerId, description: "15 × 1,000 group credits (monthly) (at $8.00 / month)", unitAmount: 800, quantity: 15, currency: "usd", paidAt: seconds(paidAt), periodEnd: seconds(addMonths(paidAt, 1)), metadata: { lineKind: "monthly" } });
     if (k % 2 === 1) {
       const topUp = new Date(paidAt.getTime() + 9 * 86400_000);
-      history.push({ customerId, description: `${k + 1} × 1,000 group credits (one-time) (at $10.00)`, unitAmount: 1000, quantity: k + 1, currency: "usd", paidAt: seconds(topUp), periodEnd: seconds(topUp) });
+      history.push({ customerId, description: `${k + 1} × 1,000 group credits (one-time) (at $10.00)`, unitAmount: 1000, quantity: k + 1, currency: "usd", paidAt: seconds(topUp), periodEnd: seconds(topUp), metadata: { lineKind: "one_time" } });
     }
   }
   await stripe.importPaidInvoices(history);

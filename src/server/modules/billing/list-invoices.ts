@@ -58,16 +58,20 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * Our purchases behind these invoices (by Stripe metadata or partner charge id), with what a
  * raise led to: the plan's packages right after its grant are the period's monthly grants up to
- * and including it (grants are written one after another under the group's lock).
+ * and including it (grants are written one after another under the group's lock), and its period
+ * ends where the next one starts (or where the plan's current period ends).
  */
 async function findPurchaseFacts(deps: BillingDeps, groupId: string, invoices: PaidInvoice[]) {
   const purchaseIds = invoices.map((i) => i.facts?.metadata.purchaseId).filter((id): id is string => !!id && UUID.test(id));
   const chargeIds = invoices.filter((i) => !i.facts).map((i) => i.id);
   if (purchaseIds.length === 0 && chargeIds.length === 0) return new Map<string, PurchaseFacts>();
   const { rows } = await deps.database.query<PurchaseFacts>(
-    `select p.id, p.partner_charge_id, p.type, p.quantity, p.raises_plan, p.idempotency_key, g.period_end,
+    `select p.id, p.partner_charge_id, p.type, p.quantity, p.raises_plan, p.idempotency_key,
+            coalesce((select min(g3.period_start) from credit_grants g3 where g3.group_id = p.group_id and g3.kind = 'monthly' and g3.period_start > g.period_start),
+                     (select pl.current_period_end from plans pl where pl.group_id = p.group_id and pl.current_period_start = g.period_start),
+                     g.expires_at) as period_end,
             (select sum(g2.packages) from credit_grants g2
-              where g2.group_id = p.group_id and g2.kind = 'monthly' and g2.period_start = g.period_start and g2.created_at <= g.created_at)::int as plan_packages
+              where g2.group_id = p.group_id and g2.kind = 'monthly' and g2.period_start = g.period_start and g2.id <= g.id)::int as plan_packages
        from purchases p left join credit_grants g on g.purchase_id = p.id and g.kind = 'monthly'
       where p.group_id = $1 and (p.id = any($2::uuid[]) or p.partner_charge_id = any($3::text[]))`,
     [groupId, purchaseIds, chargeIds],
