@@ -5,7 +5,7 @@ import { newControlToken } from "../emulators/shared/control-token.js";
 import { startStripeEmulator } from "../emulators/stripe/index.js";
 import { loadConfig } from "./config.js";
 import { seedDemoData } from "./demo/seed-billing.js";
-import { isDatabaseEmpty } from "./demo/seed.js";
+import { isDemoUnfinished } from "./demo/seed.js";
 import { findDemoSignIn } from "./demo/demo-sign-in.js";
 import { createLogger, openConfiguredDatabase, startServer } from "./server.js";
 
@@ -36,8 +36,9 @@ const running = await startServer({ config, database, logger, holdReadiness: tru
 stripeEmulator?.setWebhookUrl(`${running.url}/api/webhooks/stripe`);
 
 const wantsDemo = config.DATABASE_URL ? config.DEMO_DATA === "1" : config.DEMO_DATA !== "0";
-if (wantsDemo && (await isDatabaseEmpty(database.db))) {
-  await seedDemoData({ database, billing: running.billing, stripeEmulator, config });
+// An empty database gets the demo; a demo load that was interrupted (a crash, a Stripe outage) is finished.
+if (wantsDemo && (await isDemoUnfinished(database.db))) {
+  await seedDemoData({ database, billing: running.billing, stripeEmulator, onStep: (step) => logger.info({ step }, "demo step done") });
   logger.info("demo data loaded");
 }
 // The login page lists the demo's accounts while they exist in this database.

@@ -6,6 +6,7 @@
  *   7. sign-in flood (a real user still gets in; p99)  8. large-body flood (413 within a second)
  *   9. top-up storm (pool drained repeatedly through two processes: purchases == crossings, charges == grants)
  */
+import { loadavg } from "node:os";
 import type { ServerProcess } from "../support/process.js";
 import { hostile, outages, webhooks } from "./billing.js";
 import { contention, crash } from "./contention.js";
@@ -38,6 +39,8 @@ try {
       report.failures.push(`${name} crashed: ${err instanceof Error ? err.stack : String(err)}`);
     }
     report.figure(`${name}.seconds`, Math.round((Date.now() - t) / 1000));
+    // The machine may be shared: every scenario's figures come with the load they were measured under.
+    report.figure(`${name}.load_average`, loadavg().map((l) => l.toFixed(1)).join(" "));
   }
 } finally {
   await Promise.all(processes.map((p) => p.kill()));

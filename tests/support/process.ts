@@ -15,7 +15,10 @@ export interface ServerProcess {
  * `src/server/main.ts` in its own OS process (through tsx, or compiled as `npm start` runs it), on a free port, against
  * the given database and outside services. Resolves once it logs that it is running.
  */
-export async function spawnServer(env: Record<string, string>, opts: { compiled?: boolean } = {}): Promise<ServerProcess> {
+export async function spawnServer(
+  env: Record<string, string>,
+  opts: { compiled?: boolean; /** Every line the process logs (JSON), e.g. to interrupt it at a step. */ onLine?: (line: string, child: ChildProcess) => void } = {},
+): Promise<ServerProcess> {
   // compiled: the JavaScript `npm start` runs (dist/server, built by scripts/build.mjs), as the benchmark measures it.
   const entry = opts.compiled ? ["dist/server/server/main.js"] : ["--import", "tsx", "src/server/main.ts"];
   const child = spawn(process.execPath, entry, {
@@ -30,6 +33,7 @@ export async function spawnServer(env: Record<string, string>, opts: { compiled?
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr.join("")}`)), 60_000);
     const lines = createInterface({ input: child.stdout });
     lines.on("line", (line) => {
+      opts.onLine?.(line, child);
       if (!line.includes("Group Billing is running")) return;
       const parsed = JSON.parse(line) as { url: string };
       clearTimeout(timer);

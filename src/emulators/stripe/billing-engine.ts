@@ -599,6 +599,10 @@ export interface HistoricalInvoiceInput {
   /** When it was paid (seconds); also its service period start. */
   paidAt: number;
   periodEnd: number;
+  /** "month": a plan's invoice (its line has a recurring price), otherwise a one-time purchase. */
+  interval?: "month" | null;
+  /** Importing the same key again returns the first invoice (an interrupted import resumes). */
+  key?: string;
   metadata?: Record<string, string>;
 }
 
@@ -608,7 +612,9 @@ export interface HistoricalInvoiceInput {
  */
 export function importPaidInvoice(ctx: BillingEngineContext, input: HistoricalInvoiceInput): Stripe.Invoice {
   const customer = findCustomer(ctx, input.customerId);
-  const price = buildPrice({ currency: input.currency, unitAmount: input.unitAmount, productName: input.description, interval: null });
+  const imported = input.key ? ctx.state.invoices.find((i) => i.metadata?.importKey === input.key) : undefined;
+  if (imported) return imported;
+  const price = buildPrice({ currency: input.currency, unitAmount: input.unitAmount, productName: input.description, interval: input.interval ?? null });
   const invoice = buildInvoice({
     customer,
     currency: input.currency,
@@ -627,7 +633,7 @@ export function importPaidInvoice(ctx: BillingEngineContext, input: HistoricalIn
       },
     ],
     description: input.description,
-    metadata: { ...(input.metadata ?? {}) },
+    metadata: { ...(input.metadata ?? {}), ...(input.key ? { importKey: input.key } : {}) },
     periodStart: input.paidAt,
     periodEnd: input.paidAt,
     publicUrl: ctx.publicUrl(),

@@ -50,8 +50,8 @@ export interface StripeEmulator {
   payCheckoutSession(id: string): Promise<void>;
   /** Declines the customer's next `count` off-session charges (invoices, PaymentIntents, renewals); 0 clears it. */
   declineNextCharges(customerId: string, count?: number): Promise<void>;
-  /** Paid invoices from the past (demo history, benchmarks); emits no events. */
-  importPaidInvoices(invoices: HistoricalInvoiceInput[]): Promise<void>;
+  /** Paid invoices from the past (demo history, benchmarks); emits no events. Resolves to their ids. */
+  importPaidInvoices(invoices: HistoricalInvoiceInput[]): Promise<string[]>;
 }
 
 export const STRIPE_EMULATOR_STATE_FILE = "stripe-emulator.json";
@@ -130,7 +130,11 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     advanceSubscription: (id) => runAndCommit(() => advanceSubscriptionInEngine(ctx, id)),
     payCheckoutSession: (id) => runAndCommit(() => completeCheckoutSession(ctx, id)),
     declineNextCharges: (customerId, count = 1) => runAndCommit(() => declineNextCharges(ctx, { customerId, count })),
-    importPaidInvoices: (invoices) => runAndCommit(() => invoices.forEach((input) => importPaidInvoice(ctx, input))),
+    importPaidInvoices: async (invoices) => {
+      const ids: string[] = [];
+      await runAndCommit(() => invoices.forEach((input) => ids.push(importPaidInvoice(ctx, input).id)));
+      return ids;
+    },
     setWebhookUrl: (url) => {
       webhookUrl = url;
     },

@@ -479,3 +479,9 @@ export const handoffTokens = pgTable(
   },
   (t) => [index("handoff_tokens_expires_idx").on(t.expiresAt)],
 );
+
+/** Finished steps of the demo load (migration 0010): an interrupted load resumes; `complete` ends it. */
+export const demoSteps = pgTable("demo_steps", {
+  step: text("step").primaryKey(),
+  doneAt: timestamp("done_at", { withTimezone: true }).notNull().defaultNow(),
+});

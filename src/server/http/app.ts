@@ -33,8 +33,6 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     if (err instanceof AppError) {
       res = frame.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, statusOf(err.code));
       if (err.retryAfterSeconds !== undefined) res.headers.set("retry-after", String(err.retryAfterSeconds));
-      // The rest of an oversized body is not read: the client should stop sending it.
-      if (err.code === "payload_too_large") res.headers.set("connection", "close");
     } else if ((err as { code?: unknown }).code === "billing_unavailable") {
       log.warn({ err: err.message }, "billing service unavailable");
       res = frame.json({ error: { code: "billing_unavailable", message: "The billing service is not available right now. Try again in a moment." } } satisfies ErrorBody, 503);

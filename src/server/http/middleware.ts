@@ -142,6 +142,31 @@ const jsonLimit = bodyLimit({ maxSize: MAX_JSON_BODY_BYTES, onError: tooLarge(MA
 const batchLimit = bodyLimit({ maxSize: MAX_BATCH_BODY_BYTES, onError: tooLarge(MAX_BATCH_BODY_BYTES) });
 const utf8 = new TextDecoder();
 
+/** How long, and how much, of a refused body is read and dropped before the connection is cut. */
+const DISCARD_MS = 5_000;
+const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * After a 413, the rest of the body is read and dropped (never buffered) for a few seconds: closing
+ * a socket with unread data makes the kernel answer with a reset, which can destroy the 413 before
+ * the client reads it (measured: a client still sending got EPIPE instead of the answer). The
+ * answer is sent at once; a client that keeps sending past DISCARD_MS or DISCARD_MAX_BYTES is cut
+ * off, by then it has had the answer for seconds.
+ */
+function discardRest(incoming: IncomingMessage) {
+  if (incoming.readableEnded) return;
+  let dropped = 0;
+  const cut = () => incoming.socket.destroy();
+  const timer = setTimeout(cut, DISCARD_MS);
+  timer.unref();
+  incoming.on("data", (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > DISCARD_MAX_BYTES) cut();
+  });
+  incoming.once("close", () => clearTimeout(timer));
+  incoming.resume();
+}
+
 /** The Node request's body, read as it arrives and refused (payload_too_large) once past `limit`. */
 function readNodeBody(incoming: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -155,9 +180,8 @@ function readNodeBody(incoming: IncomingMessage, limit: number): Promise<Buffer>
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        // Stop reading: the answer says Connection: close (app.ts), the rest is never buffered.
-        incoming.pause();
-        return done(new AppError("payload_too_large", `The request body is larger than ${limit / (1024 * 1024)} MB.`));
+        done(new AppError("payload_too_large", `The request body is larger than ${limit / (1024 * 1024)} MB.`));
+        return discardRest(incoming);
       }
       chunks.push(chunk);
     };
@@ -170,7 +194,8 @@ function readNodeBody(incoming: IncomingMessage, limit: number): Promise<Buffer>
 
 /**
  * Body limits, enforced while reading: a declared Content-Length over the limit is refused before
- * a byte is read, and a chunked body is counted as it arrives and refused once it passes the limit.
+ * a byte is kept, and a chunked body is counted as it arrives and refused once it passes the limit;
+ * either way the rest is dropped as it arrives (discardRest).
  * Registered for the methods that carry a body only (app.ts), so GETs pay nothing.
  *
  * On the Node server the body is read straight from the socket's IncomingMessage and handed to
@@ -185,7 +210,10 @@ export const bodyLimits = createMiddleware<AppEnv>(async (c, next) => {
   if (!incoming) return (batch ? batchLimit : jsonLimit)(c, next);
   const limit = batch ? MAX_BATCH_BODY_BYTES : MAX_JSON_BODY_BYTES;
   const declared = incoming.headers["content-length"];
-  if (declared !== undefined && incoming.headers["transfer-encoding"] === undefined && Number(declared) > limit) tooLarge(limit)();
+  if (declared !== undefined && incoming.headers["transfer-encoding"] === undefined && Number(declared) > limit) {
+    discardRest(incoming);
+    tooLarge(limit)();
+  }
   const body = await readNodeBody(incoming, limit);
   // HonoRequest's json()/text() take a cached body as a promise (its type says string).
   (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(utf8.decode(body));

@@ -226,13 +226,13 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
     // was just used by another process), the transaction is rolled back and the batch starts over.
     const { rows } = await query<{ n: number }>(
       `with ev as (
-         insert into usage_events (id, org_id, website_id, idempotency_key, credits, response)
-         select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::jsonb[])
+         insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at)
+         select *, $15::timestamptz from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::jsonb[])
          on conflict (org_id, idempotency_key) do nothing
          returning id
        ), debits as (
-         insert into ledger_entries (grant_id, kind, amount, usage_event_id)
-         select t.g, 'debit', t.a, t.e from unnest($7::bigint[], $8::bigint[], $9::uuid[]) with ordinality as t(g, a, e, n)
+         insert into ledger_entries (grant_id, kind, amount, usage_event_id, created_at)
+         select t.g, 'debit', t.a, t.e, $15 from unnest($7::bigint[], $8::bigint[], $9::uuid[]) with ordinality as t(g, a, e, n)
            join ev on ev.id = t.e
           order by t.n
        ), balances as (
@@ -258,8 +258,9 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
         month,
         [...capDrawn.keys()],
         [...capDrawn.values()],
+        now, // the caller's clock dates the event and its entries (the demo's history, tests' days)
       ],
-      { prepare: "usage_write_v2" },
+      { prepare: "usage_write_v3" },
     );
     if (rows[0]!.n !== newEvents.length) throw new RetryBatch();
   }

@@ -18,7 +18,7 @@ export async function expireGrants(
         where g.id = old.id
        returning g.id, g.group_id, old.remaining
      ), entries as (
-       insert into ledger_entries (grant_id, kind, amount) select id, 'expiry', -remaining from gone
+       insert into ledger_entries (grant_id, kind, amount, created_at) select id, 'expiry', -remaining, $2 from gone
      )
      select distinct group_id from gone where group_id is not null`,
     [ids, now],

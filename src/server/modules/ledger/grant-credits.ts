@@ -14,7 +14,7 @@ export interface NewGrant {
   purchaseId?: string | null;
   /** What produced the grant (a purchase, an invoice, an API key): a second grant with the same key is not created. */
   sourceKey: string;
-  /** The caller's clock, for the pool's low-balance check (the system clock if left out). */
+  /** The caller's clock: when the grant and its entry are written, and the pool's low-balance check (the database's and the system clock if left out). */
   now?: Date;
   /** false: the caller syncs the pool's controls at its end (one check per change, not per step). */
   poolSync?: boolean;
@@ -33,17 +33,17 @@ export interface GrantResult {
 export async function grantCredits(query: Query, g: NewGrant): Promise<GrantResult> {
   const { rows } = await query<GrantResult>(
     `with ins as (
-       insert into credit_grants (kind, website_id, group_id, granted, remaining, expires_at, period_start, packages, purchase_id, source_key)
-       values ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)
+       insert into credit_grants (kind, website_id, group_id, granted, remaining, expires_at, period_start, packages, purchase_id, source_key, created_at)
+       values ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, coalesce($10::timestamptz, now()))
        on conflict (source_key) do nothing
-       returning id, granted, expires_at, website_id
+       returning id, granted, expires_at, website_id, created_at
      ), entry as (
-       insert into ledger_entries (grant_id, kind, amount) select id, 'grant', granted from ins
+       insert into ledger_entries (grant_id, kind, amount, created_at) select id, 'grant', granted, created_at from ins
      )
      select id, granted, expires_at, website_id, true as created from ins
      union all
      select id, granted, expires_at, website_id, false from credit_grants where source_key = $9 and not exists (select 1 from ins)`,
-    [g.kind, g.websiteId ?? null, g.groupId ?? null, g.credits, g.expiresAt ?? null, g.periodStart ?? null, g.packages ?? null, g.purchaseId ?? null, g.sourceKey],
+    [g.kind, g.websiteId ?? null, g.groupId ?? null, g.credits, g.expiresAt ?? null, g.periodStart ?? null, g.packages ?? null, g.purchaseId ?? null, g.sourceKey, g.now ?? null],
   );
   const row = rows[0]!;
   // A pool that gained credits may have recovered above its low-balance threshold.
