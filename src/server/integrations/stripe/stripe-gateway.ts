@@ -147,17 +147,23 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
       quantity,
       idempotencyKey,
       prorationBehavior = "always_invoice",
+      cancelAtPeriodEnd,
     }: {
       subscriptionId: string;
       quantity: number;
       idempotencyKey: string;
       prorationBehavior?: "always_invoice" | "create_prorations" | "none";
+      cancelAtPeriodEnd?: boolean;
     }) =>
       call(async () => {
         const itemId = firstItem(await fetchSubscription(subscriptionId)).id;
         const updated = await stripe.subscriptions.update(
           subscriptionId,
-          { items: [{ id: itemId, quantity }], proration_behavior: prorationBehavior },
+          {
+            items: [{ id: itemId, quantity }],
+            proration_behavior: prorationBehavior,
+            ...(cancelAtPeriodEnd === undefined ? {} : { cancel_at_period_end: cancelAtPeriodEnd }),
+          },
           { idempotencyKey },
         );
         return toSubscriptionSummary(updated);

@@ -132,12 +132,16 @@ export interface StripePort {
   retrieveSubscription(id: string): Promise<SubscriptionState | null>;
   /** The customer's subscriptions that are not canceled, newest first. */
   listSubscriptions(customerId: string): Promise<SubscriptionState[]>;
-  /** `prorationBehavior` defaults to "always_invoice"; pass "none" to change the quantity without billing. */
+  /**
+   * `prorationBehavior` defaults to "always_invoice"; pass "none" to change the quantity without billing.
+   * `cancelAtPeriodEnd`, when given, is set in the same update (a raise resumes a cancelling plan).
+   */
   updateSubscriptionQuantity(o: {
     subscriptionId: string;
     quantity: number;
     idempotencyKey: string;
     prorationBehavior?: "always_invoice" | "create_prorations" | "none";
+    cancelAtPeriodEnd?: boolean;
   }): Promise<SubscriptionState>;
   setCancelAtPeriodEnd(o: { subscriptionId: string; cancelAtPeriodEnd: boolean; idempotencyKey: string }): Promise<SubscriptionState>;
   /** Cancels at once; cancelling a canceled subscription answers it as it is. */
