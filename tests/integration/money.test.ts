@@ -134,6 +134,51 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     expect(await grantedPackages(g.groupId)).toBe(plan.quantity);
     const statuses = [first.json.purchaseId, second.json.purchaseId].map(async (id) => (await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${id}`)).json.status);
     expect((await Promise.all(statuses)).sort()).toEqual(["completed", "failed"]);
+    // The cancelled subscription's payment is given back whole: the refund is what its invoice took.
+    const cancelled = subs.find((s) => s.status === "canceled")!;
+    const { latest_invoice: paidInvoice } = (await stripeGet(`/v1/subscriptions/${cancelled.id}`)) as { latest_invoice: string };
+    const paid = (await stripeGet(`/v1/invoices/${paidInvoice}`)) as { amount_paid: number; customer: string };
+    expect(paid.amount_paid).toBe(cancelled.items.data[0]!.quantity * 800);
+    const refunds = server.stripe
+      .events()
+      .slice(from)
+      .filter((e) => e.type === "refund.created")
+      .map((e) => e.data.object as { amount: number; metadata: Record<string, string> });
+    expect(refunds.map((r) => ({ amount: r.amount, reason: r.metadata.reason }))).toEqual([{ amount: paid.amount_paid, reason: "second subscription of a group" }]);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("buying monthly while the plan cancels at period end resumes it at Stripe, so the next period bills every granted package", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const { s: subscriptionId } = await planOf(g.groupId);
+    // The customer cancels at period end (the portal does this at Stripe); the page says so.
+    await stripeForm(`/v1/subscriptions/${subscriptionId}`, { cancel_at_period_end: "true" });
+    await eventually(async () => (await summary(g)).plan?.status === "canceling");
+
+    const r = await buy(g, "monthly", 3);
+    expect([200, 202]).toContain(r.status);
+    await eventually(async () => {
+      await server.billing.settlePendingPurchases();
+      const sub = await stripeGet(`/v1/subscriptions/${subscriptionId}`);
+      const synced = (await q<{ s: boolean }>("select quantity_synced as s from plans where group_id = $1", [g.groupId])).rows[0]!.s;
+      return synced && sub.cancel_at_period_end === false && sub.items.data[0].quantity === 5;
+    }, 30_000);
+    expect(await grantedPackages(g.groupId)).toBe(5);
+    // Stripe's later events (the update's own) leave it resumed.
+    await webhookHandled("customer.subscription.updated", subscriptionId);
+    await eventually(async () => (await summary(g)).plan?.status === "active");
+    expect((await summary(g)).plan).toMatchObject({ packages: 5, status: "active", cancelAt: null });
+
+    // The next period: Stripe renews (does not cancel) and bills 5 packages; 5 are granted.
+    const before = (await q<{ start: Date }>("select current_period_start as start from plans where group_id = $1", [g.groupId])).rows[0]!.start;
+    await server.stripe.advanceSubscription(subscriptionId);
+    await eventually(async () => (await q<{ start: Date }>("select current_period_start as start from plans where group_id = $1", [g.groupId])).rows[0]!.start > before);
+    const sub = await stripeGet(`/v1/subscriptions/${subscriptionId}`);
+    expect(sub.status).toBe("active");
+    const renewal = await stripeGet(`/v1/invoices/${sub.latest_invoice}`);
+    expect(renewal.amount_paid).toBe(5 * 800);
+    await eventually(async () => (await grantedPackages(g.groupId)) === 5);
     await expectLedgerConsistent(server.deps.database);
   });
 });

@@ -147,17 +147,23 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
       quantity,
       idempotencyKey,
       prorationBehavior = "always_invoice",
+      cancelAtPeriodEnd,
     }: {
       subscriptionId: string;
       quantity: number;
       idempotencyKey: string;
       prorationBehavior?: "always_invoice" | "create_prorations" | "none";
+      cancelAtPeriodEnd?: boolean;
     }) =>
       call(async () => {
         const itemId = firstItem(await fetchSubscription(subscriptionId)).id;
         const updated = await stripe.subscriptions.update(
           subscriptionId,
-          { items: [{ id: itemId, quantity }], proration_behavior: prorationBehavior },
+          {
+            items: [{ id: itemId, quantity }],
+            proration_behavior: prorationBehavior,
+            ...(cancelAtPeriodEnd === undefined ? {} : { cancel_at_period_end: cancelAtPeriodEnd }),
+          },
           { idempotencyKey },
         );
         return toSubscriptionSummary(updated);
@@ -583,7 +589,16 @@ function toRefundSummary(refund: Stripe.Refund): RefundSummary {
 }
 
 function toPaidInvoice(invoice: Stripe.Invoice): PaidInvoice {
+  const subscriptionDetails = invoice.parent?.subscription_details ?? null;
+  const mainLine = invoice.lines.data.find((line) => line.amount > 0) ?? invoice.lines.data[0];
   return {
+    facts: {
+      billingReason: invoice.billing_reason,
+      subscriptionId: subscriptionDetails ? idOf(subscriptionDetails.subscription) : null,
+      metadata: { ...(subscriptionDetails?.metadata ?? {}), ...(invoice.metadata ?? {}) },
+      quantity: mainLine?.quantity ?? null,
+      periodEnd: mainLine ? fromUnix(mainLine.period.end) : null,
+    },
     id: invoice.id,
     number: invoice.number,
     paidAt: fromUnix(invoice.status_transitions.paid_at ?? invoice.created),

@@ -215,8 +215,10 @@ async function onSubscriptionChanged(deps: BillingDeps, subscriptionId: string) 
     const status = sub ? planStatus(sub.status) : "canceled";
     // The quantity is ours between periods (raises apply here first); Stripe's renewal invoice sets it per period.
     // A quantity lowered in the portal is only remembered here (the page shows it); the renewal invoice applies it.
+    // While a raise is not yet at Stripe (quantity_synced false) the plan's resume is ours too: an event from
+    // before it must not make the plan cancel again (syncPlanQuantity sends both).
     await q(
-      `update plans set status = $2, cancel_at_period_end = $3,
+      `update plans set status = $2, cancel_at_period_end = case when quantity_synced then $3 else cancel_at_period_end end,
               current_period_start = greatest(current_period_start, $4), current_period_end = greatest(current_period_end, $5),
               next_period_quantity = $6, updated_at = now()
         where id = $1`,

@@ -10,6 +10,21 @@ export interface PaidInvoice {
   description: string;
   total: { amount: number; currency: string };
   hostedInvoiceUrl: string | null;
+  /**
+   * What a Stripe invoice is for, from its objects rather than its text (partner charges have none):
+   * list-invoices turns it into the one wording of domain/invoice-lines.ts.
+   */
+  facts?: InvoiceFacts;
+}
+
+export interface InvoiceFacts {
+  billingReason: string | null;
+  subscriptionId: string | null;
+  /** The invoice's metadata over its subscription's (ours carry `purchaseId`; imported history `lineKind`). */
+  metadata: Record<string, string>;
+  /** Quantity and service period end of the main (first positive) line. */
+  quantity: number | null;
+  periodEnd: Date | null;
 }
 
 export interface CheckoutSessionInput {
@@ -117,12 +132,16 @@ export interface StripePort {
   retrieveSubscription(id: string): Promise<SubscriptionState | null>;
   /** The customer's subscriptions that are not canceled, newest first. */
   listSubscriptions(customerId: string): Promise<SubscriptionState[]>;
-  /** `prorationBehavior` defaults to "always_invoice"; pass "none" to change the quantity without billing. */
+  /**
+   * `prorationBehavior` defaults to "always_invoice"; pass "none" to change the quantity without billing.
+   * `cancelAtPeriodEnd`, when given, is set in the same update (a raise resumes a cancelling plan).
+   */
   updateSubscriptionQuantity(o: {
     subscriptionId: string;
     quantity: number;
     idempotencyKey: string;
     prorationBehavior?: "always_invoice" | "create_prorations" | "none";
+    cancelAtPeriodEnd?: boolean;
   }): Promise<SubscriptionState>;
   setCancelAtPeriodEnd(o: { subscriptionId: string; cancelAtPeriodEnd: boolean; idempotencyKey: string }): Promise<SubscriptionState>;
   /** Cancels at once; cancelling a canceled subscription answers it as it is. */

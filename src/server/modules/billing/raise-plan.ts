@@ -84,10 +84,12 @@ export async function applyRaiseInvoice(
 }
 
 /**
- * Bring Stripe's subscription quantity to the plan's (ours is the truth between periods: raises
- * are applied here first). Converges under concurrency: after each update the plan is read again
- * and, if another raise changed it meanwhile, the update is sent again; the last update to reach
- * Stripe is always followed by such a check. No lock is held during the call.
+ * Bring Stripe's subscription quantity, and whether it cancels at period end, to the plan's (ours
+ * is the truth between periods: raises are applied here first, and a raise resumes a cancelling
+ * plan, so Stripe bills every later period for the packages granted). Converges under concurrency:
+ * after each update the plan is read again and, if another raise changed it meanwhile, the update
+ * is sent again; the last update to reach Stripe is always followed by such a check. No lock is
+ * held during the call.
  */
 export async function syncPlanQuantity(deps: BillingDeps, groupId: string) {
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -98,11 +100,15 @@ export async function syncPlanQuantity(deps: BillingDeps, groupId: string) {
       subscriptionId: plan.stripe_subscription_id,
       quantity: sent,
       prorationBehavior: "none",
+      cancelAtPeriodEnd: plan.cancel_at_period_end,
       idempotencyKey: `plan-quantity:${plan.id}:${sent}:${crypto.randomUUID()}`,
     });
     const done = await deps.database.transaction(async (q) => {
       await lockGroupBilling(q, groupId);
-      const { rows } = await q<{ id: string }>("update plans set quantity_synced = true where group_id = $1 and quantity = $2 returning id", [groupId, sent]);
+      const { rows } = await q<{ id: string }>(
+        "update plans set quantity_synced = true where group_id = $1 and quantity = $2 and cancel_at_period_end = $3 returning id",
+        [groupId, sent, plan.cancel_at_period_end],
+      );
       return rows.length > 0;
     });
     if (done) return;
