@@ -11,6 +11,16 @@ describe("API keys page", () => {
     await login(page, "org-admin@demo.test");
     const orgId = /\/orgs\/([^/]+)\/groups/.exec(page.url())?.[1] ?? "";
 
+    // The website id the usage API takes is on the group's Overview tab.
+    await page.getByRole("link", { name: "Online Stores", exact: true }).click();
+    await page.getByRole("tab", { name: "Overview" }).click();
+    const websiteIdText = page.getByText(/^Website id [0-9a-f-]{36}$/).first();
+    await shows(websiteIdText);
+    const websiteId = (await websiteIdText.locator("code").textContent()) ?? "";
+    expect(websiteId).toMatch(/^[0-9a-f-]{36}$/);
+    await screenshots(page, "group-overview-website-ids");
+    await page.getByRole("link", { name: "Groups" }).click();
+
     await page.getByRole("link", { name: "API keys" }).click();
     await page.waitForURL(`**/orgs/${orgId}/api-keys`);
     await shows(page.getByRole("heading", { name: "API keys", level: 1 }));
@@ -44,7 +54,6 @@ describe("API keys page", () => {
     await screenshots(page, "api-keys-list");
 
     // Use it as a service would (curl-equivalent fetch) against the usage API.
-    const websiteId = await firstWebsiteId(page, orgId);
     const spend = (idempotencyKey: string) =>
       page.evaluate(
         async ({ key, websiteId, idempotencyKey }) => {
@@ -61,6 +70,14 @@ describe("API keys page", () => {
     const used = await spend("e2e-before-revoke");
     expect(used.status).toBe(200);
     expect(used.body.credits).toBe(5);
+    // The list now says when the key was last used.
+    await expect
+      .poll(async () => {
+        await page.reload();
+        await shows(row);
+        return row.textContent();
+      })
+      .toMatch(/Last used [A-Z][a-z]{2} \d{1,2}, \d{4}/);
 
     // Revoke, with a confirmation.
     await row.getByRole("button", { name: "Revoke Checkout service" }).click();
@@ -89,10 +106,3 @@ describe("API keys page", () => {
     await screenshots(page, "api-keys-not-admin");
   });
 });
-
-async function firstWebsiteId(page: import("playwright-core").Page, orgId: string): Promise<string> {
-  const { groups } = (await (await page.request.get(`/api/orgs/${orgId}/groups`)).json()) as { groups: { id: string; name: string }[] };
-  const stores = groups.find((g) => g.name === "Online Stores");
-  const detail = (await (await page.request.get(`/api/groups/${stores?.id ?? ""}`)).json()) as { websites: { id: string }[] };
-  return detail.websites[0]?.id ?? "";
-}

@@ -76,6 +76,15 @@ describe("the monthly plan", () => {
     expect(await page.getByText("Added 2,000 credits").count()).toBe(1);
     await planLineBecomes(page, `Monthly plan · ${n + 2} packages · ${dollars((n + 2) * 800)} / month · Renews ${day(before.currentPeriodEnd)}`);
     expect((await plan())!.packages).toBe(n + 2);
+
+    // The history words every line alike: the raise, the plan's month, one-time credits (demo history included).
+    const history = page.getByRole("region", { name: "Billing history" });
+    await shows(history.getByText(`Plan raised to ${n + 2} packages · 2 added packages (2,000 credits) until ${day(before.currentPeriodEnd)}`));
+    await shows(history.getByText(`Monthly credits · ${n} packages (${n},000 credits)`));
+    await shows(history.getByText("One-time credits · 5 packages (5,000 credits)"));
+    await shows(history.getByText("Monthly credits · 15 packages (15,000 credits)"));
+    expect(await history.getByText(/group credits \(|×/).count()).toBe(0);
+    await screenshots(page, "plan-history-wording");
   });
 
   it("Manage plan: cancel at period end, resume, and a lowered quantity that applies from the next period", async () => {

@@ -73,7 +73,7 @@ describe("controls (partner admin)", () => {
     await shows(page.getByText("Auto top-up is on"));
     await expect.poll(async () => (await api.settings()).poolLow, { timeout: 15_000 }).toBe(false);
     await page.reload();
-    await shows(page.getByRole("cell", { name: "Auto top-up: 1 × 1,000 (1,000 credits)" }).or(page.getByText("Auto top-up: 1 × 1,000 (1,000 credits)")));
+    await shows(page.getByRole("cell", { name: "One-time credits · 1 package (1,000 credits) · auto top-up" }).or(page.getByText("One-time credits · 1 package (1,000 credits) · auto top-up")));
     expect(await amber.count()).toBe(0);
 
     // The partner declines the next top-up: auto top-up turns itself off and the page says why.

@@ -74,7 +74,7 @@ describe("auto top-up", () => {
     const crossings = await g.count("group.credits.low");
     expect(crossings).toBe(3);
     expect(await topUpPurchases(g.groupId)).toEqual({ completed: 2 });
-    const charges = server.partner.charges().filter((c) => c.description.startsWith("Auto top-up") && c.accountId === g.f.org.partnerAccountId);
+    const charges = server.partner.charges().filter((c) => c.description.endsWith("· auto top-up") && c.accountId === g.f.org.partnerAccountId);
     expect(charges).toHaveLength(2);
     const { rows: grants } = await server.deps.database.query<{ n: number }>(
       "select count(*)::int as n from credit_grants where group_id = $1 and source_key like 'purchase:%'",
@@ -84,7 +84,7 @@ describe("auto top-up", () => {
     expect((await g.admin.get(g.settings)).json).toMatchObject({ poolAvailable: 400, poolLow: true, autoTopUp: { maxPerMonth: 2 } });
     // The history has each top-up; the webhook got each success.
     const history = (await g.admin.get(`/api/groups/${g.groupId}/billing/invoices`)).json.invoices as { description: string }[];
-    expect(history.filter((i) => i.description === "Auto top-up: 1 × 1,000 (1,000 credits)")).toHaveLength(2);
+    expect(history.filter((i) => i.description === "One-time credits · 1 package (1,000 credits) · auto top-up")).toHaveLength(2);
     await eventually(() => Promise.resolve(receiver.received.filter((r) => r.json.data.groupId === g.groupId && r.json.type === "group.auto_top_up.succeeded").length === 2));
     await expectLedgerConsistent(server.deps.database);
   });
@@ -110,7 +110,7 @@ describe("auto top-up", () => {
     expect((await g.admin.get(g.settings)).json).toMatchObject({ poolAvailable: 2400, autoTopUpDisabledReason: null, autoTopUp: { packages: 2 } });
     expect(await topUpPurchases(g.groupId)).toEqual({ failed: 1, completed: 1 });
     const history = (await g.admin.get(`/api/groups/${g.groupId}/billing/invoices`)).json.invoices as { description: string; total: { amount: number } }[];
-    expect(history.find((i) => i.description.startsWith("Auto top-up"))).toMatchObject({ total: { amount: 2000 } });
+    expect(history.find((i) => i.description.endsWith("· auto top-up"))).toMatchObject({ total: { amount: 2000 } });
     await expectLedgerConsistent(server.deps.database);
   });
 });

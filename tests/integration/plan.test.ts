@@ -168,3 +168,50 @@ describe("the portal's changes come back by webhook", () => {
     expect(await grantedPackages(g.groupId)).toBe(3);
   });
 });
+
+describe("one wording for every invoice line, Stripe and partner alike", () => {
+  const descriptions = async (g: Awaited<ReturnType<typeof group>>) => {
+    const r = await g.admin.get(`/api/groups/${g.groupId}/billing/invoices`);
+    expect(r.status).toBe(200);
+    return (r.json.invoices as Array<{ description: string }>).map((i) => i.description).sort();
+  };
+  const day = (d: Date) => new Intl.DateTimeFormat("en-US", { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" }).format(d);
+
+  it("Stripe: a one-time Checkout, a plan's first month, a raise and a renewal", async () => {
+    const g = await group();
+    await enable(g);
+    await buyThroughCheckout(server, g.admin, g.groupId, "one_time", 5);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const end = new Date((await planOf(g))!.currentPeriodEnd);
+    expect((await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1, expectedDueNow: 800 })).json.status).toBe("completed");
+    await server.stripe.advanceSubscription(await subscriptionOf(g.groupId));
+    await eventually(async () => (await g.admin.get(`/api/groups/${g.groupId}/billing/invoices`)).json.invoices.length === 4);
+    expect(await descriptions(g)).toEqual(
+      [
+        "One-time credits · 5 packages (5,000 credits)",
+        "Monthly credits · 2 packages (2,000 credits)",
+        `Plan raised to 3 packages · 1 added package (1,000 credits) until ${day(end)}`,
+        "Monthly credits · 3 packages (3,000 credits)",
+      ].sort(),
+    );
+  });
+
+  it("partner: the same words for a plan, a one-time purchase, a raise and a renewal", async () => {
+    const g = await group(true);
+    await enable(g);
+    const buy = (type: "one_time" | "monthly", quantity: number) => g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type, quantity });
+    expect((await buy("monthly", 2)).json.status).toBe("completed");
+    expect((await buy("one_time", 3)).json.status).toBe("completed");
+    expect((await buy("monthly", 2)).json.status).toBe("completed");
+    const end = new Date((await planOf(g))!.currentPeriodEnd);
+    await server.billing.renewDuePartnerPlans(new Date(end.getTime() + 1000));
+    expect(await descriptions(g)).toEqual(
+      [
+        "Monthly credits · 2 packages (2,000 credits)",
+        "One-time credits · 3 packages (3,000 credits)",
+        `Plan raised to 4 packages · 2 added packages (2,000 credits) until ${day(end)}`,
+        "Monthly credits · 4 packages (4,000 credits)",
+      ].sort(),
+    );
+  });
+});

@@ -603,6 +603,7 @@ export interface HistoricalInvoiceInput {
   interval?: "month" | null;
   /** Importing the same key again returns the first invoice (an interrupted import resumes). */
   key?: string;
+  metadata?: Record<string, string>;
 }
 
 /**
@@ -632,7 +633,7 @@ export function importPaidInvoice(ctx: BillingEngineContext, input: HistoricalIn
       },
     ],
     description: input.description,
-    metadata: input.key ? { importKey: input.key } : {},
+    metadata: { ...(input.metadata ?? {}), ...(input.key ? { importKey: input.key } : {}) },
     periodStart: input.paidAt,
     periodEnd: input.paidAt,
     publicUrl: ctx.publicUrl(),

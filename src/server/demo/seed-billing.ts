@@ -163,6 +163,8 @@ async function seedHistory({
       interval: "month" as const,
       paidAt: seconds(m.start),
       periodEnd: seconds(m.end),
+      // What the invoice wording (list-invoices) reads instead of the text; ours carry a purchase id.
+      metadata: { lineKind: "monthly" },
     },
     ...(m.topUp > 0
       ? [
@@ -176,6 +178,7 @@ async function seedHistory({
             interval: null,
             paidAt: seconds(m.topUpAt),
             periodEnd: seconds(m.topUpAt),
+            metadata: { lineKind: "one_time" },
           },
         ]
       : []),

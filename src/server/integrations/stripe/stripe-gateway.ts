@@ -592,7 +592,16 @@ function toRefundSummary(refund: Stripe.Refund): RefundSummary {
 }
 
 function toPaidInvoice(invoice: Stripe.Invoice): PaidInvoice {
+  const subscriptionDetails = invoice.parent?.subscription_details ?? null;
+  const mainLine = invoice.lines.data.find((line) => line.amount > 0) ?? invoice.lines.data[0];
   return {
+    facts: {
+      billingReason: invoice.billing_reason,
+      subscriptionId: subscriptionDetails ? idOf(subscriptionDetails.subscription) : null,
+      metadata: { ...(subscriptionDetails?.metadata ?? {}), ...(invoice.metadata ?? {}) },
+      quantity: mainLine?.quantity ?? null,
+      periodEnd: mainLine ? fromUnix(mainLine.period.end) : null,
+    },
     id: invoice.id,
     number: invoice.number,
     paidAt: fromUnix(invoice.status_transitions.paid_at ?? invoice.created),

@@ -1,3 +1,4 @@
+import { describeBillingLine } from "../../../domain/invoice-lines.js";
 import type { Query } from "../../db/client.js";
 import type { RowOf } from "../../db/rows.js";
 import type { billingProfiles, plans, purchases } from "../../db/schema.js";
@@ -128,12 +129,9 @@ export async function upsertPlan(query: Query, p: PlanState) {
 
 export const formatCount = (n: number) => new Intl.NumberFormat("en-US").format(n);
 
-/** How a partner charge reads in the billing history. */
+/** How a partner charge reads in the billing history: the one wording of domain/invoice-lines.ts. */
 export function describePartnerCharge(c: { type: "one_time" | "monthly" | "renewal"; quantity: number; creditsPerPackage: number }) {
-  const credits = formatCount(c.quantity * c.creditsPerPackage);
-  const packages = `${c.quantity} × ${formatCount(c.creditsPerPackage)}`;
-  if (c.type === "one_time") return `One-time credits: ${packages} (${credits} credits)`;
-  return `${c.type === "renewal" ? "Monthly credits renewal" : "Monthly credits"}: ${packages} (${credits} credits per month)`;
+  return describeBillingLine(c.type === "one_time" ? { kind: "one_time", packages: c.quantity } : { kind: "monthly", packages: c.quantity }, c.creditsPerPackage);
 }
 
 /** Our record of a partner charge for the group it paid for (the partner's account is shared by the organization). */

@@ -10,6 +10,21 @@ export interface PaidInvoice {
   description: string;
   total: { amount: number; currency: string };
   hostedInvoiceUrl: string | null;
+  /**
+   * What a Stripe invoice is for, from its objects rather than its text (partner charges have none):
+   * list-invoices turns it into the one wording of domain/invoice-lines.ts.
+   */
+  facts?: InvoiceFacts;
+}
+
+export interface InvoiceFacts {
+  billingReason: string | null;
+  subscriptionId: string | null;
+  /** The invoice's metadata over its subscription's (ours carry `purchaseId`; imported history `lineKind`). */
+  metadata: Record<string, string>;
+  /** Quantity and service period end of the main (first positive) line. */
+  quantity: number | null;
+  periodEnd: Date | null;
 }
 
 export interface CheckoutSessionInput {

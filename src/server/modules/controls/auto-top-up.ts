@@ -3,7 +3,8 @@ import type { Clock } from "../../clock.js";
 import type { Config } from "../../config.js";
 import type { Database, Query } from "../../db/client.js";
 import { pricingOf } from "../billing/billing-service.js";
-import { formatCount, grantOneTimePurchase, lockGroupBilling, lockPurchase, markPurchase, recordPartnerCharge, type PurchaseRow } from "../billing/billing-repo.js";
+import { describeBillingLine } from "../../../domain/invoice-lines.js";
+import { grantOneTimePurchase, lockGroupBilling, lockPurchase, markPurchase, recordPartnerCharge, type PurchaseRow } from "../billing/billing-repo.js";
 import type { PartnerChargeInfo, PartnerPort, StripePort } from "../billing/ports.js";
 import { findPoolAvailable } from "./controls-repo.js";
 import { enqueueAlert } from "./outbox.js";
@@ -48,8 +49,8 @@ interface Profile {
 const CLAIM_LEASE_MS = 30_000;
 const RETRY_AFTER_UNKNOWN_MS = 5_000;
 
-export const describeAutoTopUp = (packages: number, creditsPerPackage: number) =>
-  `Auto top-up: ${packages} × ${formatCount(creditsPerPackage)} (${formatCount(packages * creditsPerPackage)} credits)`;
+/** The one wording of domain/invoice-lines.ts: "One-time credits · 2 packages (2,000 credits) · auto top-up". */
+export const describeAutoTopUp = (packages: number, creditsPerPackage: number) => describeBillingLine({ kind: "one_time", packages, autoTopUp: true }, creditsPerPackage);
 
 type ChargeOutcome = { kind: "paid"; partnerCharge: PartnerChargeInfo | null } | { kind: "failed"; reason: string } | { kind: "unknown" };
 

@@ -17,7 +17,7 @@ export function UsageExample() {
       <Card className="overflow-hidden">
         <p className="px-4 pt-4 text-sm text-muted-foreground sm:px-6">
           Send the key as a bearer token. A website spends its own credits first, then its group’s; the same idempotency key never
-          spends twice.
+          spends twice. Each website’s id is on its group’s Overview tab.
         </p>
         <pre className="m-4 overflow-x-auto rounded-lg bg-zinc-950 p-4 font-mono text-xs leading-5 text-zinc-100 sm:mx-6 sm:mb-6">
           <code>{example}</code>

@@ -31,6 +31,11 @@ export function WebsitesList({ groupId }: { groupId: string }) {
                 <div className="min-w-0">
                   <p className="truncate text-sm leading-5 font-medium">{websiteLabel(website)}</p>
                   <p className="truncate text-sm leading-5 text-muted-foreground">{website.url}</p>
+                  {/* The id the usage API takes (`websiteId`); one click selects all of it. */}
+                  <p className="truncate text-xs leading-5 text-muted-foreground">
+                    <span className="sr-only sm:not-sr-only">Website id </span>
+                    <code className="font-mono text-[11px] text-foreground select-all sm:text-xs">{website.id}</code>
+                  </p>
                 </div>
               </li>
             ))}
