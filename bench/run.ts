@@ -5,7 +5,7 @@
  *   2. batch ingestion through POST /api/v1/usage/batch
  *   3. billing page API on a group of 1,000 websites, 36 months of invoices, 1,000,000 ledger entries
  *   4. the page: gzipped JS of the billing route and Largest Contentful Paint in headless Chromium
- *   5. the usage rollup's cost on the hot path (trigger off/on, same run)
+ *   5. the usage rollup's cost on the hot path (in-statement vs. 0004's trigger, same run)
  *   6. GET .../billing/usage on 1,000 websites / 1,000,000 debits in the month (p95)
  *   7. GET .../billing/ledger.csv of that group: time and peak RSS of a fresh API process
  *   0. the request frame (GET /healthz beside a bare node:http server), 8. npm start on an unchanged checkout

@@ -58,7 +58,8 @@ export const UsageBatchBody = z
 export const UsageBatchItem = z.union([
   z.object({ status: z.literal(200), result: UsageResult }),
   z.object({
-    status: z.union([z.literal(400), z.literal(402), z.literal(404), z.literal(409), z.literal(500)]),
+    // 401: the API key was revoked while the batch was being debited (events debited before stay debited).
+    status: z.union([z.literal(400), z.literal(401), z.literal(402), z.literal(404), z.literal(409), z.literal(500)]),
     error: z.object({ code: z.string(), message: z.string() }),
   }),
 ]);

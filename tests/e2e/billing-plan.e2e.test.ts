@@ -36,6 +36,18 @@ async function planLineBecomes(page: Page, expected: string, timeoutMs = 20_000)
   }
 }
 
+/** Back from the portal the page reads its plan again by itself (webhooks may land after the page loads): no reload. */
+async function backFromPortal(page: Page, expected: string) {
+  await page.getByRole("link", { name: "Return to Group Billing" }).click();
+  await page.waitForURL(/\/groups\/[^/]+\/billing$/);
+  await shows(planLine(page));
+  await page.waitForFunction(
+    (text) => (document.querySelector('[aria-label="Monthly plan"] p')?.textContent ?? "").replace(/\s+/g, " ").trim() === text,
+    expected,
+    { timeout: 12_000 },
+  );
+}
+
 /** "Manage plan" opens the Stripe emulator's customer portal for this group. */
 async function openPortal(page: Page, stripeUrl: string) {
   await planLine(page).getByRole("button", { name: "Manage plan" }).click();
@@ -98,24 +110,20 @@ describe("the monthly plan", () => {
     await openPortal(page, server.stripeEmulatorUrl);
     await page.getByRole("button", { name: "Cancel plan" }).click();
     await shows(page.getByText("Your plan will be cancelled at the end of the current period."));
-    await page.getByRole("link", { name: "Return to Group Billing" }).click();
-    await page.waitForURL(/\/groups\/[^/]+\/billing/);
-    await planLineBecomes(page, `Monthly plan · ${n} packages · ${price} / month · Cancels on ${end}`);
+    await backFromPortal(page, `Monthly plan · ${n} packages · ${price} / month · Cancels on ${end}`);
     await shows(page.getByText(`Expires ${end} · the plan does not renew`));
     await screenshots(page, "plan-canceling");
 
     await openPortal(page, server.stripeEmulatorUrl);
     await page.getByRole("button", { name: "Resume plan" }).click();
     await shows(page.getByText("Your plan will renew as before."));
-    await page.getByRole("link", { name: "Return to Group Billing" }).click();
-    await planLineBecomes(page, `Monthly plan · ${n} packages · ${price} / month · Renews ${end}`);
+    await backFromPortal(page, `Monthly plan · ${n} packages · ${price} / month · Renews ${end}`);
 
     await openPortal(page, server.stripeEmulatorUrl);
     await page.getByLabel("Packages from the next period").fill("15");
     await page.getByRole("button", { name: "Update quantity" }).click();
     await shows(page.getByText("Your new quantity starts with the next period."));
-    await page.getByRole("link", { name: "Return to Group Billing" }).click();
-    await planLineBecomes(page, `Monthly plan · ${n} packages · ${price} / month · Changes to 15 packages on ${end}`);
+    await backFromPortal(page, `Monthly plan · ${n} packages · ${price} / month · Changes to 15 packages on ${end}`);
     await screenshots(page, "plan-lowered");
 
     // The next period (the emulator's "Advance to next period"): Stripe bills 15 packages, the group gets 15,000 credits.

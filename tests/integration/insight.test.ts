@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/server/db/client.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool, type OrgFixture } from "../support/factories.js";
 import { Client } from "../support/http.js";
+import { debitUsageBatch } from "../../src/server/modules/ledger/index.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { OPERATOR_KEY, startTestServer, type TestServer } from "../support/server.js";
 
@@ -34,26 +35,19 @@ type Setup = Awaited<ReturnType<typeof setup>>;
 const use = (s: Setup, websiteId: string, credits: number) => s.api.post("/api/v1/usage", { websiteId, credits, idempotencyKey: key() });
 
 /**
- * A debit on an earlier day, written as the debit path writes it (event, ledger entries, balances)
- * but with the past time: the rollup trigger sees the entries' own created_at.
+ * A usage event on an earlier day: POST /api/v1/usage with the server's clock set to `at`, so the
+ * debit path writes the event, its ledger entries and the rollup at that time. Expects the parts
+ * (sources) the debit took, so a test's history is what it says.
  */
-async function debitAt(at: Date, s: Setup, websiteId: string, parts: { grantKind: "website" | "monthly" | "one_time"; credits: number }[]) {
-  await database.transaction(async (q) => {
-    const eventId = crypto.randomUUID();
-    const total = parts.reduce((a, p) => a + p.credits, 0);
-    await q(`insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at) values ($1, $2, $3, $4, $5, '{}', $6)`, [
-      eventId, s.f.org.id, websiteId, key(), total, at,
-    ]);
-    for (const p of parts) {
-      const { rows } = await q<{ id: number }>(
-        `select id from credit_grants where kind = $1 and remaining >= $2 and (website_id = $3 or group_id = $4) order by id limit 1`,
-        [p.grantKind, p.credits, websiteId, s.f.groupA.id],
-      );
-      const grantId = rows[0]!.id;
-      await q(`insert into ledger_entries (grant_id, kind, amount, usage_event_id, created_at) values ($1, 'debit', $2, $3, $4)`, [grantId, -p.credits, eventId, at]);
-      await q(`update credit_grants set remaining = remaining - $2 where id = $1`, [grantId, p.credits]);
-    }
-  });
+async function debitAt(at: Date, s: Setup, websiteId: string, parts: { source: "website" | "group_monthly" | "group_one_time"; credits: number }[]) {
+  server.clock.set(at);
+  try {
+    const r = await use(s, websiteId, parts.reduce((a, p) => a + p.credits, 0));
+    expect(r.status).toBe(200);
+    expect(r.json.parts).toEqual(parts);
+  } finally {
+    server.clock.reset();
+  }
 }
 
 /** The same figures computed straight from the ledger, the way the rollup must add up. */
@@ -86,17 +80,17 @@ describe("GET /api/groups/{groupId}/billing/usage", () => {
   it("adds up to the ledger, per day and per website, after a mixed run of own, monthly, one-time, expired and refused events", async () => {
     const s = await setup({ monthly: 400, oneTime: 300 }, 5);
     const [a, b, c] = s.f.websitesA as [OrgFixture["websitesA"][0], OrgFixture["websitesA"][0], OrgFixture["websitesA"][0]];
-    // A monthly grant of an earlier period, still holding credits: the next debit expires it (an expiry, not usage).
-    await fundGroupPool(database, s.f.groupA.id, { monthly: 999, periodEnd: new Date(Date.now() - 1000) });
-    expect((await s.operator.post(`/api/v1/websites/${a.id}/grants`, { credits: 50, idempotencyKey: key() })).status).toBe(201);
-    expect((await s.operator.post(`/api/v1/websites/${b.id}/grants`, { credits: 20, idempotencyKey: key() })).status).toBe(201);
     // Earlier days of the month (when there are any) hold usage too; yesterday of another month is left out.
     const today = startOfToday();
     const earlier = new Date(today).getUTCDate() > 1 ? today - DAY : null;
     if (earlier) {
-      await debitAt(new Date(earlier + 3600_000), s, a.id, [{ grantKind: "website", credits: 5 }, { grantKind: "monthly", credits: 7 }]);
-      await debitAt(new Date(earlier + 7200_000), s, c.id, [{ grantKind: "one_time", credits: 11 }]);
+      await debitAt(new Date(earlier + 3600_000), s, a.id, [{ source: "group_monthly", credits: 12 }]);
+      await debitAt(new Date(earlier + 7200_000), s, c.id, [{ source: "group_monthly", credits: 11 }]);
     }
+    // A monthly grant of an earlier period, still holding credits: the next debit expires it (an expiry, not usage).
+    await fundGroupPool(database, s.f.groupA.id, { monthly: 999, periodEnd: new Date(Date.now() - 1000) });
+    expect((await s.operator.post(`/api/v1/websites/${a.id}/grants`, { credits: 50, idempotencyKey: key() })).status).toBe(201);
+    expect((await s.operator.post(`/api/v1/websites/${b.id}/grants`, { credits: 20, idempotencyKey: key() })).status).toBe(201);
     // Concurrent events of every kind, some refused.
     const results = await Promise.all([
       use(s, a.id, 30), // own
@@ -129,7 +123,7 @@ describe("GET /api/groups/{groupId}/billing/usage", () => {
       [0, 0, 0],
     );
     // Own credits: all 70 granted were spent; the monthly 400 were drained; the rest came from one-time credits.
-    const debited = 30 + 40 + 25 + 120 + 1 + 300 + (earlier ? 5 + 7 + 11 : 0);
+    const debited = 30 + 40 + 25 + 120 + 1 + 300 + (earlier ? 12 + 11 : 0);
     expect(totals).toEqual([70, 400, debited - 70 - 400]);
 
     // Every website of the group, zeros included (the fifth used nothing), biggest pool users first.
@@ -149,16 +143,19 @@ describe("GET /api/groups/{groupId}/billing/usage", () => {
     const now = startOfToday() + 15 * 3600_000;
     server.clock.set(now);
     const periodEnd = new Date(now + 10 * DAY);
-    const s = await setup({ monthly: 20_000, oneTime: 50_000, periodEnd });
+    const s = await setup({ oneTime: 50_000 });
     const site = s.f.websitesA[0]!.id;
     const today = startOfToday();
     // 100 pool credits on each of the 7 days before today, plus draws that must not count: 8 days ago and today.
-    for (let d = 1; d <= 7; d++) await debitAt(new Date(today - d * DAY + 3600_000), s, site, [{ grantKind: "one_time", credits: 100 }]);
-    await debitAt(new Date(today - 8 * DAY + 3600_000), s, site, [{ grantKind: "one_time", credits: 9_000 }]);
-    await debitAt(new Date(now - 3600_000), s, site, [{ grantKind: "monthly", credits: 5_000 }]);
+    for (let d = 1; d <= 7; d++) await debitAt(new Date(today - d * DAY + 3600_000), s, site, [{ source: "group_one_time", credits: 100 }]);
+    await debitAt(new Date(today - 8 * DAY + 3600_000), s, site, [{ source: "group_one_time", credits: 9_000 }]);
+    // The monthly credits come after those draws (the debit takes monthly credits first).
+    await fundGroupPool(database, s.f.groupA.id, { monthly: 20_000, periodEnd });
+    await debitAt(new Date(now - 3600_000), s, site, [{ source: "group_monthly", credits: 5_000 }]);
     // Own credits are not pool draws.
     await s.operator.post(`/api/v1/websites/${site}/grants`, { credits: 10_000, idempotencyKey: key() });
-    await debitAt(new Date(today - 2 * DAY + 3600_000), s, site, [{ grantKind: "website", credits: 10_000 }]);
+    await debitAt(new Date(today - 2 * DAY + 3600_000), s, site, [{ source: "website", credits: 10_000 }]);
+    server.clock.set(now);
 
     const r = await s.admin.get(`/api/groups/${s.f.groupA.id}/billing/usage`);
     server.clock.reset();
@@ -171,7 +168,7 @@ describe("GET /api/groups/{groupId}/billing/usage", () => {
     const s = await setup({ oneTime: 5_000 });
     const site = s.f.websitesA[0]!.id;
     const today = startOfToday();
-    for (let d = 1; d <= 7; d++) await debitAt(new Date(today - d * DAY + 60_000), s, site, [{ grantKind: "one_time", credits: 300 }]);
+    for (let d = 1; d <= 7; d++) await debitAt(new Date(today - d * DAY + 60_000), s, site, [{ source: "group_one_time", credits: 300 }]);
     // 2,900 left at 300 a day from 06:00: 9 2/3 days, until 22:00 nine days later.
     server.clock.set(today + 6 * 3600_000);
     const r = await s.admin.get(`/api/groups/${s.f.groupA.id}/billing/usage`);
@@ -258,9 +255,9 @@ describe("GET /api/groups/{groupId}/billing/ledger.csv", () => {
     const s = await setup({ oneTime: 1_000 });
     const site = s.f.websitesA[0]!.id;
     const today = startOfToday();
-    await debitAt(new Date(today - 3 * DAY), s, site, [{ grantKind: "one_time", credits: 1 }]); // midnight, 3 days ago
-    await debitAt(new Date(today - 2 * DAY - 1), s, site, [{ grantKind: "one_time", credits: 2 }]); // last ms of that day
-    await debitAt(new Date(today - DAY), s, site, [{ grantKind: "one_time", credits: 3 }]);
+    await debitAt(new Date(today - 3 * DAY), s, site, [{ source: "group_one_time", credits: 1 }]); // midnight, 3 days ago
+    await debitAt(new Date(today - 2 * DAY - 1), s, site, [{ source: "group_one_time", credits: 2 }]); // last ms of that day
+    await debitAt(new Date(today - DAY), s, site, [{ source: "group_one_time", credits: 3 }]);
     const path = `/api/groups/${s.f.groupA.id}/billing/ledger.csv`;
     const r = await s.admin.get(`${path}?from=${isoDay(today - 3 * DAY)}&to=${isoDay(today - 3 * DAY)}`);
     expect(r.status).toBe(200);
@@ -277,18 +274,11 @@ describe("GET /api/groups/{groupId}/billing/ledger.csv", () => {
   it("exports 25,000 entries over several read windows, all in order", async () => {
     const s = await setup({ oneTime: 100_000 });
     const site = s.f.websitesA[0]!.id;
-    const { rows: g } = await database.query<{ id: number }>("select id from credit_grants where group_id = $1 and kind = 'one_time'", [s.f.groupA.id]);
-    await database.transaction(async (q) => {
-      await q(
-        `with ev as (
-           insert into usage_events (id, org_id, website_id, idempotency_key, credits, response)
-           select gen_random_uuid(), $1, $2, 'bulk-' || i, 1, '{}' from generate_series(1, 25000) i returning id)
-         insert into ledger_entries (grant_id, kind, amount, usage_event_id) select $3, 'debit', -1, id from ev`,
-        [s.f.org.id, site, g[0]!.id],
-      );
-      await q("update credit_grants set remaining = remaining - 25000 where id = $1", [g[0]!.id]);
-    });
-    // The insert above can leave the client's keep-alive socket idle past the server's 5 s
+    // 25,000 events in one debit statement (the ledger's debit path, as one batch).
+    const events = Array.from({ length: 25_000 }, (_, i) => ({ orgId: s.f.org.id, websiteId: site, credits: 1, idempotencyKey: `bulk-${i}` }));
+    const outcomes = await database.transaction((q) => debitUsageBatch(q, events, new Date()));
+    expect(outcomes.every((o) => o.status === 200)).toBe(true);
+    // The debit above can leave the client's keep-alive socket idle past the server's 5 s
     // keep-alive timeout (PGlite is slow at bulk writes); a GET on a socket closed meanwhile is retried, as browsers do.
     const path = `/api/groups/${s.f.groupA.id}/billing/ledger.csv`;
     const r = await s.admin.get(path).catch(() => s.admin.get(path));
@@ -297,7 +287,7 @@ describe("GET /api/groups/{groupId}/billing/ledger.csv", () => {
     const ids = lines.slice(1).map((l) => Number(l.split(",")[1]));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toEqual([...ids].sort((x, y) => x - y));
-    // The rollup took the 25,000 entries of one statement as one upsert.
+    // The debit statement added its 25,000 entries to the rollup as one row.
     const u = await s.admin.get(`/api/groups/${s.f.groupA.id}/billing/usage`);
     expect(u.json.websites[0]).toMatchObject({ websiteId: site, groupOneTime: 25_000 });
   });

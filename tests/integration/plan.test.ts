@@ -48,7 +48,7 @@ describe("POST /billing/portal: who may open it and where it leads", () => {
     expect(r.json.url).toMatch(new RegExp(`^${server.stripe.url}/p/session/test_`));
     const page = await fetch(r.json.url as string).then((res) => res.text());
     expect(page).toContain("Manage plan");
-    expect(page).toMatch(new RegExp(`<a href="http://localhost:\\d+/groups/${g.groupId}/billing">Return to Group Billing</a>`));
+    expect(page).toMatch(new RegExp(`<a href="http://localhost:\\d+/groups/${g.groupId}/billing\\?portal=return">Return to Group Billing</a>`));
 
     const groupAdmin = await server.client().login(g.f.groupAdmin, TEST_PASSWORD);
     expect((await groupAdmin.post(`/api/groups/${g.groupId}/billing/portal`)).status).toBe(200);

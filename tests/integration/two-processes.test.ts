@@ -70,6 +70,31 @@ describe("two API processes on one database", () => {
     }
   });
 
+  it("refuses debits of a revoked key from the debit's own statement, even before (or without) its notification", async () => {
+    const f = await createOrgFixture(server.db, { websites: 1 });
+    await fundGroupPool(server.deps.database, f.groupA.id, { oneTime: 100 });
+    const site = f.websitesA[0]!.id;
+    const key = await createApiKeyFor(server.deps.database, f.org.id);
+    const clients = [server.url, second.url].map((u) => new Client(u, { authorization: `Bearer ${key}` }));
+    // Cached by both processes, and an idempotency key both can replay.
+    for (const c of clients) expect((await c.post("/api/v1/usage", { websiteId: site, credits: 1, idempotencyKey: "before" })).status).toBe(200);
+    // Revoked with the api_keys triggers off: no notification reaches either process's cache.
+    await server.deps.database.transaction(async (q) => {
+      await q("set local session_replication_role = replica");
+      await q("update api_keys set revoked_at = now() where key_hash = $1", [sha256(key)]);
+    });
+    for (const c of clients) {
+      expect((await c.post("/api/v1/usage", { websiteId: site, credits: 1, idempotencyKey: "after" })).status).toBe(401);
+      expect((await c.post("/api/v1/usage", { websiteId: site, credits: 1, idempotencyKey: "before" })).status).toBe(401);
+      const batch = await c.post("/api/v1/usage/batch", { events: [{ websiteId: site, credits: 1, idempotencyKey: "b1" }] });
+      expect(batch.status).toBe(401);
+      expect(batch.json.error.code).toBe("unauthenticated");
+    }
+    const { rows } = await server.deps.database.query<{ n: number }>("select count(*)::int as n from usage_events where org_id = $1", [f.org.id]);
+    expect(rows[0]!.n).toBe(1);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("shares sign-in failures between the processes: guesses spread over both are throttled alike", async () => {
     const f = await createOrgFixture(server.db, { websites: 1 });
     const statuses: number[] = [];

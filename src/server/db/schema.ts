@@ -328,9 +328,9 @@ export const ledgerEntries = pgTable(
 );
 
 /**
- * Credits debited per group, website and UTC day, by source (positive numbers). Derived from the
- * ledger by the `ledger_entries_usage_daily` trigger (migration 0004) in the debit's own
- * transaction; never written by application code.
+ * Credits debited per group, website and UTC day, by source (positive numbers). Written by the
+ * ledger's debit statement (ledger/debit-usage.ts, migration 0008) in the debits' own statement;
+ * nothing else writes it.
  */
 export const usageDaily = pgTable(
   "usage_daily",

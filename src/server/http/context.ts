@@ -34,6 +34,8 @@ export interface AppEnv {
     principal: Principal;
     sessionToken: string;
     apiOrgId: string;
+    /** An API key read from the cache without waiting for notifications: the debit confirms it (requireApiKey). */
+    apiKeyToConfirm?: string;
     /** The request carries the operator key (the host platform). */
     operator: boolean;
     /** The request failed with an unexpected error that the failure log has counted. */

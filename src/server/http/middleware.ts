@@ -124,11 +124,18 @@ export const requireOperatorKey = (deps: AppDeps) =>
  * Bearer API key of an organization: cached per process, and a revocation reaches every process
  * before its next request (api-key-verifier.ts). Answers go through the frame (no-store).
  */
-export const requireApiKey = (deps: AppDeps) =>
+export const requireApiKey = (deps: AppDeps, { inTransaction }: { /** Routes that confirm the key in their own transaction (`apiKeyToConfirm`). */ inTransaction?: (c: Context<AppEnv>) => boolean } = {}) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header("authorization");
     const key = header?.startsWith("Bearer ") ? header.slice(7).trim() : null;
     if (!key) throw new AppError("unauthenticated", "Send an API key as 'Authorization: Bearer <key>'.");
+    if (inTransaction?.(c)) {
+      const found = await deps.apiKeys.verifyInTransaction(key);
+      if (!found) throw new AppError("unauthenticated", "The API key is not valid.");
+      c.set("apiOrgId", found.orgId);
+      if (!found.confirmed) c.set("apiKeyToConfirm", found.keyId);
+      return next();
+    }
     const orgId = await deps.apiKeys.verify(key);
     if (!orgId) throw new AppError("unauthenticated", "The API key is not valid.");
     c.set("apiOrgId", orgId);

@@ -23,13 +23,15 @@ import * as examples from "../openapi-examples.js";
 const WebsiteParams = z.object({ websiteId: z.string().uuid() });
 const security = [{ apiKey: [] }];
 const GRANTS_PATH = /^\/api\/v1\/websites\/[^/]+\/grants$/;
+/** Debits confirm the API key in their own first statement: no catch-up round trip per request. */
+const DEBIT_PATHS = new Set(["/api/v1/usage", "/api/v1/usage/batch"]);
 
 /** The API-key API: machine traffic, answered through the lean frame (see frame.ts). */
 export function usageRoutes(deps: AppDeps, frame: Frame) {
   const app = createRouter();
   const processor = createUsageProcessor({ database: deps.database, clock: deps.clock });
   const failures = createFailureLog("usage events are failing");
-  const orgKey = requireApiKey(deps);
+  const orgKey = requireApiKey(deps, { inTransaction: (c) => c.req.method === "POST" && DEBIT_PATHS.has(c.req.path) });
   // Website grants come from the host platform: the operator key passes there (and only there).
   app.use(
     "/api/v1/*",
@@ -60,7 +62,7 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       },
     }),
     async (c) => {
-      const outcome = await processor.submit({ ...c.req.valid("json"), orgId: c.get("apiOrgId") });
+      const outcome = await processor.submit({ ...c.req.valid("json"), orgId: c.get("apiOrgId"), apiKeyId: c.get("apiKeyToConfirm") });
       if (outcome.status === 200) return frame.json(outcome.result, 200);
       throw new AppError(outcome.error.code, outcome.error.message);
     },
@@ -90,7 +92,10 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
         if (parsed.success && !bad) valid.push({ index, event: parsed.data });
         else results[index] = { status: 400, error: { code: "invalid_request", message: parsed.success ? `Invalid request. ${bad}` : bad! } };
       });
-      const outcomes = await processor.submitMany(valid.map(({ event }) => ({ ...event, orgId })));
+      const apiKeyId = c.get("apiKeyToConfirm");
+      const outcomes = await processor.submitMany(valid.map(({ event }) => ({ ...event, orgId, apiKeyId })));
+      // A key revoked before any of the batch was debited: the request is refused as a whole.
+      if (outcomes.length > 0 && outcomes.every((o) => o.status === 401)) throw new AppError("unauthenticated", "The API key is not valid.");
       const failed = outcomes.filter((o) => o.status === "failed");
       // Nothing went through (the database is down): the request fails as a whole, as one event would.
       if (failed.length > 0 && failed.length === outcomes.length) throw failed[0]!.error;

@@ -16,9 +16,22 @@ interface Entry {
   lastUsedAt: number;
 }
 
+/** A key as the cache knows it; `confirmed` false: the caller must check it in its own transaction. */
+export interface CachedKey {
+  orgId: string;
+  keyId: string;
+  confirmed: boolean;
+}
+
 export interface ApiKeyVerifier {
   /** The key's organization, or null for an unknown or revoked key. */
   verify(key: string): Promise<string | null>;
+  /**
+   * The same, without the catch-up round trip on a cache hit: the answer may miss a revocation
+   * still on its way, so the caller confirms the key (`confirmed: false`) in the transaction it
+   * runs anyway — the debit path does, in its first statement (ledger/debit-usage.ts).
+   */
+  verifyInTransaction(key: string): Promise<CachedKey | null>;
   close(): Promise<void>;
 }
 
@@ -134,37 +147,43 @@ export function createApiKeyVerifier({ database, logger }: { database: Database;
       .catch((err: unknown) => logger.debug({ errClass: (err as Error)?.constructor?.name }, "could not record an API key's last use"));
   }
 
+  async function check(key: string, waitForNotifications: boolean): Promise<CachedKey | null> {
+    const keyHash = sha256(key);
+    const now = Date.now();
+    const hit = cache.get(keyHash);
+    if (hit && listening && now - hit.checkedAt < MAX_ENTRY_AGE_MS) {
+      const ready = database.pool && waitForNotifications ? await caughtUp().then(() => true, () => false) : true;
+      if (ready && listening && cache.get(keyHash) === hit) {
+        touch(hit, now);
+        // Without the catch-up round trip only PGlite (notified synchronously) is sure.
+        return { orgId: hit.orgId, keyId: hit.keyId, confirmed: waitForNotifications || !database.pool };
+      }
+    }
+    const before = generation;
+    const { rows } = await database.query<{ id: string; org_id: string; last_used_at: Date | string | null }>(
+      "select id, org_id, last_used_at from api_keys where key_hash = $1 and revoked_at is null",
+      [keyHash],
+      { prepare: "api_key_by_hash_v1" },
+    );
+    const row = rows[0];
+    if (!row) {
+      cache.delete(keyHash);
+      return null;
+    }
+    const entry: Entry = { keyId: row.id, orgId: row.org_id, checkedAt: now, lastUsedAt: row.last_used_at ? new Date(row.last_used_at).getTime() : 0 };
+    if (listening && generation === before) {
+      if (cache.size >= 10_000) cache.clear();
+      cache.set(keyHash, entry);
+    }
+    touch(entry, now);
+    return { orgId: row.org_id, keyId: row.id, confirmed: true };
+  }
+
   return {
     async verify(key) {
-      const keyHash = sha256(key);
-      const now = Date.now();
-      const hit = cache.get(keyHash);
-      if (hit && listening && now - hit.checkedAt < MAX_ENTRY_AGE_MS) {
-        const ready = database.pool ? await caughtUp().then(() => true, () => false) : true;
-        if (ready && listening && cache.get(keyHash) === hit) {
-          touch(hit, now);
-          return hit.orgId;
-        }
-      }
-      const before = generation;
-      const { rows } = await database.query<{ id: string; org_id: string; last_used_at: Date | string | null }>(
-        "select id, org_id, last_used_at from api_keys where key_hash = $1 and revoked_at is null",
-        [keyHash],
-        { prepare: "api_key_by_hash_v1" },
-      );
-      const row = rows[0];
-      if (!row) {
-        cache.delete(keyHash);
-        return null;
-      }
-      const entry: Entry = { keyId: row.id, orgId: row.org_id, checkedAt: now, lastUsedAt: row.last_used_at ? new Date(row.last_used_at).getTime() : 0 };
-      if (listening && generation === before) {
-        if (cache.size >= 10_000) cache.clear();
-        cache.set(keyHash, entry);
-      }
-      touch(entry, now);
-      return row.org_id;
+      return (await check(key, true))?.orgId ?? null;
     },
+    verifyInTransaction: (key) => check(key, false),
     async close() {
       closed = true;
       if (retry) clearTimeout(retry);

@@ -13,7 +13,8 @@ export async function openPortal(deps: BillingDeps, group: GroupRef): Promise<Po
   if (profile.customer_type === "partner") return { url: `${deps.partnerPortalUrl}/${profile.partner_account_id}` };
   const session = await deps.stripe.createPortalSession({
     customerId: profile.stripe_customer_id!,
-    returnUrl: `${deps.publicUrl}/groups/${group.id}/billing`,
+    // `portal=return` makes the page read its plan again while the portal's webhooks arrive.
+    returnUrl: `${deps.publicUrl}/groups/${group.id}/billing?portal=return`,
   });
   return { url: session.url };
 }

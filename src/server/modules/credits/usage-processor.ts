@@ -24,19 +24,31 @@ interface Pending {
 export function createUsageProcessor({ database, clock, lanes = 4, maxBatch = 1000 }: { database: Database; clock: Clock; lanes?: number; maxBatch?: number }) {
   const queues: Pending[][] = Array.from({ length: lanes }, () => []);
   const running: boolean[] = new Array<boolean>(lanes).fill(false);
-  const poolOf = new Map<string, { key: string; at: number }>();
+  /** The pool each website's events draw on (a lane key), cached for 30 s; one lookup per website however many events wait for it. */
+  const poolOf = new Map<string, { key: Promise<string>; at: number }>();
 
-  async function laneOf(websiteId: string): Promise<number> {
+  function laneOf(websiteId: string): Promise<number> {
     let hit = poolOf.get(websiteId);
     if (!hit || Date.now() - hit.at > 30_000) {
-      const { rows } = await database.query<{ group_id: string | null }>("select group_id from websites where id = $1", [websiteId]);
-      hit = { key: rows[0]?.group_id ?? websiteId, at: Date.now() };
+      // The group's pool while its billing is enabled; otherwise the website's own credits are all it
+      // can draw on, so its events need not wait behind its group's other websites.
+      const key = database
+        .query<{ pool: string | null }>(
+          `select case when bp.group_id is not null then w.group_id end as pool
+             from websites w left join billing_profiles bp on bp.group_id = w.group_id where w.id = $1`,
+          [websiteId],
+        )
+        .then(({ rows }) => rows[0]?.pool ?? websiteId);
+      hit = { key, at: Date.now() };
       if (poolOf.size > 100_000) poolOf.clear();
       poolOf.set(websiteId, hit);
+      key.catch(() => poolOf.delete(websiteId));
     }
-    let h = 0;
-    for (let i = 0; i < hit.key.length; i++) h = (h * 31 + hit.key.charCodeAt(i)) | 0;
-    return Math.abs(h) % lanes;
+    return hit.key.then((k) => {
+      let h = 0;
+      for (let i = 0; i < k.length; i++) h = (h * 31 + k.charCodeAt(i)) | 0;
+      return Math.abs(h) % lanes;
+    });
   }
 
   async function drain(lane: number) {

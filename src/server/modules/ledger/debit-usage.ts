@@ -11,18 +11,23 @@ import { SOURCE_OF } from "./grant-kinds.js";
 
 export interface UsageEvent extends UsageBody {
   orgId: string;
+  /** An API key to confirm unrevoked in the debit's own statement (read from a cache that may lag a revocation). */
+  apiKeyId?: string | undefined;
 }
 
 export type UsageOutcome =
   | { status: 200; result: UsageResult }
-  | { status: 402 | 404 | 409; error: { code: "insufficient_credits" | "pool_cap_reached" | "not_found" | "conflict"; message: string } };
+  | { status: 401 | 402 | 404 | 409; error: { code: "unauthenticated" | "insufficient_credits" | "pool_cap_reached" | "not_found" | "conflict"; message: string } };
 
 
 const notFound: UsageOutcome = { status: 404, error: { code: "not_found", message: "Website not found." } };
+const revoked: UsageOutcome = { status: 401, error: { code: "unauthenticated", message: "The API key is not valid." } };
 const conflict: UsageOutcome = {
   status: 409,
   error: { code: "conflict", message: "This idempotency key was already used with a different request." },
 };
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A unique-key race with another process: the whole batch is retried from the start. */
 export class RetryBatch extends Error {}
@@ -76,10 +81,12 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
   // 1-3 in one round trip: the websites of the events (another organization's website does not
   // exist for the caller), replays (a key seen before answers with its first result, or
   // conflicts), a lock (FOR UPDATE, in id order) on every grant the events may draw on, then a
-  // lock on the websites' pool caps (set in their current group), and which pools have controls.
+  // lock on the websites' pool caps (set in their current group), which pools have controls, and
+  // which of the events' API keys are still valid (the HTTP layer read them from its cache).
   const websiteIds = [...new Set(events.map((e) => e.websiteId))];
   const month = monthKey(now);
-  const { rows: read } = await query<{ sites: WebsiteRow[]; seen: SeenRow[]; grants: GrantJson[]; caps: CapRow[]; controlled: string[] }>(
+  const keyIds = [...new Set(events.flatMap((e) => (e.apiKeyId ? [e.apiKeyId] : [])))];
+  const { rows: read } = await query<{ sites: WebsiteRow[]; seen: SeenRow[]; grants: GrantJson[]; caps: CapRow[]; controlled: string[]; keys: string[] }>(
     `with sites as (
        select w.id, w.org_id, w.group_id, (bp.group_id is not null) as billing
          from websites w left join billing_profiles bp on bp.group_id = w.group_id
@@ -103,11 +110,14 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
                 where (org_id, idempotency_key) in (select * from unnest($2::uuid[], $3::text[]))) u) as seen,
             (select coalesce(json_agg(l order by l.id), '[]') from locked l) as grants,
             (select coalesce(json_agg(c), '[]') from caps c) as caps,
-            (select coalesce(json_agg(gc.group_id), '[]') from group_controls gc where gc.group_id in (select group_id from sites where billing)) as controlled`,
-    [websiteIds, events.map((e) => e.orgId), events.map((e) => e.idempotencyKey), month],
-    { prepare: "usage_read_lock_v2" },
+            (select coalesce(json_agg(gc.group_id), '[]') from group_controls gc where gc.group_id in (select group_id from sites where billing)) as controlled,
+            (select coalesce(json_agg(k.id), '[]') from api_keys k where k.id = any($5::uuid[]) and k.revoked_at is null) as keys`,
+    [websiteIds, events.map((e) => e.orgId), events.map((e) => e.idempotencyKey), month, keyIds],
+    { prepare: "usage_read_lock" },
   );
-  const { sites: siteRows, seen, grants, caps, controlled } = read[0]!;
+  const { sites: siteRows, seen, grants, caps, controlled, keys } = read[0]!;
+  // Keys revoked (or deleted) before this statement began: their events are refused, replays too.
+  const validKeys = new Set(keys);
   // What each capped website may still draw from its pool this month, counted down as the batch is planned.
   const capLeft = new Map(caps.map((c) => [c.website_id, Math.max(0, Number(c.monthly_credits) - Number(c.used))]));
   const capOf = new Map(caps.map((c) => [c.website_id, Number(c.monthly_credits)]));
@@ -161,7 +171,10 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
   // 4. Plan every event in arrival order against the locked balances.
   const newEvents: { id: string; orgId: string; websiteId: string; key: string; credits: number; response: UsageResult }[] = [];
   const debits: { grantId: string; amount: number; eventId: string }[] = [];
+  /** Credits debited per (group, website) in this batch, by source: what it adds to usage_daily. */
+  const rollupOf = new Map<string, { groupId: string; websiteId: string; website: number; monthly: number; oneTime: number }>();
   events.forEach((e, i) => {
+    if (e.apiKeyId && !validKeys.has(e.apiKeyId)) return void (outcomes[i] = revoked);
     const site = sites.get(e.websiteId);
     if (!site || site.org_id !== e.orgId) return void (outcomes[i] = notFound);
     const mapKey = `${e.orgId}\u0000${e.idempotencyKey}`;
@@ -210,6 +223,17 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
     firstByKey.set(mapKey, { websiteId: e.websiteId, credits: e.credits, outcome: outcomes[i] });
     newEvents.push({ id, orgId: e.orgId, websiteId: e.websiteId, key: e.idempotencyKey, credits: e.credits, response: result });
     for (const p of parts) debits.push({ grantId: p.grantId, amount: -p.credits, eventId: id });
+    // The rollup counts a website's usage in its current group, own credits included (none without a group).
+    if (site.group_id) {
+      const rk = `${site.group_id}\u0000${site.id}`;
+      let r = rollupOf.get(rk);
+      if (!r) rollupOf.set(rk, (r = { groupId: site.group_id, websiteId: site.id, website: 0, monthly: 0, oneTime: 0 }));
+      for (const p of parts) {
+        if (p.source === "website") r.website += p.credits;
+        else if (p.source === "group_monthly") r.monthly += p.credits;
+        else r.oneTime += p.credits;
+      }
+    }
   });
   // A duplicate in the same batch of a refused event gets the same refusal.
   events.forEach((e, i) => {
@@ -222,19 +246,30 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
   // 5. Write: the events (a concurrent duplicate from another process makes us start over), the debits, the balances.
   if (newEvents.length > 0) {
     const changed = locked.filter((g) => snapshots.get(g)!.remaining !== Number(g.remaining));
+    // The usage_daily rows of this batch, sorted so that concurrent batches lock them in one order.
+    const rollup = [...rollupOf.values()].sort((x, y) => compare(x.groupId, y.groupId) || compare(x.websiteId, y.websiteId));
     // One statement: debits are written only for events inserted now; if any event was not (its key
     // was just used by another process), the transaction is rolled back and the batch starts over.
     const { rows } = await query<{ n: number }>(
       `with ev as (
          insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at)
-         select *, $15::timestamptz from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::jsonb[])
+         select t.*, $15::timestamptz from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::jsonb[]) as t
          on conflict (org_id, idempotency_key) do nothing
          returning id
        ), debits as (
          insert into ledger_entries (grant_id, kind, amount, usage_event_id, created_at)
-         select t.g, 'debit', t.a, t.e, $15 from unnest($7::bigint[], $8::bigint[], $9::uuid[]) with ordinality as t(g, a, e, n)
+         select t.g, 'debit', t.a, t.e, $15::timestamptz from unnest($7::bigint[], $8::bigint[], $9::uuid[]) with ordinality as t(g, a, e, n)
            join ev on ev.id = t.e
           order by t.n
+       ), rollup as (
+         -- The usage_daily rollup in the debits' own statement (0008): one upsert per (group,
+         -- website) of the batch, from what was planned above; no lookup per entry.
+         insert into usage_daily as u (group_id, day, website_id, website, group_monthly, group_one_time)
+         select t.g, ($15::timestamptz at time zone 'UTC')::date, t.w, t.a, t.m, t.o
+           from unnest($16::uuid[], $17::uuid[], $18::bigint[], $19::bigint[], $20::bigint[]) as t(g, w, a, m, o)
+         on conflict (group_id, day, website_id) do update
+            set website = u.website + excluded.website, group_monthly = u.group_monthly + excluded.group_monthly,
+                group_one_time = u.group_one_time + excluded.group_one_time
        ), balances as (
          update credit_grants g set remaining = t.r from unnest($10::bigint[], $11::bigint[]) as t(id, r) where g.id = t.id
        ), capped as (
@@ -258,9 +293,14 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
         month,
         [...capDrawn.keys()],
         [...capDrawn.values()],
-        now, // the caller's clock dates the event and its entries (the demo's history, tests' days)
+        now, // the caller's clock dates the event, its entries and its rollup day (the demo's history, tests' days)
+        rollup.map((r) => r.groupId),
+        rollup.map((r) => r.websiteId),
+        rollup.map((r) => r.website),
+        rollup.map((r) => r.monthly),
+        rollup.map((r) => r.oneTime),
       ],
-      { prepare: "usage_write_v3" },
+      { prepare: "usage_write" },
     );
     if (rows[0]!.n !== newEvents.length) throw new RetryBatch();
   }

@@ -12,6 +12,7 @@ import { LowBalanceBanner } from "./low-balance-banner.js";
 import { CreditsRemaining, CreditsRemainingSkeleton } from "./credits-remaining.js";
 import { EnableBillingCard } from "./enable-billing-card.js";
 import { PlanLine } from "./plan-line.js";
+import { PortalReturn } from "./portal-return.js";
 import { NoticeCard } from "../../../components/ui/notice-card.js";
 import { UsageSection } from "./usage-section.js";
 
@@ -98,6 +99,7 @@ export function GroupBilling({ groupId, overview, renderWebsiteLogo }: GroupBill
       <BillingHeader title="Group credits" description={DESCRIPTION_ACTIVE} actions={actions} />
       <LowBalanceBanner groupId={groupId} billing={billing} />
       <CheckoutReturn groupId={groupId} />
+      <PortalReturn groupId={groupId} />
       {overview}
       <CreditsRemaining
         credits={billing.credits}
