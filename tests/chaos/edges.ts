@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import type { ServerProcess } from "../support/process.js";
 import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { requestFrom, sendLargeBody } from "../support/http.js";
@@ -19,16 +20,29 @@ const rssMb = (p: ServerProcess) => {
 /**
  * 7. Sign-in flood: 20 guessing addresses spray wrong passwords over many accounts (the real
  * user's included) with 400 requests in flight, on both processes, while the real user signs in
- * from their own address; then the same from a "botnet" of fresh addresses. Every address is a
- * real socket address (127.x.y.z), as the server sees it without a proxy.
+ * from their own address (a browser new to the account: no device cookie); then the same from a
+ * "botnet" of fresh addresses, where the real user is a returning browser (its device cookie from
+ * a sign-in before the flood) and a new browser's attempts are reported too (429s it met, retrying
+ * after Retry-After). Every address is a real socket address (127.x.y.z), as the server sees it
+ * without a proxy.
  */
 export async function signInFlood(env: ChaosEnv, report: Report, processes: ServerProcess[]) {
   const f = await createOrgFixture(env.database.db, { websites: 1 });
   const victims = [f.orgAdmin, f.member, f.groupAdmin, ...Array.from({ length: 30 }, (_, i) => `nobody-${i}@chaos.example`)];
-  for (const [name, addressOf] of [
-    ["signin_flood", (i: number) => `127.0.1.${1 + (i % 20)}`],
-    ["signin_botnet", (i: number) => `127.1.${Math.floor(i / 250) % 250}.${1 + (i % 250)}`],
+  const signIn = (i: number, from: string, headers: Record<string, string> = {}) =>
+    requestFrom(processes[i % processes.length]!.url, from, "POST", "/api/session", { email: f.orgAdmin, password: TEST_PASSWORD }, headers);
+  for (const [name, addressOf, returning] of [
+    ["signin_flood", (i: number) => `127.0.1.${1 + (i % 20)}`, false],
+    ["signin_botnet", (i: number) => `127.1.${Math.floor(i / 250) % 250}.${1 + (i % 250)}`, true],
   ] as const) {
+    // A returning browser signed in to the account before (here: before the flood) and keeps its device cookie.
+    let device: Record<string, string> = {};
+    if (returning) {
+      const before = await signIn(0, "127.0.2.2");
+      const cookie = [before.headers["set-cookie"] ?? []].flat().find((c) => c.startsWith("gb_device="));
+      if (before.status !== 200 || !cookie) throw new Error(`sign-in before the flood: ${before.status}`);
+      device = { cookie: cookie.split(";")[0]! };
+    }
     let flooding = true;
     let sent = 0;
     const statuses: Record<number, number> = {};
@@ -39,22 +53,53 @@ export async function signInFlood(env: ChaosEnv, report: Report, processes: Serv
         statuses[r.status] = (statuses[r.status] ?? 0) + 1;
       }
     };
+    const floodStarted = performance.now();
     const attackers = Array.from({ length: 400 }, attacker);
+    // Let the flood build up before the user arrives.
+    await new Promise((r) => setTimeout(r, 2_000));
     const userTimes: number[] = [];
     let userFailed = 0;
     for (let i = 0; i < 10; i++) {
       const t = performance.now();
-      const r = await requestFrom(processes[i % processes.length]!.url, "127.0.2.1", "POST", "/api/session", { email: f.orgAdmin, password: TEST_PASSWORD });
+      const r = await signIn(i, returning ? "127.0.2.2" : "127.0.2.1", device);
       userTimes.push(performance.now() - t);
       if (r.status !== 200) userFailed++;
     }
+    // A browser new to the account during the same flood, from its own address: how long until it is in, retrying after each 429.
+    const newTimes: number[] = [];
+    let new429 = 0;
+    if (returning) {
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now();
+        for (let tries = 0; tries < 30; tries++) {
+          const r = await signIn(i, `127.0.3.${1 + i}`);
+          if (r.status === 200) break;
+          if (r.status === 429) new429++;
+          await new Promise((ok) => setTimeout(ok, Number(r.headers["retry-after"] ?? 1) * 1000));
+        }
+        newTimes.push(performance.now() - t);
+      }
+    }
+    const load = loadavg().map((l) => l.toFixed(1)).join(" ");
     flooding = false;
+    const floodSeconds = (performance.now() - floodStarted) / 1000;
     await Promise.all(attackers);
+    const answered = Object.values(statuses).reduce((a, b) => a + b, 0);
     report.figure(`${name}.attempts`, sent);
     report.figure(`${name}.answers`, JSON.stringify(statuses));
+    report.figure(`${name}.429_share`, `${(((statuses[429] ?? 0) / Math.max(1, answered)) * 100).toFixed(1)}%`);
+    report.figure(`${name}.seconds_flooding`, Math.round(floodSeconds));
+    report.figure(`${name}.wrong_passwords_checked_per_second`, Math.round(((statuses[401] ?? 0) / floodSeconds) * 10) / 10);
+    report.figure(`${name}.user`, returning ? "returning browser (device cookie), own address" : "browser new to the account, own address");
     report.figure(`${name}.user_p50_ms`, percentile(userTimes, 50));
     report.figure(`${name}.user_p99_ms`, percentile(userTimes, 99));
     report.must(`${name}.user_refused`, userFailed, 0, "a client that did not guess is slowed, never refused");
+    if (returning) {
+      report.figure(`${name}.new_browser_p50_ms`, percentile(newTimes, 50));
+      report.figure(`${name}.new_browser_p99_ms`, percentile(newTimes, 99));
+      report.figure(`${name}.new_browser_429s`, new429);
+    }
+    report.figure(`${name}.load_average`, `${load} (shared machine)`);
     report.must(`${name}.5xx`, Object.entries(statuses).filter(([s]) => Number(s) >= 500 || Number(s) === 0).reduce((n, [, c]) => n + c, 0), 0);
   }
 }

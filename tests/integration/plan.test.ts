@@ -148,7 +148,7 @@ describe("the portal's changes come back by webhook", () => {
     await expectLedgerConsistent(server.deps.database);
   });
 
-  it("a raise of a cancelling plan is charged exactly the previewed amount; a stale amount is refused", async () => {
+  it("a raise of a cancelling plan is charged exactly the previewed amount and resumes the plan; a stale amount is refused", async () => {
     const g = await group();
     await enable(g);
     await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
@@ -163,8 +163,13 @@ describe("the portal's changes come back by webhook", () => {
     const raised = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1, expectedDueNow: 800 });
     expect(raised.json).toMatchObject({ status: "completed", credits: 1000 });
     const subscriptionId = await subscriptionOf(g.groupId);
-    await eventually(async () => (await stripeSubscription(subscriptionId)).items.data[0]!.quantity === 3);
-    expect(await planOf(g)).toMatchObject({ packages: 3, price: { amount: 2400, currency: "usd" } });
+    await eventually(async () => {
+      const sub = await stripeSubscription(subscriptionId);
+      return sub.items.data[0]!.quantity === 3 && !sub.cancel_at_period_end;
+    });
+    // Buying monthly while the plan cancels resumes it (credits.md "Settled details"), on Stripe and on the page.
+    await eventually(async () => (await planOf(g))?.status === "active");
+    expect(await planOf(g)).toMatchObject({ packages: 3, price: { amount: 2400, currency: "usd" }, status: "active", cancelAt: null });
     expect(await grantedPackages(g.groupId)).toBe(3);
   });
 });

@@ -13,6 +13,8 @@ import { createApiKey } from "../../src/server/modules/access/access-service.js"
 import { createLogger, startServer } from "../../src/server/server.js";
 import { INVOICES_TTL_SECONDS } from "../../src/server/modules/billing/outside-calls-repo.js";
 import { ADDRESS_MAX_FAILURES, FREE_FAILURES } from "../../src/server/modules/access/sign-in-throttle.js";
+import { DEVICE_COOKIE, DEVICE_TTL_SECONDS, isTrustedDevice } from "../../src/server/modules/access/device-cookie.js";
+import { hashPassword } from "../../src/server/modules/access/passwords.js";
 import { newToken, sha256 } from "../../src/server/modules/access/tokens.js";
 import { databaseSnapshot, snapshotDiff } from "../chaos/lib/snapshot.js";
 import { grantCount, payOnHostedCheckout, buyThroughCheckout } from "../support/billing.js";
@@ -180,15 +182,21 @@ describe("sign-in throttling: by client address and account, never a lock anothe
 
   it("makes each further failure wait twice as long (1 s, 2 s, 4 s ...)", async () => {
     const f = await createOrgFixture(server.db, { websites: 1 });
-    expect(await guessUntilThrottled("127.0.0.4", f.member)).toEqual([...Array(FREE_FAILURES).fill(401), 429]);
-    // Let time pass in the database (every process reads its clock) instead of sleeping.
-    const age = (seconds: number) =>
-      server.deps.database.query("update login_attempts set created_at = created_at - make_interval(secs => $1) where client_address = '127.0.0.4'", [seconds]);
-    for (const delay of [1, 2, 4, 8]) {
-      const r = await signIn("127.0.0.4", f.member, "guess");
-      expect([r.status, r.headers["retry-after"]]).toEqual([429, String(delay)]);
-      await age(delay);
-      expect((await signIn("127.0.0.4", f.member, "guess")).status).toBe(401);
+    // Let time pass on the server's clock (the database's rule and each process's memory of it read it) instead of sleeping.
+    let now = Date.now();
+    server.clock.set(now);
+    try {
+      expect(await guessUntilThrottled("127.0.0.4", f.member)).toEqual([...Array(FREE_FAILURES).fill(401), 429]);
+      for (const delay of [1, 2, 4, 8]) {
+        const r = await signIn("127.0.0.4", f.member, "guess");
+        expect([r.status, r.headers["retry-after"]]).toEqual([429, String(delay)]);
+        server.clock.set((now += delay * 1000 - 1));
+        expect((await signIn("127.0.0.4", f.member, "guess")).status).toBe(429);
+        server.clock.set((now += 1));
+        expect((await signIn("127.0.0.4", f.member, "guess")).status).toBe(401);
+      }
+    } finally {
+      server.clock.reset();
     }
   });
 
@@ -223,6 +231,52 @@ describe("sign-in throttling: by client address and account, never a lock anothe
       for (let i = 0; i < FREE_FAILURES + 1; i++) statuses.push((await signIn(from, email, "guess", headers(), base)).status);
       return statuses;
     }
+  });
+
+  it("throttles IPv6 clients by their /64: rotating addresses inside it shares one bucket, another /64 is another client", async () => {
+    const f = await createOrgFixture(server.db, { websites: 1 });
+    // IPv6 clients behind a trusted proxy (the loopback server is IPv4; the proxy names the client).
+    const app = createApp({ ...server.deps, config: { ...server.config, TRUST_PROXY: ["127.0.0.1"] } });
+    const proxied = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+    await new Promise((ok) => proxied.once("listening", ok));
+    const base = `http://127.0.0.1:${(proxied.address() as AddressInfo).port}`;
+    try {
+      let n = 0;
+      const rotating = () => ({ "x-forwarded-for": `2001:db8:aa:${"b"}::${(++n).toString(16)}` });
+      const statuses: number[] = [];
+      for (let i = 0; i < FREE_FAILURES + 1; i++) statuses.push((await signIn("127.0.0.1", f.member, "guess", rotating(), base)).status);
+      expect(statuses).toEqual([...Array(FREE_FAILURES).fill(401), 429]);
+      // Any other address of that /64, however it is written, stays throttled, even with the right password.
+      for (const other of ["2001:db8:aa:b:ffff:ffff:ffff:ffff", "2001:0db8:00aa:000b::7", "2001:DB8:AA:B::1:2:3"]) {
+        expect([other, (await signIn("127.0.0.1", f.member, TEST_PASSWORD, { "x-forwarded-for": other }, base)).status]).toEqual([other, 429]);
+      }
+      // The next /64 is another client.
+      expect((await signIn("127.0.0.1", f.member, TEST_PASSWORD, { "x-forwarded-for": "2001:db8:aa:c::1" }, base)).status).toBe(200);
+    } finally {
+      proxied.close();
+    }
+  });
+
+  it("gives a browser that signed in a device cookie only that account's sign-in accepts (signed with the password hash)", async () => {
+    const f = await createOrgFixture(server.db, { websites: 1 });
+    const r = await signIn("127.0.0.11", ` ${f.member.toUpperCase()} `, TEST_PASSWORD);
+    expect(r.status).toBe(200);
+    const cookie = (r.headers["set-cookie"] ?? []).find((c) => c.startsWith(`${DEVICE_COOKIE}=`))!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/Path=\/api\/session/);
+    const token = cookie.split(";")[0]!.slice(DEVICE_COOKIE.length + 1);
+    const now = new Date();
+    const check = (email: string, t: string | undefined, at = now) => isTrustedDevice({ db: server.db, email, token: t, now: at });
+    expect(await check(f.member, token)).toBe(true);
+    expect(await check(f.orgAdmin, token)).toBe(false);
+    expect(await check(f.member, undefined)).toBe(false);
+    expect(await check(f.member, `${token.slice(0, -2)}xx`)).toBe(false);
+    const [owner, issued] = token.split(".");
+    expect(await check(f.member, `${owner}.${Number(issued) - 1}.${token.split(".")[2]}`)).toBe(false);
+    expect(await check(f.member, token, new Date(now.getTime() + (DEVICE_TTL_SECONDS + 120) * 1000))).toBe(false);
+    // A new password invalidates every device token of the account (checked a minute later: hashes are cached that long).
+    await server.deps.database.query("update users set password_hash = $1 where email = $2", [await hashPassword("a new password"), f.member]);
+    expect(await check(f.member, token, new Date(now.getTime() + 61_000))).toBe(false);
   });
 
   it("caps one address's failures across accounts (spraying), without touching other addresses", async () => {

@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { deleteCookie } from "hono/cookie";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { DemoResponse, LoginBody, LoginResponse, SessionResponse } from "../../../contracts/session.js";
 import { login, logout } from "../../modules/access/access-service.js";
+import { DEVICE_COOKIE, DEVICE_TTL_SECONDS } from "../../modules/access/device-cookie.js";
 import { clientAddress } from "../client-address.js";
 import type { AppDeps } from "../context.js";
 import { SESSION_COOKIE, requireSession, setSessionCookie } from "../middleware.js";
@@ -17,7 +18,8 @@ export function sessionRoutes(deps: AppDeps) {
       path: "/api/session",
       tags: ["session"],
       summary: "Sign in with email and password",
-      description: "Sets an HttpOnly session cookie. Failed attempts from one address are slowed down and then refused (429).",
+      description:
+        "Sets an HttpOnly session cookie and a device cookie (a later sign-in to the account from this browser goes first when sign-ins are busy). Failed attempts from one address (an IPv6 /64) are slowed down and then refused (429).",
       request: { body: jsonBody(LoginBody, examples.sessionLoginBody) },
       responses: {
         200: jsonResponse(LoginResponse, "Signed in", examples.sessionLoginResult),
@@ -28,15 +30,24 @@ export function sessionRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { email, password } = c.req.valid("json");
-      const { token, user } = await login({
+      const { token, deviceToken, user } = await login({
         db: deps.database.db,
         email,
         password,
         ttlHours: deps.config.SESSION_TTL_HOURS,
         clientAddress: clientAddress(c, deps.config.TRUST_PROXY),
+        deviceToken: getCookie(c, DEVICE_COOKIE),
         clock: deps.clock,
       });
       setSessionCookie(c, deps, token);
+      // Only the sign-in endpoint reads it: a later sign-in to this account from this browser goes first.
+      setCookie(c, DEVICE_COOKIE, deviceToken, {
+        httpOnly: true,
+        sameSite: "Strict",
+        secure: deps.publicUrl.startsWith("https:"),
+        path: "/api/session",
+        maxAge: DEVICE_TTL_SECONDS,
+      });
       c.header("Cache-Control", "no-store");
       return c.json({ user }, 200);
     },

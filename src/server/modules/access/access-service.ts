@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Membership, User } from "../../../contracts/session.js";
 import type { Clock } from "../../clock.js";
@@ -6,7 +7,8 @@ import { apiKeys, groups, membershipGroups, memberships, sessions, users, websit
 import { AppError, forbidden, notFound } from "../../errors.js";
 import { createHashingQueue } from "./hashing-queue.js";
 import { DUMMY_HASH, verifyPassword } from "./passwords.js";
-import { clearFailures, forgetAttempt, recordAttempt, secondsUntilAllowed, WINDOW_MINUTES } from "./sign-in-throttle.js";
+import { isTrustedDevice, issueDeviceToken } from "./device-cookie.js";
+import { clearFailures, forgetAttempt, limitWaits, recordAttempt, secondsUntilAllowed, throttleKey, waitsAfterFailure, WINDOW_MINUTES } from "./sign-in-throttle.js";
 import { newToken, sha256 } from "./tokens.js";
 
 export interface Principal {
@@ -16,10 +18,11 @@ export interface Principal {
 
 /**
  * One per process: sign-ins (their queries and the password check) share this process's CPU and
- * database pool, 4 at a time. Addresses that failed here recently wait behind the others: that
- * memory only orders the queue; who is throttled is decided in the database.
+ * database pool, a few at a time (half the cores: a flood must leave CPU for everything else).
+ * Addresses that failed here recently wait behind the others: that memory only orders the queue;
+ * who is throttled is decided in the database.
  */
-const signIns = createHashingQueue({ concurrency: 4 });
+const signIns = createHashingQueue({ concurrency: Math.max(1, Math.floor(availableParallelism() / 2)) });
 const recentFailures = new Map<string, number>();
 const failedRecently = (address: string) => Date.now() - (recentFailures.get(address) ?? -Infinity) < WINDOW_MINUTES * 60_000;
 function rememberFailure(address: string) {
@@ -28,45 +31,80 @@ function rememberFailure(address: string) {
 }
 
 /**
- * Sign in. Throttled by client address and account (see sign-in-throttle.ts): a refused attempt
- * is `rate_limited` with a Retry-After and no password check.
+ * What the database last told this process about a client that is being refused: until when (on
+ * the server's clock) its address, or its (address, account) pair, waits. Attempts before then are
+ * answered 429 here, before any query or place in the queue, so a flood is refused at the cost of
+ * a map lookup. Each process learns this from its own attempts; the database stays the rule.
  */
-export function login(args: { db: DbOrTx; email: string; password: string; ttlHours: number; clientAddress: string; clock: Clock }) {
-  return signIns.run(() => attemptSignIn(args), { suspect: failedRecently(args.clientAddress) });
+const refusedUntil = new Map<string, number>();
+const addressKey = (address: string) => `a\u0000${address}`;
+const pairKey = (address: string, email: string) => `p\u0000${address}\u0000${email}`;
+function refuseFor(key: string, seconds: number, now: number) {
+  if (seconds <= 0) return;
+  if (refusedUntil.size >= 100_000) refusedUntil.clear();
+  refusedUntil.set(key, now + seconds * 1000);
 }
+function secondsRefused(key: string, now: number) {
+  const until = refusedUntil.get(key);
+  if (until === undefined) return 0;
+  if (until <= now) refusedUntil.delete(key);
+  return Math.ceil((until - now) / 1000);
+}
+const rateLimited = (wait: number) => new AppError("rate_limited", `Too many failed sign-in attempts. Try again in ${wait} seconds.`, { retryAfterSeconds: wait });
 
-async function attemptSignIn({
-  db,
-  email,
-  password,
-  ttlHours,
-  clientAddress,
-  clock,
-}: {
+interface LoginArgs {
   db: DbOrTx;
   email: string;
   password: string;
   ttlHours: number;
+  /** The client's address (client-address.ts); throttled by its throttleKey (an IPv6 /64). */
   clientAddress: string;
+  /** The browser's device cookie, if it sent one (device-cookie.ts). */
+  deviceToken?: string;
   clock: Clock;
-}) {
-  const normalized = email.trim().toLowerCase();
-  const { id, failures } = await recordAttempt({ db, email: normalized, clientAddress, now: clock() });
+}
+
+/**
+ * Sign in. Throttled by client address and account (see sign-in-throttle.ts): a refused attempt
+ * is `rate_limited` with a Retry-After and no password check. A browser that signed in to this
+ * account before (device cookie) goes first in the queue. Answers a new device token with the session.
+ */
+export async function login(args: LoginArgs) {
+  const email = args.email.trim().toLowerCase();
+  const address = throttleKey(args.clientAddress);
+  const now = args.clock();
+  const wait = Math.max(secondsRefused(addressKey(address), now.getTime()), secondsRefused(pairKey(address, email), now.getTime()));
+  if (wait > 0) throw rateLimited(wait);
+  const trusted = !!args.deviceToken && (await isTrustedDevice({ db: args.db, email, token: args.deviceToken, now }));
+  const lane = trusted ? "trusted" : failedRecently(address) ? "suspect" : "clean";
+  return signIns.run(() => attemptSignIn({ ...args, email, clientAddress: address }), { lane });
+}
+
+async function attemptSignIn({ db, email, password, ttlHours, clientAddress, clock }: LoginArgs) {
+  const now = clock();
+  const { id, failures } = await recordAttempt({ db, email, clientAddress, now });
   const wait = secondsUntilAllowed(failures);
   if (wait > 0) {
     rememberFailure(clientAddress);
+    const waits = limitWaits(failures);
+    refuseFor(pairKey(clientAddress, email), waits.pair, now.getTime());
+    refuseFor(addressKey(clientAddress), waits.address, now.getTime());
     await forgetAttempt({ db, id });
-    throw new AppError("rate_limited", `Too many failed sign-in attempts. Try again in ${wait} seconds.`, { retryAfterSeconds: wait });
+    throw rateLimited(wait);
   }
-  const [user] = await db.select().from(users).where(eq(users.email, normalized));
+  const [user] = await db.select().from(users).where(eq(users.email, email));
   const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
   if (!ok || !user) {
     rememberFailure(clientAddress);
+    const waits = waitsAfterFailure(failures);
+    refuseFor(pairKey(clientAddress, email), waits.pair, now.getTime());
+    refuseFor(addressKey(clientAddress), waits.address, now.getTime());
     throw new AppError("unauthenticated", "Invalid email or password.");
   }
-  await clearFailures({ db, email: normalized, clientAddress });
+  await clearFailures({ db, email, clientAddress });
   const { token } = await createSession({ db, userId: user.id, ttlHours });
-  return { token, user: { id: user.id, email: user.email, name: user.name } };
+  const deviceToken = issueDeviceToken({ email, passwordHash: user.passwordHash!, now });
+  return { token, deviceToken, user: { id: user.id, email: user.email, name: user.name } };
 }
 
 /** A new session for a user who proved who they are (password, or the platform's handoff token). */

@@ -29,15 +29,64 @@ export interface RecentFailures {
 
 /** Seconds the client must still wait, or 0 to check the password now. */
 export function secondsUntilAllowed(f: RecentFailures): number {
-  let wait = 0;
-  if (f.pair >= FREE_FAILURES && f.pairLastAgeSeconds !== null) {
-    const delay = Math.min(MAX_DELAY_SECONDS, 2 ** (f.pair - FREE_FAILURES));
-    wait = Math.max(wait, delay - f.pairLastAgeSeconds);
-  }
-  if (f.address >= ADDRESS_MAX_FAILURES && f.addressOldestAgeSeconds !== null) {
-    wait = Math.max(wait, WINDOW_MINUTES * 60 - f.addressOldestAgeSeconds);
-  }
+  const { pair, address } = limitWaits(f);
+  const wait = Math.max(pair, address);
   return wait > 0 ? Math.ceil(wait) : 0;
+}
+
+/** The two limits' waits in seconds (<= 0: that limit allows the attempt). */
+export function limitWaits(f: RecentFailures) {
+  let pair = 0;
+  let address = 0;
+  if (f.pair >= FREE_FAILURES && f.pairLastAgeSeconds !== null) pair = Math.min(MAX_DELAY_SECONDS, 2 ** (f.pair - FREE_FAILURES)) - f.pairLastAgeSeconds;
+  if (f.address >= ADDRESS_MAX_FAILURES && f.addressOldestAgeSeconds !== null) address = WINDOW_MINUTES * 60 - f.addressOldestAgeSeconds;
+  return { pair, address };
+}
+
+/**
+ * When the next attempt of this (address, account) and of this address may come, in seconds from
+ * now, once the attempt these failures were read for has failed too (0: at once). The database
+ * would say the same on the next attempt; a process keeps it in memory so a client that is being
+ * refused is answered 429 without a query or a place in the hashing queue.
+ */
+export function waitsAfterFailure(f: RecentFailures) {
+  return limitWaits({
+    pair: f.pair + 1,
+    pairLastAgeSeconds: 0,
+    address: f.address + 1,
+    addressOldestAgeSeconds: f.addressOldestAgeSeconds ?? 0,
+  });
+}
+
+/**
+ * The key an address is throttled under: an IPv4 address as it is, an IPv6 address by its /64
+ * (one subscriber's network: an attacker rotating addresses inside it shares one bucket).
+ */
+export function throttleKey(address: string): string {
+  if (!address.includes(":")) return address;
+  const groups = expandIpv6(address);
+  return groups ? `${groups.slice(0, 4).join(":")}::/64` : address;
+}
+
+/** The 8 groups of an IPv6 address, without leading zeros (null when it is not one). */
+function expandIpv6(address: string): string[] | null {
+  let text = address.toLowerCase().split("%")[0]!;
+  // An embedded IPv4 tail (::ffff:1.2.3.4) is two groups.
+  const v4 = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const b = v4.slice(2).map(Number);
+    if (b.some((x) => x > 255)) return null;
+    text = `${v4[1]}${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+  }
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  const groups = [...head, ...Array<string>(Math.max(0, missing)).fill("0"), ...tail];
+  if (!groups.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return null;
+  return groups.map((g) => g.replace(/^0+(?=.)/, ""));
 }
 
 /**
