@@ -152,6 +152,9 @@ describe("billing page details", () => {
     await shows(credits.getByText("No credits purchased for this group yet."));
     const addOnCard = credits.getByRole("button", { name: "Add Credits", exact: true });
     await shows(addOnCard);
+    // Nothing to run out of: the usage forecast says the pool is empty instead of a date.
+    await shows(page.getByText("The group’s pool is empty: websites can use only their own credits."));
+    expect(await page.getByText(/pool runs out/).count()).toBe(0);
     await screenshots(page, "billing-empty-card");
     await addOnCard.click();
     const dialog = page.getByRole("dialog", { name: "Add group credits" });

@@ -107,7 +107,12 @@ export function GroupBilling({ groupId, overview, renderWebsiteLogo }: GroupBill
         planLine={billing.plan ? <PlanLine groupId={groupId} plan={billing.plan} customerType={billing.customerType} /> : null}
         addCredits={({ label, variant }) => <AddCreditsDialog groupId={groupId} billing={billing} triggerLabel={label} triggerVariant={variant} />}
       />
-      <UsageSection groupId={groupId} monthlyPeriodEnd={billing.credits.monthly?.periodEnd ?? null} renderWebsiteLogo={renderWebsiteLogo} />
+      <UsageSection
+        groupId={groupId}
+        monthlyPeriodEnd={billing.credits.monthly?.periodEnd ?? null}
+        poolAvailable={(billing.credits.monthly?.remaining ?? 0) + (billing.credits.oneTime?.remaining ?? 0)}
+        renderWebsiteLogo={renderWebsiteLogo}
+      />
       <ControlsCard groupId={groupId} />
       <BillingHistory groupId={groupId} />
     </div>

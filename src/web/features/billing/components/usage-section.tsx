@@ -31,7 +31,9 @@ function recentMonths(count: number): string[] {
 const poolCredits = (w: UsageWebsite) => w.groupMonthly + w.groupOneTime;
 
 /** One sentence about where the pool is heading at the last 7 days' rate. */
-export function forecastSentence(forecast: UsageReport["forecast"], monthlyPeriodEnd: string | null): string {
+export function forecastSentence(forecast: UsageReport["forecast"], monthlyPeriodEnd: string | null, poolAvailable: number): string {
+  // An empty pool has nothing to run out of (its forecast day is today).
+  if (poolAvailable <= 0) return "The group’s pool is empty: websites can use only their own credits.";
   if (forecast.poolEmptyOn) {
     return `At the current rate the pool runs out around ${formatDate(`${forecast.poolEmptyOn}T00:00:00Z`).replace(/, \d{4}$/, "")}.`;
   }
@@ -45,6 +47,8 @@ type UsageSectionProps = {
   groupId: string;
   /** End of the current monthly period (for the forecast sentence), if the group has monthly credits. */
   monthlyPeriodEnd: string | null;
+  /** Group credits left now (monthly and one-time), for the forecast sentence. */
+  poolAvailable: number;
   /** A website's logo, composed in by the app (features do not import each other). */
   renderWebsiteLogo: (website: { websiteId: string; name: string }) => ReactNode;
 };
@@ -54,7 +58,7 @@ type UsageSectionProps = {
  * screen readers, the forecast sentence, the top websites by pool credits and the CSV export.
  * Its month is in the URL as `?usage=YYYY-MM` (the history keeps its own `?month=`).
  */
-export function UsageSection({ groupId, monthlyPeriodEnd, renderWebsiteLogo }: UsageSectionProps) {
+export function UsageSection({ groupId, monthlyPeriodEnd, poolAvailable, renderWebsiteLogo }: UsageSectionProps) {
   const [params, setParams] = useSearchParams();
   const requested = params.get(MONTH_PARAM);
   const months = recentMonths(MONTHS_OFFERED);
@@ -102,7 +106,7 @@ export function UsageSection({ groupId, monthlyPeriodEnd, renderWebsiteLogo }: U
         <UsageSkeleton />
       ) : (
         <div className={cn("grid grid-cols-[minmax(0,1fr)] gap-4 transition-opacity lg:grid-cols-[minmax(0,1fr)_20rem]", usageQuery.isPlaceholderData && "opacity-60")} aria-busy={usageQuery.isFetching}>
-          <DailyUsageCard report={report} monthlyPeriodEnd={monthlyPeriodEnd} />
+          <DailyUsageCard report={report} monthlyPeriodEnd={monthlyPeriodEnd} poolAvailable={poolAvailable} />
           <TopWebsitesCard groupId={groupId} report={report} renderWebsiteLogo={renderWebsiteLogo} />
         </div>
       )}
@@ -110,7 +114,7 @@ export function UsageSection({ groupId, monthlyPeriodEnd, renderWebsiteLogo }: U
   );
 }
 
-function DailyUsageCard({ report, monthlyPeriodEnd }: { report: UsageReport; monthlyPeriodEnd: string | null }) {
+function DailyUsageCard({ report, monthlyPeriodEnd, poolAvailable }: { report: UsageReport; monthlyPeriodEnd: string | null; poolAvailable: number }) {
   const totals = { website: 0, groupMonthly: 0, groupOneTime: 0 };
   for (const d of report.days) {
     totals.website += d.website;
@@ -135,7 +139,7 @@ function DailyUsageCard({ report, monthlyPeriodEnd }: { report: UsageReport; mon
         </p>
       </div>
       <p className="mt-1 text-sm leading-5 font-medium" data-testid="usage-forecast">
-        {forecastSentence(report.forecast, monthlyPeriodEnd)}
+        {forecastSentence(report.forecast, monthlyPeriodEnd, poolAvailable)}
       </p>
       {/* Under 640 px the chart keeps a readable width and scrolls inside the card, never the page. */}
       <div ref={scroller} className="-mx-1 mt-4 overflow-x-auto px-1 pb-1" tabIndex={0} role="group" aria-label="Daily usage chart (scrolls sideways)">
