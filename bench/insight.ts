@@ -167,7 +167,7 @@ async function seedUsageGroup(ctx: BenchContext, debits: number): Promise<UsageG
     );
     await tx(
       `insert into usage_daily (group_id, day, website_id, website, group_monthly, group_one_time)
-       select $1, (e.at at time zone 'UTC')::date, w.website_id,
+       select $1::uuid, (e.at at time zone 'UTC')::date, w.website_id,
               count(*) filter (where e.i % 4 = 0), count(*) filter (where e.i % 4 in (1, 2)), count(*) filter (where e.i % 4 = 3)
          from ue e join uw w on w.idx = e.widx group by 1, 2, 3`,
       [g],

@@ -4,6 +4,8 @@ import { SOURCE_OF } from "../ledger/index.js";
 
 /** Ledger ids read per query: a primary-key range, so each query is bounded whatever the group's share of the ledger (and its plan cost stays under jit_above_cost: no JIT compile per window). */
 const WINDOW = 10_000;
+/** Windows read at once (a pool connection each on PostgreSQL). */
+const READ_AHEAD = 2;
 
 /**
  * A text column as a CSV field, in SQL: empty for null; quoted when it holds a comma, quote or line
@@ -59,28 +61,40 @@ export async function exportLedgerCsv({ query, groupId, from, to }: { query: Que
   let next = Number(rows[0]?.first ?? 1);
   const last = Number(rows[0]?.last ?? 0);
   const encoder = new TextEncoder();
-  let header = true;
+
+  /**
+   * Windows read ahead, in order, while the client takes the previous one: PostgreSQL formats two
+   * windows at once (one per core) while this process writes. Holds READ_AHEAD windows at most.
+   */
+  const pending: Promise<string | null>[] = [];
+  const fill = () => {
+    while (pending.length < READ_AHEAD && grantIds.length > 0 && next <= last) {
+      const lo = next;
+      next += WINDOW;
+      const chunk = query<{ chunk: string | null }>(WINDOW_SQL, [lo, lo + WINDOW, grantIds, fromTs, toTs]).then(({ rows: w }) => w[0]?.chunk ?? null);
+      chunk.catch(() => undefined); // surfaced by pull, in order
+      pending.push(chunk);
+    }
+  };
 
   return new ReadableStream<Uint8Array>(
     {
+      start(controller) {
+        controller.enqueue(encoder.encode(`${LEDGER_CSV_COLUMNS.join(",")}\r\n`));
+        fill();
+      },
       async pull(controller) {
-        if (header) {
-          header = false;
-          controller.enqueue(encoder.encode(`${LEDGER_CSV_COLUMNS.join(",")}\r\n`));
-          return;
-        }
         // Windows holding none of the group's entries are skipped without answering anything.
-        while (grantIds.length > 0 && next <= last) {
-          const lo = next;
-          next += WINDOW;
-          const { rows: window } = await query<{ chunk: string | null }>(WINDOW_SQL, [lo, lo + WINDOW, grantIds, fromTs, toTs]);
-          const chunk = window[0]?.chunk;
-          if (chunk) {
-            controller.enqueue(encoder.encode(`${chunk}\r\n`));
-            return;
-          }
+        for (let chunk = pending.shift(); chunk; chunk = pending.shift()) {
+          const lines = await chunk;
+          fill();
+          if (lines) return controller.enqueue(encoder.encode(`${lines}\r\n`));
         }
         controller.close();
+      },
+      cancel() {
+        pending.length = 0;
+        next = last + 1;
       },
     },
     { highWaterMark: 1 },
