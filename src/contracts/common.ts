@@ -18,8 +18,12 @@ export const ErrorCode = z.enum([
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
+/** What an error's caller needs to act on it: a past-due plan's 409 names the unpaid invoice's link (credits.md). */
+export const ErrorDetails = z.object({ hostedInvoiceUrl: z.string().nullable() }).partial();
+export type ErrorDetails = z.infer<typeof ErrorDetails>;
+
 export const ErrorBody = z
-  .object({ error: z.object({ code: ErrorCode, message: z.string() }) })
+  .object({ error: z.object({ code: ErrorCode, message: z.string(), details: ErrorDetails.optional() }) })
   .openapi("Error");
 export type ErrorBody = z.infer<typeof ErrorBody>;
 

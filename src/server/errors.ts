@@ -1,4 +1,4 @@
-import type { ErrorCode } from "../contracts/common.js";
+import type { ErrorCode, ErrorDetails } from "../contracts/common.js";
 
 /**
  * The one error type the server's modules throw. Its code names what went wrong; `http/` maps the
@@ -8,10 +8,13 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   /** For `rate_limited`: when the caller may try again (sent as `Retry-After`). */
   readonly retryAfterSeconds: number | undefined;
-  constructor(code: ErrorCode, message: string, opts: { retryAfterSeconds?: number } = {}) {
+  /** What the caller needs to act on the error (sent as `error.details`), e.g. the unpaid invoice's link. */
+  readonly details: ErrorDetails | undefined;
+  constructor(code: ErrorCode, message: string, opts: { retryAfterSeconds?: number; details?: ErrorDetails } = {}) {
     super(message);
     this.code = code;
     this.retryAfterSeconds = opts.retryAfterSeconds;
+    this.details = opts.details;
   }
 }
 

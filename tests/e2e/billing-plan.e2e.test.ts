@@ -1,7 +1,7 @@
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { hides, login, openGroupBilling, screenshots, shows } from "./support/browser.js";
-import { advanceEmulatorSubscriptions, useAppAndBrowser } from "./support/suite.js";
+import { advanceEmulatorSubscriptions, setEmulatorFault, useAppAndBrowser } from "./support/suite.js";
 
 // Issue 12: the paying customer's plan on the page. The demo's "Online Stores" has a Stripe plan
 // of 20 packages at $8.00 each.
@@ -97,6 +97,65 @@ describe("the monthly plan", () => {
     await shows(history.getByText("Monthly credits · 15 packages (15,000 credits)"));
     expect(await history.getByText(/group credits \(|×/).count()).toBe(0);
     await screenshots(page, "plan-history-wording");
+  });
+
+  it("at 375 px: the plan line, the raise confirmation and Manage plan work, and a Stripe outage is said in place", async () => {
+    const { page, server } = app();
+    await page.setViewportSize({ width: 375, height: 812 });
+    const { plan } = await openOnlineStores(page);
+    const n = (await plan())!.packages;
+    await shows(planLine(page));
+    expect(await planText(page)).toMatch(new RegExp(`^Monthly plan · ${n} packages · \\$[\\d,]+\\.00 / month · (Renews|Cancels on|Changes to) `));
+
+    await page.getByRole("button", { name: "Add More Credits" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add group credits" });
+    await dialog.getByRole("tab", { name: "Monthly" }).click();
+    await shows(dialog.getByText(`Your plan goes from ${n} to ${n + 1} packages: ${dollars((n + 1) * 800)} / month.`, { exact: false }));
+    const box = await dialog.boundingBox();
+    expect(box!.width).toBeLessThanOrEqual(375);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await hides(dialog);
+
+    await setEmulatorFault(server.stripeEmulatorUrl, "error");
+    try {
+      await planLine(page).getByRole("button", { name: "Manage plan" }).click();
+      await shows(planLine(page).getByRole("alert"));
+      expect(page.url()).toContain("/billing");
+      await screenshots(page, "plan-portal-unavailable");
+    } finally {
+      await setEmulatorFault(server.stripeEmulatorUrl, "none");
+    }
+    await planLine(page).getByRole("button", { name: "Manage plan" }).click();
+    await page.waitForURL((url) => url.href.startsWith(server.stripeEmulatorUrl) && url.pathname.startsWith("/p/session/"));
+    await page.getByRole("link", { name: "Return to Group Billing" }).click();
+    await page.waitForURL(/\/groups\/[^/]+\/billing$/);
+    await shows(planLine(page));
+  });
+
+  it("a price that changed after the preview is refused (409), said in plain words, and the new price can be confirmed", async () => {
+    const { page } = app();
+    const { plan } = await openOnlineStores(page);
+    const n = (await plan())!.packages;
+    // The first preview answers an old price (as if it changed since): the server must refuse the purchase.
+    let stale = true;
+    await page.route("**/billing/purchases/preview", async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { dueNow: { amount: number } };
+      if (stale) body.dueNow.amount = 533;
+      stale = false;
+      await route.fulfill({ response, json: body });
+    });
+    await page.getByRole("button", { name: "Add More Credits" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add group credits" });
+    await dialog.getByRole("tab", { name: "Monthly" }).click();
+    await shows(dialog.getByText("$5.33 is charged today", { exact: false }));
+    await dialog.getByRole("button", { name: "Add 1,000 Credits" }).click();
+    await shows(dialog.getByRole("alert").filter({ hasText: "The price changed since you opened this." }));
+    await shows(dialog.getByText("$8.00 is charged today", { exact: false }));
+    expect((await plan())!.packages).toBe(n);
+    await dialog.getByRole("button", { name: "Add 1,000 Credits" }).click();
+    await hides(dialog, 20_000);
+    expect((await plan())!.packages).toBe(n + 1);
   });
 
   it("Manage plan: cancel at period end, resume, and a lowered quantity that applies from the next period", async () => {

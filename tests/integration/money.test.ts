@@ -148,6 +148,27 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     await expectLedgerConsistent(server.deps.database);
   });
 
+  it("a past-due plan is not raised: 409 names the unpaid renewal invoice's link in its details", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const { s: subscriptionId } = await planOf(g.groupId);
+    const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [g.groupId])).rows[0]!.c;
+    await server.stripe.declineNextCharges(customer, 1);
+    await server.stripe.advanceSubscription(subscriptionId);
+    await eventually(async () => (await summary(g)).plan?.status === "past_due");
+    const { latest_invoice: invoiceId } = (await stripeGet(`/v1/subscriptions/${subscriptionId}`)) as { latest_invoice: string };
+    const unpaid = (await stripeGet(`/v1/invoices/${invoiceId}`)) as { status: string; hosted_invoice_url: string };
+    expect(unpaid.status).toBe("open");
+    expect(unpaid.hosted_invoice_url).toMatch(/^https?:\/\//);
+    const grantsBefore = await grantCount(server, g.groupId);
+
+    const r = await buy(g, "monthly", 1);
+    expect(r.status).toBe(409);
+    expect(r.json.error).toEqual({ code: "conflict", message: expect.stringContaining(unpaid.hosted_invoice_url) as string, details: { hostedInvoiceUrl: unpaid.hosted_invoice_url } });
+    expect(await grantCount(server, g.groupId)).toBe(grantsBefore);
+    expect((await q<{ n: number }>("select count(*)::int as n from purchases where group_id = $1", [g.groupId])).rows[0]!.n).toBe(1);
+  });
+
   it("buying monthly while the plan cancels at period end resumes it at Stripe, so the next period bills every granted package", async () => {
     const g = await group(false);
     await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
@@ -243,6 +264,25 @@ describe("fulfilment is verified, never trusted from metadata", () => {
       headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) },
     });
     expect(r.status).toBe(200);
+  });
+});
+
+describe("a past-due partner plan", () => {
+  it("is not raised: 409 names the partner portal, where the unpaid renewal is paid", async () => {
+    const g = await group(true);
+    expect((await buy(g, "monthly", 2)).json.status).toBe("completed");
+    const { rows } = await q<{ end: Date }>("select current_period_end as end from plans where group_id = $1", [g.groupId]);
+    server.partner.setFault("decline");
+    try {
+      await server.billing.renewDuePartnerPlans(new Date(rows[0]!.end.getTime() + 1000));
+    } finally {
+      server.partner.setFault("none");
+    }
+    expect((await summary(g)).plan?.status).toBe("past_due");
+    const r = await buy(g, "monthly", 1);
+    expect(r.status).toBe(409);
+    expect(r.json.error.details).toEqual({ hostedInvoiceUrl: `${server.billing.deps.partnerPortalUrl}/${g.f.org.partnerAccountId}` });
+    expect(chargesOf(g)).toHaveLength(1);
   });
 });
 

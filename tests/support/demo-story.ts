@@ -10,7 +10,7 @@ export interface DemoOutside {
 
 type Kind = "monthly" | "one_time";
 const kindOf = (text: string): Kind => {
-  if (/monthly/i.test(text)) return "monthly";
+  if (/monthly|plan raised/i.test(text)) return "monthly";
   if (/one-time/i.test(text)) return "one_time";
   throw new Error(`an invoice line that is neither monthly nor one-time: ${text}`);
 };
@@ -35,7 +35,8 @@ export async function expectDemoStory(database: Database, outside: DemoOutside, 
       }
     } else {
       for (const charge of await outside.partnerCharges(g.partner_account_id)) {
-        paid[kindOf(charge.description)] += Number(/(\d+) ×/.exec(charge.description)?.[1] ?? NaN);
+        // Partner charges read "… (N credits)" (domain/invoice-lines.ts): their packages are those credits.
+        paid[kindOf(charge.description)] += Number(/\(([\d,]+) credits\)/.exec(charge.description)?.[1]?.replace(/,/g, "") ?? NaN) / perPackage;
       }
     }
     const { rows: grants } = await database.query<{ kind: Kind; packages: number; granted: number; from_payment: number; n: number }>(

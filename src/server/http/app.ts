@@ -31,7 +31,8 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     if (!log) c.set("log", (log = new RequestLog(deps.logger, c.req.header("x-request-id"))));
     let res: Response;
     if (err instanceof AppError) {
-      res = frame.json({ error: { code: err.code, message: err.message } } satisfies ErrorBody, statusOf(err.code));
+      const body: ErrorBody = { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+      res = frame.json(body, statusOf(err.code));
       if (err.retryAfterSeconds !== undefined) res.headers.set("retry-after", String(err.retryAfterSeconds));
     } else if ((err as { code?: unknown }).code === "billing_unavailable") {
       log.warn({ err: err.message }, "billing service unavailable");

@@ -78,7 +78,7 @@ export function usageRoutes(deps: AppDeps, frame: Frame) {
       security,
       request: { body: jsonBody(UsageBatchBody.transform((b) => new ValidatedPerItem(b.events)), examples.usageBatchBody) },
       responses: {
-        200: jsonResponse(UsageBatchResponse, "One result per event, in order; an invalid event gets its own 400 result", examples.usageBatchResult),
+        200: jsonResponse(UsageBatchResponse, "One result per event, in order; an invalid event gets its own 400 result, an event that failed on our side its own 500 (not debited; retry it with the same key). Only when every event failed is the answer itself a 500", examples.usageBatchResult),
         ...errorResponses,
       },
     }),

@@ -51,6 +51,8 @@ export interface SubscriptionSummary {
   canceledAt: Date | null;
   /** The quantity from the next period when the customer lowered it (a subscription schedule), else null. */
   scheduledQuantity: number | null;
+  /** The subscription's newest invoice (a renewal's, paid or not). */
+  latestInvoiceId: string | null;
   metadata: Record<string, string>;
 }
 
@@ -522,6 +524,7 @@ function toSubscriptionSummary(subscription: Stripe.Subscription): SubscriptionS
     cancelAtPeriodEnd: subscription.cancel_at_period_end,
     canceledAt: subscription.canceled_at === null ? null : fromUnix(subscription.canceled_at),
     scheduledQuantity: scheduledQuantityOf(subscription, item),
+    latestInvoiceId: idOf(subscription.latest_invoice),
     metadata: { ...subscription.metadata },
   };
 }

@@ -76,9 +76,18 @@ export async function login(args: LoginArgs) {
   const wait = Math.max(secondsRefused(addressKey(address), now.getTime()), secondsRefused(pairKey(address, email), now.getTime()));
   if (wait > 0) throw rateLimited(wait);
   const trusted = !!args.deviceToken && (await isTrustedDevice({ db: args.db, email, token: args.deviceToken, now }));
-  const lane = trusted ? "trusted" : failedRecently(address) ? "suspect" : "clean";
-  return signIns.run(() => attemptSignIn({ ...args, email, clientAddress: address }), { lane });
+  if (trusted) return signIns.run(() => attemptSignIn({ ...args, email, clientAddress: address }), { lane: "trusted" });
+  // One sign-in at a time per address (a person does not sign in twice at once): a flood from a
+  // few addresses holds a few places in the queue, not hundreds.
+  if (inFlight.has(address)) throw new AppError("rate_limited", "A sign-in from this address is already in progress.", { retryAfterSeconds: 1 });
+  inFlight.add(address);
+  try {
+    return await signIns.run(() => attemptSignIn({ ...args, email, clientAddress: address }), { lane: failedRecently(address) ? "suspect" : "clean" });
+  } finally {
+    inFlight.delete(address);
+  }
 }
+const inFlight = new Set<string>();
 
 async function attemptSignIn({ db, email, password, ttlHours, clientAddress, clock }: LoginArgs) {
   const now = clock();

@@ -53,6 +53,8 @@ export interface SubscriptionState {
   cancelAtPeriodEnd: boolean;
   /** The quantity from the next period when the customer lowered it in the portal, else null. */
   scheduledQuantity: number | null;
+  /** The newest invoice (a renewal's, paid or not): a past-due plan's unpaid invoice. */
+  latestInvoiceId: string | null;
   metadata: Record<string, string>;
 }
 

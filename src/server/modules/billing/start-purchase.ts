@@ -49,7 +49,7 @@ export async function startPurchase(deps: BillingDeps, group: GroupRef, body: Pu
     });
     return { profile, purchase, plan };
   });
-  if (!intent.purchase) throw pastDueConflict(deps, intent.profile.partner_account_id);
+  if (!intent.purchase) throw await pastDueConflict(deps, intent.profile.partner_account_id, intent.plan?.stripe_subscription_id ?? null);
   return resumePurchase(deps, group, intent.profile, intent.purchase);
 }
 
@@ -63,9 +63,26 @@ async function resumePurchase(deps: BillingDeps, group: GroupRef, profile: { str
   return startCheckout(deps, group, p, profile.stripe_customer_id!);
 }
 
-function pastDueConflict(deps: BillingDeps, partnerAccountId: string | null) {
-  const where = partnerAccountId ? ` at ${deps.partnerPortalUrl}/${partnerAccountId}` : " under Manage plan";
-  return new AppError("conflict", `The plan has an unpaid invoice. Pay it${where} before adding packages.`);
+/**
+ * A past-due plan is not raised (credits.md "Settled details"): 409 with the unpaid invoice's link in
+ * `details.hostedInvoiceUrl` (Stripe: the subscription's newest invoice, unpaid; partner: the portal).
+ * Asked after the intent's transaction; if Stripe cannot say, the link is null and the message points at Manage plan.
+ */
+async function pastDueConflict(deps: BillingDeps, partnerAccountId: string | null, subscriptionId: string | null) {
+  let link: string | null = partnerAccountId ? `${deps.partnerPortalUrl}/${partnerAccountId}` : null;
+  if (!partnerAccountId && subscriptionId) {
+    link = await (async () => {
+      const sub = await deps.stripe.retrieveSubscription(subscriptionId);
+      if (!sub?.latestInvoiceId) return null;
+      const invoice = await deps.stripe.retrieveInvoice(sub.latestInvoiceId);
+      return invoice.paid ? null : invoice.hostedInvoiceUrl;
+    })().catch((err: unknown) => {
+      deps.logger.warn({ subscriptionId, err: (err as Error).message }, "unpaid invoice of a past-due plan not found");
+      return null;
+    });
+  }
+  const where = link ? ` at ${link}` : " under Manage plan";
+  return new AppError("conflict", `The plan has an unpaid invoice. Pay it${where} before adding packages.`, { details: { hostedInvoiceUrl: link } });
 }
 
 export { resumePurchase };
