@@ -420,7 +420,11 @@ describe("logs that help and never leak", () => {
         ...Array.from({ length: 10 }, () => admin.get(`/api/groups/${f.groupA.id}/billing`)),
         ...Array.from({ length: 10 }, () => new Client(running.url).post("/api/session", { email: f.orgAdmin, password: TEST_PASSWORD })),
       ]);
-      expect(during.filter((r) => r.status !== 500 && r.status !== 503)).toEqual([]);
+      // Sign-ins from one address run one at a time: the others are refused (429) before the database.
+      const signIns = during.slice(50);
+      expect(during.slice(0, 50).filter((r) => r.status !== 500 && r.status !== 503)).toEqual([]);
+      expect(signIns.filter((r) => r.status !== 500 && r.status !== 503 && r.status !== 429)).toEqual([]);
+      expect(signIns.some((r) => r.status === 500)).toBe(true);
       for (const r of during) expect(r.text).not.toMatch(/select|insert|api_keys|[0-9a-f]{64}/i);
     } finally {
       await running.close();
