@@ -87,14 +87,18 @@ export async function applyRaiseInvoice(
  * Bring Stripe's subscription quantity, and whether it cancels at period end, to the plan's (ours
  * is the truth between periods: raises are applied here first, and a raise resumes a cancelling
  * plan, so Stripe bills every later period for the packages granted). Converges under concurrency:
- * after each update the plan is read again and, if another raise changed it meanwhile, the update
- * is sent again; the last update to reach Stripe is always followed by such a check. No lock is
- * held during the call.
+ * after each update the plan is read again and, if another raise changed it meanwhile, the plan is
+ * sent again (even when that raise's own sync already marked it synced: our update may have reached
+ * Stripe after it); the last update to reach Stripe is always followed by such a check
+ * (tests/integration/plan-quantity-sync.test.ts). No lock is held during the call.
  */
 export async function syncPlanQuantity(deps: BillingDeps, groupId: string) {
+  // After an update that was not the plan's state any more, the plan is sent again even if another
+  // sync marked it synced meanwhile: ours may have reached Stripe after that sync's (a late answer).
+  let overtaken = false;
   for (let attempt = 0; attempt < 5; attempt++) {
     const plan = await findPlan(deps.database.query, groupId);
-    if (!plan || plan.quantity_synced || !plan.stripe_subscription_id) return;
+    if (!plan || !plan.stripe_subscription_id || (plan.quantity_synced && !overtaken)) return;
     const sent = plan.quantity;
     await deps.stripe.updateSubscriptionQuantity({
       subscriptionId: plan.stripe_subscription_id,
@@ -112,5 +116,6 @@ export async function syncPlanQuantity(deps: BillingDeps, groupId: string) {
       return rows.length > 0;
     });
     if (done) return;
+    overtaken = true;
   }
 }
