@@ -132,6 +132,32 @@ describe("the monthly plan", () => {
     await shows(planLine(page));
   });
 
+  it("a price that changed after the preview is refused (409), said in plain words, and the new price can be confirmed", async () => {
+    const { page } = app();
+    const { plan } = await openOnlineStores(page);
+    const n = (await plan())!.packages;
+    // The first preview answers an old price (as if it changed since): the server must refuse the purchase.
+    let stale = true;
+    await page.route("**/billing/purchases/preview", async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { dueNow: { amount: number } };
+      if (stale) body.dueNow.amount = 533;
+      stale = false;
+      await route.fulfill({ response, json: body });
+    });
+    await page.getByRole("button", { name: "Add More Credits" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add group credits" });
+    await dialog.getByRole("tab", { name: "Monthly" }).click();
+    await shows(dialog.getByText("$5.33 is charged today", { exact: false }));
+    await dialog.getByRole("button", { name: "Add 1,000 Credits" }).click();
+    await shows(dialog.getByRole("alert").filter({ hasText: "The price changed since you opened this." }));
+    await shows(dialog.getByText("$8.00 is charged today", { exact: false }));
+    expect((await plan())!.packages).toBe(n);
+    await dialog.getByRole("button", { name: "Add 1,000 Credits" }).click();
+    await hides(dialog, 20_000);
+    expect((await plan())!.packages).toBe(n + 1);
+  });
+
   it("Manage plan: cancel at period end, resume, and a lowered quantity that applies from the next period", async () => {
     const { page, server } = app();
     const { plan } = await openOnlineStores(page);

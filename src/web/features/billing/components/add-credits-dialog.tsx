@@ -15,7 +15,7 @@ import {
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "../../../components/ui/tabs.js";
 import { toast } from "../../../components/ui/toast.js";
 import { formatDate, formatMoney, formatNumber, pluralize } from "../../../lib/format.js";
-import { ApiError } from "../../../lib/api-client.js";
+import { ApiError, isApiError } from "../../../lib/api-client.js";
 import { randomId } from "../../../lib/random-id.js";
 import { useCreatePurchase } from "../api/create-purchase.js";
 import { usePurchasePreview } from "../api/preview-purchase.js";
@@ -273,7 +273,9 @@ function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps) {
 
       {purchase.isError ? (
         <p role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-          {purchase.error.message}
+          {raisesPlan && isApiError(purchase.error) && purchase.error.code === "conflict" && purchase.error.message.startsWith("The price changed")
+            ? "The price changed since you opened this. Check the new amounts above and confirm again."
+            : purchase.error.message}
         </p>
       ) : null}
 
