@@ -5,12 +5,15 @@
  *   4. hostile input (>= 10,000 requests)  6. outages of Stripe and the partner
  *   7. sign-in flood (a real user still gets in; p99)  8. large-body flood (413 within a second)
  *   9. top-up storm (pool drained repeatedly through two processes: purchases == crossings, charges == grants)
+ *  10. raise storm (many raises of one plan at once through two processes: billed == granted, charges == grants)
+ *  11. slow partner (answers later than our timeout, purchases retried, a renewal: charges == grants, billed == granted)
  */
 import { loadavg } from "node:os";
 import type { ServerProcess } from "../support/process.js";
 import { hostile, outages, webhooks } from "./billing.js";
 import { contention, crash } from "./contention.js";
 import { largeBodyFlood, signInFlood } from "./edges.js";
+import { raiseStorm, slowPartner } from "./plans.js";
 import { topUpStorm } from "./top-up.js";
 import { createChaosEnv, Report } from "./lib/env.js";
 
@@ -28,6 +31,8 @@ const scenarios: [string, () => Promise<void>][] = [
   ["signin", () => signInFlood(env, report, processes)],
   ["bodies", () => largeBodyFlood(env, report, processes)],
   ["topup", () => topUpStorm(env, report, processes)],
+  ["raises", () => raiseStorm(env, report, processes)],
+  ["slowpartner", () => slowPartner(env, report, processes)],
 ];
 try {
   for (const [name, run] of scenarios) {
