@@ -23,6 +23,8 @@ export function issueDeviceToken({ email, passwordHash, now }: { email: string; 
 
 /** Password hashes by email for checking tokens, briefly (a flood of forged tokens costs one query per account a minute). */
 const hashes = new Map<string, { hash: string | null; at: number }>();
+const MAX_LOOKUPS = 4;
+let lookups = 0;
 
 /** Whether `token` is a live device token of `email` (normalized). */
 export async function isTrustedDevice({ db, email, token, now }: { db: DbOrTx; email: string; token: string | undefined; now: Date }) {
@@ -33,9 +35,17 @@ export async function isTrustedDevice({ db, email, token, now }: { db: DbOrTx; e
   if (!Number.isSafeInteger(issued) || age < -60 || age > DEVICE_TTL_SECONDS) return false;
   let cached = hashes.get(email);
   if (!cached || now.getTime() - cached.at > 60_000 || now.getTime() < cached.at) {
-    const [user] = await db.select({ hash: users.passwordHash }).from(users).where(eq(users.email, email));
-    if (hashes.size >= 10_000) hashes.clear();
-    hashes.set(email, (cached = { hash: user?.hash ?? null, at: now.getTime() }));
+    // Forged tokens for many emails must not flood the database: a few look-ups at a time, the
+    // rest count as no token (their sign-in still happens, in the ordinary lanes).
+    if (lookups >= MAX_LOOKUPS) return false;
+    lookups++;
+    try {
+      const [user] = await db.select({ hash: users.passwordHash }).from(users).where(eq(users.email, email));
+      if (hashes.size >= 10_000) hashes.clear();
+      hashes.set(email, (cached = { hash: user?.hash ?? null, at: now.getTime() }));
+    } finally {
+      lookups--;
+    }
   }
   if (!cached.hash) return false;
   const given = Buffer.from(mac, "base64url");
