@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -11,15 +10,7 @@ import { createTestDatabase, testDbKind } from "../support/database.js";
 import { expectDemoStory, type DemoOutside } from "../support/demo-story.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { spawnServer } from "../support/process.js";
-
-async function freePort() {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, "127.0.0.1", ok));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((ok) => s.close(() => ok()));
-  return port;
-}
+import { freePort, spawnServer } from "../support/process.js";
 
 /** The emulators' records as they saved them under DATA_DIR (STRIPE_EMULATOR_STATE_FILE, PARTNER_EMULATOR_STATE_FILE). */
 function outsideFromStateFiles(dataDir: string): DemoOutside {

@@ -1,20 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEMO_PASSWORD } from "../../src/server/demo/demo-data.js";
 import { createTestDatabase, testDbKind } from "../support/database.js";
 import { Client } from "../support/http.js";
-import { spawnServer, type ServerProcess } from "../support/process.js";
-
-async function freePort() {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, "127.0.0.1", ok));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((ok) => s.close(() => ok()));
-  return port;
-}
+import { freePort, spawnServer, type ServerProcess } from "../support/process.js";
 
 // A fresh `npm start` with demo data, in its own process: the moment /readyz says 200, a demo user
 // can sign in. Before that, sign-in says "try again" (503), never "wrong password" (401).

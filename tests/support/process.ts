@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 
 /** The operator (host platform) key every test and bench server accepts: website grants need it. */
@@ -49,4 +50,13 @@ export async function spawnServer(
       await exited;
     },
   };
+}
+
+/** A TCP port nothing listens on right now (for a spawned server and its emulators). */
+export async function freePort() {
+  const s = createServer();
+  await new Promise<void>((ok) => s.listen(0, "127.0.0.1", ok));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((ok) => s.close(() => ok()));
+  return port;
 }

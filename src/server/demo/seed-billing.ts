@@ -54,7 +54,7 @@ export async function seedDemoData({
   const step = async (name: string, work: () => Promise<void>) => {
     if (await stepTime(database.query, name)) return;
     await work();
-    await database.query("insert into demo_steps (step) values ($1) on conflict do nothing", [name]);
+    await recordStep(database.query, name);
     onStep?.(name);
   };
 
@@ -77,8 +77,14 @@ export async function seedDemoData({
       await spend(7_600, "monthly");
     }
   }
-  await database.query("insert into demo_steps (step) values ($1) on conflict do nothing", [COMPLETE_STEP]);
+  await recordStep(database.query, COMPLETE_STEP);
   onStep?.(COMPLETE_STEP);
+}
+
+/** Record a step as done; false when it was recorded already. */
+async function recordStep(query: Query, name: string) {
+  const { rows } = await query("insert into demo_steps (step) values ($1) on conflict do nothing returning step", [name]);
+  return rows.length > 0;
 }
 
 /** When a demo step was done, or null. */
@@ -191,8 +197,7 @@ async function seedHistory({
   for (const m of months) {
     const name = `history:${group.name}:${m.monthsAgo}`;
     const done = await database.transaction(async (q) => {
-      const { rows: fresh } = await q("insert into demo_steps (step) values ($1) on conflict do nothing returning step", [name]);
-      if (fresh.length === 0) return false;
+      if (!(await recordStep(q, name))) return false; // done before (its transaction committed)
       await lockGroupBilling(q, group.id);
       const monthly = await grantMonthlyPeriod(q, {
         groupId: group.id,

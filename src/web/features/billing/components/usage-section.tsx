@@ -20,6 +20,7 @@ const MONTH_PARAM = "usage";
 const MONTHS_OFFERED = 12;
 const TOP_WEBSITES = 5;
 const CHART_HEIGHT = "h-64";
+const CHART_MIN_HEIGHT = "min-h-64";
 
 const currentMonth = () => new Date().toISOString().slice(0, 7);
 
@@ -131,7 +132,7 @@ function DailyUsageCard({ report, monthlyPeriodEnd, poolAvailable }: { report: U
   const monthName = formatMonth(report.month);
   const chartLabel = `Credits used per day in ${monthName}, stacked by source: ${formatNumber(totals.website)} websites' own, ${formatNumber(totals.groupMonthly)} group monthly, ${formatNumber(totals.groupOneTime)} group one-time. The table below lists each day.`;
   return (
-    <Card className="min-w-0 p-5 sm:p-6">
+    <Card className="flex min-w-0 flex-col p-5 sm:p-6">
       <div className="flex flex-wrap items-baseline justify-between gap-x-4 gap-y-1">
         <h3 className="text-sm leading-5 font-medium text-muted-foreground">Credits used per day</h3>
         <p className="text-sm leading-5 text-muted-foreground">
@@ -142,15 +143,19 @@ function DailyUsageCard({ report, monthlyPeriodEnd, poolAvailable }: { report: U
         {forecastSentence(report.forecast, monthlyPeriodEnd, poolAvailable)}
       </p>
       {/* Under 640 px the chart keeps a readable width and scrolls inside the card, never the page. */}
-      <div ref={scroller} className="-mx-1 mt-4 overflow-x-auto px-1 pb-1" tabIndex={0} role="group" aria-label="Daily usage chart (scrolls sideways)">
-        <div className={cn("relative min-w-[36rem] sm:min-w-0", CHART_HEIGHT)}>
-          {report.days.length === 0 ? (
-            <p className="flex h-full items-center justify-center text-sm text-muted-foreground">No days of {monthName} have passed yet.</p>
-          ) : (
-            <Suspense fallback={<Skeleton className="h-full w-full" />}>
-              <UsageChart days={report.days} label={chartLabel} />
-            </Suspense>
-          )}
+      {/* Beside a long Top websites list the chart grows to the card's height (the canvas sits in an
+          absolute box, so it never props the card open itself). */}
+      <div ref={scroller} className="-mx-1 mt-4 flex flex-1 flex-col overflow-x-auto px-1 pb-1" tabIndex={0} role="group" aria-label="Daily usage chart (scrolls sideways)">
+        <div className={cn("relative min-w-[36rem] flex-1 sm:min-w-0", CHART_MIN_HEIGHT)}>
+          <div className="absolute inset-0">
+            {report.days.length === 0 ? (
+              <p className="flex h-full items-center justify-center text-sm text-muted-foreground">No days of {monthName} have passed yet.</p>
+            ) : (
+              <Suspense fallback={<Skeleton className="h-full w-full" />}>
+                <UsageChart days={report.days} label={chartLabel} />
+              </Suspense>
+            )}
+          </div>
         </div>
       </div>
       {/* A table stretches past a 1 px box: the wrapper clips it so it never widens the page. */}
