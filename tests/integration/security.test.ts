@@ -746,6 +746,9 @@ describe("embedded database: a real server process killed with -9, then restarte
     expect(run.used.status).toBe(200);
     expect((await api.get(`/api/v1/websites/${site}/balance?key=${key}`)).json.available).toBe(20);
     expect((await new Client(proc.url, { authorization: `Bearer ${key}x` }).get(`/api/v1/websites/${site}/balance`)).status).toBe(401);
+    // The refused request's log line is written asynchronously; a kill -9 before it reaches the pipe
+    // would lose it (and the "requests that carried secrets were logged" check with it).
+    for (let waited = 0; !logs.join("").includes('"path":"/api/v1/websites/') && waited < 5_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
 
     await proc.kill("SIGKILL");
     proc = await start();
