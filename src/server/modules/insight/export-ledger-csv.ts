@@ -42,12 +42,13 @@ const WINDOW_SQL = `
 
 /**
  * The group's ledger as CSV: its grants' and its websites' own grants' entries, oldest first,
- * `from`/`to` inclusive UTC dates. A pull stream: the next window of entries is read only when
- * the client has taken the previous one, so memory stays constant however long the range
- * (backpressure), and each read is a short query of its own (other requests interleave, also on
- * PGlite's single connection).
+ * `from`/`to` inclusive UTC dates, as text pieces (the header line first). A pull source: the
+ * next window of entries is read only when the caller has taken the previous one, so memory stays
+ * constant however long the range (backpressure), and each read is a short query of its own
+ * (other requests interleave, also on PGlite's single connection). Call `cancel` when the
+ * client goes away.
  */
-export async function exportLedgerCsv({ query, groupId, from, to }: { query: Query; groupId: string; from?: string | undefined; to?: string | undefined }) {
+export async function openLedgerCsv({ query, groupId, from, to }: { query: Query; groupId: string; from?: string | undefined; to?: string | undefined }) {
   const fromTs = from ? new Date(`${from}T00:00:00Z`) : new Date(0);
   const toTs = new Date(to ? Date.parse(`${to}T00:00:00Z`) + 86_400_000 : Date.parse("9999-12-31T00:00:00Z"));
   const { rows } = await query<{ grant_ids: number[] | null; first: number | null; last: number | null }>(
@@ -59,8 +60,8 @@ export async function exportLedgerCsv({ query, groupId, from, to }: { query: Que
   );
   const grantIds = (rows[0]?.grant_ids ?? []).map(Number);
   let next = Number(rows[0]?.first ?? 1);
-  const last = Number(rows[0]?.last ?? 0);
-  const encoder = new TextEncoder();
+  let last = Number(rows[0]?.last ?? 0);
+  let headerSent = false;
 
   /**
    * Windows read ahead, in order, while the client takes the previous one: PostgreSQL formats two
@@ -72,30 +73,46 @@ export async function exportLedgerCsv({ query, groupId, from, to }: { query: Que
       const lo = next;
       next += WINDOW;
       const chunk = query<{ chunk: string | null }>(WINDOW_SQL, [lo, lo + WINDOW, grantIds, fromTs, toTs]).then(({ rows: w }) => w[0]?.chunk ?? null);
-      chunk.catch(() => undefined); // surfaced by pull, in order
+      chunk.catch(() => undefined); // surfaced by read, in order
       pending.push(chunk);
     }
   };
+  fill();
 
+  return {
+    /** The next piece of CSV text, or null at the end. */
+    async read(): Promise<string | null> {
+      if (!headerSent) {
+        headerSent = true;
+        return `${LEDGER_CSV_COLUMNS.join(",")}\r\n`;
+      }
+      // Windows holding none of the group's entries are skipped without answering anything.
+      for (let chunk = pending.shift(); chunk; chunk = pending.shift()) {
+        const lines = await chunk;
+        fill();
+        if (lines) return `${lines}\r\n`;
+      }
+      return null;
+    },
+    cancel() {
+      pending.length = 0;
+      last = next - 1;
+    },
+  };
+}
+
+/** The export as a byte stream (for a `Response`; the Node server writes its text directly, see insight-routes). */
+export async function exportLedgerCsv(o: Parameters<typeof openLedgerCsv>[0]) {
+  const csv = await openLedgerCsv(o);
+  const encoder = new TextEncoder();
   return new ReadableStream<Uint8Array>(
     {
-      start(controller) {
-        controller.enqueue(encoder.encode(`${LEDGER_CSV_COLUMNS.join(",")}\r\n`));
-        fill();
-      },
       async pull(controller) {
-        // Windows holding none of the group's entries are skipped without answering anything.
-        for (let chunk = pending.shift(); chunk; chunk = pending.shift()) {
-          const lines = await chunk;
-          fill();
-          if (lines) return controller.enqueue(encoder.encode(`${lines}\r\n`));
-        }
-        controller.close();
+        const text = await csv.read();
+        if (text === null) controller.close();
+        else controller.enqueue(encoder.encode(text));
       },
-      cancel() {
-        pending.length = 0;
-        next = last + 1;
-      },
+      cancel: () => csv.cancel(),
     },
     { highWaterMark: 1 },
   );
