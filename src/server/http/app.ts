@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
   app.route("/", apiKeyRoutes(deps));
   app.route("/", operatorRoutes(deps));
   app.route("/", handoffRoutes(deps));
-  app.route("/", insightRoutes(deps, frame));
+  app.route("/", insightRoutes(deps));
   for (const routes of extraRoutes) app.route("/", routes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "session", { type: "apiKey", in: "cookie", name: "gb_session" });

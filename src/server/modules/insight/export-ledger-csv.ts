@@ -56,7 +56,7 @@ const WINDOW_SQL = `
  * (other requests interleave, also on PGlite's single connection). Call `cancel` when the
  * client goes away.
  */
-export async function openLedgerCsv({ query, groupId, from, to }: { query: Query; groupId: string; from?: string | undefined; to?: string | undefined }) {
+async function openLedgerCsv({ query, groupId, from, to }: { query: Query; groupId: string; from?: string | undefined; to?: string | undefined }) {
   const fromTs = from ? new Date(`${from}T00:00:00Z`) : new Date(0);
   const toTs = new Date(to ? Date.parse(`${to}T00:00:00Z`) + 86_400_000 : Date.parse("9999-12-31T00:00:00Z"));
   const { rows } = await query<{ grant_ids: number[] | null; first: number | null; last: number | null }>(
@@ -113,7 +113,7 @@ export async function openLedgerCsv({ query, groupId, from, to }: { query: Query
   };
 }
 
-/** The export as a byte stream (for a `Response`; the Node server writes its text directly, see insight-routes). */
+/** The export as a byte stream for a `Response`, pulled window by window as the client reads. */
 export async function exportLedgerCsv(o: Parameters<typeof openLedgerCsv>[0]) {
   const csv = await openLedgerCsv(o);
   const encoder = new TextEncoder();
