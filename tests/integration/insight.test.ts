@@ -224,7 +224,7 @@ describe("GET /api/groups/{groupId}/billing/ledger.csv", () => {
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toBe("text/csv; charset=utf-8");
     expect(r.headers.get("content-disposition")).toMatch(/^attachment; filename="ledger-.*\.csv"$/);
-    // Written straight to the socket, the export still carries what every answer carries.
+    // A streamed answer still carries what every answer carries.
     expect(r.headers.get("cache-control")).toBe("no-store");
     expect(r.headers.get("x-content-type-options")).toBe("nosniff");
     expect(r.headers.get("content-security-policy")).toContain("default-src 'self'");
