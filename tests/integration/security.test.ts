@@ -208,12 +208,17 @@ describe("sign-in throttling: by client address and account, never a lock anothe
     for (let i = 0; i < 5; i++) expect((await signIn("127.0.0.5", f.member, "guess", rotating())).status).toBe(429);
   });
 
-  it("behind a trusted proxy, the client is the last address the proxy did not vouch for", async () => {
-    const f = await createOrgFixture(server.db, { websites: 1 });
+  /** This test server's app on a port of its own, trusting 127.0.0.1 as its proxy (so X-Forwarded-For names the client). */
+  async function serveBehindLoopbackProxy() {
     const app = createApp({ ...server.deps, config: { ...server.config, TRUST_PROXY: ["127.0.0.1"] } });
     const proxied = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
     await new Promise((ok) => proxied.once("listening", ok));
-    const base = `http://127.0.0.1:${(proxied.address() as AddressInfo).port}`;
+    return { base: `http://127.0.0.1:${(proxied.address() as AddressInfo).port}`, close: () => proxied.close() };
+  }
+
+  it("behind a trusted proxy, the client is the last address the proxy did not vouch for", async () => {
+    const f = await createOrgFixture(server.db, { websites: 1 });
+    const { base, close } = await serveBehindLoopbackProxy();
     try {
       const attacker = { "x-forwarded-for": "203.0.113.7" };
       expect(await guessUntilThrottled("127.0.0.1", f.member, () => attacker)).toEqual([...Array(FREE_FAILURES).fill(401), 429]);
@@ -224,7 +229,7 @@ describe("sign-in throttling: by client address and account, never a lock anothe
       // A peer that is not the proxy cannot borrow a clean address.
       expect((await signIn("127.0.0.6", f.member, "guess", { "x-forwarded-for": "203.0.113.9" }, base)).status).toBe(401);
     } finally {
-      proxied.close();
+      close();
     }
     async function guessUntilThrottled(from: string, email: string, headers: () => Record<string, string>) {
       const statuses: number[] = [];
@@ -236,10 +241,7 @@ describe("sign-in throttling: by client address and account, never a lock anothe
   it("throttles IPv6 clients by their /64: rotating addresses inside it shares one bucket, another /64 is another client", async () => {
     const f = await createOrgFixture(server.db, { websites: 1 });
     // IPv6 clients behind a trusted proxy (the loopback server is IPv4; the proxy names the client).
-    const app = createApp({ ...server.deps, config: { ...server.config, TRUST_PROXY: ["127.0.0.1"] } });
-    const proxied = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-    await new Promise((ok) => proxied.once("listening", ok));
-    const base = `http://127.0.0.1:${(proxied.address() as AddressInfo).port}`;
+    const { base, close } = await serveBehindLoopbackProxy();
     try {
       let n = 0;
       const rotating = () => ({ "x-forwarded-for": `2001:db8:aa:${"b"}::${(++n).toString(16)}` });
@@ -253,7 +255,7 @@ describe("sign-in throttling: by client address and account, never a lock anothe
       // The next /64 is another client.
       expect((await signIn("127.0.0.1", f.member, TEST_PASSWORD, { "x-forwarded-for": "2001:db8:aa:c::1" }, base)).status).toBe(200);
     } finally {
-      proxied.close();
+      close();
     }
   });
 
