@@ -50,13 +50,12 @@ const WINDOW_SQL = `
 
 /**
  * The group's ledger as CSV: its grants' and its websites' own grants' entries, oldest first,
- * `from`/`to` inclusive UTC dates, as text pieces (the header line first). A pull source: the
- * next window of entries is read only when the caller has taken the previous one, so memory stays
- * constant however long the range (backpressure), and each read is a short query of its own
- * (other requests interleave, also on PGlite's single connection). Call `cancel` when the
- * client goes away.
+ * `from`/`to` inclusive UTC dates. A pull stream: the next window of entries is read only when
+ * the client has taken the previous one, so memory stays constant however long the range
+ * (backpressure), and each read is a short query of its own (other requests interleave, also on
+ * PGlite's single connection).
  */
-async function openLedgerCsv({ query, groupId, from, to }: { query: Query; groupId: string; from?: string | undefined; to?: string | undefined }) {
+export async function exportLedgerCsv({ query, groupId, from, to }: { query: Query; groupId: string; from?: string | undefined; to?: string | undefined }) {
   const fromTs = from ? new Date(`${from}T00:00:00Z`) : new Date(0);
   const toTs = new Date(to ? Date.parse(`${to}T00:00:00Z`) + 86_400_000 : Date.parse("9999-12-31T00:00:00Z"));
   const { rows } = await query<{ grant_ids: number[] | null; first: number | null; last: number | null }>(
@@ -69,7 +68,7 @@ async function openLedgerCsv({ query, groupId, from, to }: { query: Query; group
   const grantIds = (rows[0]?.grant_ids ?? []).map(Number);
   let next = Number(rows[0]?.first ?? 1);
   let last = Number(rows[0]?.last ?? 0);
-  let headerSent = false;
+  const encoder = new TextEncoder();
 
   /**
    * Windows read ahead, in order, while the client takes the previous one: PostgreSQL formats two
@@ -81,50 +80,34 @@ async function openLedgerCsv({ query, groupId, from, to }: { query: Query; group
       const lo = next;
       next += WINDOW;
       const pieces = query<{ chunk: string }>(WINDOW_SQL, [lo, lo + WINDOW, grantIds, fromTs, toTs]).then(({ rows: w }) => w.map((r) => r.chunk));
-      pieces.catch(() => undefined); // surfaced by read, in order
+      pieces.catch(() => undefined); // surfaced by pull, in order
       pending.push(pieces);
     }
   };
-  fill();
-  /** The pieces of the window being written. */
+  /** The pieces of the window being written, last piece first. */
   let current: string[] = [];
 
-  return {
-    /** The next piece of CSV text, or null at the end. */
-    async read(): Promise<string | null> {
-      if (!headerSent) {
-        headerSent = true;
-        return `${LEDGER_CSV_COLUMNS.join(",")}\r\n`;
-      }
-      // Windows holding none of the group's entries are skipped without answering anything.
-      while (current.length === 0) {
-        const window = pending.shift();
-        if (!window) return null;
-        current = (await window).reverse();
-        fill();
-      }
-      return `${current.pop()!}\r\n`;
-    },
-    cancel() {
-      pending.length = 0;
-      current = [];
-      last = next - 1;
-    },
-  };
-}
-
-/** The export as a byte stream for a `Response`, pulled window by window as the client reads. */
-export async function exportLedgerCsv(o: Parameters<typeof openLedgerCsv>[0]) {
-  const csv = await openLedgerCsv(o);
-  const encoder = new TextEncoder();
   return new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
-        const text = await csv.read();
-        if (text === null) controller.close();
-        else controller.enqueue(encoder.encode(text));
+      start(controller) {
+        controller.enqueue(encoder.encode(`${LEDGER_CSV_COLUMNS.join(",")}\r\n`));
+        fill();
       },
-      cancel: () => csv.cancel(),
+      async pull(controller) {
+        // Windows holding none of the group's entries are skipped without answering anything.
+        while (current.length === 0) {
+          const window = pending.shift();
+          if (!window) return controller.close();
+          current = (await window).reverse();
+          fill();
+        }
+        controller.enqueue(encoder.encode(`${current.pop()!}\r\n`));
+      },
+      cancel() {
+        pending.length = 0;
+        current = [];
+        last = next - 1;
+      },
     },
     { highWaterMark: 1 },
   );
