@@ -1,5 +1,6 @@
 import { serve, type ServerType } from "@hono/node-server";
 import { mkdirSync } from "node:fs";
+import { createServer as createHttpServer, type RequestListener, type ServerOptions } from "node:http";
 import { resolve } from "node:path";
 import pino, { type Logger } from "pino";
 import { systemClock, type Clock } from "./clock.js";
@@ -123,7 +124,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     },
     partnerPortalUrl: config.PARTNER_PORTAL_URL ?? `${partnerBase}/portal`,
   });
-  const app = createApp(deps, [(d) => billingRoutes({ ...d, billing }), controlsRoutes, (d) => webhookRoutes({ ...d, stripe, billing })]);
+  const { app, usageFastPath } = createApp(deps, [(d) => billingRoutes({ ...d, billing }), controlsRoutes, (d) => webhookRoutes({ ...d, stripe, billing })]);
   const scheduler = opts.scheduler === false ? null : startScheduler({ billing });
   const controlsWorker =
     opts.controlsWorker === false
@@ -137,7 +138,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
           extraWork: () => runAutoTopUps({ database, config, stripe, partner, clock }),
         });
   const server: ServerType = await new Promise((ok) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => ok(s));
+    // Single usage events are answered on Node's request before the app (usage-fast-path.ts).
+    const createServer = ((options: ServerOptions, listener: RequestListener) => {
+      const fast = usageFastPath(listener);
+      return createHttpServer(options, (req, res) => fast(req, res) || listener(req, res));
+    }) as typeof createHttpServer;
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST, createServer }, () => ok(s));
   });
   // Idle keep-alive connections stay open longer than any client's or proxy's idle timeout (Node's
   // default is 5 s, under fetch's ~4 s reuse window): otherwise a client that reuses a pooled

@@ -210,7 +210,7 @@ describe("sign-in throttling: by client address and account, never a lock anothe
 
   /** This test server's app on a port of its own, trusting 127.0.0.1 as its proxy (so X-Forwarded-For names the client). */
   async function serveBehindLoopbackProxy() {
-    const app = createApp({ ...server.deps, config: { ...server.config, TRUST_PROXY: ["127.0.0.1"] } });
+    const { app } = createApp({ ...server.deps, config: { ...server.config, TRUST_PROXY: ["127.0.0.1"] } });
     const proxied = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
     await new Promise((ok) => proxied.once("listening", ok));
     return { base: `http://127.0.0.1:${(proxied.address() as AddressInfo).port}`, close: () => proxied.close() };
@@ -461,7 +461,7 @@ describe("security headers", () => {
 
   it("adds HSTS and Secure cookies when PUBLIC_URL is https", async () => {
     const f = await createOrgFixture(server.db, { websites: 1 });
-    const app = createApp({ ...server.deps, publicUrl: "https://billing.example" });
+    const { app } = createApp({ ...server.deps, publicUrl: "https://billing.example" });
     const health = await app.request("/healthz");
     expect(health.headers.get("strict-transport-security")).toMatch(/max-age=(\d{8,})/);
     expect(Number(/max-age=(\d+)/.exec(health.headers.get("strict-transport-security")!)![1])).toBeGreaterThanOrEqual(31536000);

@@ -42,8 +42,8 @@ export async function openDatabase(opts: { url?: string | undefined; dataDir?: s
       kind: "postgres",
       pool,
       pglite: null,
-      query: async <T,>(text: string, params?: unknown[]) => {
-        const r = await pool.query(text, params);
+      query: async <T,>(text: string, params?: unknown[], opts?: { prepare?: string }) => {
+        const r = opts?.prepare ? await pool.query({ name: opts.prepare, text, values: params }) : await pool.query(text, params);
         return { rows: r.rows as T[] };
       },
       transaction: async (fn) => {

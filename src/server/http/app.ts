@@ -1,12 +1,14 @@
 import { serveStatic } from "@hono/node-server/serve-static";
 import { HTTPException } from "hono/http-exception";
 import { existsSync, readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { ErrorBody } from "../../contracts/common.js";
 import { migrationsApplied } from "../db/migrate.js";
 import type { AppDeps } from "./context.js";
 import { AppError } from "../errors.js";
-import { createFailureLog } from "../failure-log.js";
+import { createFailureLog, describeFailure } from "../failure-log.js";
+import { createUsageProcessor } from "../modules/credits/usage-processor.js";
 import { statusOf } from "./errors.js";
 import { createFrame, RequestLog } from "./frame.js";
 import { bodyLimits, browserMutationGuard, requestLogging } from "./middleware.js";
@@ -18,12 +20,22 @@ import { operatorRoutes } from "./routes/operator-routes.js";
 import { insightRoutes, usagePreviewRoutes } from "./routes/insight-routes.js";
 import { sessionRoutes } from "./routes/session-routes.js";
 import { usageRoutes } from "./routes/usage-routes.js";
+import { usageFastPath } from "./usage-fast-path.js";
 
 export const WEB_ROOT = "dist/web";
 
+/**
+ * The app, and `usageFastPath`: given the app's Node listener, the handler that answers single usage
+ * events on Node before the app (usage-fast-path.ts); both debit through one usage processor.
+ */
 export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => ReturnType<typeof createRouter>)[] = []) {
   const app = createRouter();
   const frame = createFrame(deps.publicUrl);
+  const processor = createUsageProcessor({
+    database: deps.database,
+    clock: deps.clock,
+    onSyncError: (err) => deps.logger.warn(describeFailure(err), "pool controls not synced after a debit; the pool's next debit syncs them"),
+  });
   const failures = createFailureLog("requests are failing");
 
   app.onError((err, c) => {
@@ -70,7 +82,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
       return frame.json({ ok: false }, 503);
     }
   });
-  app.route("/", usageRoutes(deps, frame));
+  app.route("/", usageRoutes(deps, frame, processor));
   app.route("/", usagePreviewRoutes(deps, frame));
 
   // The page and its session API.
@@ -124,5 +136,5 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     app.get("/assets/*", (c) => c.text("Not found", 404));
     app.get("*", (c) => c.html(indexHtml));
   }
-  return app;
+  return { app, usageFastPath: (listener: (req: IncomingMessage, res: ServerResponse) => void) => usageFastPath({ deps, frame, processor, app: listener }) };
 }

@@ -53,17 +53,22 @@ export const machineLogging = (deps: AppDeps) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const started = performance.now();
     await next();
-    const status = c.res.status;
-    const ms = performance.now() - started;
-    if (status < 400 && ms < SLOW_REQUEST_MS && !deps.logger.isLevelEnabled("debug")) return;
     // A failure already counted in its burst's one line (app.ts) does not add a line per request.
     if (c.get("failureLogged")) return;
-    const level = status >= 500 ? "error" : status >= 400 || ms >= SLOW_REQUEST_MS ? "info" : "debug";
-    const log = c.get("log") ?? new RequestLog(deps.logger, c.req.header("x-request-id"));
-    log[level]({ method: c.req.method, path: c.req.path, status, ms: Math.round(ms * 10) / 10 }, ms >= SLOW_REQUEST_MS ? "slow request" : "request");
-    const id = log.writtenId;
+    const log = () => c.get("log") ?? new RequestLog(deps.logger, c.req.header("x-request-id"));
+    const id = logMachineRequest(deps, { method: c.req.method, path: c.req.path, status: c.res.status, started, log });
     if (id) c.res.headers.set("x-request-id", id);
   });
+
+/** Machine traffic's line (see machineLogging), if it gets one; returns the request id to answer with when a line was written. */
+export function logMachineRequest(deps: AppDeps, r: { method: string; path: string; status: number; started: number; log: () => RequestLog }): string | null {
+  const ms = performance.now() - r.started;
+  if (r.status < 400 && ms < SLOW_REQUEST_MS && !deps.logger.isLevelEnabled("debug")) return null;
+  const level = r.status >= 500 ? "error" : r.status >= 400 || ms >= SLOW_REQUEST_MS ? "info" : "debug";
+  const log = r.log();
+  log[level]({ method: r.method, path: r.path, status: r.status, ms: Math.round(ms * 10) / 10 }, ms >= SLOW_REQUEST_MS ? "slow request" : "request");
+  return log.writtenId;
+}
 
 /**
  * Cookie-authenticated mutations must be JSON and, when the browser sends an Origin, come from
@@ -142,6 +147,9 @@ export const requireApiKey = (deps: AppDeps, { inTransaction }: { /** Routes tha
     return next();
   });
 
+/** Where the usage fast path leaves a body it read before handing the request to the app. */
+export const PRE_READ_BODY = Symbol("pre-read body");
+
 const tooLarge = (limit: number) => () => {
   throw new AppError("payload_too_large", `The request body is larger than ${limit / (1024 * 1024)} MB.`);
 };
@@ -175,7 +183,7 @@ function discardRest(incoming: IncomingMessage) {
 }
 
 /** The Node request's body, read as it arrives and refused (payload_too_large) once past `limit`. */
-function readNodeBody(incoming: IncomingMessage, limit: number): Promise<Buffer> {
+export function readNodeBody(incoming: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -221,7 +229,8 @@ export const bodyLimits = createMiddleware<AppEnv>(async (c, next) => {
     discardRest(incoming);
     tooLarge(limit)();
   }
-  const body = await readNodeBody(incoming, limit);
+  // The usage fast path (usage-fast-path.ts) hands over a request whose body it has read.
+  const body = (incoming as IncomingMessage & { [PRE_READ_BODY]?: Buffer })[PRE_READ_BODY] ?? (await readNodeBody(incoming, limit));
   // HonoRequest's json()/text() take a cached body as a promise (its type says string).
   (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(utf8.decode(body));
   return next();

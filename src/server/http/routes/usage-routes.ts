@@ -9,7 +9,7 @@ import {
   UsageResult,
 } from "../../../contracts/usage.js";
 import { grantWebsiteCredits, findWebsiteBalance } from "../../modules/credits/credits-service.js";
-import { createUsageProcessor } from "../../modules/credits/usage-processor.js";
+import type { UsageProcessor } from "../../modules/credits/usage-processor.js";
 import { requireWebsiteOrgId } from "../../modules/operator/lookups.js";
 import { createMiddleware } from "hono/factory";
 import type { AppDeps, AppEnv } from "../context.js";
@@ -26,10 +26,9 @@ const GRANTS_PATH = /^\/api\/v1\/websites\/[^/]+\/grants$/;
 /** Debits confirm the API key in their own first statement: no catch-up round trip per request. */
 const DEBIT_PATHS = new Set(["/api/v1/usage", "/api/v1/usage/batch"]);
 
-/** The API-key API: machine traffic, answered through the lean frame (see frame.ts). */
-export function usageRoutes(deps: AppDeps, frame: Frame) {
+/** The API-key API: machine traffic, answered through the lean frame (see frame.ts); on Node, single events come through usage-fast-path.ts. */
+export function usageRoutes(deps: AppDeps, frame: Frame, processor: UsageProcessor) {
   const app = createRouter();
-  const processor = createUsageProcessor({ database: deps.database, clock: deps.clock });
   const failures = createFailureLog("usage events are failing");
   const orgKey = requireApiKey(deps, { inTransaction: (c) => c.req.method === "POST" && DEBIT_PATHS.has(c.req.path) });
   // Website grants come from the host platform: the operator key passes there (and only there).

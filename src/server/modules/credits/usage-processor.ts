@@ -1,8 +1,11 @@
 import type { Database } from "../../db/client.js";
 import type { Clock } from "../../clock.js";
-import { debitUsageBatch, RetryBatch, type UsageEvent, type UsageOutcome } from "../ledger/index.js";
+import { syncPoolControls } from "../controls/pool-state.js";
+import { debitUsageBatch, debitUsageOptimistic, NeedsLock, type UsageEvent, type UsageOutcome } from "../ledger/index.js";
 
 export type { UsageEvent, UsageOutcome };
+
+export type UsageProcessor = ReturnType<typeof createUsageProcessor>;
 
 /** A batch event's result: its outcome, or the unexpected error that failed it alone. */
 export type SubmittedOutcome = UsageOutcome | { status: "failed"; error: unknown };
@@ -19,9 +22,30 @@ interface Pending {
  * still all or nothing, and idempotent by (organization, key) through a unique index.
  *
  * Events are split into lanes by the pool they draw on, so unrelated pools commit in parallel;
- * the lane is only a performance hint: correctness comes from the row locks in the transaction.
+ * the lane is only a performance hint: correctness comes from the database.
+ *
+ * A batch is first debited optimistically (two round trips, no row lock held between them: see
+ * `debitUsageOptimistic`); a batch whose balances another process changed in between is planned
+ * again, and after `optimisticTries` such misses (or on an expired grant) it is debited the
+ * locking way, in one transaction that holds the pool's rows. `onSyncError` hears of a failed
+ * low-balance/top-up sync after an optimistic debit (the events are debited; the pool's next
+ * debit syncs it again).
  */
-export function createUsageProcessor({ database, clock, lanes = 4, maxBatch = 1000 }: { database: Database; clock: Clock; lanes?: number; maxBatch?: number }) {
+export function createUsageProcessor({
+  database,
+  clock,
+  lanes = 4,
+  maxBatch = 1000,
+  optimisticTries = 3,
+  onSyncError = () => undefined,
+}: {
+  database: Database;
+  clock: Clock;
+  lanes?: number;
+  maxBatch?: number;
+  optimisticTries?: number;
+  onSyncError?: (err: unknown) => void;
+}) {
   const queues: Pending[][] = Array.from({ length: lanes }, () => []);
   const running: boolean[] = new Array<boolean>(lanes).fill(false);
   /** The pool each website's events draw on (a lane key), cached for 30 s; one lookup per website however many events wait for it. */
@@ -73,13 +97,25 @@ export function createUsageProcessor({ database, clock, lanes = 4, maxBatch = 10
   }
 
   async function processWithRetry(events: UsageEvent[]) {
+    let optimistic = optimisticTries;
     for (let attempt = 1; ; attempt++) {
+      const now = clock();
       try {
-        return await database.transaction((query) => debitUsageBatch(query, events, clock()));
+        if (attempt <= optimistic) {
+          const { outcomes, poolsToSync } = await debitUsageOptimistic(database.query, events, now);
+          if (poolsToSync.length > 0) await database.transaction((query) => syncPoolControls(query, poolsToSync, now)).catch(onSyncError);
+          return outcomes;
+        }
+        return await database.transaction((query) => debitUsageBatch(query, events, now));
       } catch (err) {
+        if (err instanceof NeedsLock) {
+          optimistic = attempt;
+          continue;
+        }
         const code = (err as { code?: string }).code;
-        const retryable = err instanceof RetryBatch || code === "40P01" || code === "40001" || code === "23505";
-        if (!retryable || attempt >= 5) throw err;
+        // 40001: planned against balances that changed (usage_plan_stale) or a key used meanwhile.
+        const retryable = code === "40P01" || code === "40001" || code === "23505";
+        if (!retryable || attempt >= optimistic + 5) throw err;
       }
     }
   }

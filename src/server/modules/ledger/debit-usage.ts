@@ -29,9 +29,6 @@ const conflict: UsageOutcome = {
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** A unique-key race with another process: the whole batch is retried from the start. */
-export class RetryBatch extends Error {}
-
 /** A locked grant, as the debit path reads it. */
 type GrantRow = Pick<typeof creditGrants.$inferSelect, "id" | "kind" | "remaining"> & {
   website_id: string | null;
@@ -69,25 +66,14 @@ interface GrantJson extends Omit<GrantRow, "expires_at" | "created_at"> {
 }
 
 /**
- * Debit a batch of usage events in the caller's transaction; returns one outcome per event, in
- * order. The two statements below are the hot path (measured in bench/usage.ts): keep them two.
- * Each event is all or nothing, planned in arrival order against the locked balances with the
- * domain's planner (`sortForConsumption` + `planDebitInPlace`, property-tested).
- * Throws `RetryBatch` when another process inserted one of the keys meanwhile.
+ * The read of a debit, one round trip: the websites of the events (another organization's website
+ * does not exist for the caller), replays (a key seen before answers with its first result, or
+ * conflicts), every grant the events may draw on (in id order), the websites' pool caps (set in
+ * their current group), which pools have controls, and which of the events' API keys are still
+ * valid (the HTTP layer read them from its cache). With `lock`, grants and caps are locked FOR UPDATE.
  */
-export async function debitUsageBatch(query: Query, events: readonly UsageEvent[], now: Date): Promise<UsageOutcome[]> {
-  const outcomes: (UsageOutcome | undefined)[] = new Array<UsageOutcome | undefined>(events.length);
-
-  // 1-3 in one round trip: the websites of the events (another organization's website does not
-  // exist for the caller), replays (a key seen before answers with its first result, or
-  // conflicts), a lock (FOR UPDATE, in id order) on every grant the events may draw on, then a
-  // lock on the websites' pool caps (set in their current group), which pools have controls, and
-  // which of the events' API keys are still valid (the HTTP layer read them from its cache).
-  const websiteIds = [...new Set(events.map((e) => e.websiteId))];
-  const month = monthKey(now);
-  const keyIds = [...new Set(events.flatMap((e) => (e.apiKeyId ? [e.apiKeyId] : [])))];
-  const { rows: read } = await query<{ sites: WebsiteRow[]; seen: SeenRow[]; grants: GrantJson[]; caps: CapRow[]; controlled: string[]; keys: string[] }>(
-    `with sites as (
+const readSql = (lock: boolean) =>
+  `with sites as (
        select w.id, w.org_id, w.group_id, (bp.group_id is not null) as billing
          from websites w left join billing_profiles bp on bp.group_id = w.group_id
         where w.id = any($1::uuid[]) and w.deleted_at is null
@@ -97,23 +83,66 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
         where remaining > 0
           and (website_id = any($1::uuid[]) or group_id in (select group_id from sites where billing and group_id is not null))
         order by id
-          for update
+          ${lock ? "for update" : ""}
      ), caps as materialized (
        select c.website_id, c.monthly_credits, case when c.used_month = $4 then c.used_credits else 0 end as used
          from website_pool_caps c join sites s on s.id = c.website_id and s.group_id = c.group_id and s.billing
         order by c.website_id
-          for update of c
+          ${lock ? "for update of c" : ""}
      )
      select (select coalesce(json_agg(s), '[]') from sites s) as sites,
-            (select coalesce(json_agg(u), '[]') from (
-               select org_id, idempotency_key, website_id, credits, response from usage_events
-                where (org_id, idempotency_key) in (select * from unnest($2::uuid[], $3::text[]))) u) as seen,
+            -- One index probe per key, whatever the table's size when the plan was made: as a join,
+            -- a plan cached while usage_events was nearly empty hashes a whole scan of it.
+            (select coalesce(json_agg(u), '[]') from unnest($2::uuid[], $3::text[]) as k(org_id, idempotency_key),
+               lateral (select e.org_id, e.idempotency_key, e.website_id, e.credits, e.response from usage_events e
+                         where e.org_id = k.org_id and e.idempotency_key = k.idempotency_key offset 0) u) as seen,
             (select coalesce(json_agg(l order by l.id), '[]') from locked l) as grants,
             (select coalesce(json_agg(c), '[]') from caps c) as caps,
             (select coalesce(json_agg(gc.group_id), '[]') from group_controls gc where gc.group_id in (select group_id from sites where billing)) as controlled,
-            (select coalesce(json_agg(k.id), '[]') from api_keys k where k.id = any($5::uuid[]) and k.revoked_at is null) as keys`,
+            (select coalesce(json_agg(k.id), '[]') from api_keys k where k.id = any($5::uuid[]) and k.revoked_at is null) as keys`;
+const READ_AND_LOCK = readSql(true);
+const READ = readSql(false);
+
+/**
+ * Debit a batch of usage events in the caller's transaction; returns one outcome per event, in
+ * order. The two statements of `debit` are the hot path (measured in bench/usage.ts): keep them two.
+ * Each event is all or nothing, planned in arrival order against the locked balances with the
+ * domain's planner (`sortForConsumption` + `planDebitInPlace`, property-tested).
+ * Fails with 40001 (the caller retries) when another process inserted one of the keys meanwhile.
+ */
+export async function debitUsageBatch(query: Query, events: readonly UsageEvent[], now: Date): Promise<UsageOutcome[]> {
+  const { outcomes, poolsToSync } = await debit(query, events, now, true);
+  if (poolsToSync.length > 0) await syncPoolControls(query, poolsToSync, now);
+  return outcomes;
+}
+
+/** Found an expired grant: the optimistic debit leaves the batch to the locking one, which expires it. */
+export class NeedsLock extends Error {}
+
+/**
+ * The same debit without a transaction and without row locks (issue 15): the first statement reads
+ * the balances as they are, the plan is made against them, and the write statement (its own
+ * transaction, one round trip) checks that every balance, cap and event it touches is still as read;
+ * if one is not, it fails whole with 40001 (`usage_plan_stale()`, migration 0014) and keeps nothing,
+ * and the caller plans again. Low-balance alerts and top-ups (`poolsToSync`) are the caller's to
+ * bring up to date, in a transaction of their own after the write.
+ * Throws `NeedsLock` when a grant has expired (the locking debit writes its expiry first).
+ */
+export function debitUsageOptimistic(query: Query, events: readonly UsageEvent[], now: Date): Promise<{ outcomes: UsageOutcome[]; poolsToSync: string[] }> {
+  return debit(query, events, now, false);
+}
+
+async function debit(query: Query, events: readonly UsageEvent[], now: Date, lock: boolean): Promise<{ outcomes: UsageOutcome[]; poolsToSync: string[] }> {
+  const outcomes: (UsageOutcome | undefined)[] = new Array<UsageOutcome | undefined>(events.length);
+
+  // 1-3: the read (readSql), with or without locks.
+  const websiteIds = [...new Set(events.map((e) => e.websiteId))];
+  const month = monthKey(now);
+  const keyIds = [...new Set(events.flatMap((e) => (e.apiKeyId ? [e.apiKeyId] : [])))];
+  const { rows: read } = await query<{ sites: WebsiteRow[]; seen: SeenRow[]; grants: GrantJson[]; caps: CapRow[]; controlled: string[]; keys: string[] }>(
+    lock ? READ_AND_LOCK : READ,
     [websiteIds, events.map((e) => e.orgId), events.map((e) => e.idempotencyKey), month, keyIds],
-    { prepare: "usage_read_lock" },
+    { prepare: lock ? "usage_read_lock" : "usage_read" },
   );
   const { sites: siteRows, seen, grants, caps, controlled, keys } = read[0]!;
   // Keys revoked (or deleted) before this statement began: their events are refused, replays too.
@@ -121,6 +150,7 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
   // What each capped website may still draw from its pool this month, counted down as the batch is planned.
   const capLeft = new Map(caps.map((c) => [c.website_id, Math.max(0, Number(c.monthly_credits) - Number(c.used))]));
   const capOf = new Map(caps.map((c) => [c.website_id, Number(c.monthly_credits)]));
+  const capUsed = new Map(caps.map((c) => [c.website_id, Number(c.used)]));
   const capDrawn = new Map<string, number>();
   const poolsDebited = new Set<string>();
   const sites = new Map(siteRows.map((s) => [s.id, s]));
@@ -136,6 +166,7 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
     created_at: new Date(g.created_at),
   }));
   const expired = locked.filter((g) => g.expires_at !== null && g.expires_at.getTime() <= now.getTime());
+  if (expired.length > 0 && !lock) throw new NeedsLock();
   const expiredPools = await expireGrants(query, { grants: expired, now, poolSync: false });
 
   const snapshots = new Map<GrantRow, GrantSnapshot>();
@@ -246,11 +277,13 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
   // 5. Write: the events (a concurrent duplicate from another process makes us start over), the debits, the balances.
   if (newEvents.length > 0) {
     const changed = locked.filter((g) => snapshots.get(g)!.remaining !== Number(g.remaining));
+    const capped = [...capDrawn.keys()];
     // The usage_daily rows of this batch, sorted so that concurrent batches lock them in one order.
     const rollup = [...rollupOf.values()].sort((x, y) => compare(x.groupId, y.groupId) || compare(x.websiteId, y.websiteId));
-    // One statement: debits are written only for events inserted now; if any event was not (its key
-    // was just used by another process), the transaction is rolled back and the batch starts over.
-    const { rows } = await query<{ n: number }>(
+    // One statement: debits are written only for events inserted now. If any event was not (its key
+    // was just used by another process), or a balance or cap is no longer the one planned against
+    // (possible only without locks), it fails whole (40001) and the batch starts over.
+    await query(
       `with ev as (
          insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at)
          select t.*, $15::timestamptz from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::jsonb[]) as t
@@ -271,13 +304,19 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
             set website = u.website + excluded.website, group_monthly = u.group_monthly + excluded.group_monthly,
                 group_one_time = u.group_one_time + excluded.group_one_time
        ), balances as (
-         update credit_grants g set remaining = t.r from unnest($10::bigint[], $11::bigint[]) as t(id, r) where g.id = t.id
+         update credit_grants g set remaining = t.r from unnest($10::bigint[], $11::bigint[], $21::bigint[]) as t(id, r, was)
+          where g.id = t.id and g.remaining = t.was
+         returning g.id
        ), capped as (
          update website_pool_caps c
             set used_credits = (case when c.used_month = $12 then c.used_credits else 0 end) + t.d, used_month = $12, updated_at = now()
-           from unnest($13::uuid[], $14::bigint[]) as t(w, d) where c.website_id = t.w
+           from unnest($13::uuid[], $14::bigint[], $22::bigint[]) as t(w, d, was)
+          where c.website_id = t.w and (case when c.used_month = $12 then c.used_credits else 0 end) = t.was
+         returning c.website_id
        )
-       select count(*)::int as n from ev`,
+       select case when (select count(*) from ev) = cardinality($1::uuid[]) and (select count(*) from balances) = cardinality($10::bigint[])
+                        and (select count(*) from capped) = cardinality($13::uuid[])
+                   then 0 else usage_plan_stale() end as ok`,
       [
         newEvents.map((e) => e.id),
         newEvents.map((e) => e.orgId),
@@ -291,21 +330,20 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
         changed.map((g) => g.id),
         changed.map((g) => snapshots.get(g)!.remaining),
         month,
-        [...capDrawn.keys()],
-        [...capDrawn.values()],
+        capped,
+        capped.map((w) => capDrawn.get(w)!),
         now, // the caller's clock dates the event, its entries and its rollup day (the demo's history, tests' days)
         rollup.map((r) => r.groupId),
         rollup.map((r) => r.websiteId),
         rollup.map((r) => r.website),
         rollup.map((r) => r.monthly),
         rollup.map((r) => r.oneTime),
+        changed.map((g) => Number(g.remaining)),
+        capped.map((w) => capUsed.get(w)!),
       ],
-      { prepare: "usage_write" },
+      { prepare: "usage_write_v2" },
     );
-    if (rows[0]!.n !== newEvents.length) throw new RetryBatch();
   }
   // Low-balance alerts and auto top-up, for pools that have controls (others cost nothing here).
-  const toSync = controlled.filter((g) => poolsDebited.has(g) || expiredPools.includes(g));
-  if (toSync.length > 0) await syncPoolControls(query, toSync, now);
-  return outcomes as UsageOutcome[];
+  return { outcomes: outcomes as UsageOutcome[], poolsToSync: controlled.filter((g) => poolsDebited.has(g) || expiredPools.includes(g)) };
 }

@@ -1,0 +1,12 @@
+import { readFileSync } from "node:fs";
+import pg from "pg";
+const src = readFileSync("src/server/modules/ledger/debit-usage.ts", "utf8");
+const read = src.match(/`(with sites as[\s\S]*?)`;\n/)![1]!.replace(/\$\{lock \? "for update" : ""\}/, "").replace(/\$\{lock \? "for update of c" : ""\}/, "");
+const c = new pg.Client({ connectionString: process.argv[2] }); await c.connect();
+const { rows: sites } = await c.query("select w.id, w.org_id from websites w join billing_profiles bp on bp.group_id = w.group_id limit 16");
+const params = () => [sites.map((s) => s.id), sites.map((s) => s.org_id), sites.map((_, i) => `k-${i}-${Math.random()}`), "2026-11", []];
+await c.query(`set plan_cache_mode = ${process.argv[3] ?? "force_generic_plan"}`);
+for (let i = 0; i < 3; i++) await c.query({ name: "rd", text: read, values: params() });
+const r = await c.query({ text: `explain (analyze, buffers, generic_plan) ` + read, values: [] }).catch(async () => c.query({ text: "explain (analyze, buffers) " + read, values: params() }));
+console.log(r.rows.map((x) => x["QUERY PLAN"]).join("\n").replace(/'\{[^}]{60,}\}'/g, "'{…}'"));
+await c.end();

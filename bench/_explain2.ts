@@ -1,0 +1,15 @@
+import { readFileSync } from "node:fs";
+import pg from "pg";
+const src = readFileSync("src/server/modules/ledger/debit-usage.ts", "utf8");
+const read = src.match(/`(with sites as[\s\S]*?)`;\n/)![1]!.replace(/\$\{lock \? "for update" : ""\}/, "").replace(/\$\{lock \? "for update of c" : ""\}/, "");
+const c = new pg.Client({ connectionString: process.argv[2] }); await c.connect();
+const { rows: sites } = await c.query("select w.id, w.org_id from websites w join billing_profiles bp on bp.group_id = w.group_id limit 16");
+const p = (r: number) => [sites.map((s) => s.id), sites.map((s) => s.org_id), sites.map((_, i) => `k-${i}-${r}`), "2026-11", []];
+const ps = `prepare rd(uuid[], uuid[], text[], text, uuid[]) as ` + read.replace(/\$(\d)::[a-z_]+\[\]/g, "$$$1").replace(/\$4/g, "$4");
+await c.query(ps);
+const lit = (a: string[]) => `'{${a.join(",")}}'`;
+const ex = (r: number) => { const q = p(r); return `execute rd(${lit(q[0] as string[])}, ${lit(q[1] as string[])}, ${lit(q[2] as string[])}, '2026-11', '{}')`; };
+for (let i = 0; i < 7; i++) await c.query(ex(i));
+const r = await c.query("explain (analyze) " + ex(99));
+console.log(r.rows.map((x) => x["QUERY PLAN"]).filter((l: string) => /usage_events|Execution|Seq Scan/.test(l)).join("\n"));
+await c.end();

@@ -1,0 +1,92 @@
+/**
+ * A CPU profile of one compiled API process under the hot-pool load (POST /api/v1/usage, 50
+ * websites on one group pool, 32 clients): prints the heaviest functions by self time.
+ *   npm run build && PROF_DIR=/tmp/prof S=10 npx tsx bench/prof-hot.ts
+ */
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { openDatabase } from "../src/server/db/client.js";
+import { runMigrations } from "../src/server/db/migrate.js";
+import { cpuPer, measureCpu, wrk, type CpuQuery } from "./lib.js";
+import { hotPoolFixture } from "./usage.js";
+import { OPERATOR_KEY } from "../tests/support/process.js";
+
+/** Machine-wide CPU ticks (100 Hz) from /proc/stat. */
+function systemCpu() {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f as [number, number, number, number, number, number, number, number];
+  return { busy: user + nice + system + irq + softirq + steal, all: user + nice + system + idle + iowait + irq + softirq + steal, softirq, steal };
+}
+const profDir = process.env.PROF_DIR ?? "";
+const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const name = `gb_prof_${randomBytes(3).toString("hex")}`;
+const c = new pg.Client({ connectionString: admin }); await c.connect(); await c.query(`create database ${name}`); await c.end();
+const u = new URL(admin);
+u.pathname = `/${name}`;
+const url = u.toString();
+const database = await openDatabase({ url, poolSize: 4 });
+try {
+  await runMigrations(database);
+  if (process.env.PG_LOG) await database.query(`alter database ${name} set log_min_duration_statement = 0`);
+  const args = profDir ? [`--cpu-prof`, `--cpu-prof-dir=${profDir}`, "dist/server/server/main.js"] : ["dist/server/server/main.js"];
+  const child = spawn(process.execPath, args, { env: { ...process.env, PORT: "0", HOST: "127.0.0.1", DEMO_DATA: "0", OPERATOR_API_KEY: OPERATOR_KEY, DATABASE_URL: url, DATA_DIR: "/tmp/gb-bench-unused", LOG_FORMAT: "json", LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "inherit"] });
+  const s = await new Promise<{ url: string; pid: number }>((resolve) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      if (line.includes("Group Billing is running")) resolve({ url: (JSON.parse(line) as { url: string }).url.replace("localhost", "127.0.0.1"), pid: child.pid! });
+    });
+  });
+  const { key, sites } = await hotPoolFixture({ database } as never);
+  for (let round = 1; round <= Number(process.env.ROUNDS ?? 1); round++) {
+    const sys0 = systemCpu();
+    const m = await measureCpu(database.query as CpuQuery, [s.pid], () => wrk({ url: s.url, script: process.env.LUA ?? "usage.lua", args: [key, `prof-${round}-${Date.now()}`, sites.join(",")], connections: 32, seconds: Number(process.env.S ?? 10) }));
+    const r = m.result;
+    const sys1 = systemCpu();
+    const busy = sys1.busy - sys0.busy, all = sys1.all - sys0.all;
+    console.log(`machine: ${((2 * 100 * busy) / all).toFixed(0)}% of 2 cores busy (${cpuPer((busy * 10), r.requests)} per request in all; softirq ${cpuPer((sys1.softirq - sys0.softirq) * 10, r.requests)}, steal ${cpuPer((sys1.steal - sys0.steal) * 10, r.requests)})`);
+    console.log(`${(r.s200 / (r.durationUs / 1e6)).toFixed(0)} events/s, p50 ${(r.p50 / 1000).toFixed(1)} ms, p99 ${(r.p99 / 1000).toFixed(1)} ms, non-200 ${r.sother + r.s402}; CPU per request API ${cpuPer(m.processes[0]!, r.requests)}, PostgreSQL ${cpuPer(m.postgres, r.requests)}`);
+  }
+  child.kill("SIGTERM");
+  await new Promise((r) => child.once("exit", r));
+  if (profDir) {
+    const file = readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile")).sort().at(-1)!;
+    const prof = JSON.parse(readFileSync(join(profDir, file), "utf8")) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
+    const self = new Map<number, number>();
+    prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
+    const byFn = new Map<string, number>();
+    let total = 0;
+    for (const n of prof.nodes) {
+      const t = self.get(n.id) ?? 0;
+      total += t;
+      const k = `${n.callFrame.functionName || "(anon)"} ${n.callFrame.url.replace(/.*node_modules\//, "nm/").replace(/.*dist\/server\//, "")}:${n.callFrame.lineNumber}`;
+      byFn.set(k, (byFn.get(k) ?? 0) + t);
+    }
+    const idle = [...byFn].filter(([k]) => k.startsWith("(idle)")).reduce((a, [, v]) => a + v, 0);
+    console.log(`profile ${file}: busy ${((total - idle) / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms`);
+    for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 40))) console.log(`${((100 * v) / (total - idle)).toFixed(1).padStart(5)}%  ${k}`);
+    // Inclusive time: each sample counts once for every distinct function on its stack.
+    const parent = new Map<number, number>();
+    for (const n of prof.nodes as unknown as { id: number; children?: number[] }[]) for (const ch of n.children ?? []) parent.set(ch, n.id);
+    const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+    const incl = new Map<string, number>();
+    prof.samples.forEach((id, i) => {
+      const seen = new Set<string>();
+      for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+        const n = byId.get(cur)!;
+        const k = `${n.callFrame.functionName || "(anon)"} ${n.callFrame.url.replace(/.*node_modules\//, "nm/").replace(/.*dist\/server\//, "")}:${n.callFrame.lineNumber}`;
+        if (!seen.has(k)) { seen.add(k); incl.set(k, (incl.get(k) ?? 0) + (prof.timeDeltas[i] ?? 0)); }
+      }
+    });
+    console.log("inclusive:");
+    for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 40) * 2)) console.log(`${((100 * v) / (total - idle)).toFixed(1).padStart(5)}%  ${k}`);
+  }
+} finally {
+  await database.close();
+  if (process.env.KEEP_DB) console.log(`kept database ${url}`);
+  else {
+  const d = new pg.Client({ connectionString: admin }); await d.connect(); await d.query(`drop database if exists ${name} with (force)`); await d.end();
+  }
+}
