@@ -89,3 +89,63 @@ describe("the verifier in place of the hot tables' foreign keys", () => {
     expect(rows.filter((r) => /remaining/i.test(r.indexdef))).toEqual([]);
   });
 });
+
+describe("the debit without row locks (optimistic, issue 15)", () => {
+  /**
+   * The real database, with another writer between the debit's first read and its write: it takes
+   * `take` credits from the pool's grant (an adjustment, with its ledger entry), as another process would.
+   */
+  function spoiledOnce(grantId: number, take: number) {
+    const seen: string[] = [];
+    let spoiled = false;
+    const db: Database = {
+      ...database,
+      query: async (text, params, opts) => {
+        seen.push(opts?.prepare ?? text.slice(0, 20));
+        const r = await database.query(text, params, opts);
+        if (opts?.prepare === "usage_read" && !spoiled) {
+          spoiled = true;
+          await database.transaction(async (q) => {
+            await q("update credit_grants set remaining = remaining - $2 where id = $1", [grantId, take]);
+            await q("insert into ledger_entries (grant_id, kind, amount) values ($1, 'adjustment', $2)", [grantId, -take]);
+          });
+        }
+        return r as never;
+      },
+      transaction: (fn) => database.transaction((q) => fn((text, params, opts) => (seen.push(opts?.prepare ?? text.slice(0, 20)), q(text, params, opts)))),
+    };
+    return { db, statements: () => seen.filter((x) => x.startsWith("usage_")) };
+  }
+  const state = async (grantId: number, orgId: string) =>
+    (
+      await database.query<{ remaining: number; events: number; debits: number }>(
+        `select (select remaining from credit_grants where id = $1)::int as remaining,
+                (select count(*) from usage_events where org_id = $2)::int as events,
+                (select count(*) from ledger_entries where grant_id = $1 and kind = 'debit')::int as debits`,
+        [grantId, orgId],
+      )
+    ).rows[0];
+
+  it("debits on top of another writer's change while the grant still covers the part (debits commute)", async () => {
+    const { f, grantId } = await fundedPool();
+    const spoil = spoiledOnce(grantId, 10);
+    const processor = createUsageProcessor({ database: spoil.db, clock: () => new Date() });
+    const outcome = await processor.submit({ orgId: f.org.id, websiteId: f.websitesA[0]!.id, credits: 5, idempotencyKey: "commutes" });
+    expect(outcome).toMatchObject({ status: 200, result: { credits: 5 } });
+    expect(spoil.statements()).toEqual(["usage_read", "usage_write"]);
+    expect(await state(grantId, f.org.id)).toEqual({ remaining: 85, events: 1, debits: 1 });
+    await expectLedgerConsistent(database);
+  });
+
+  it("keeps nothing of a plan the grant no longer covers, and decides again holding the rows: refused, nothing debited", async () => {
+    const { f, grantId } = await fundedPool();
+    const spoil = spoiledOnce(grantId, 97);
+    const processor = createUsageProcessor({ database: spoil.db, clock: () => new Date() });
+    const outcome = await processor.submit({ orgId: f.org.id, websiteId: f.websitesA[0]!.id, credits: 5, idempotencyKey: "spoiled" });
+    expect(outcome).toMatchObject({ status: 402, error: { code: "insufficient_credits", message: "Not enough credits: 5 requested, 3 available." } });
+    // Planned without locks against 100 credits; the write found 3 and kept nothing; read again locked.
+    expect(spoil.statements()).toEqual(["usage_read", "usage_write", "usage_read_lock"]);
+    expect(await state(grantId, f.org.id)).toEqual({ remaining: 3, events: 0, debits: 0 });
+    await expectLedgerConsistent(database);
+  });
+});

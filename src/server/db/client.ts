@@ -34,7 +34,10 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export async function openDatabase(opts: { url?: string | undefined; dataDir?: string | null; poolSize?: number }): Promise<Database> {
   if (opts.url) {
-    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 20 });
+    // Connections stay open once made (no idle timeout): opening one costs tens of milliseconds,
+    // which a burst after a quiet spell would otherwise pay at its first requests (measured in the
+    // hot-pool bench: a process idle for 10 s answered its first requests 50-200 ms late).
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 20, idleTimeoutMillis: 0 });
     pool.on("error", () => undefined); // a dropped idle client is replaced on next use
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     return {

@@ -26,8 +26,10 @@ interface Pending {
  *
  * A batch is first debited optimistically (two round trips, no row lock held between them: see
  * `debitUsageOptimistic`); a batch whose balances another process changed in between is planned
- * again, and after `optimisticTries` such misses (or on an expired grant) it is debited the
- * locking way, in one transaction that holds the pool's rows. `onSyncError` hears of a failed
+ * again the locking way, in one transaction that holds the pool's rows (so is an expired grant's).
+ * A miss means another process debits the same pool: the lane then debits the locking way for
+ * `contendedMs` (the processes take turns on the rows instead of spoiling each other's plans), and
+ * tries again without locks after that. `onSyncError` hears of a failed
  * low-balance/top-up sync after an optimistic debit (the events are debited; the pool's next
  * debit syncs it again).
  */
@@ -36,18 +38,20 @@ export function createUsageProcessor({
   clock,
   lanes = 4,
   maxBatch = 1000,
-  optimisticTries = 3,
+  contendedMs = 1000,
   onSyncError = () => undefined,
 }: {
   database: Database;
   clock: Clock;
   lanes?: number;
   maxBatch?: number;
-  optimisticTries?: number;
+  contendedMs?: number;
   onSyncError?: (err: unknown) => void;
 }) {
   const queues: Pending[][] = Array.from({ length: lanes }, () => []);
   const running: boolean[] = new Array<boolean>(lanes).fill(false);
+  /** Until when (ms) a lane debits the locking way, since another process spoiled one of its plans. */
+  const contendedUntil: number[] = new Array<number>(lanes).fill(0);
   /** The pool each website's events draw on (a lane key), cached for 30 s; one lookup per website however many events wait for it. */
   const poolOf = new Map<string, { key: Promise<string>; at: number }>();
 
@@ -83,12 +87,12 @@ export function createUsageProcessor({
       while (queue.length > 0) {
         const batch = queue.splice(0, maxBatch);
         try {
-          const outcomes = await processWithRetry(batch.map((p) => p.event));
+          const outcomes = await processWithRetry(lane, batch.map((p) => p.event));
           batch.forEach((p, i) => p.resolve(outcomes[i]!));
         } catch (err) {
           if (batch.length === 1) batch[0]!.reject(err);
           // One poison event must not fail its neighbours (or another tenant's): each goes alone.
-          else for (const p of batch) await processWithRetry([p.event]).then((o) => p.resolve(o[0]!), (e: unknown) => p.reject(e));
+          else for (const p of batch) await processWithRetry(lane, [p.event]).then((o) => p.resolve(o[0]!), (e: unknown) => p.reject(e));
         }
       }
     } finally {
@@ -96,8 +100,8 @@ export function createUsageProcessor({
     }
   }
 
-  async function processWithRetry(events: UsageEvent[]) {
-    let optimistic = optimisticTries;
+  async function processWithRetry(lane: number, events: UsageEvent[]) {
+    let optimistic = Date.now() < contendedUntil[lane]! ? 0 : 1;
     for (let attempt = 1; ; attempt++) {
       const now = clock();
       try {
@@ -116,6 +120,7 @@ export function createUsageProcessor({
         // 40001: planned against balances that changed (usage_plan_stale) or a key used meanwhile.
         const retryable = code === "40P01" || code === "40001" || code === "23505";
         if (!retryable || attempt >= optimistic + 5) throw err;
+        if (attempt <= optimistic && code === "40001") contendedUntil[lane] = Date.now() + contendedMs;
       }
     }
   }

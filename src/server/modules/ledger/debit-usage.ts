@@ -123,7 +123,7 @@ export class NeedsLock extends Error {}
  * The same debit without a transaction and without row locks (issue 15): the first statement reads
  * the balances as they are, the plan is made against them, and the write statement (its own
  * transaction, one round trip) checks that every balance, cap and event it touches is still as read;
- * if one is not, it fails whole with 40001 (`usage_plan_stale()`, migration 0014) and keeps nothing,
+ * if one is not, it fails whole with 40001 (`usage_plan_stale`, migration 0014) and keeps nothing,
  * and the caller plans again. Low-balance alerts and top-ups (`poolsToSync`) are the caller's to
  * bring up to date, in a transaction of their own after the write.
  * Throws `NeedsLock` when a grant has expired (the locking debit writes its expiry first).
@@ -150,7 +150,6 @@ async function debit(query: Query, events: readonly UsageEvent[], now: Date, loc
   // What each capped website may still draw from its pool this month, counted down as the batch is planned.
   const capLeft = new Map(caps.map((c) => [c.website_id, Math.max(0, Number(c.monthly_credits) - Number(c.used))]));
   const capOf = new Map(caps.map((c) => [c.website_id, Number(c.monthly_credits)]));
-  const capUsed = new Map(caps.map((c) => [c.website_id, Number(c.used)]));
   const capDrawn = new Map<string, number>();
   const poolsDebited = new Set<string>();
   const sites = new Map(siteRows.map((s) => [s.id, s]));
@@ -281,8 +280,9 @@ async function debit(query: Query, events: readonly UsageEvent[], now: Date, loc
     // The usage_daily rows of this batch, sorted so that concurrent batches lock them in one order.
     const rollup = [...rollupOf.values()].sort((x, y) => compare(x.groupId, y.groupId) || compare(x.websiteId, y.websiteId));
     // One statement: debits are written only for events inserted now. If any event was not (its key
-    // was just used by another process), or a balance or cap is no longer the one planned against
-    // (possible only without locks), it fails whole (40001) and the batch starts over.
+    // was just used by another process), or a grant no longer covers its part or a cap is passed
+    // (possible only without locks: another process debited meanwhile), it fails whole (40001) and
+    // the batch starts over.
     await query(
       `with ev as (
          insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at)
@@ -304,19 +304,21 @@ async function debit(query: Query, events: readonly UsageEvent[], now: Date, loc
             set website = u.website + excluded.website, group_monthly = u.group_monthly + excluded.group_monthly,
                 group_one_time = u.group_one_time + excluded.group_one_time
        ), balances as (
-         update credit_grants g set remaining = t.r from unnest($10::bigint[], $11::bigint[], $21::bigint[]) as t(id, r, was)
-          where g.id = t.id and g.remaining = t.was
+         -- Relative, guarded: debits of two processes on one pool commute while the grant covers both.
+         update credit_grants g set remaining = g.remaining - t.d from unnest($10::bigint[], $11::bigint[]) as t(id, d)
+          where g.id = t.id and g.remaining >= t.d
          returning g.id
        ), capped as (
          update website_pool_caps c
             set used_credits = (case when c.used_month = $12 then c.used_credits else 0 end) + t.d, used_month = $12, updated_at = now()
-           from unnest($13::uuid[], $14::bigint[], $22::bigint[]) as t(w, d, was)
-          where c.website_id = t.w and (case when c.used_month = $12 then c.used_credits else 0 end) = t.was
+           from unnest($13::uuid[], $14::bigint[]) as t(w, d)
+          where c.website_id = t.w and (case when c.used_month = $12 then c.used_credits else 0 end) + t.d <= c.monthly_credits
          returning c.website_id
        )
-       select case when (select count(*) from ev) = cardinality($1::uuid[]) and (select count(*) from balances) = cardinality($10::bigint[])
-                        and (select count(*) from capped) = cardinality($13::uuid[])
-                   then 0 else usage_plan_stale() end as ok`,
+       select case when (select count(*) from ev) <> cardinality($1::uuid[]) then usage_plan_stale('an idempotency key was used meanwhile')
+                   when (select count(*) from balances) <> cardinality($10::bigint[]) then usage_plan_stale('a grant no longer covers its part')
+                   when (select count(*) from capped) <> cardinality($13::uuid[]) then usage_plan_stale('a cap was reached meanwhile')
+                   else 0 end as ok`,
       [
         newEvents.map((e) => e.id),
         newEvents.map((e) => e.orgId),
@@ -328,7 +330,7 @@ async function debit(query: Query, events: readonly UsageEvent[], now: Date, loc
         debits.map((d) => d.amount),
         debits.map((d) => d.eventId),
         changed.map((g) => g.id),
-        changed.map((g) => snapshots.get(g)!.remaining),
+        changed.map((g) => Number(g.remaining) - snapshots.get(g)!.remaining),
         month,
         capped,
         capped.map((w) => capDrawn.get(w)!),
@@ -338,10 +340,8 @@ async function debit(query: Query, events: readonly UsageEvent[], now: Date, loc
         rollup.map((r) => r.website),
         rollup.map((r) => r.monthly),
         rollup.map((r) => r.oneTime),
-        changed.map((g) => Number(g.remaining)),
-        capped.map((w) => capUsed.get(w)!),
       ],
-      { prepare: "usage_write_v2" },
+      { prepare: "usage_write" },
     );
   }
   // Low-balance alerts and auto top-up, for pools that have controls (others cost nothing here).
