@@ -136,6 +136,7 @@ export async function benchHotPool(ctx: BenchContext) {
     // Warm-up, not counted: the second process has served no usage yet (V8 has not optimized its
     // path, its lanes do not know these websites); without it, its first second shows in the p99.
     await Promise.all([s1, s2].map((s, i) => wrk({ url: s.url, script: "usage.lua", args: [key, `${tag}-warm${i}`, sites.join(",")], connections: half, threads: 1, seconds: 3 })));
+    await sleep(500); // the warm-up's last requests commit before the count starts
     const since = new Date();
     const [a, b] = await Promise.all([
       wrk({ url: s1.url, script: "usage.lua", args: [key, `${tag}-a`, sites.join(",")], connections: half, threads: 1, seconds: ctx.seconds }),
