@@ -7,6 +7,7 @@
  *   (cd /tmp/before && npx tsc -p tsconfig.build.json --noCheck && cp -r src/server/db/migrations dist/server/server/db/)
  *   npm run build   # this checkout's dist/server
  *   BEFORE_DIR=/tmp/before ROUNDS=3 S=8 npx tsx bench/ab-hot.ts
+ *   BEFORE_DIR=/tmp/before BATCH=1000 CONNS=4 npx tsx bench/ab-hot.ts   # the batch endpoint
  *
  * The database is migrated by this checkout; the earlier build must work on its schema.
  */
@@ -53,14 +54,19 @@ try {
   const servers = { before: await spawnAt(process.env.BEFORE_DIR ?? "", env), after: await spawnAt(process.cwd(), env) };
   console.log("spawned", servers);
   const secs = Number(process.env.S ?? 8);
+  // BATCH=1000 CONNS=4: the batch endpoint (section 2) instead of single events.
+  const batch = Number(process.env.BATCH ?? 0);
+  const connections = Number(process.env.CONNS ?? 32);
   for (let round = 1; round <= Number(process.env.ROUNDS ?? 2); round++) {
     for (const which of ["before", "after"] as const) {
       const s = servers[which];
       const { key, sites } = await hotPoolFixture({ database } as never);
       const la = loadavg()[0]!.toFixed(2);
-      const m = await measureCpu(database.query as CpuQuery, [s.pid], () => wrk({ url: s.url, script: "usage.lua", args: [key, `ab-${which}-${round}-${Date.now()}`, sites.join(",")], connections: 32, seconds: secs }));
+      const m = await measureCpu(database.query as CpuQuery, [s.pid], () =>
+        wrk({ url: s.url, script: batch ? "batch.lua" : "usage.lua", args: [key, `ab-${which}-${round}-${Date.now()}`, sites.join(","), ...(batch ? [String(batch)] : [])], connections, seconds: secs, timeoutS: 30 }),
+      );
       const r = m.result;
-      console.log(`round ${round} ${which.padEnd(6)} load ${la}: ${(r.s200 / (r.durationUs / 1e6)).toFixed(0)} events/s, p50 ${(r.p50 / 1000).toFixed(1)} ms, p99 ${(r.p99 / 1000).toFixed(1)} ms, non-200 ${r.sother + r.s402}; CPU per request API ${cpuPer(m.processes[0]!, r.requests)}, PostgreSQL ${cpuPer(m.postgres, r.requests)}`);
+      console.log(`round ${round} ${which.padEnd(6)} load ${la}: ${((r.s200 * (batch || 1)) / (r.durationUs / 1e6)).toFixed(0)} events/s, p50 ${(r.p50 / 1000).toFixed(1)} ms, p99 ${(r.p99 / 1000).toFixed(1)} ms, non-200 ${r.sother + r.s402}; CPU per request API ${cpuPer(m.processes[0]!, r.requests)}, PostgreSQL ${cpuPer(m.postgres, r.requests)}`);
     }
   }
   const { findInvariantViolations } = await import("../src/server/modules/ledger/index.js");
