@@ -24,14 +24,13 @@ interface Pending {
  * Events are split into lanes by the pool they draw on, so unrelated pools commit in parallel;
  * the lane is only a performance hint: correctness comes from the database.
  *
- * A batch is first debited optimistically (two round trips, no row lock held between them: see
- * `debitUsageOptimistic`); a batch whose balances another process changed in between is planned
- * again the locking way, in one transaction that holds the pool's rows (so is an expired grant's).
- * A miss means another process debits the same pool: the lane then debits the locking way for
- * `contendedMs` (the processes take turns on the rows instead of spoiling each other's plans), and
- * tries again without locks after that. `onSyncError` hears of a failed
- * low-balance/top-up sync after an optimistic debit (the events are debited; the pool's next
- * debit syncs it again).
+ * A batch is first debited without row locks (two round trips: see `debitUsageOptimistic`); a
+ * batch that a grant no longer covers when it is written (another process debited it meanwhile),
+ * or that meets an expired grant, is planned again the locking way, in one transaction that holds
+ * the pool's rows. After such a miss the lane debits the locking way for `contendedMs` (processes
+ * racing for a pool's last credits take turns instead of spoiling each other's plans), then tries
+ * without locks again. `onSyncError` hears of a failed low-balance/top-up sync after a debit
+ * without locks (the events are debited; the pool's next debit syncs it again).
  */
 export function createUsageProcessor({
   database,
@@ -117,7 +116,7 @@ export function createUsageProcessor({
           continue;
         }
         const code = (err as { code?: string }).code;
-        // 40001: planned against balances that changed (usage_plan_stale) or a key used meanwhile.
+        // 40001: a plan that a grant or cap no longer allows, or a key used meanwhile (usage_plan_stale).
         const retryable = code === "40P01" || code === "40001" || code === "23505";
         if (!retryable || attempt >= optimistic + 5) throw err;
         if (attempt <= optimistic && code === "40001") contendedUntil[lane] = Date.now() + contendedMs;

@@ -122,9 +122,10 @@ export class NeedsLock extends Error {}
 /**
  * The same debit without a transaction and without row locks (issue 15): the first statement reads
  * the balances as they are, the plan is made against them, and the write statement (its own
- * transaction, one round trip) checks that every balance, cap and event it touches is still as read;
- * if one is not, it fails whole with 40001 (`usage_plan_stale`, migration 0014) and keeps nothing,
- * and the caller plans again. Low-balance alerts and top-ups (`poolsToSync`) are the caller's to
+ * transaction, one round trip) takes each part from its grant relatively, guarded: if a grant no
+ * longer covers its part, a cap would be passed or a key was used meanwhile, it fails whole with
+ * 40001 (`usage_plan_stale`, migration 0014) and keeps nothing, and the caller plans again. An
+ * answer's balance is the one read less this batch's debits (decision 0002). Low-balance alerts and top-ups (`poolsToSync`) are the caller's to
  * bring up to date, in a transaction of their own after the write.
  * Throws `NeedsLock` when a grant has expired (the locking debit writes its expiry first).
  */
