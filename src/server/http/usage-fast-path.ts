@@ -12,6 +12,7 @@ import { findBadText } from "./openapi.js";
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
 const PATH = "/api/v1/usage";
+const INTERNAL = { error: { code: "internal_error", message: "Something went wrong on our side." } } satisfies ErrorBody;
 
 /**
  * `POST /api/v1/usage` straight on Node's request and response (issue 15): the hottest route skips
@@ -67,7 +68,7 @@ export function usageFastPath({ deps, frame, processor, app }: { deps: AppDeps; 
       // As app.ts does: class and code only, once per burst, and no second line per request.
       const log = logOf(req)();
       failures(err, (fields, msg) => log.error({ ...fields, method: "POST", path: PATH }, msg));
-      write(res, 500, { error: { code: "internal_error", message: "Something went wrong on our side." } } satisfies ErrorBody, log.writtenId);
+      write(res, 500, INTERNAL, log.writtenId);
     }
   }
 
@@ -79,7 +80,12 @@ export function usageFastPath({ deps, frame, processor, app }: { deps: AppDeps; 
     const length = req.headers["content-length"];
     if (!auth?.startsWith("Bearer ") || (type !== "application/json" && !type?.startsWith("application/json;"))) return false;
     if (length === undefined || req.headers["transfer-encoding"] !== undefined || Number(length) > MAX_JSON_BODY_BYTES) return false;
-    void handle(req, res, auth.slice(7).trim());
+    handle(req, res, auth.slice(7).trim()).catch((err: unknown) => {
+      // Nothing above should throw; if it does, the caller still gets an answer and the process lives.
+      failures(err, (fields, msg) => deps.logger.error({ ...fields, method: "POST", path: PATH }, msg));
+      if (!res.headersSent) write(res, 500, INTERNAL, null);
+      else res.destroy();
+    });
     return true;
   };
 }
