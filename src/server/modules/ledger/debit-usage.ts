@@ -3,7 +3,7 @@ import type { Balance, UsageBody, UsageResult } from "../../../contracts/usage.j
 import { sortForConsumption, type GrantSnapshot } from "../../../domain/consumption.js";
 import { monthKey } from "../../../domain/periods.js";
 import { planCappedDebitInPlace, poolCreditsOf } from "../../../domain/pool-controls.js";
-import type { Query } from "../../db/client.js";
+import { plainArray, type Query } from "../../db/client.js";
 import type { creditGrants } from "../../db/schema.js";
 import { syncPoolControls } from "../controls/pool-state.js";
 import { expireGrants } from "./expire-credits.js";
@@ -142,7 +142,7 @@ async function debit(query: Query, events: readonly UsageEvent[], now: Date, loc
   const keyIds = [...new Set(events.flatMap((e) => (e.apiKeyId ? [e.apiKeyId] : [])))];
   const { rows: read } = await query<{ sites: WebsiteRow[]; seen: SeenRow[]; grants: GrantJson[]; caps: CapRow[]; controlled: string[]; keys: string[] }>(
     lock ? READ_AND_LOCK : READ,
-    [websiteIds, events.map((e) => e.orgId), events.map((e) => e.idempotencyKey), month, keyIds],
+    [plainArray(websiteIds), plainArray(events.map((e) => e.orgId)), events.map((e) => e.idempotencyKey), month, plainArray(keyIds)],
     { prepare: lock ? "usage_read_lock" : "usage_read" },
   );
   const { sites: siteRows, seen, grants, caps, controlled, keys } = read[0]!;
@@ -287,7 +287,9 @@ async function debit(query: Query, events: readonly UsageEvent[], now: Date, loc
     await query(
       `with ev as (
          insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at)
-         select t.*, $15::timestamptz from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::jsonb[]) as t
+         select t.*, $15::timestamptz
+           from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[],
+                       array(select r from jsonb_array_elements($6::jsonb) with ordinality as x(r, n) order by n)) as t
          on conflict (org_id, idempotency_key) do nothing
          returning id
        ), debits as (
@@ -321,26 +323,26 @@ async function debit(query: Query, events: readonly UsageEvent[], now: Date, loc
                    when (select count(*) from capped) <> cardinality($13::uuid[]) then usage_plan_stale('a cap was reached meanwhile')
                    else 0 end as ok`,
       [
-        newEvents.map((e) => e.id),
-        newEvents.map((e) => e.orgId),
-        newEvents.map((e) => e.websiteId),
+        plainArray(newEvents.map((e) => e.id)),
+        plainArray(newEvents.map((e) => e.orgId)),
+        plainArray(newEvents.map((e) => e.websiteId)),
         newEvents.map((e) => e.key),
-        newEvents.map((e) => e.credits),
-        newEvents.map((e) => JSON.stringify(e.response)),
-        debits.map((d) => d.grantId),
-        debits.map((d) => d.amount),
-        debits.map((d) => d.eventId),
-        changed.map((g) => g.id),
-        changed.map((g) => Number(g.remaining) - snapshots.get(g)!.remaining),
+        plainArray(newEvents.map((e) => e.credits)),
+        JSON.stringify(newEvents.map((e) => e.response)), // one JSON array: no per-element escaping
+        plainArray(debits.map((d) => d.grantId)),
+        plainArray(debits.map((d) => d.amount)),
+        plainArray(debits.map((d) => d.eventId)),
+        plainArray(changed.map((g) => g.id)),
+        plainArray(changed.map((g) => Number(g.remaining) - snapshots.get(g)!.remaining)),
         month,
-        capped,
-        capped.map((w) => capDrawn.get(w)!),
+        plainArray(capped),
+        plainArray(capped.map((w) => capDrawn.get(w)!)),
         now, // the caller's clock dates the event, its entries and its rollup day (the demo's history, tests' days)
-        rollup.map((r) => r.groupId),
-        rollup.map((r) => r.websiteId),
-        rollup.map((r) => r.website),
-        rollup.map((r) => r.monthly),
-        rollup.map((r) => r.oneTime),
+        plainArray(rollup.map((r) => r.groupId)),
+        plainArray(rollup.map((r) => r.websiteId)),
+        plainArray(rollup.map((r) => r.website)),
+        plainArray(rollup.map((r) => r.monthly)),
+        plainArray(rollup.map((r) => r.oneTime)),
       ],
       { prepare: "usage_write" },
     );
