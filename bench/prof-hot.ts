@@ -3,17 +3,11 @@
  * websites on one group pool, 32 clients): prints the heaviest functions by self time.
  *   npm run build && PROF_DIR=/tmp/prof S=10 npx tsx bench/prof-hot.ts
  */
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import pg from "pg";
-import { openDatabase } from "../src/server/db/client.js";
-import { runMigrations } from "../src/server/db/migrate.js";
 import { cpuPer, measureCpu, wrk, type CpuQuery } from "./lib.js";
+import { scratchDatabase, spawnCompiledApi } from "./scratch.js";
 import { hotPoolFixture } from "./usage.js";
-import { OPERATOR_KEY } from "../tests/support/process.js";
 
 /** Machine-wide CPU ticks (100 Hz) from /proc/stat. */
 function systemCpu() {
@@ -22,23 +16,11 @@ function systemCpu() {
   return { busy: user + nice + system + irq + softirq + steal, all: user + nice + system + idle + iowait + irq + softirq + steal, softirq, steal };
 }
 const profDir = process.env.PROF_DIR ?? "";
-const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const name = `gb_prof_${randomBytes(3).toString("hex")}`;
-const c = new pg.Client({ connectionString: admin }); await c.connect(); await c.query(`create database ${name}`); await c.end();
-const u = new URL(admin);
-u.pathname = `/${name}`;
-const url = u.toString();
-const database = await openDatabase({ url, poolSize: 4 });
+const { name, url, database, drop } = await scratchDatabase("gb_prof");
 try {
-  await runMigrations(database);
   if (process.env.PG_LOG) await database.query(`alter database ${name} set log_min_duration_statement = 0`);
-  const args = profDir ? [`--cpu-prof`, `--cpu-prof-dir=${profDir}`, "dist/server/server/main.js"] : ["dist/server/server/main.js"];
-  const child = spawn(process.execPath, args, { env: { ...process.env, PORT: "0", HOST: "127.0.0.1", DEMO_DATA: "0", OPERATOR_API_KEY: OPERATOR_KEY, DATABASE_URL: url, DATA_DIR: "/tmp/gb-bench-unused", LOG_FORMAT: "json", LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "inherit"] });
-  const s = await new Promise<{ url: string; pid: number }>((resolve) => {
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      if (line.includes("Group Billing is running")) resolve({ url: (JSON.parse(line) as { url: string }).url.replace("localhost", "127.0.0.1"), pid: child.pid! });
-    });
-  });
+  const s = await spawnCompiledApi(process.cwd(), { DATABASE_URL: url }, profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []);
+  const child = s.child;
   const { key, sites } = await hotPoolFixture({ database } as never);
   for (let round = 1; round <= Number(process.env.ROUNDS ?? 1); round++) {
     const sys0 = systemCpu();
@@ -84,9 +66,8 @@ try {
     for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 40) * 2)) console.log(`${((100 * v) / (total - idle)).toFixed(1).padStart(5)}%  ${k}`);
   }
 } finally {
-  await database.close();
-  if (process.env.KEEP_DB) console.log(`kept database ${url}`);
-  else {
-  const d = new pg.Client({ connectionString: admin }); await d.connect(); await d.query(`drop database if exists ${name} with (force)`); await d.end();
-  }
+  if (process.env.KEEP_DB) {
+    await database.close();
+    console.log(`kept database ${url}`);
+  } else await drop();
 }
