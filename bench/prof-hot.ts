@@ -2,7 +2,10 @@
  * A CPU profile of one compiled API process under the hot-pool load (POST /api/v1/usage, 50
  * websites on one group pool, 32 clients): prints the heaviest functions by self time.
  *   npm run build && PROF_DIR=/tmp/prof S=10 npx tsx bench/prof-hot.ts
+ * PERF=/tmp/perf.data records the process with Linux perf instead (kernel and native time too):
+ *   perf report -i /tmp/perf.data --no-children --sort sym
  */
+import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpuPer, measureCpu, wrk, type CpuQuery } from "./lib.js";
@@ -19,13 +22,19 @@ const profDir = process.env.PROF_DIR ?? "";
 const { name, url, database, drop } = await scratchDatabase("gb_prof");
 try {
   if (process.env.PG_LOG) await database.query(`alter database ${name} set log_min_duration_statement = 0`);
-  const s = await spawnCompiledApi(process.cwd(), { DATABASE_URL: url }, profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []);
+  const perf = process.env.PERF ?? "";
+  const s = await spawnCompiledApi(process.cwd(), { DATABASE_URL: url }, profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : perf ? ["--perf-basic-prof-only-functions"] : []);
   const child = s.child;
   const { key, sites } = await hotPoolFixture({ database } as never);
   for (let round = 1; round <= Number(process.env.ROUNDS ?? 1); round++) {
+    const recorder = perf ? spawn("perf", ["record", "-F", "1999", "-g", "-p", String(s.pid), "-o", perf], { stdio: "ignore" }) : undefined;
     const sys0 = systemCpu();
     const m = await measureCpu(database.query as CpuQuery, [s.pid], () => wrk({ url: s.url, script: process.env.LUA ?? "usage.lua", args: [key, `prof-${round}-${Date.now()}`, sites.join(",")], connections: 32, seconds: Number(process.env.S ?? 10) }));
     const r = m.result;
+    if (recorder) {
+      recorder.kill("SIGINT");
+      await new Promise((done) => recorder.once("exit", done));
+    }
     const sys1 = systemCpu();
     const busy = sys1.busy - sys0.busy, all = sys1.all - sys0.all;
     console.log(`machine: ${((2 * 100 * busy) / all).toFixed(0)}% of 2 cores busy (${cpuPer((busy * 10), r.requests)} per request in all; softirq ${cpuPer((sys1.softirq - sys0.softirq) * 10, r.requests)}, steal ${cpuPer((sys1.steal - sys0.steal) * 10, r.requests)})`);
