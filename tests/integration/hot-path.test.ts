@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database, Query } from "../../src/server/db/client.js";
-import { findInvariantViolations } from "../../src/server/modules/ledger/index.js";
+import { setPoolCap } from "../../src/server/modules/controls/pool-caps.js";
+import { adjustGrant, findInvariantViolations } from "../../src/server/modules/ledger/index.js";
 import { createUsageProcessor } from "../../src/server/modules/credits/usage-processor.js";
 import { createTestDatabase } from "../support/database.js";
 import { createOrgFixture, fundGroupPool } from "../support/factories.js";
@@ -147,5 +148,80 @@ describe("the debit without row locks (optimistic, issue 15)", () => {
     expect(spoil.statements()).toEqual(["usage_read", "usage_write", "usage_read_lock"]);
     expect(await state(grantId, f.org.id)).toEqual({ remaining: 3, events: 0, debits: 0 });
     await expectLedgerConsistent(database);
+  });
+});
+
+describe("a lane's memory of its websites (a batch planned without the read, issue 15)", () => {
+  /** The real database, recording the hot statements each debit runs. */
+  function recorded() {
+    const seen: string[] = [];
+    const db: Database = {
+      ...database,
+      query: (text, params, opts) => (seen.push(opts?.prepare ?? ""), database.query(text, params, opts)),
+      transaction: (fn) => database.transaction((q) => fn((text, params, opts) => (seen.push(opts?.prepare ?? ""), q(text, params, opts)))),
+    };
+    return { processor: createUsageProcessor({ database: db, clock: () => new Date() }), statements: () => seen.splice(0).filter((x) => x.startsWith("usage_")) };
+  }
+  /** A pool of 100 one-time credits, and a first debit of 5 that the lane remembers. */
+  async function remembered() {
+    const { f, grantId } = await fundedPool();
+    const r = recorded();
+    const site = f.websitesA[0]!.id;
+    const debit = (credits: number, key: string) => r.processor.submit({ orgId: f.org.id, websiteId: site, credits, idempotencyKey: key });
+    expect(await debit(5, "first")).toMatchObject({ status: 200, result: { balance: { groupOneTime: 95 } } });
+    expect(r.statements()).toEqual(["usage_read", "usage_write"]);
+    return { f, grantId, site, debit, statements: r.statements };
+  }
+
+  it("debits the next batch of the same websites in one statement, the balance counting on", async () => {
+    const { grantId, f, debit, statements } = await remembered();
+    expect(await debit(7, "second")).toMatchObject({ status: 200, result: { parts: [{ source: "group_one_time", credits: 7 }], balance: { groupOneTime: 88 } } });
+    expect(statements()).toEqual(["usage_write"]);
+    // A replay is the first answer again, not a second debit.
+    expect(await debit(7, "second")).toMatchObject({ status: 200, result: { balance: { groupOneTime: 88 } } });
+    expect(await database.query("select remaining from credit_grants where id = $1", [grantId])).toMatchObject({ rows: [{ remaining: 88 }] });
+    expect((await database.query("select 1 from usage_events where org_id = $1", [f.org.id])).rows).toHaveLength(2);
+    await expectLedgerConsistent(database);
+  });
+
+  it("draws on credits bought since, in consumption order (monthly before one-time)", async () => {
+    const { f, debit, statements } = await remembered();
+    await fundGroupPool(database, f.groupA.id, { monthly: 50 });
+    expect(await debit(10, "after-purchase")).toMatchObject({
+      status: 200,
+      result: { parts: [{ source: "group_monthly", credits: 10 }], balance: { groupMonthly: 40, groupOneTime: 95 } },
+    });
+    expect(statements()).toEqual(["usage_write", "usage_read", "usage_write"]);
+    await expectLedgerConsistent(database);
+  });
+
+  it("answers with credits added to a grant since (an adjustment)", async () => {
+    const { grantId, debit } = await remembered();
+    await database.transaction((q) => adjustGrant(q, { grantId, amount: 5 }));
+    expect(await debit(1, "after-adjustment")).toMatchObject({ status: 200, result: { balance: { groupOneTime: 99 } } });
+    await expectLedgerConsistent(database);
+  });
+
+  it("holds a pool cap set since", async () => {
+    const { f, site, debit } = await remembered();
+    await setPoolCap({ database, groupId: f.groupA.id, websiteId: site, monthlyCredits: 8 });
+    expect(await debit(5, "past-the-cap")).toMatchObject({ status: 402, error: { code: "pool_cap_reached" } });
+    expect(await debit(3, "up-to-the-cap")).toMatchObject({ status: 200 });
+    await expectLedgerConsistent(database);
+  });
+
+  it("does not draw on the pool of a group the website has left", async () => {
+    const { f, site, debit } = await remembered();
+    await database.query("update websites set group_id = $2 where id = $1", [site, f.groupB.id]);
+    expect(await debit(5, "moved")).toMatchObject({ status: 402, error: { code: "insufficient_credits", message: "Not enough credits: 5 requested, 0 available." } });
+    await expectLedgerConsistent(database);
+  });
+
+  it("sends the low-balance alert of controls set since, at the debit that crosses the threshold", async () => {
+    const { f, debit } = await remembered();
+    await database.query("insert into group_controls (group_id, low_balance_threshold, webhook_signing_secret) values ($1, 90, 'whsec_test')", [f.groupA.id]);
+    expect(await debit(10, "crossing")).toMatchObject({ status: 200, result: { balance: { groupOneTime: 85 } } });
+    const { rows } = await database.query<{ type: string }>("select type from alert_outbox where group_id = $1", [f.groupA.id]);
+    expect(rows.map((r) => r.type)).toEqual(["group.credits.low"]);
   });
 });

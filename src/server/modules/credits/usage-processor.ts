@@ -1,7 +1,7 @@
 import type { Database } from "../../db/client.js";
 import type { Clock } from "../../clock.js";
 import { syncPoolControls } from "../controls/pool-state.js";
-import { debitUsageBatch, debitUsageOptimistic, NeedsLock, type UsageEvent, type UsageOutcome } from "../ledger/index.js";
+import { DebitCache, debitUsageBatch, debitUsageOptimistic, NeedsLock, NeedsRead, type UsageEvent, type UsageOutcome } from "../ledger/index.js";
 
 export type { UsageEvent, UsageOutcome };
 
@@ -24,12 +24,14 @@ interface Pending {
  * Events are split into lanes by the pool they draw on, so unrelated pools commit in parallel;
  * the lane is only a performance hint: correctness comes from the database.
  *
- * A batch is first debited without row locks (two round trips: see `debitUsageOptimistic`); a
- * batch that a grant no longer covers when it is written (another process debited it meanwhile),
- * or that meets an expired grant, is planned again the locking way, in one transaction that holds
- * the pool's rows. After such a miss the lane debits the locking way for `contendedMs` (processes
- * racing for a pool's last credits take turns instead of spoiling each other's plans), then tries
- * without locks again. `onSyncError` hears of a failed low-balance/top-up sync after a debit
+ * A batch is first debited without row locks (see `debitUsageOptimistic`): planned against what the
+ * lane remembers of its websites from its last read and write, for up to `cacheMs` (one round
+ * trip: the write, which checks that state), else against a read (two). A remembered plan the
+ * write finds stale is planned again against a read; a read plan that a grant no longer covers
+ * when it is written (another process debited it meanwhile), or that meets an expired grant, is
+ * planned again the locking way, in one transaction that holds the pool's rows. After such a miss
+ * the lane debits the locking way for `contendedMs` (processes racing for a pool's last credits
+ * take turns instead of spoiling each other's plans), then tries without locks again. `onSyncError` hears of a failed low-balance/top-up sync after a debit
  * without locks (the events are debited; the pool's next debit syncs it again).
  */
 export function createUsageProcessor({
@@ -38,6 +40,7 @@ export function createUsageProcessor({
   lanes = 4,
   maxBatch = 1000,
   contendedMs = 1000,
+  cacheMs = 1000,
   onSyncError = () => undefined,
 }: {
   database: Database;
@@ -45,10 +48,13 @@ export function createUsageProcessor({
   lanes?: number;
   maxBatch?: number;
   contendedMs?: number;
+  cacheMs?: number;
   onSyncError?: (err: unknown) => void;
 }) {
   const queues: Pending[][] = Array.from({ length: lanes }, () => []);
   const running: boolean[] = new Array<boolean>(lanes).fill(false);
+  /** What each lane last read and wrote: its next batch of the same websites is planned without a read. */
+  const caches = Array.from({ length: lanes }, () => new DebitCache(cacheMs));
   /** Until when (ms) a lane debits the locking way, since another process spoiled one of its plans. */
   const contendedUntil: number[] = new Array<number>(lanes).fill(0);
   /** The pool each website's events draw on (a lane key), cached for 30 s; one lookup per website however many events wait for it. */
@@ -100,26 +106,39 @@ export function createUsageProcessor({
   }
 
   async function processWithRetry(lane: number, events: UsageEvent[]) {
-    let optimistic = Date.now() < contendedUntil[lane]! ? 0 : 1;
+    const cache = caches[lane]!;
+    // The lane's remembered state first (one round trip), then a read without locks (two), then locking.
+    let from: "cache" | "read" | "lock" = Date.now() < contendedUntil[lane]! ? "lock" : "cache";
     for (let attempt = 1; ; attempt++) {
       const now = clock();
       try {
-        if (attempt <= optimistic) {
-          const { outcomes, poolsToSync } = await debitUsageOptimistic(database.query, events, now);
+        if (from !== "lock") {
+          const { outcomes, poolsToSync } = await debitUsageOptimistic(database.query, events, now, { from, cache });
           if (poolsToSync.length > 0) await database.transaction((query) => syncPoolControls(query, poolsToSync, now)).catch(onSyncError);
           return outcomes;
         }
+        cache.clear(); // the locking debit may write grants off: remember nothing from before it
         return await database.transaction((query) => debitUsageBatch(query, events, now));
       } catch (err) {
+        if (err instanceof NeedsRead) {
+          from = "read";
+          continue;
+        }
         if (err instanceof NeedsLock) {
-          optimistic = attempt;
+          from = "lock";
           continue;
         }
         const code = (err as { code?: string }).code;
-        // 40001: a plan that a grant or cap no longer allows, or a key used meanwhile (usage_plan_stale).
+        // 40001: a plan that a grant or cap no longer allows, a key used meanwhile or a state that
+        // changed (usage_plan_stale).
         const retryable = code === "40P01" || code === "40001" || code === "23505";
-        if (!retryable || attempt >= optimistic + 5) throw err;
-        if (attempt <= optimistic && code === "40001") contendedUntil[lane] = Date.now() + contendedMs;
+        if (!retryable || attempt >= 7) throw err;
+        cache.clear();
+        if (from === "cache") from = "read";
+        else if (from === "read") {
+          if (code === "40001") contendedUntil[lane] = Date.now() + contendedMs;
+          from = "lock";
+        }
       }
     }
   }

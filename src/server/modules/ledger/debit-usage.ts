@@ -4,8 +4,8 @@ import { sortForConsumption, type GrantSnapshot } from "../../../domain/consumpt
 import { monthKey } from "../../../domain/periods.js";
 import { planCappedDebitInPlace, poolCreditsOf } from "../../../domain/pool-controls.js";
 import { plainArray, type Query } from "../../db/client.js";
-import type { creditGrants } from "../../db/schema.js";
 import { syncPoolControls } from "../controls/pool-state.js";
+import { ownersOf, type DebitCache, type DebitState, type GrantJson, type WebsiteRow } from "./debit-state.js";
 import { expireGrants } from "./expire-credits.js";
 import { SOURCE_OF } from "./grant-kinds.js";
 
@@ -29,41 +29,8 @@ const conflict: UsageOutcome = {
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** A locked grant, as the debit path reads it. */
-type GrantRow = Pick<typeof creditGrants.$inferSelect, "id" | "kind" | "remaining"> & {
-  website_id: string | null;
-  group_id: string | null;
-  expires_at: Date | null;
-  created_at: Date;
-};
-
-interface WebsiteRow {
-  id: string;
-  org_id: string;
-  group_id: string | null;
-  billing: boolean;
-}
-
-interface SeenRow {
-  org_id: string;
-  idempotency_key: string;
-  website_id: string;
-  credits: number | string;
-  response: UsageResult;
-}
-
-/** A website's cap on pool credits (locked), with its use in the current month. */
-interface CapRow {
-  website_id: string;
-  monthly_credits: number | string;
-  used: number | string;
-}
-
-/** A locked grant as json_agg returns it (timestamps as strings). */
-interface GrantJson extends Omit<GrantRow, "expires_at" | "created_at"> {
-  expires_at: string | null;
-  created_at: string;
-}
+/** A grant as the plan uses it. */
+type GrantRow = Omit<GrantJson, "expires_at" | "created_at"> & { expires_at: Date | null; created_at: Date };
 
 /**
  * The read of a debit, one round trip: the websites of the events (another organization's website
@@ -104,6 +71,73 @@ const READ_AND_LOCK = readSql(true);
 const READ = readSql(false);
 
 /**
+ * The write of a debit, one statement: the events (only those inserted now get debits), their
+ * ledger entries, the day's rollup, the grants and caps, relatively and guarded (debits of two
+ * processes on one pool commute while the grant covers both). Planned without locks, the state
+ * planned against may have changed meanwhile, so it also checks what the plan relied on. If any
+ * event was not inserted (its key was just used), a grant no longer covers its part, a cap would
+ * be passed or the state changed, it fails whole (40001, `usage_plan_stale`) and keeps nothing.
+ * It returns the debited grants' credits left and the drawn caps' use, after it (for the lane's cache).
+ */
+const WRITE = `with ev as (
+     insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at)
+     select t.*, $15::timestamptz
+       from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[],
+                   array(select r from jsonb_array_elements($6::jsonb) with ordinality as x(r, n) order by n)) as t
+     on conflict (org_id, idempotency_key) do nothing
+     returning id
+   ), debits as (
+     insert into ledger_entries (grant_id, kind, amount, usage_event_id, created_at)
+     select t.g, 'debit', t.a, t.e, $15::timestamptz from unnest($7::bigint[], $8::bigint[], $9::uuid[]) with ordinality as t(g, a, e, n)
+       join ev on ev.id = t.e
+      order by t.n
+   ), rollup as (
+     -- The usage_daily rollup in the debits' own statement (0008): one upsert per (group,
+     -- website) of the batch, from what was planned above; no lookup per entry.
+     insert into usage_daily as u (group_id, day, website_id, website, group_monthly, group_one_time)
+     select t.g, ($15::timestamptz at time zone 'UTC')::date, t.w, t.a, t.m, t.o
+       from unnest($16::uuid[], $17::uuid[], $18::bigint[], $19::bigint[], $20::bigint[]) as t(g, w, a, m, o)
+     on conflict (group_id, day, website_id) do update
+        set website = u.website + excluded.website, group_monthly = u.group_monthly + excluded.group_monthly,
+            group_one_time = u.group_one_time + excluded.group_one_time
+   ), balances as (
+     update credit_grants g set remaining = g.remaining - t.d from unnest($10::bigint[], $11::bigint[]) as t(id, d)
+      where g.id = t.id and g.remaining >= t.d
+     returning g.id, g.remaining
+   ), capped as (
+     update website_pool_caps c
+        set used_credits = (case when c.used_month = $12 then c.used_credits else 0 end) + t.d, used_month = $12, updated_at = now()
+       from unnest($13::uuid[], $14::bigint[]) as t(w, d)
+      where c.website_id = t.w and (case when c.used_month = $12 then c.used_credits else 0 end) + t.d <= c.monthly_credits
+     returning c.website_id, c.used_credits
+   )
+   select case when (select count(*) from ev) <> cardinality($1::uuid[]) then usage_plan_stale('an idempotency key was used meanwhile')
+               when (select count(*) from balances) <> cardinality($10::bigint[]) then usage_plan_stale('a grant no longer covers its part')
+               when (select count(*) from capped) <> cardinality($13::uuid[]) then usage_plan_stale('a cap was reached meanwhile')
+               -- What the plan relied on ($21-$31), as of this statement's snapshot:
+               when (select count(*) from websites w left join billing_profiles bp on bp.group_id = w.group_id
+                       join unnest($21::uuid[], $22::uuid[], $23::uuid[], $24::bool[]) as s(id, org, grp, billing) on s.id = w.id
+                      where w.deleted_at is null and w.org_id = s.org and w.group_id is not distinct from s.grp
+                        and (bp.group_id is not null) = s.billing) <> cardinality($21::uuid[])
+                 then usage_plan_stale('a website moved, was deleted or changed its billing')
+               when array(select id from credit_grants where remaining > 0 and (website_id = any($21::uuid[]) or group_id = any($25::uuid[])) order by id)
+                      <> $26::bigint[]
+                 or exists (select from unnest($26::bigint[], $27::bigint[], $28::timestamptz[]) as p(id, r, x) join credit_grants g on g.id = p.id
+                             where g.remaining > p.r or g.expires_at is distinct from p.x)
+                 then usage_plan_stale('credits were added, used up or extended')
+               when array(select c.website_id::text || ':' || c.monthly_credits from website_pool_caps c
+                            join unnest($21::uuid[], $23::uuid[], $24::bool[]) as s(id, grp, billing) on s.id = c.website_id and s.grp = c.group_id and s.billing
+                           order by c.website_id) <> $29::text[]
+                 then usage_plan_stale('a cap was set or changed')
+               when array(select group_id from group_controls where group_id = any($25::uuid[]) order by group_id) <> $30::uuid[]
+                 then usage_plan_stale('pool controls were set or removed')
+               when (select count(*) from api_keys where id = any($31::uuid[]) and revoked_at is null) <> cardinality($31::uuid[])
+                 then usage_plan_stale('an API key was revoked')
+               else 0 end as ok,
+          (select coalesce(json_agg(json_build_array(id, remaining)), '[]') from balances) as grants,
+          (select coalesce(json_agg(json_build_array(website_id, used_credits)), '[]') from capped) as caps`;
+
+/**
  * Debit a batch of usage events in the caller's transaction; returns one outcome per event, in
  * order. The two statements of `debit` are the hot path (measured in bench/usage.ts): keep them two.
  * Each event is all or nothing, planned in arrival order against the locked balances with the
@@ -111,7 +145,7 @@ const READ = readSql(false);
  * Fails with 40001 (the caller retries) when another process inserted one of the keys meanwhile.
  */
 export async function debitUsageBatch(query: Query, events: readonly UsageEvent[], now: Date): Promise<UsageOutcome[]> {
-  const { outcomes, poolsToSync } = await debit(query, events, now, true);
+  const { outcomes, poolsToSync } = await debit(query, events, now, "lock");
   if (poolsToSync.length > 0) await syncPoolControls(query, poolsToSync, now);
   return outcomes;
 }
@@ -119,33 +153,59 @@ export async function debitUsageBatch(query: Query, events: readonly UsageEvent[
 /** Found an expired grant: the optimistic debit leaves the batch to the locking one, which expires it. */
 export class NeedsLock extends Error {}
 
+/** The lane's cache could not decide the batch (a website it does not know, or an event it would refuse): read first. */
+export class NeedsRead extends Error {}
+
 /**
- * The same debit without a transaction and without row locks (issue 15): the first statement reads
- * the balances as they are, the plan is made against them, and the write statement (its own
- * transaction, one round trip) takes each part from its grant relatively, guarded: if a grant no
- * longer covers its part, a cap would be passed or a key was used meanwhile, it fails whole with
- * 40001 (`usage_plan_stale`, migration 0014) and keeps nothing, and the caller plans again. An
- * answer's balance is the one read less this batch's debits (decision 0002). Low-balance alerts and top-ups (`poolsToSync`) are the caller's to
- * bring up to date, in a transaction of their own after the write.
+ * The same debit without a transaction and without row locks (issue 15): the plan is made against
+ * the balances as they are, read by the first statement (`from: "read"`) or remembered by the
+ * lane's `cache` from its last read and write (`from: "cache"`, no read at all; `NeedsRead` when it
+ * cannot decide). The write statement (its own transaction, one round trip) takes each part from
+ * its grant relatively, guarded, and checks what the plan relied on; if a grant no longer covers
+ * its part, a cap would be passed, a key was used meanwhile or the state planned against changed,
+ * it fails whole with 40001 (`usage_plan_stale`, migration 0014) and keeps nothing, and the caller
+ * plans again. An answer's balance is the one planned against less this batch's debits (decision
+ * 0002). Low-balance alerts and top-ups (`poolsToSync`) are the caller's to bring up to date, in a
+ * transaction of their own after the write.
  * Throws `NeedsLock` when a grant has expired (the locking debit writes its expiry first).
  */
-export function debitUsageOptimistic(query: Query, events: readonly UsageEvent[], now: Date): Promise<{ outcomes: UsageOutcome[]; poolsToSync: string[] }> {
-  return debit(query, events, now, false);
+export function debitUsageOptimistic(
+  query: Query,
+  events: readonly UsageEvent[],
+  now: Date,
+  { from = "read", cache }: { from?: "read" | "cache"; cache?: DebitCache } = {},
+): Promise<{ outcomes: UsageOutcome[]; poolsToSync: string[] }> {
+  return debit(query, events, now, from, cache);
 }
 
-async function debit(query: Query, events: readonly UsageEvent[], now: Date, lock: boolean): Promise<{ outcomes: UsageOutcome[]; poolsToSync: string[] }> {
+async function debit(
+  query: Query,
+  events: readonly UsageEvent[],
+  now: Date,
+  from: "lock" | "read" | "cache",
+  cache?: DebitCache,
+): Promise<{ outcomes: UsageOutcome[]; poolsToSync: string[] }> {
   const outcomes: (UsageOutcome | undefined)[] = new Array<UsageOutcome | undefined>(events.length);
 
-  // 1-3: the read (readSql), with or without locks.
+  // 1-3: the read (readSql), with or without locks, or the lane's memory of it.
   const websiteIds = [...new Set(events.map((e) => e.websiteId))];
   const month = monthKey(now);
   const keyIds = [...new Set(events.flatMap((e) => (e.apiKeyId ? [e.apiKeyId] : [])))];
-  const { rows: read } = await query<{ sites: WebsiteRow[]; seen: SeenRow[]; grants: GrantJson[]; caps: CapRow[]; controlled: string[]; keys: string[] }>(
-    lock ? READ_AND_LOCK : READ,
-    [plainArray(websiteIds), plainArray(events.map((e) => e.orgId)), events.map((e) => e.idempotencyKey), month, plainArray(keyIds)],
-    { prepare: lock ? "usage_read_lock" : "usage_read" },
-  );
-  const { sites: siteRows, seen, grants, caps, controlled, keys } = read[0]!;
+  let state: DebitState;
+  if (from === "cache") {
+    const known = cache?.state(websiteIds, keyIds, month);
+    if (!known) throw new NeedsRead();
+    state = known;
+  } else {
+    const { rows } = await query<DebitState>(
+      from === "lock" ? READ_AND_LOCK : READ,
+      [plainArray(websiteIds), plainArray(events.map((e) => e.orgId)), events.map((e) => e.idempotencyKey), month, plainArray(keyIds)],
+      { prepare: from === "lock" ? "usage_read_lock" : "usage_read" },
+    );
+    state = rows[0]!;
+    if (from === "read") cache?.absorbRead(state, month);
+  }
+  const { sites: siteRows, seen, grants, caps, controlled, keys } = state;
   // Keys revoked (or deleted) before this statement began: their events are refused, replays too.
   const validKeys = new Set(keys);
   // What each capped website may still draw from its pool this month, counted down as the batch is planned.
@@ -166,7 +226,7 @@ async function debit(query: Query, events: readonly UsageEvent[], now: Date, loc
     created_at: new Date(g.created_at),
   }));
   const expired = locked.filter((g) => g.expires_at !== null && g.expires_at.getTime() <= now.getTime());
-  if (expired.length > 0 && !lock) throw new NeedsLock();
+  if (expired.length > 0 && from !== "lock") throw new NeedsLock();
   const expiredPools = await expireGrants(query, { grants: expired, now, poolSync: false });
 
   const snapshots = new Map<GrantRow, GrantSnapshot>();
@@ -274,78 +334,56 @@ async function debit(query: Query, events: readonly UsageEvent[], now: Date, loc
     }
   });
 
+  // Remembered state decides only what it can: a refusal (a grant or cap the lane has not seen
+  // refilled, a website it does not know) is decided again against a fresh read.
+  if (from === "cache" && outcomes.some((o) => o?.status !== 200)) throw new NeedsRead();
+
   // 5. Write: the events (a concurrent duplicate from another process makes us start over), the debits, the balances.
   if (newEvents.length > 0) {
     const changed = locked.filter((g) => snapshots.get(g)!.remaining !== Number(g.remaining));
     const capped = [...capDrawn.keys()];
     // The usage_daily rows of this batch, sorted so that concurrent batches lock them in one order.
     const rollup = [...rollupOf.values()].sort((x, y) => compare(x.groupId, y.groupId) || compare(x.websiteId, y.websiteId));
-    // One statement: debits are written only for events inserted now. If any event was not (its key
-    // was just used by another process), or a grant no longer covers its part or a cap is passed
-    // (possible only without locks: another process debited meanwhile), it fails whole (40001) and
-    // the batch starts over.
-    await query(
-      `with ev as (
-         insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at)
-         select t.*, $15::timestamptz
-           from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[],
-                       array(select r from jsonb_array_elements($6::jsonb) with ordinality as x(r, n) order by n)) as t
-         on conflict (org_id, idempotency_key) do nothing
-         returning id
-       ), debits as (
-         insert into ledger_entries (grant_id, kind, amount, usage_event_id, created_at)
-         select t.g, 'debit', t.a, t.e, $15::timestamptz from unnest($7::bigint[], $8::bigint[], $9::uuid[]) with ordinality as t(g, a, e, n)
-           join ev on ev.id = t.e
-          order by t.n
-       ), rollup as (
-         -- The usage_daily rollup in the debits' own statement (0008): one upsert per (group,
-         -- website) of the batch, from what was planned above; no lookup per entry.
-         insert into usage_daily as u (group_id, day, website_id, website, group_monthly, group_one_time)
-         select t.g, ($15::timestamptz at time zone 'UTC')::date, t.w, t.a, t.m, t.o
-           from unnest($16::uuid[], $17::uuid[], $18::bigint[], $19::bigint[], $20::bigint[]) as t(g, w, a, m, o)
-         on conflict (group_id, day, website_id) do update
-            set website = u.website + excluded.website, group_monthly = u.group_monthly + excluded.group_monthly,
-                group_one_time = u.group_one_time + excluded.group_one_time
-       ), balances as (
-         -- Relative, guarded: debits of two processes on one pool commute while the grant covers both.
-         update credit_grants g set remaining = g.remaining - t.d from unnest($10::bigint[], $11::bigint[]) as t(id, d)
-          where g.id = t.id and g.remaining >= t.d
-         returning g.id
-       ), capped as (
-         update website_pool_caps c
-            set used_credits = (case when c.used_month = $12 then c.used_credits else 0 end) + t.d, used_month = $12, updated_at = now()
-           from unnest($13::uuid[], $14::bigint[]) as t(w, d)
-          where c.website_id = t.w and (case when c.used_month = $12 then c.used_credits else 0 end) + t.d <= c.monthly_credits
-         returning c.website_id
-       )
-       select case when (select count(*) from ev) <> cardinality($1::uuid[]) then usage_plan_stale('an idempotency key was used meanwhile')
-                   when (select count(*) from balances) <> cardinality($10::bigint[]) then usage_plan_stale('a grant no longer covers its part')
-                   when (select count(*) from capped) <> cardinality($13::uuid[]) then usage_plan_stale('a cap was reached meanwhile')
-                   else 0 end as ok`,
-      [
-        plainArray(newEvents.map((e) => e.id)),
-        plainArray(newEvents.map((e) => e.orgId)),
-        plainArray(newEvents.map((e) => e.websiteId)),
-        newEvents.map((e) => e.key),
-        plainArray(newEvents.map((e) => e.credits)),
-        JSON.stringify(newEvents.map((e) => e.response)), // one JSON array: no per-element escaping
-        plainArray(debits.map((d) => d.grantId)),
-        plainArray(debits.map((d) => d.amount)),
-        plainArray(debits.map((d) => d.eventId)),
-        plainArray(changed.map((g) => g.id)),
-        plainArray(changed.map((g) => Number(g.remaining) - snapshots.get(g)!.remaining)),
-        month,
-        plainArray(capped),
-        plainArray(capped.map((w) => capDrawn.get(w)!)),
-        now, // the caller's clock dates the event, its entries and its rollup day (the demo's history, tests' days)
-        plainArray(rollup.map((r) => r.groupId)),
-        plainArray(rollup.map((r) => r.websiteId)),
-        plainArray(rollup.map((r) => r.website)),
-        plainArray(rollup.map((r) => r.monthly)),
-        plainArray(rollup.map((r) => r.oneTime)),
-      ],
-      { prepare: "usage_write" },
-    );
+    // What the plan relied on, for the write to check: the websites as they were, the grants with
+    // credits left of their owners (an expired one is written off by now), the caps, the controls.
+    const { pools } = ownersOf(siteRows);
+    const owners = new Set([...siteRows.map((s) => s.id), ...pools]);
+    const planned = grants.filter((g, i) => !expired.includes(locked[i]!) && owners.has((g.website_id ?? g.group_id)!));
+    const plannedCaps = caps.filter((c) => sites.has(c.website_id)).sort((x, y) => compare(x.website_id, y.website_id));
+    const { rows } = await query<{ grants: [number, number][]; caps: [string, number][] }>(WRITE, [
+      plainArray(newEvents.map((e) => e.id)),
+      plainArray(newEvents.map((e) => e.orgId)),
+      plainArray(newEvents.map((e) => e.websiteId)),
+      newEvents.map((e) => e.key),
+      plainArray(newEvents.map((e) => e.credits)),
+      JSON.stringify(newEvents.map((e) => e.response)), // one JSON array: no per-element escaping
+      plainArray(debits.map((d) => d.grantId)),
+      plainArray(debits.map((d) => d.amount)),
+      plainArray(debits.map((d) => d.eventId)),
+      plainArray(changed.map((g) => g.id)),
+      plainArray(changed.map((g) => Number(g.remaining) - snapshots.get(g)!.remaining)),
+      month,
+      plainArray(capped),
+      plainArray(capped.map((w) => capDrawn.get(w)!)),
+      now, // the caller's clock dates the event, its entries and its rollup day (the demo's history, tests' days)
+      plainArray(rollup.map((r) => r.groupId)),
+      plainArray(rollup.map((r) => r.websiteId)),
+      plainArray(rollup.map((r) => r.website)),
+      plainArray(rollup.map((r) => r.monthly)),
+      plainArray(rollup.map((r) => r.oneTime)),
+      plainArray(siteRows.map((s) => s.id)),
+      plainArray(siteRows.map((s) => s.org_id)),
+      plainArray(siteRows.map((s) => s.group_id ?? "NULL")),
+      plainArray(siteRows.map((s) => (s.billing ? "t" : "f"))),
+      plainArray(pools),
+      plainArray(planned.map((g) => Number(g.id))),
+      plainArray(planned.map((g) => Number(g.remaining))),
+      plainArray(planned.map((g) => g.expires_at ?? "NULL")), // as read: microseconds kept
+      plainArray(plannedCaps.map((c) => `${c.website_id}:${Number(c.monthly_credits)}`)),
+      plainArray(controlled.filter((g) => pools.includes(g)).sort(compare)),
+      plainArray(keys.filter((k) => keyIds.includes(k))),
+    ], { prepare: "usage_write" });
+    if (from !== "lock") cache?.absorbWrite(rows[0]!.grants, rows[0]!.caps);
   }
   // Low-balance alerts and auto top-up, for pools that have controls (others cost nothing here).
   return { outcomes: outcomes as UsageOutcome[], poolsToSync: controlled.filter((g) => poolsDebited.has(g) || expiredPools.includes(g)) };

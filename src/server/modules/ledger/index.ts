@@ -5,7 +5,8 @@
  */
 export { adjustGrant } from "./adjust-credits.js";
 export { findCreditBalances, type CreditBalances, type KindBalance } from "./balances.js";
-export { debitUsageBatch, debitUsageOptimistic, NeedsLock, type UsageEvent, type UsageOutcome } from "./debit-usage.js";
+export { DebitCache } from "./debit-state.js";
+export { debitUsageBatch, debitUsageOptimistic, NeedsLock, NeedsRead, type UsageEvent, type UsageOutcome } from "./debit-usage.js";
 export { endMonthlyCredits, expireDueGrants, expireGrants, extendMonthlyGrant } from "./expire-credits.js";
 export { grantCredits, grantMonthlyPeriod, type GrantResult, type NewGrant } from "./grant-credits.js";
 export { liveGrantSql, SOURCE_OF, type GrantKind } from "./grant-kinds.js";
