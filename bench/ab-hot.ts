@@ -8,6 +8,7 @@
  *   npm run build   # this checkout's dist/server
  *   BEFORE_DIR=/tmp/before ROUNDS=3 S=8 npx tsx bench/ab-hot.ts
  *   BEFORE_DIR=/tmp/before BATCH=1000 CONNS=4 npx tsx bench/ab-hot.ts   # the batch endpoint
+ *   BEFORE_DIR=/tmp/before PROCS=2 npx tsx bench/ab-hot.ts   # two API processes of each build
  *
  * The database is migrated by this checkout; the earlier build must work on its schema.
  */
@@ -19,7 +20,9 @@ import { scratchDatabase, spawnCompiledApi } from "./scratch.js";
 import { hotPoolFixture } from "./usage.js";
 
 if (!process.env.BEFORE_DIR) throw new Error("BEFORE_DIR: the earlier checkout, built (see the header)");
-const { url, database, drop } = await scratchDatabase("gb_ab");
+const { name, url, database, drop } = await scratchDatabase("gb_ab");
+// PG_LOG=1: every statement with its duration in PostgreSQL's log (as in prof-hot.ts).
+if (process.env.PG_LOG) await database.query(`alter database ${name} set log_min_duration_statement = 0`);
 const stripe = await startStripeEmulator({ port: 0, dataDir: null, webhookUrl: null, webhookSecret: "whsec_x" });
 const partner = await startPartnerEmulator({ port: 0, dataDir: null, apiKey: "pk" });
 const children: import("node:child_process").ChildProcess[] = [];
@@ -30,7 +33,14 @@ const spawnAt = async (cwd: string, env: Record<string, string>) => {
 };
 try {
   const env = { PARTNER_API_BASE: partner.url, PARTNER_API_KEY: "pk", DATABASE_URL: url, STRIPE_API_BASE: stripe.url, STRIPE_WEBHOOK_SECRET: "whsec_x" };
-  const servers = { before: await spawnAt(process.env.BEFORE_DIR ?? "", env), after: await spawnAt(process.cwd(), env) };
+  // PROCS=2: two API processes of each build on the one database, half the connections each (section 1's second run).
+  const procs = Number(process.env.PROCS ?? 1);
+  const spawnMany = async (cwd: string) => {
+    const list = [];
+    for (let i = 0; i < procs; i++) list.push(await spawnAt(cwd, env));
+    return list;
+  };
+  const servers = { before: await spawnMany(process.env.BEFORE_DIR ?? ""), after: await spawnMany(process.cwd()) };
   console.log("spawned", servers);
   const secs = Number(process.env.S ?? 8);
   // BATCH=1000 CONNS=4: the batch endpoint (section 2) instead of single events.
@@ -38,14 +48,37 @@ try {
   const connections = Number(process.env.CONNS ?? 32);
   for (let round = 1; round <= Number(process.env.ROUNDS ?? 2); round++) {
     for (const which of ["before", "after"] as const) {
-      const s = servers[which];
+      const list = servers[which];
       const { key, sites } = await hotPoolFixture({ database } as never);
       const la = loadavg()[0]!.toFixed(2);
-      const m = await measureCpu(database.query as CpuQuery, [s.pid], () =>
-        wrk({ url: s.url, script: batch ? "batch.lua" : "usage.lua", args: [key, `ab-${which}-${round}-${Date.now()}`, sites.join(","), ...(batch ? [String(batch)] : [])], connections, seconds: secs, timeoutS: 30 }),
+      const m = await measureCpu(
+        database.query as CpuQuery,
+        list.map((s) => s.pid),
+        () =>
+          Promise.all(
+            list.map((s, i) =>
+              wrk({
+                url: s.url,
+                script: batch ? "batch.lua" : "usage.lua",
+                args: [key, `ab-${which}-${round}-${i}-${Date.now()}`, sites.join(","), ...(batch ? [String(batch)] : [])],
+                connections: Math.floor(connections / list.length),
+                ...(list.length > 1 ? { threads: 1 } : {}),
+                seconds: secs,
+                timeoutS: 30,
+              }),
+            ),
+          ),
       );
-      const r = m.result;
-      console.log(`round ${round} ${which.padEnd(6)} load ${la}: ${((r.s200 * (batch || 1)) / (r.durationUs / 1e6)).toFixed(0)} events/s, p50 ${(r.p50 / 1000).toFixed(1)} ms, p99 ${(r.p99 / 1000).toFixed(1)} ms, non-200 ${r.sother + r.s402}; CPU per request API ${cpuPer(m.processes[0]!, r.requests)}, PostgreSQL ${cpuPer(m.postgres, r.requests)}`);
+      const rs = m.result;
+      const ok = rs.reduce((a, r) => a + r.s200, 0);
+      const requests = rs.reduce((a, r) => a + r.requests, 0);
+      const seconds = Math.max(...rs.map((r) => r.durationUs)) / 1e6;
+      const api = m.processes.reduce((a, b) => a + b, 0);
+      console.log(
+        `round ${round} ${which.padEnd(6)} load ${la}: ${((ok * (batch || 1)) / seconds).toFixed(0)} events/s, ` +
+          `p50 ${rs.map((r) => (r.p50 / 1000).toFixed(1)).join("/")} ms, p99 ${rs.map((r) => (r.p99 / 1000).toFixed(1)).join("/")} ms, ` +
+          `non-200 ${rs.reduce((a, r) => a + r.sother + r.s402, 0)}; CPU per request API ${cpuPer(api, requests)}, PostgreSQL ${cpuPer(m.postgres, requests)}`,
+      );
     }
   }
   const { findInvariantViolations } = await import("../src/server/modules/ledger/index.js");

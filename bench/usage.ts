@@ -110,8 +110,11 @@ export async function benchHotPool(ctx: BenchContext) {
   // One API process.
   {
     const { f, key, sites } = await hotPoolFixture(ctx);
-    await sleep(200);
-    const since = new Date(Date.now() - 1000);
+    // Warm-up, not counted, as for two processes below: the process has served no usage yet (V8
+    // compiles the path in its first seconds, and the lane learns its websites: that showed in the p99).
+    await wrk({ url: s1.url, script: "usage.lua", args: [key, `hot1-warm-${Date.now()}`, sites.join(",")], connections: ctx.clients, seconds: 3 });
+    await sleep(500); // the warm-up's last requests commit before the count starts
+    const since = new Date();
     const m = await measureCpu(ctx.database.query as CpuQuery, [s1.child.pid], () =>
       wrk({ url: s1.url, script: "usage.lua", args: [key, `hot1-${Date.now()}`, sites.join(",")], connections: ctx.clients, seconds: ctx.seconds }),
     );
@@ -119,7 +122,7 @@ export async function benchHotPool(ctx: BenchContext) {
     await sleep(2000); // requests in flight when wrk stops still commit
     const st = await usageStats(ctx, f.org.id, since);
     const all = await usageStats(ctx, f.org.id, new Date(0));
-    console.log(httpLine("One API process", r));
+    console.log(httpLine("One API process (after a 3 s warm-up)", r));
     const eps = r.s200 / (r.durationUs / 1e6);
     console.log(`  = ${fmt(eps)} debited events/s, ${(eps / ceiling.tps).toFixed(1)}x the single-row ceiling of ${fmt(ceiling.tps)} tps (target 4x: ${eps >= 4 * ceiling.tps ? "MET" : "MISSED"}); p99 ${ms(r.p99)} (target <= 50 ms: ${r.p99 <= 50_000 ? "MET" : "MISSED"})`);
     console.log(`  CPU per request: API process ${cpuPer(m.processes[0]!, r.requests)}, PostgreSQL backends ${cpuPer(m.postgres, r.requests)} (over ${(m.wall / 1000).toFixed(1)} s: API ${((100 * m.processes[0]!) / m.wall).toFixed(0)}% of a core, PostgreSQL ${((100 * m.postgres) / m.wall).toFixed(0)}%)`);

@@ -91,6 +91,7 @@ const WRITE = `with ev as (
      select t.g, 'debit', t.a, t.e, $15::timestamptz from unnest($7::bigint[], $8::bigint[], $9::uuid[]) with ordinality as t(g, a, e, n)
        join ev on ev.id = t.e
       order by t.n
+     returning 1
    ), rollup as (
      -- The usage_daily rollup in the debits' own statement (0008): one upsert per (group,
      -- website) of the batch, from what was planned above; no lookup per entry.
@@ -111,10 +112,11 @@ const WRITE = `with ev as (
       where c.website_id = t.w and (case when c.used_month = $12 then c.used_credits else 0 end) + t.d <= c.monthly_credits
      returning c.website_id, c.used_credits
    )
-   select case when (select count(*) from ev) <> cardinality($1::uuid[]) then usage_plan_stale('an idempotency key was used meanwhile')
-               when (select count(*) from balances) <> cardinality($10::bigint[]) then usage_plan_stale('a grant no longer covers its part')
-               when (select count(*) from capped) <> cardinality($13::uuid[]) then usage_plan_stale('a cap was reached meanwhile')
-               -- What the plan relied on ($21-$31), as of this statement's snapshot:
+   -- In this order: what the plan relied on, and the inserts, before the pool's grant is locked
+   -- (held until the commit, which another process's debit of the pool waits for); the
+   -- usage_daily upsert (not referenced, so run last) after it, so that two writes never hold
+   -- rollup rows while waiting for each other's grant.
+   select case
                when (select count(*) from websites w left join billing_profiles bp on bp.group_id = w.group_id
                        join unnest($21::uuid[], $22::uuid[], $23::uuid[], $24::bool[]) as s(id, org, grp, billing) on s.id = w.id
                       where w.deleted_at is null and w.org_id = s.org and w.group_id is not distinct from s.grp
@@ -133,6 +135,10 @@ const WRITE = `with ev as (
                  then usage_plan_stale('pool controls were set or removed')
                when (select count(*) from api_keys where id = any($31::uuid[]) and revoked_at is null) <> cardinality($31::uuid[])
                  then usage_plan_stale('an API key was revoked')
+               when (select count(*) from ev) <> cardinality($1::uuid[]) then usage_plan_stale('an idempotency key was used meanwhile')
+               when (select count(*) from debits) <> cardinality($7::bigint[]) then usage_plan_stale('a part was not written')
+               when (select count(*) from balances) <> cardinality($10::bigint[]) then usage_plan_stale('a grant no longer covers its part')
+               when (select count(*) from capped) <> cardinality($13::uuid[]) then usage_plan_stale('a cap was reached meanwhile')
                else 0 end as ok,
           (select coalesce(json_agg(json_build_array(id, remaining)), '[]') from balances) as grants,
           (select coalesce(json_agg(json_build_array(website_id, used_credits)), '[]') from capped) as caps`;
