@@ -31,6 +31,14 @@ const spawnAt = async (cwd: string, env: Record<string, string>) => {
   children.push(s.child);
   return { url: s.url, pid: s.pid };
 };
+/** Events per write: a batch's events share their `created_at`. */
+const batchesSince = async (since: Date) => {
+  const { rows } = await database.query<{ events: number; batches: number }>(
+    "select count(*)::int as events, count(distinct created_at)::int as batches from usage_events where created_at >= $1",
+    [since],
+  );
+  return `average batch ${(rows[0]!.events / Math.max(1, rows[0]!.batches)).toFixed(1)}`;
+};
 try {
   const env = { PARTNER_API_BASE: partner.url, PARTNER_API_KEY: "pk", DATABASE_URL: url, STRIPE_API_BASE: stripe.url, STRIPE_WEBHOOK_SECRET: "whsec_x" };
   // PROCS=2: two API processes of each build on the one database, half the connections each (section 1's second run).
@@ -51,6 +59,7 @@ try {
       const list = servers[which];
       const { key, sites } = await hotPoolFixture({ database } as never);
       const la = loadavg()[0]!.toFixed(2);
+      const since = new Date();
       const m = await measureCpu(
         database.query as CpuQuery,
         list.map((s) => s.pid),
@@ -77,7 +86,8 @@ try {
       console.log(
         `round ${round} ${which.padEnd(6)} load ${la}: ${((ok * (batch || 1)) / seconds).toFixed(0)} events/s, ` +
           `p50 ${rs.map((r) => (r.p50 / 1000).toFixed(1)).join("/")} ms, p99 ${rs.map((r) => (r.p99 / 1000).toFixed(1)).join("/")} ms, ` +
-          `non-200 ${rs.reduce((a, r) => a + r.sother + r.s402, 0)}; CPU per request API ${cpuPer(api, requests)}, PostgreSQL ${cpuPer(m.postgres, requests)}`,
+          `non-200 ${rs.reduce((a, r) => a + r.sother + r.s402, 0)}; CPU per request API ${cpuPer(api, requests)}, PostgreSQL ${cpuPer(m.postgres, requests)}; ` +
+          (await batchesSince(since)),
       );
     }
   }
