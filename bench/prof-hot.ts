@@ -2,6 +2,7 @@
  * A CPU profile of one compiled API process under the hot-pool load (POST /api/v1/usage, 50
  * websites on one group pool, 32 clients): prints the heaviest functions by self time.
  *   npm run build && PROF_DIR=/tmp/prof S=10 npx tsx bench/prof-hot.ts
+ * PG_LOG=1 logs every statement with its duration, AUTO_EXPLAIN=1 its plan with time per node.
  * PERF=/tmp/perf.data records the process with Linux perf instead (kernel and native time too):
  *   perf report -i /tmp/perf.data --no-children --sort sym
  */
@@ -22,6 +23,12 @@ const profDir = process.env.PROF_DIR ?? "";
 const { name, url, database, drop } = await scratchDatabase("gb_prof");
 try {
   if (process.env.PG_LOG) await database.query(`alter database ${name} set log_min_duration_statement = 0`);
+  // AUTO_EXPLAIN=1: each statement's plan with its time per node (auto_explain, log_analyze) in PostgreSQL's log.
+  if (process.env.AUTO_EXPLAIN) {
+    await database.query(`alter database ${name} set session_preload_libraries = 'auto_explain'`);
+    await database.query(`alter database ${name} set auto_explain.log_min_duration = 0`);
+    await database.query(`alter database ${name} set auto_explain.log_analyze = on`);
+  }
   const perf = process.env.PERF ?? "";
   const s = await spawnCompiledApi(process.cwd(), { DATABASE_URL: url }, profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : perf ? ["--perf-basic-prof-only-functions"] : []);
   const child = s.child;
