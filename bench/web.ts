@@ -86,10 +86,15 @@ async function measureLcp(base: string, page: BillingPage) {
           }).observe({ type: "largest-contentful-paint", buffered: true });
         }),
     );
-    const nav = await tab.evaluate(() => {
+    const nav = await tab.evaluate((keep) => {
       const n = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
-      return { ttfb: n.responseStart, domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd };
-    });
+      // The slowest requests the page made, to tell what a late LCP waited for.
+      const slowest = (performance.getEntriesByType("resource") as PerformanceResourceTiming[])
+        .sort((a, b) => b.responseEnd - a.responseEnd)
+        .slice(0, keep)
+        .map((r) => `${new URL(r.name).pathname.replace(/[0-9a-f-]{36}/g, "{id}")} ${r.startTime.toFixed(0)}-${r.responseEnd.toFixed(0)} ms`);
+      return { ttfb: n.responseStart, domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd, slowest };
+    }, Number(process.env.BENCH_WEB_REQUESTS ?? 3));
     return { ...lcp, ...nav, wall, url: tab.url() };
   } finally {
     await context.close();
@@ -109,7 +114,7 @@ export async function benchWeb(ctx: BenchContext, page: BillingPage) {
   const runs = [];
   for (let i = 0; i < 3; i++) runs.push(await measureLcp(base, page));
   for (const [i, r] of runs.entries()) {
-    console.log(`  LCP run ${i + 1} (fresh profile, cold cache): ${r.startTime.toFixed(0)} ms, element ${r.element}; TTFB ${r.ttfb.toFixed(0)} ms, DOMContentLoaded ${r.domContentLoaded.toFixed(0)} ms, load ${r.load.toFixed(0)} ms, network idle after ${r.wall} ms (${r.url})`);
+    console.log(`  LCP run ${i + 1} (fresh profile, cold cache): ${r.startTime.toFixed(0)} ms, element ${r.element}; TTFB ${r.ttfb.toFixed(0)} ms, DOMContentLoaded ${r.domContentLoaded.toFixed(0)} ms, load ${r.load.toFixed(0)} ms, network idle after ${r.wall} ms (${r.url}); last answered: ${r.slowest.join(", ")}`);
   }
   const sorted = runs.map((r) => r.startTime).sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
