@@ -130,9 +130,10 @@ export class DebitCache {
       ids.add(Number(g.id));
       this.grants.set(Number(g.id), { ...g });
     }
+    const capOf = new Map(read.caps.map((c) => [c.website_id, c]));
     for (const s of read.sites) {
       this.sites.set(s.id, s);
-      this.caps.set(s.id, read.caps.find((c) => c.website_id === s.id) ?? null);
+      this.caps.set(s.id, capOf.get(s.id) ?? null);
     }
     for (const p of pools) this.controlled.set(p, read.controlled.includes(p));
   }
