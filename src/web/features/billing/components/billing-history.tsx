@@ -19,7 +19,9 @@ function useMonthParam() {
   const month = raw && YEAR_MONTH.test(raw) ? raw : null;
   const setMonth = (next: string | null) =>
     setSearchParams(
-      (params) => {
+      () => {
+        // From the address itself, as the usage section does (one render's updates share `prev`).
+        const params = new URLSearchParams(window.location.search);
         if (next) params.set(MONTH_PARAM, next);
         else params.delete(MONTH_PARAM);
         return params;

@@ -70,8 +70,10 @@ export function UsageSection({ groupId, monthlyPeriodEnd, poolAvailable, renderW
 
   const setMonth = (value: string) =>
     setParams(
-      (prev) => {
-        const next = new URLSearchParams(prev);
+      () => {
+        // From the address itself: react-router hands every update of one render the same `prev`,
+        // so the history's month chosen a moment before would be lost.
+        const next = new URLSearchParams(window.location.search);
         if (value === currentMonth()) next.delete(MONTH_PARAM);
         else next.set(MONTH_PARAM, value);
         return next;
