@@ -1,11 +1,11 @@
 import { ExternalLink } from "lucide-react";
-import { useSearchParams } from "react-router";
 import type { Invoice } from "../../../../contracts/billing.js";
 import { Card } from "../../../components/ui/card.js";
 import { NativeSelect } from "../../../components/ui/native-select.js";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "../../../components/ui/table.js";
 import { cn } from "../../../lib/cn.js";
 import { formatDate, formatMoney, formatMonth } from "../../../lib/format.js";
+import { useQueryParams } from "../../../lib/query-params.js";
 import { useInvoices } from "../api/get-invoices.js";
 
 const ALL_MONTHS = "all";
@@ -14,20 +14,10 @@ const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 /** The history's month filter lives in the URL (`?month=YYYY-MM`), so a reload or a shared link keeps it. */
 function useMonthParam() {
-  const [searchParams, setSearchParams] = useSearchParams();
+  const [searchParams, update] = useQueryParams();
   const raw = searchParams.get(MONTH_PARAM);
   const month = raw && YEAR_MONTH.test(raw) ? raw : null;
-  const setMonth = (next: string | null) =>
-    setSearchParams(
-      () => {
-        // From the address itself, as the usage section does (one render's updates share `prev`).
-        const params = new URLSearchParams(window.location.search);
-        if (next) params.set(MONTH_PARAM, next);
-        else params.delete(MONTH_PARAM);
-        return params;
-      },
-      { replace: true },
-    );
+  const setMonth = (next: string | null) => update({ [MONTH_PARAM]: next });
   return [month, setMonth] as const;
 }
 

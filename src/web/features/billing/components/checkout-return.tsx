@@ -1,18 +1,18 @@
 import { useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { Loader2 } from "lucide-react";
-import { useSearchParams } from "react-router";
 import { toast } from "../../../components/ui/toast.js";
 import { formatNumber } from "../../../lib/format.js";
 import { billingKeys } from "../api/billing-keys.js";
 import { isPurchaseSettled, PURCHASE_POLL_TIMEOUT_MS, usePurchaseStatus } from "../api/get-purchase-status.js";
+import { useQueryParams } from "../../../lib/query-params.js";
 
 /**
  * Handles the return from Stripe Checkout (`?checkout=success&purchase=<id>` or `?checkout=cancelled`):
  * waits for the purchase to complete, tells the user, refreshes the balance, then cleans the URL.
  */
 export function CheckoutReturn({ groupId }: { groupId: string }) {
-  const [searchParams, setSearchParams] = useSearchParams();
+  const [searchParams, update] = useQueryParams();
   const checkout = searchParams.get("checkout");
   const purchaseId = checkout === "success" ? searchParams.get("purchase") : null;
   const [startedAt] = useState(() => Date.now());
@@ -36,14 +36,7 @@ export function CheckoutReturn({ groupId }: { groupId: string }) {
       reported.current = key;
       show();
       // Drop the checkout parameters so a reload or a shared link does not repeat the notice.
-      setSearchParams(
-        (params) => {
-          params.delete("checkout");
-          params.delete("purchase");
-          return params;
-        },
-        { replace: true },
-      );
+      update({ checkout: null, purchase: null });
     };
 
     if (checkout !== "success") {
@@ -77,7 +70,7 @@ export function CheckoutReturn({ groupId }: { groupId: string }) {
         void queryClient.invalidateQueries({ queryKey: billingKeys.all(groupId) });
       });
     }
-  }, [checkout, purchaseId, status, timedOut, purchase.data, purchase.isError, groupId, queryClient, setSearchParams]);
+  }, [checkout, purchaseId, status, timedOut, purchase.data, purchase.isError, groupId, queryClient, update]);
 
   if (!purchaseId || isPurchaseSettled(status) || timedOut || purchase.isError) return null;
   return (

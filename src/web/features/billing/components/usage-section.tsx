@@ -1,6 +1,5 @@
 import { lazy, Suspense, useEffect, useRef, type ReactNode } from "react";
 import { Download } from "lucide-react";
-import { useSearchParams } from "react-router";
 import type { UsageReport, UsageWebsite } from "../../../../contracts/insight.js";
 import { Button } from "../../../components/ui/button.js";
 import { Card } from "../../../components/ui/card.js";
@@ -12,6 +11,7 @@ import { formatDate, formatMonth, formatNumber } from "../../../lib/format.js";
 import { ledgerCsvUrl, useUsage } from "../api/get-usage.js";
 import { PoolCapDialog } from "./pool-cap-dialog.js";
 import { USAGE_SERIES } from "./usage-series.js";
+import { useQueryParams } from "../../../lib/query-params.js";
 
 // Chart.js (~60 KB gzipped) is fetched only when the section renders, not with the billing route.
 const UsageChart = lazy(() => import("./usage-chart.js"));
@@ -60,7 +60,7 @@ type UsageSectionProps = {
  * Its month is in the URL as `?usage=YYYY-MM` (the history keeps its own `?month=`).
  */
 export function UsageSection({ groupId, monthlyPeriodEnd, poolAvailable, renderWebsiteLogo }: UsageSectionProps) {
-  const [params, setParams] = useSearchParams();
+  const [params, update] = useQueryParams();
   const requested = params.get(MONTH_PARAM);
   const months = recentMonths(MONTHS_OFFERED);
   const month = requested && /^\d{4}-(0[1-9]|1[0-2])$/.test(requested) ? requested : currentMonth();
@@ -68,18 +68,7 @@ export function UsageSection({ groupId, monthlyPeriodEnd, poolAvailable, renderW
   const usageQuery = useUsage({ groupId, month });
   const report = usageQuery.data;
 
-  const setMonth = (value: string) =>
-    setParams(
-      () => {
-        // From the address itself: react-router hands every update of one render the same `prev`,
-        // so the history's month chosen a moment before would be lost.
-        const next = new URLSearchParams(window.location.search);
-        if (value === currentMonth()) next.delete(MONTH_PARAM);
-        else next.set(MONTH_PARAM, value);
-        return next;
-      },
-      { replace: true, preventScrollReset: true },
-    );
+  const setMonth = (value: string) => update({ [MONTH_PARAM]: value === currentMonth() ? null : value });
 
   return (
     <section aria-labelledby="usage-title">
