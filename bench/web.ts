@@ -1,11 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import type { BillingPage } from "./billing.js";
 import { fmt, ROOT } from "./lib.js";
+import { spawnCompiledApi } from "./scratch.js";
 import type { BenchContext } from "./run.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -66,10 +67,29 @@ async function measureLcp(base: string, page: BillingPage) {
     const res = await context.request.post(`${base}/api/session`, { data: { email: page.email, password: page.password } });
     if (res.status() !== 200) throw new Error(`login failed: ${res.status()}`);
     const tab = context.pages()[0] ?? (await context.newPage());
+    // BENCH_WEB_TRACE=DIR: a Chrome trace of each load (open in chrome://tracing or Perfetto).
+    const traceDir = process.env.BENCH_WEB_TRACE;
+    const cdp = traceDir ? await context.newCDPSession(tab) : undefined;
+    const traced: object[] = [];
+    if (cdp) {
+      cdp.on("Tracing.dataCollected", (e: { value: object[] }) => traced.push(...e.value));
+      await cdp.send("Profiler.enable");
+      await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+      await cdp.send("Profiler.start");
+      await cdp.send("Tracing.start", { categories: "devtools.timeline,v8.execute,disabled-by-default-devtools.timeline,blink.user_timing,loading,disabled-by-default-v8.cpu_profiler", transferMode: "ReportEvents" });
+    }
     const t0 = Date.now();
     await tab.goto(`${base}/groups/${page.groupId}/billing`, { waitUntil: "load" });
     await tab.waitForLoadState("networkidle");
     const wall = Date.now() - t0;
+    if (cdp && traceDir) {
+      const done = new Promise((r) => cdp.once("Tracing.tracingComplete", r));
+      await cdp.send("Tracing.end");
+      await done;
+      writeFileSync(join(traceDir, `lcp-${t0}.json`), JSON.stringify({ traceEvents: traced }));
+      const { profile } = await cdp.send("Profiler.stop");
+      writeFileSync(join(traceDir, `lcp-${t0}.cpuprofile`), JSON.stringify(profile));
+    }
     await tab.waitForTimeout(300);
     const lcp = await tab.evaluate(
       () =>
@@ -93,7 +113,7 @@ async function measureLcp(base: string, page: BillingPage) {
         .sort((a, b) => b.responseEnd - a.responseEnd)
         .slice(0, keep)
         .map((r) => `${new URL(r.name).pathname.replace(/[0-9a-f-]{36}/g, "{id}")} ${r.startTime.toFixed(0)}-${r.responseEnd.toFixed(0)} ms`);
-      return { ttfb: n.responseStart, domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd, slowest };
+      return { ttfb: n.responseStart, domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd, slowest, elements: document.getElementsByTagName("*").length, svgs: document.getElementsByTagName("svg").length };
     }, Number(process.env.BENCH_WEB_REQUESTS ?? 3));
     return { ...lcp, ...nav, wall, url: tab.url() };
   } finally {
@@ -111,12 +131,43 @@ export async function benchWeb(ctx: BenchContext, page: BillingPage) {
   console.log(`  total: ${fmt(total / 1024, 1)} KB gzipped -> target <= 150 KB ${total <= 150 * 1024 ? "MET" : "MISSED"}   (CSS, not counted: ${cssSized.map((c) => `${c.file} ${fmt(c.gzip / 1024, 1)} KB`).join(", ")})`);
 
   const base = ctx.servers[0]!.url.replace("127.0.0.1", "localhost");
+  if (process.env.BENCH_WEB_BEFORE) return abLcp(ctx, base, page, process.env.BENCH_WEB_BEFORE);
   const runs = [];
   for (let i = 0; i < 3; i++) runs.push(await measureLcp(base, page));
   for (const [i, r] of runs.entries()) {
-    console.log(`  LCP run ${i + 1} (fresh profile, cold cache): ${r.startTime.toFixed(0)} ms, element ${r.element}; TTFB ${r.ttfb.toFixed(0)} ms, DOMContentLoaded ${r.domContentLoaded.toFixed(0)} ms, load ${r.load.toFixed(0)} ms, network idle after ${r.wall} ms (${r.url}); last answered: ${r.slowest.join(", ")}`);
+    console.log(`  LCP run ${i + 1} (fresh profile, cold cache): ${r.startTime.toFixed(0)} ms, element ${r.element}; TTFB ${r.ttfb.toFixed(0)} ms, DOMContentLoaded ${r.domContentLoaded.toFixed(0)} ms, load ${r.load.toFixed(0)} ms, ${fmt(r.elements)} elements (${r.svgs} svg), network idle after ${r.wall} ms (${r.url}); last answered: ${r.slowest.join(", ")}`);
   }
   const sorted = runs.map((r) => r.startTime).sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
   console.log(`Largest Contentful Paint (headless Chromium, localhost, median of 3): ${median.toFixed(0)} ms -> target <= 1000 ms ${median <= 1000 ? "MET" : "MISSED"}`);
+}
+
+/**
+ * BENCH_WEB_BEFORE=DIR (an earlier checkout, built: `node scripts/build.mjs` there): the LCP of its
+ * page and of this one's, alternating on one database, BENCH_WEB_ROUNDS (5) loads of each.
+ */
+async function abLcp(ctx: BenchContext, base: string, page: BillingPage, dir: string) {
+  const before = await spawnCompiledApi(dir, {
+    DATABASE_URL: ctx.url,
+    STRIPE_API_BASE: ctx.stripe.url,
+    STRIPE_WEBHOOK_SECRET: "whsec_bench",
+    PARTNER_API_BASE: "http://127.0.0.1:9",
+    PARTNER_API_KEY: "unused",
+  });
+  try {
+    const lcps = { before: [] as number[], after: [] as number[] };
+    for (let round = 0; round < Number(process.env.BENCH_WEB_ROUNDS ?? 5); round++) {
+      for (const which of ["before", "after"] as const) {
+        const r = await measureLcp(which === "before" ? before.url.replace("127.0.0.1", "localhost") : base, page);
+        lcps[which].push(r.startTime);
+        console.log(`  ${which.padEnd(6)} LCP ${r.startTime.toFixed(0)} ms, element ${r.element}; load average ${loadavg()[0]!.toFixed(2)}`);
+      }
+    }
+    for (const which of ["before", "after"] as const) {
+      const sorted = [...lcps[which]].sort((a, b) => a - b);
+      console.log(`${which}: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ms of ${sorted.map((x) => x.toFixed(0)).join(" / ")}`);
+    }
+  } finally {
+    before.child.kill();
+  }
 }
