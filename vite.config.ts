@@ -10,6 +10,8 @@ export default defineConfig({
   build: {
     outDir: "../../dist/web",
     emptyOutDir: true,
+    // The server reads it to preload a landing route's chunks (src/server/http/page-html.ts).
+    manifest: true,
   },
   server: {
     proxy: {

@@ -1,6 +1,6 @@
 import { serveStatic } from "@hono/node-server/serve-static";
 import { HTTPException } from "hono/http-exception";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { ErrorBody } from "../../contracts/common.js";
@@ -13,6 +13,7 @@ import { statusOf } from "./errors.js";
 import { createFrame, RequestLog } from "./frame.js";
 import { bodyLimits, browserMutationGuard, requestLogging } from "./middleware.js";
 import { createRouter } from "./openapi.js";
+import { pageHtml } from "./page-html.js";
 import { apiKeyRoutes } from "./routes/api-key-routes.js";
 import { groupRoutes } from "./routes/group-routes.js";
 import { handoffRoutes } from "./routes/handoff-routes.js";
@@ -126,7 +127,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
 
   // The page: built assets, and index.html for every client-side route.
   if (existsSync(join(WEB_ROOT, "index.html"))) {
-    const indexHtml = readFileSync(join(WEB_ROOT, "index.html"), "utf8");
+    const htmlFor = pageHtml(WEB_ROOT);
     app.use("/assets/*", async (c, next) => {
       await next();
       if (c.res.status === 200) c.header("Cache-Control", "public, max-age=31536000, immutable");
@@ -134,7 +135,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     app.use("*", serveStatic({ root: WEB_ROOT }));
     // A missing asset is a 404, never the page: a stale tab must not run HTML as JavaScript.
     app.get("/assets/*", (c) => c.text("Not found", 404));
-    app.get("*", (c) => c.html(indexHtml));
+    app.get("*", (c) => c.html(htmlFor(c.req.path)));
   }
   return { app, usageFastPath: (listener: (req: IncomingMessage, res: ServerResponse) => void) => usageFastPath({ deps, frame, processor, app: listener }) };
 }

@@ -1,6 +1,8 @@
-import { lazy, Suspense, useEffect } from "react";
+import { lazy, Suspense, useEffect, useState, type ComponentType } from "react";
 import { BrowserRouter, Route, Routes, useLocation, useNavigate } from "react-router";
-import { billingSummaryQueryOptions } from "../features/billing/api/get-billing-summary.js";
+import { sessionQueryOptions } from "../features/auth/api/get-session.js";
+import { prefetchBillingPage } from "../features/billing/api/prefetch-billing-page.js";
+import { orgsQueryOptions } from "../features/groups/api/get-orgs.js";
 import { groupQueryOptions } from "../features/groups/api/get-group.js";
 import { isUuid } from "../lib/ids.js";
 import { loginPathFor } from "../lib/return-to.js";
@@ -8,25 +10,70 @@ import { queryClient, setUnauthenticatedHandler } from "./query-client.js";
 import { AppShell } from "./app-shell.js";
 import { RouteErrorBoundary } from "./route-error-boundary.js";
 
-// Each page is its own chunk; the declarative router keeps the shared bundle small.
-const LoginRoute = lazy(async () => ({ default: (await import("./routes/login.js")).LoginRoute }));
-const HomeRoute = lazy(async () => ({ default: (await import("./routes/home.js")).HomeRoute }));
-const OrgGroupsRoute = lazy(async () => ({ default: (await import("./routes/org-groups.js")).OrgGroupsRoute }));
-const loadGroupRoutes = () => import("./routes/group.js");
-// The billing page is the one people land on (Checkout returns there): fetch its chunk while the
-// entry still runs instead of after the first render.
-const landing = /^\/groups\/([^/]+)/.exec(window.location.pathname)?.[1];
-if (landing) void loadGroupRoutes();
-if (isUuid(landing)) {
-  // ...and its data, in parallel with the chunk.
-  const groupId = landing;
-  void queryClient.prefetchQuery(groupQueryOptions(groupId));
-  if (window.location.pathname.endsWith("/billing")) void queryClient.prefetchQuery(billingSummaryQueryOptions(groupId));
+/**
+ * A page in its own chunk (the declarative router keeps the shared bundle small). Once the chunk is
+ * in, the page renders directly: a lazy component suspends on its first render even when its chunk
+ * has arrived, and React holds back the content of a boundary that showed its fallback for 300 ms.
+ */
+function pageChunk<M>(load: () => Promise<M>, pick: (module: M) => ComponentType) {
+  let ready: ComponentType | undefined;
+  const preload = () => load().then((module) => (ready = pick(module)));
+  const Lazy = lazy(async () => ({ default: await preload() }));
+  function Page() {
+    // Chosen once: switching from the lazy wrapper to the page itself would remount it.
+    const [Component] = useState<ComponentType>(() => ready ?? Lazy);
+    return <Component />;
+  }
+  return { Page, preload };
 }
-const GroupOverviewRoute = lazy(async () => ({ default: (await loadGroupRoutes()).GroupOverviewRoute }));
-const GroupBillingRoute = lazy(async () => ({ default: (await loadGroupRoutes()).GroupBillingRoute }));
-const ApiKeysRoute = lazy(async () => ({ default: (await import("./routes/api-keys.js")).ApiKeysRoute }));
-const NotFoundRoute = lazy(async () => ({ default: (await import("./routes/not-found.js")).NotFoundRoute }));
+
+const login = pageChunk(() => import("./routes/login.js"), (m) => m.LoginRoute);
+const home = pageChunk(() => import("./routes/home.js"), (m) => m.HomeRoute);
+const orgGroups = pageChunk(() => import("./routes/org-groups.js"), (m) => m.OrgGroupsRoute);
+const apiKeys = pageChunk(() => import("./routes/api-keys.js"), (m) => m.ApiKeysRoute);
+const notFound = pageChunk(() => import("./routes/not-found.js"), (m) => m.NotFoundRoute);
+const loadGroupRoutes = () => import("./routes/group.js");
+const groupOverview = pageChunk(loadGroupRoutes, (m) => m.GroupOverviewRoute);
+const groupBilling = pageChunk(loadGroupRoutes, (m) => m.GroupBillingRoute);
+
+/** The page of the address the app opens on. */
+function landingPage(pathname: string) {
+  if (pathname === "/login") return login;
+  if (pathname === "/") return home;
+  if (/^\/orgs\/[^/]+\/groups\/?$/.test(pathname)) return orgGroups;
+  if (/^\/orgs\/[^/]+\/api-keys\/?$/.test(pathname)) return apiKeys;
+  if (/^\/groups\/[^/]+\/billing\/?$/.test(pathname)) return groupBilling;
+  if (/^\/groups\/[^/]+\/?$/.test(pathname)) return groupOverview;
+  return notFound;
+}
+
+/** How long the first render waits, once the page's code is in, for the data it shows. */
+const DATA_WAIT_MS = 300;
+
+/**
+ * Fetches the landing page's chunk and the data its first render shows, in parallel. The app first
+ * renders once the chunk is in and that data has come (or DATA_WAIT_MS later: then skeletons
+ * stand in): one render and one layout of the whole page instead of one per answer, on a main
+ * thread that the page's JavaScript keeps busy. A failed chunk renders anyway: the page's error
+ * boundary shows the error.
+ */
+export async function preloadLanding(): Promise<void> {
+  const { pathname } = window.location;
+  const groupId = /^\/groups\/([^/]+)/.exec(pathname)?.[1];
+  const data: Promise<unknown>[] = [];
+  if (pathname !== "/login") {
+    // The shell's header: who is logged in and their organizations.
+    data.push(queryClient.prefetchQuery(sessionQueryOptions()), queryClient.prefetchQuery(orgsQueryOptions()));
+  }
+  if (isUuid(groupId)) {
+    data.push(queryClient.prefetchQuery(groupQueryOptions(groupId)));
+    if (/\/billing\/?$/.test(pathname)) data.push(prefetchBillingPage(queryClient, groupId, new URLSearchParams(window.location.search)));
+  }
+  await landingPage(pathname)
+    .preload()
+    .catch(() => undefined);
+  await Promise.race([Promise.all(data), new Promise((resolve) => setTimeout(resolve, DATA_WAIT_MS))]);
+}
 
 /** Sends the user to /login whenever the API answers 401, remembering the page to come back to. */
 function RedirectWhenUnauthenticated() {
@@ -47,14 +94,14 @@ export function AppRouter() {
       <RouteErrorBoundary>
         <Suspense fallback={null}>
           <Routes>
-            <Route path="/login" element={<LoginRoute />} />
+            <Route path="/login" element={<login.Page />} />
             <Route element={<AppShell />}>
-              <Route index element={<HomeRoute />} />
-              <Route path="orgs/:orgId/groups" element={<OrgGroupsRoute />} />
-              <Route path="orgs/:orgId/api-keys" element={<ApiKeysRoute />} />
-              <Route path="groups/:groupId" element={<GroupOverviewRoute />} />
-              <Route path="groups/:groupId/billing" element={<GroupBillingRoute />} />
-              <Route path="*" element={<NotFoundRoute />} />
+              <Route index element={<home.Page />} />
+              <Route path="orgs/:orgId/groups" element={<orgGroups.Page />} />
+              <Route path="orgs/:orgId/api-keys" element={<apiKeys.Page />} />
+              <Route path="groups/:groupId" element={<groupOverview.Page />} />
+              <Route path="groups/:groupId/billing" element={<groupBilling.Page />} />
+              <Route path="*" element={<notFound.Page />} />
             </Route>
           </Routes>
         </Suspense>

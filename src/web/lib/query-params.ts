@@ -26,3 +26,11 @@ export function useQueryParams() {
   );
   return [params, update] as const;
 }
+
+const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** The `YYYY-MM` month in the query parameter `name`, or null when it is missing or not a month. */
+export function monthParam(params: URLSearchParams, name: string): string | null {
+  const value = params.get(name);
+  return value && YEAR_MONTH.test(value) ? value : null;
+}

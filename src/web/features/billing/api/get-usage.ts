@@ -1,7 +1,18 @@
 import { keepPreviousData, queryOptions, useQuery } from "@tanstack/react-query";
 import type { UsageReport } from "../../../../contracts/insight.js";
+import { monthParam } from "../../../lib/query-params.js";
 import { apiRequest } from "../../../lib/api-client.js";
 import { billingKeys } from "./billing-keys.js";
+
+/** The usage section's month is in the address as `?usage=YYYY-MM`; without it, the current month. */
+export const USAGE_MONTH_PARAM = "usage";
+
+/** The current month in UTC, `YYYY-MM`. */
+export const currentMonth = () => new Date().toISOString().slice(0, 7);
+
+export function usageMonthOf(params: URLSearchParams): string {
+  return monthParam(params, USAGE_MONTH_PARAM) ?? currentMonth();
+}
 
 export async function getUsage({ groupId, month, signal }: { groupId: string; month: string; signal?: AbortSignal }) {
   return (await apiRequest(`/api/groups/${encodeURIComponent(groupId)}/billing/usage?month=${encodeURIComponent(month)}`, { signal })) as UsageReport;

@@ -5,19 +5,17 @@ import { NativeSelect } from "../../../components/ui/native-select.js";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "../../../components/ui/table.js";
 import { cn } from "../../../lib/cn.js";
 import { formatDate, formatMoney, formatMonth } from "../../../lib/format.js";
+import { SM_UP, useMediaQuery } from "../../../lib/media-query.js";
 import { useQueryParams } from "../../../lib/query-params.js";
-import { useInvoices } from "../api/get-invoices.js";
+import { INVOICES_MONTH_PARAM, invoicesMonthOf, useInvoices } from "../api/get-invoices.js";
 
 const ALL_MONTHS = "all";
-const MONTH_PARAM = "month";
-const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 /** The history's month filter lives in the URL (`?month=YYYY-MM`), so a reload or a shared link keeps it. */
 function useMonthParam() {
   const [searchParams, update] = useQueryParams();
-  const raw = searchParams.get(MONTH_PARAM);
-  const month = raw && YEAR_MONTH.test(raw) ? raw : null;
-  const setMonth = (next: string | null) => update({ [MONTH_PARAM]: next });
+  const month = invoicesMonthOf(searchParams);
+  const setMonth = (next: string | null) => update({ [INVOICES_MONTH_PARAM]: next });
   return [month, setMonth] as const;
 }
 
@@ -47,6 +45,7 @@ function InvoiceLink({ invoice, className }: { invoice: Invoice; className?: str
 export function BillingHistory({ groupId }: { groupId: string }) {
   const [month, setMonth] = useMonthParam();
   const invoicesQuery = useInvoices({ groupId, month });
+  const wide = useMediaQuery(SM_UP);
   const data = invoicesQuery.data;
 
   if (invoicesQuery.isError || !data) return null;
@@ -77,59 +76,63 @@ export function BillingHistory({ groupId }: { groupId: string }) {
         </NativeSelect>
       </div>
       <Card className={cn("overflow-hidden transition-opacity", invoicesQuery.isPlaceholderData && "opacity-60")} aria-busy={invoicesQuery.isFetching}>
-        {/* Under 640 px: two lines per invoice (date, amount and ↗; the description under them), no table. */}
-        <ul className="divide-y sm:hidden" aria-label="Invoices">
-          {invoices.length === 0 ? (
-            <li className="px-4 py-8 text-center text-sm text-muted-foreground">{empty}</li>
-          ) : (
-            invoices.map((invoice) => (
-              <li key={invoice.id} className="px-4 py-3">
-                <div className="flex items-center gap-3 text-sm leading-5">
-                  <span className="flex-1 whitespace-nowrap text-muted-foreground tabular-nums">{formatDate(invoice.paidAt)}</span>
-                  <span className="font-medium whitespace-nowrap tabular-nums">{formatMoney(invoice.total)}</span>
-                  {/* The 28 px target overhangs the 20 px line instead of making the row taller. */}
-                  <InvoiceLink invoice={invoice} className="-my-1 -mr-1.5" />
-                </div>
-                {/* One line at any width; the whole text is in the title and read out in full. */}
-                <p className="mt-0.5 truncate text-sm leading-5" title={invoice.description}>
-                  {invoice.description}
-                </p>
-              </li>
-            ))
-          )}
-        </ul>
-        <Table className="hidden sm:table">
-          <TableHeader>
-            <TableRow className="hover:bg-transparent">
-              <TableHead>Date</TableHead>
-              <TableHead>Description</TableHead>
-              <TableHead className="text-right">Amount</TableHead>
-              <TableHead className="w-11 sm:w-14">
-                <span className="sr-only">Invoice</span>
-              </TableHead>
-            </TableRow>
-          </TableHeader>
-          <TableBody>
-            {invoices.length === 0 ? (
+        {/* One layout at a time (the page lays out half the rows): a table from 640 px; under it two
+            lines per invoice (date, amount and ↗; the description under them). */}
+        {wide ? (
+          <Table>
+            <TableHeader>
               <TableRow className="hover:bg-transparent">
-                <TableCell colSpan={4} className="py-8 text-center text-muted-foreground">
-                  {empty}
-                </TableCell>
+                <TableHead>Date</TableHead>
+                <TableHead>Description</TableHead>
+                <TableHead className="text-right">Amount</TableHead>
+                <TableHead className="w-14">
+                  <span className="sr-only">Invoice</span>
+                </TableHead>
               </TableRow>
-            ) : (
-              invoices.map((invoice) => (
-                <TableRow key={invoice.id}>
-                  <TableCell className="whitespace-nowrap tabular-nums">{formatDate(invoice.paidAt)}</TableCell>
-                  <TableCell>{invoice.description}</TableCell>
-                  <TableCell className="text-right whitespace-nowrap tabular-nums">{formatMoney(invoice.total)}</TableCell>
-                  <TableCell className="text-right">
-                    <InvoiceLink invoice={invoice} />
+            </TableHeader>
+            <TableBody>
+              {invoices.length === 0 ? (
+                <TableRow className="hover:bg-transparent">
+                  <TableCell colSpan={4} className="py-8 text-center text-muted-foreground">
+                    {empty}
                   </TableCell>
                 </TableRow>
+              ) : (
+                invoices.map((invoice) => (
+                  <TableRow key={invoice.id}>
+                    <TableCell className="whitespace-nowrap tabular-nums">{formatDate(invoice.paidAt)}</TableCell>
+                    <TableCell>{invoice.description}</TableCell>
+                    <TableCell className="text-right whitespace-nowrap tabular-nums">{formatMoney(invoice.total)}</TableCell>
+                    <TableCell className="text-right">
+                      <InvoiceLink invoice={invoice} />
+                    </TableCell>
+                  </TableRow>
+                ))
+              )}
+            </TableBody>
+          </Table>
+        ) : (
+          <ul className="divide-y" aria-label="Invoices">
+            {invoices.length === 0 ? (
+              <li className="px-4 py-8 text-center text-sm text-muted-foreground">{empty}</li>
+            ) : (
+              invoices.map((invoice) => (
+                <li key={invoice.id} className="px-4 py-3">
+                  <div className="flex items-center gap-3 text-sm leading-5">
+                    <span className="flex-1 whitespace-nowrap text-muted-foreground tabular-nums">{formatDate(invoice.paidAt)}</span>
+                    <span className="font-medium whitespace-nowrap tabular-nums">{formatMoney(invoice.total)}</span>
+                    {/* The 28 px target overhangs the 20 px line instead of making the row taller. */}
+                    <InvoiceLink invoice={invoice} className="-my-1 -mr-1.5" />
+                  </div>
+                  {/* One line at any width; the whole text is in the title and read out in full. */}
+                  <p className="mt-0.5 truncate text-sm leading-5" title={invoice.description}>
+                    {invoice.description}
+                  </p>
+                </li>
               ))
             )}
-          </TableBody>
-        </Table>
+          </ul>
+        )}
       </Card>
     </section>
   );

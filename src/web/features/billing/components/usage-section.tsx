@@ -8,21 +8,19 @@ import { Progress } from "../../../components/ui/progress.js";
 import { Skeleton } from "../../../components/ui/skeleton.js";
 import { cn } from "../../../lib/cn.js";
 import { formatDate, formatMonth, formatNumber } from "../../../lib/format.js";
-import { ledgerCsvUrl, useUsage } from "../api/get-usage.js";
+import { currentMonth, ledgerCsvUrl, USAGE_MONTH_PARAM, usageMonthOf, useUsage } from "../api/get-usage.js";
 import { PoolCapDialog } from "./pool-cap-dialog.js";
 import { USAGE_SERIES } from "./usage-series.js";
+import { SM_UP, useMediaQuery } from "../../../lib/media-query.js";
 import { useQueryParams } from "../../../lib/query-params.js";
 
 // Chart.js (~60 KB gzipped) is fetched only when the section renders, not with the billing route.
 const UsageChart = lazy(() => import("./usage-chart.js"));
 
-const MONTH_PARAM = "usage";
 const MONTHS_OFFERED = 12;
 const TOP_WEBSITES = 5;
 const CHART_HEIGHT = "h-64";
 const CHART_MIN_HEIGHT = "min-h-64";
-
-const currentMonth = () => new Date().toISOString().slice(0, 7);
 
 function recentMonths(count: number): string[] {
   const now = new Date();
@@ -61,14 +59,13 @@ type UsageSectionProps = {
  */
 export function UsageSection({ groupId, monthlyPeriodEnd, poolAvailable, renderWebsiteLogo }: UsageSectionProps) {
   const [params, update] = useQueryParams();
-  const requested = params.get(MONTH_PARAM);
   const months = recentMonths(MONTHS_OFFERED);
-  const month = requested && /^\d{4}-(0[1-9]|1[0-2])$/.test(requested) ? requested : currentMonth();
+  const month = usageMonthOf(params);
   if (!months.includes(month)) months.push(month);
   const usageQuery = useUsage({ groupId, month });
   const report = usageQuery.data;
 
-  const setMonth = (value: string) => update({ [MONTH_PARAM]: value === currentMonth() ? null : value });
+  const setMonth = (value: string) => update({ [USAGE_MONTH_PARAM]: value === currentMonth() ? null : value });
 
   return (
     <section aria-labelledby="usage-title">
@@ -114,12 +111,14 @@ function DailyUsageCard({ report, monthlyPeriodEnd, poolAvailable }: { report: U
     totals.groupOneTime += d.groupOneTime;
   }
   const total = totals.website + totals.groupMonthly + totals.groupOneTime;
-  // On a narrow screen the chart opens on its latest days (the end of its scroll).
+  // On a narrow screen the chart opens on its latest days (the end of its scroll). Only there:
+  // scrolling lays the page out at once, ~30 ms of a page load's main thread.
   const scroller = useRef<HTMLDivElement>(null);
+  const chartScrolls = !useMediaQuery(SM_UP);
   useEffect(() => {
     const el = scroller.current;
-    if (el) el.scrollLeft = el.scrollWidth;
-  }, [report.days.length]);
+    if (el && chartScrolls) el.scrollLeft = el.scrollWidth;
+  }, [report.days.length, chartScrolls]);
   const monthName = formatMonth(report.month);
   const chartLabel = `Credits used per day in ${monthName}, stacked by source: ${formatNumber(totals.website)} websites' own, ${formatNumber(totals.groupMonthly)} group monthly, ${formatNumber(totals.groupOneTime)} group one-time. The table below lists each day.`;
   return (
