@@ -1,5 +1,5 @@
 import { lazy, Suspense, useEffect, useState, type ComponentType } from "react";
-import { BrowserRouter, Route, Routes, useLocation, useNavigate } from "react-router";
+import { BrowserRouter, matchPath, Route, Routes, useLocation, useNavigate } from "react-router";
 import { sessionQueryOptions } from "../features/auth/api/get-session.js";
 import { prefetchBillingPage } from "../features/billing/api/prefetch-billing-page.js";
 import { orgsQueryOptions } from "../features/groups/api/get-orgs.js";
@@ -27,24 +27,26 @@ function pageChunk<M>(load: () => Promise<M>, pick: (module: M) => ComponentType
   return { Page, preload };
 }
 
-const login = pageChunk(() => import("./routes/login.js"), (m) => m.LoginRoute);
-const home = pageChunk(() => import("./routes/home.js"), (m) => m.HomeRoute);
-const orgGroups = pageChunk(() => import("./routes/org-groups.js"), (m) => m.OrgGroupsRoute);
-const apiKeys = pageChunk(() => import("./routes/api-keys.js"), (m) => m.ApiKeysRoute);
-const notFound = pageChunk(() => import("./routes/not-found.js"), (m) => m.NotFoundRoute);
 const loadGroupRoutes = () => import("./routes/group.js");
-const groupOverview = pageChunk(loadGroupRoutes, (m) => m.GroupOverviewRoute);
-const groupBilling = pageChunk(loadGroupRoutes, (m) => m.GroupBillingRoute);
 
-/** The page of the address the app opens on. */
+/** The app's pages by path: the routes below and the landing page's preload read this one table. */
+const PAGES = {
+  login: { path: "/login", ...pageChunk(() => import("./routes/login.js"), (m) => m.LoginRoute) },
+  home: { path: "/", ...pageChunk(() => import("./routes/home.js"), (m) => m.HomeRoute) },
+  orgGroups: { path: "/orgs/:orgId/groups", ...pageChunk(() => import("./routes/org-groups.js"), (m) => m.OrgGroupsRoute) },
+  apiKeys: { path: "/orgs/:orgId/api-keys", ...pageChunk(() => import("./routes/api-keys.js"), (m) => m.ApiKeysRoute) },
+  groupOverview: { path: "/groups/:groupId", ...pageChunk(loadGroupRoutes, (m) => m.GroupOverviewRoute) },
+  groupBilling: { path: "/groups/:groupId/billing", ...pageChunk(loadGroupRoutes, (m) => m.GroupBillingRoute) },
+  notFound: { path: "*", ...pageChunk(() => import("./routes/not-found.js"), (m) => m.NotFoundRoute) },
+};
+
+/** The page of the address the app opens on, with its path's parameters. */
 function landingPage(pathname: string) {
-  if (pathname === "/login") return login;
-  if (pathname === "/") return home;
-  if (/^\/orgs\/[^/]+\/groups\/?$/.test(pathname)) return orgGroups;
-  if (/^\/orgs\/[^/]+\/api-keys\/?$/.test(pathname)) return apiKeys;
-  if (/^\/groups\/[^/]+\/billing\/?$/.test(pathname)) return groupBilling;
-  if (/^\/groups\/[^/]+\/?$/.test(pathname)) return groupOverview;
-  return notFound;
+  for (const page of Object.values(PAGES)) {
+    const match = matchPath(page.path, pathname);
+    if (match) return { page, params: match.params };
+  }
+  return { page: PAGES.notFound, params: {} };
 }
 
 /** How long the first render waits, once the page's code is in, for the data it shows. */
@@ -58,20 +60,18 @@ const DATA_WAIT_MS = 300;
  * boundary shows the error.
  */
 export async function preloadLanding(): Promise<void> {
-  const { pathname } = window.location;
-  const groupId = /^\/groups\/([^/]+)/.exec(pathname)?.[1];
+  const { page, params } = landingPage(window.location.pathname);
+  const { groupId } = params;
   const data: Promise<unknown>[] = [];
-  if (pathname !== "/login") {
+  if (page !== PAGES.login) {
     // The shell's header: who is logged in and their organizations.
     data.push(queryClient.prefetchQuery(sessionQueryOptions()), queryClient.prefetchQuery(orgsQueryOptions()));
   }
   if (isUuid(groupId)) {
     data.push(queryClient.prefetchQuery(groupQueryOptions(groupId)));
-    if (/\/billing\/?$/.test(pathname)) data.push(prefetchBillingPage(queryClient, groupId, new URLSearchParams(window.location.search)));
+    if (page === PAGES.groupBilling) data.push(prefetchBillingPage(queryClient, groupId, new URLSearchParams(window.location.search)));
   }
-  await landingPage(pathname)
-    .preload()
-    .catch(() => undefined);
+  await page.preload().catch(() => undefined);
   await Promise.race([Promise.all(data), new Promise((resolve) => setTimeout(resolve, DATA_WAIT_MS))]);
 }
 
@@ -94,14 +94,11 @@ export function AppRouter() {
       <RouteErrorBoundary>
         <Suspense fallback={null}>
           <Routes>
-            <Route path="/login" element={<login.Page />} />
+            <Route path={PAGES.login.path} element={<PAGES.login.Page />} />
             <Route element={<AppShell />}>
-              <Route index element={<home.Page />} />
-              <Route path="orgs/:orgId/groups" element={<orgGroups.Page />} />
-              <Route path="orgs/:orgId/api-keys" element={<apiKeys.Page />} />
-              <Route path="groups/:groupId" element={<groupOverview.Page />} />
-              <Route path="groups/:groupId/billing" element={<groupBilling.Page />} />
-              <Route path="*" element={<notFound.Page />} />
+              {[PAGES.home, PAGES.orgGroups, PAGES.apiKeys, PAGES.groupOverview, PAGES.groupBilling, PAGES.notFound].map(({ path, Page }) => (
+                <Route key={path} path={path} element={<Page />} />
+              ))}
             </Route>
           </Routes>
         </Suspense>

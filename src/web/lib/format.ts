@@ -4,8 +4,8 @@
  * Everything is written as `Intl` writes it in en-US (dates in UTC; -0 is "0", where Intl writes
  * "-0"), but the common cases are built here: the first `Intl` formatter a page makes loads ICU's
  * data, 40-140 ms of the main thread in a fresh Chromium, which was a tenth of the billing page's
- * load. Anything else (a currency not in
- * the table, a year before 1000) goes to `Intl`; format.test.ts holds both paths to the same text.
+ * load. Anything else (a currency not in the table, a year before 1000) goes to `Intl`;
+ * format.test.ts holds both paths to the same text.
  */
 import type { Money } from "../../contracts/common.js";
 
