@@ -110,3 +110,13 @@ export async function measureCpu<T>(query: CpuQuery, pids: (number | undefined)[
   for (const pid of await backends()) if (!pids.includes(pid)) postgres += used(pid);
   return { result, wall, processes, postgres };
 }
+
+/**
+ * SQL for a usage event id as the product makes them (ledger/event-id.ts): a UUID version 7 of the
+ * timestamptz `at`, so seeded events sort in time like real ones and the ledger export's lookups
+ * meet the index the product builds.
+ */
+export function timeOrderedIdSql(at: string) {
+  const hex = `lpad(to_hex((extract(epoch from ${at}) * 1000)::bigint), 12, '0')`;
+  return `(substr(${hex}, 1, 8) || '-' || substr(${hex}, 9, 4) || '-7' || substr(gen_random_uuid()::text, 16))::uuid`;
+}

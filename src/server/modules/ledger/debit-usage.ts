@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { Balance, UsageBody, UsageResult } from "../../../contracts/usage.js";
 import { sortForConsumption, type GrantSnapshot } from "../../../domain/consumption.js";
 import { monthKey } from "../../../domain/periods.js";
@@ -6,6 +5,7 @@ import { planCappedDebitInPlace, poolCreditsOf } from "../../../domain/pool-cont
 import { plainArray, type Query } from "../../db/client.js";
 import { syncPoolControls } from "../controls/pool-state.js";
 import { ownersOf, type DebitCache, type DebitState, type GrantJson, type WebsiteRow } from "./debit-state.js";
+import { timeOrderedId } from "./event-id.js";
 import { expireGrants } from "./expire-credits.js";
 import { SOURCE_OF } from "./grant-kinds.js";
 
@@ -308,7 +308,7 @@ async function debit(
         capDrawn.set(site.id, (capDrawn.get(site.id) ?? 0) + fromPool);
       }
     }
-    const id = randomUUID();
+    const id = timeOrderedId(now.getTime());
     const result: UsageResult = {
       id,
       websiteId: e.websiteId,
