@@ -1,7 +1,9 @@
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/server/db/client.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool, type OrgFixture } from "../support/factories.js";
 import { Client } from "../support/http.js";
+import { csvTextSql } from "../../src/server/modules/insight/export-ledger-csv.js";
 import { debitUsageBatch } from "../../src/server/modules/ledger/index.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { OPERATOR_KEY, startTestServer, type TestServer } from "../support/server.js";
@@ -205,6 +207,28 @@ describe("GET /api/groups/{groupId}/billing/usage", () => {
 });
 
 describe("GET /api/groups/{groupId}/billing/ledger.csv", () => {
+  it("writes any text field as RFC 4180 quoting and OWASP's formula guard would, in the database's SQL", async () => {
+    // The reference: an apostrophe before a leading =, +, -, @, tab or CR; quotes around a field holding a quote, comma or line break, its quotes doubled.
+    const expected = (text: string | null) => {
+      if (text === null) return "";
+      const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+      return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+    };
+    const char = fc.constantFrom("=", "+", "-", "@", "\t", "\r", "\n", '"', ",", "'", " ", "a", "Z", "0", "é", "\\", "[", "^", "€");
+    // PostgreSQL's text holds no NUL.
+    const text = fc.oneof(fc.string({ unit: char, maxLength: 8 }), fc.string({ maxLength: 12 }).map((t) => t.replaceAll("\u0000", "")), fc.constant(null));
+    await fc.assert(
+      fc.asyncProperty(fc.array(text, { minLength: 1, maxLength: 40 }), async (texts) => {
+        const { rows } = await database.query<{ field: string }>(
+          `select ${csvTextSql("t")} as field from unnest($1::text[]) with ordinality as x(t, n) order by n`,
+          [texts],
+        );
+        expect(rows.map((r) => r.field)).toEqual(texts.map(expected));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   const COLUMNS = "time,entry_id,kind,source,website_id,website_name,usage_event_id,idempotency_key,credits,grant_id";
 
   it("streams one row per ledger entry of the group's grants and its websites' own grants, debits negative", async () => {
