@@ -2,6 +2,7 @@
  * A CPU profile of one compiled API process under the hot-pool load (POST /api/v1/usage, 50
  * websites on one group pool, 32 clients): prints the heaviest functions by self time.
  *   npm run build && PROF_DIR=/tmp/prof S=10 npx tsx bench/prof-hot.ts
+ *   BATCH=1000 CONNS=4 ...: the batch endpoint (POST /api/v1/usage/batch, 1,000 events a request, 4 clients)
  * PG_LOG=1 logs every statement with its duration, AUTO_EXPLAIN=1 its plan with time per node.
  * PERF=/tmp/perf.data records the process with Linux perf instead (kernel and native time too):
  *   perf report -i /tmp/perf.data --no-children --sort sym
@@ -36,7 +37,7 @@ try {
   for (let round = 1; round <= Number(process.env.ROUNDS ?? 1); round++) {
     const recorder = perf ? spawn("perf", ["record", "-F", "1999", "-g", "-p", String(s.pid), "-o", perf], { stdio: "ignore" }) : undefined;
     const sys0 = systemCpu();
-    const m = await measureCpu(database.query as CpuQuery, [s.pid], () => wrk({ url: s.url, script: process.env.LUA ?? "usage.lua", args: [key, `prof-${round}-${Date.now()}`, sites.join(",")], connections: 32, seconds: Number(process.env.S ?? 10) }));
+    const m = await measureCpu(database.query as CpuQuery, [s.pid], () => wrk({ url: s.url, script: process.env.BATCH ? "batch.lua" : "usage.lua", args: [key, `prof-${round}-${Date.now()}`, sites.join(","), ...(process.env.BATCH ? [process.env.BATCH] : [])], connections: Number(process.env.CONNS ?? 32), timeoutS: 30, seconds: Number(process.env.S ?? 10) }));
     const r = m.result;
     if (recorder) {
       recorder.kill("SIGINT");

@@ -292,6 +292,7 @@ export const creditGrants = pgTable(
 export const usageEvents = pgTable(
   "usage_events",
   {
+    /** Time-ordered (UUID version 7, ledger/event-id.ts): a ledger window's events share index pages. */
     id: uuid("id").primaryKey(),
     orgId: uuid("org_id").notNull(),
     websiteId: uuid("website_id").notNull(),
