@@ -59,6 +59,34 @@ describe("group billing page of a group with credits (org admin)", () => {
     await screenshots(page, "billing-active");
   });
 
+  it("asks for the page's data once each on a fresh load, from the HTML's preloads, with the months in the address", async () => {
+    const { page } = app();
+    await login(page, "org-admin@demo.test");
+    await openGroupBilling(page, "Online Stores");
+    const url = new URL(page.url());
+    url.search = "?month=2026-10&usage=2026-09";
+    const asked: string[] = [];
+    page.on("request", (req) => {
+      if (new URL(req.url()).pathname.startsWith("/api/")) asked.push(`${req.method()} ${req.url().slice(url.origin.length)}`);
+    });
+    await page.goto(url.toString());
+    await shows(page.getByRole("heading", { name: "Billing history" }));
+    await page.waitForLoadState("networkidle");
+    const preloaded = await page.locator('link[rel="preload"][as="fetch"]').evaluateAll((links) => links.map((l) => l.getAttribute("href")));
+    const groupApi = `/api/groups/${url.pathname.split("/")[2]}`;
+    expect(preloaded).toEqual([
+      "/api/session",
+      "/api/orgs",
+      groupApi,
+      `${groupApi}/billing`,
+      `${groupApi}/billing/usage?month=2026-09`,
+      `${groupApi}/billing/invoices?month=2026-10`,
+      `${groupApi}/billing/settings`,
+    ]);
+    // The page's own fetches took the preloaded answers: one request each, none asked again.
+    expect([...asked].sort()).toEqual(preloaded.map((href) => `GET ${href}`).sort());
+  });
+
   it("filters the billing history by month", async () => {
     const { page } = app();
     await login(page, "org-admin@demo.test");

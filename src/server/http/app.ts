@@ -135,7 +135,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
     app.use("*", serveStatic({ root: WEB_ROOT }));
     // A missing asset is a 404, never the page: a stale tab must not run HTML as JavaScript.
     app.get("/assets/*", (c) => c.text("Not found", 404));
-    app.get("*", (c) => c.html(htmlFor(c.req.path)));
+    app.get("*", (c) => c.html(htmlFor(c.req.path, new URL(c.req.url).searchParams)));
   }
   return { app, usageFastPath: (listener: (req: IncomingMessage, res: ServerResponse) => void) => usageFastPath({ deps, frame, processor, app: listener }) };
 }

@@ -37,6 +37,24 @@ describe("the page's HTML", () => {
     expect(html).toMatch(/<\/head>\s*<body>/);
   });
 
+  it("preloads the billing page's data as the page asks for it: the months in the address, else the usage of this UTC month and every month's invoices", () => {
+    const html = pageHtml(webRoot(true));
+    const id = "3f0c5b0e-8d8a-4c1e-9a57-2f4c8d0e6b11";
+    const data = (search: string, now: Date) => [...html(`/groups/${id}/billing`, new URLSearchParams(search), now).matchAll(/rel="preload" as="fetch" crossorigin href="([^"]+)"/g)].map((m) => m[1]);
+    const group = `/api/groups/${id}`;
+    const fixed = [`/api/session`, `/api/orgs`, group, `${group}/billing`];
+    expect(data("", new Date("2026-12-31T23:59:59.999Z"))).toEqual([...fixed, `${group}/billing/usage?month=2026-12`, `${group}/billing/invoices`, `${group}/billing/settings`]);
+    expect(data("", new Date("2027-01-01T00:00:00.000Z"))).toContain(`${group}/billing/usage?month=2027-01`);
+    expect(data("usage=2026-03&month=2025-11", new Date())).toEqual([...fixed, `${group}/billing/usage?month=2026-03`, `${group}/billing/invoices?month=2025-11`, `${group}/billing/settings`]);
+    // What the page would not take as a month, it does not ask for either.
+    expect(data("usage=2026-13&month=<script>", new Date("2026-05-02T00:00:00Z"))).toEqual([...fixed, `${group}/billing/usage?month=2026-05`, `${group}/billing/invoices`, `${group}/billing/settings`]);
+    expect(preloads(html(`/groups/${id}/billing`))).toEqual(["assets/shared-S.js", "assets/group-G.js", "assets/card-C.js"]);
+    // No data for a group's other pages, nor for an address that holds no group id.
+    expect(html(`/groups/${id}`)).not.toContain('as="fetch"');
+    expect(html("/groups/3f0c/billing")).not.toContain('as="fetch"');
+    expect(html(`/groups/${id}/billing/x`)).not.toContain('as="fetch"');
+  });
+
   it("leaves other pages, and a build without a manifest, as built", () => {
     expect(pageHtml(webRoot(true))("/login")).toBe(INDEX);
     expect(pageHtml(webRoot(false))("/groups/3f0c/billing")).toBe(INDEX);
