@@ -9,6 +9,7 @@
  *   BEFORE_DIR=/tmp/before ROUNDS=3 S=8 npx tsx bench/ab-hot.ts
  *   BEFORE_DIR=/tmp/before BATCH=1000 CONNS=4 npx tsx bench/ab-hot.ts   # the batch endpoint
  *   BEFORE_DIR=/tmp/before PROCS=2 npx tsx bench/ab-hot.ts   # two API processes of each build
+ *   BEFORE_DIR=$PWD AFTER_NODE_OPTIONS=--max-semi-space-size=64 npx tsx bench/ab-hot.ts   # one build, node options A/B
  *
  * The database is migrated by this checkout; the earlier build must work on its schema.
  */
@@ -43,12 +44,14 @@ try {
   const env = { PARTNER_API_BASE: partner.url, PARTNER_API_KEY: "pk", DATABASE_URL: url, STRIPE_API_BASE: stripe.url, STRIPE_WEBHOOK_SECRET: "whsec_x" };
   // PROCS=2: two API processes of each build on the one database, half the connections each (section 1's second run).
   const procs = Number(process.env.PROCS ?? 1);
-  const spawnMany = async (cwd: string) => {
+  const spawnMany = async (cwd: string, extra: Record<string, string> = {}) => {
     const list = [];
-    for (let i = 0; i < procs; i++) list.push(await spawnAt(cwd, env));
+    for (let i = 0; i < procs; i++) list.push(await spawnAt(cwd, { ...env, ...extra }));
     return list;
   };
-  const servers = { before: await spawnMany(process.env.BEFORE_DIR ?? ""), after: await spawnMany(process.cwd()) };
+  // AFTER_NODE_OPTIONS: node options for this checkout's processes only (BEFORE_DIR=$PWD compares options alone).
+  const afterOptions = process.env.AFTER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.AFTER_NODE_OPTIONS } : {};
+  const servers = { before: await spawnMany(process.env.BEFORE_DIR ?? ""), after: await spawnMany(process.cwd(), afterOptions) };
   console.log("spawned", servers);
   const secs = Number(process.env.S ?? 8);
   // BATCH=1000 CONNS=4: the batch endpoint (section 2) instead of single events.
