@@ -50,7 +50,7 @@ try {
     return list;
   };
   // AFTER_NODE_OPTIONS: node options for this checkout's processes only (BEFORE_DIR=$PWD compares options alone).
-  const afterOptions = process.env.AFTER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.AFTER_NODE_OPTIONS } : {};
+  const afterOptions: Record<string, string> = process.env.AFTER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.AFTER_NODE_OPTIONS } : {};
   const servers = { before: await spawnMany(process.env.BEFORE_DIR ?? ""), after: await spawnMany(process.cwd(), afterOptions) };
   console.log("spawned", servers);
   const secs = Number(process.env.S ?? 8);
