@@ -35,3 +35,6 @@ export type Money = z.infer<typeof Money>;
 
 export const Id = z.string().uuid();
 export const Timestamp = z.string().datetime({ offset: true });
+
+/** A calendar month, `YYYY-MM`, as the API takes it in a query (and the page in its address). */
+export const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;

@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import { YEAR_MONTH } from "./common.js";
 import { Balance, CreditSource, Credits } from "./usage.js";
 
-export const MonthParam = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "month must be YYYY-MM");
+export const MonthParam = z.string().regex(YEAR_MONTH, "month must be YYYY-MM");
 const DateParam = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "dates are YYYY-MM-DD")

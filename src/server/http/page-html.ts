@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { YEAR_MONTH } from "../../contracts/common.js";
 
 type ManifestChunk = { file: string; isEntry?: boolean; imports?: string[] };
 
@@ -38,7 +39,6 @@ export function pageHtml(webRoot: string): (path: string, search?: URLSearchPara
 }
 
 const GROUP_BILLING = /^\/groups\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/billing\/?$/i;
-const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 /**
  * What the billing page asks for on its first render (web/app/router.tsx preloadLanding, and
