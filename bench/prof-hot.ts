@@ -24,6 +24,11 @@ const profDir = process.env.PROF_DIR ?? "";
 const { name, url, database, drop } = await scratchDatabase("gb_prof");
 try {
   if (process.env.PG_LOG) await database.query(`alter database ${name} set log_min_duration_statement = 0`);
+  // PG_SET=name=value: a server setting for this database's sessions (e.g. plan_cache_mode=force_generic_plan).
+  if (process.env.PG_SET) {
+    const [setting, value] = process.env.PG_SET.split("=");
+    await database.query(`alter database ${name} set ${setting} = '${value}'`);
+  }
   // AUTO_EXPLAIN=1: each statement's plan with its time per node (auto_explain, log_analyze) in PostgreSQL's log.
   if (process.env.AUTO_EXPLAIN) {
     await database.query(`alter database ${name} set session_preload_libraries = 'auto_explain'`);
