@@ -72,12 +72,16 @@ export async function painted(page: Page) {
   await page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
 }
 
-/** Full-page screenshot at 1280 px and 375 px into test-results/. */
+/**
+ * Full-page screenshot at 1280 px and 375 px into test-results/, of the page as loaded: it waits
+ * for placeholders (skeletons, e.g. the usage chart while its chunk loads) to be replaced first.
+ */
 export async function screenshots(page: Page, name: string) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const original = page.viewportSize() ?? { width: 1280, height: 900 };
   for (const width of [1280, 375]) {
     await page.setViewportSize({ width, height: width === 375 ? 812 : 900 });
+    await page.waitForFunction(() => document.querySelector(".animate-pulse") === null, undefined, { timeout: 10_000 });
     await painted(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow, `${name} scrolls sideways at ${width} px`).toBeLessThanOrEqual(0);
