@@ -50,6 +50,14 @@ describe("Usage section of the billing page (org admin, Online Stores)", () => {
     const scroller = usage.getByRole("group", { name: /Daily usage chart/ });
     const widths = await scroller.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
     expect(widths.scroll).toBeGreaterThan(widths.client);
+    // The legend is outside the scrolling chart: whole at 375 px, wherever the chart is scrolled.
+    const legend = usage.getByRole("list", { name: "Chart legend" });
+    expect(await legend.getByRole("listitem").allTextContents()).toEqual(["Websites' own", "Group monthly", "Group one-time"]);
+    for (const item of await legend.getByRole("listitem").all()) {
+      const box = (await item.boundingBox())!;
+      expect(box.x).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width).toBeLessThanOrEqual(375);
+    }
   });
 
   it("changes the usage section, and only it, with its own month picker kept in the URL", async () => {

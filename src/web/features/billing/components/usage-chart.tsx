@@ -1,10 +1,10 @@
 import { useEffect, useRef } from "react";
-import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from "chart.js";
+import { BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip } from "chart.js";
 import type { UsageDay } from "../../../../contracts/insight.js";
 import { formatNumber } from "../../../lib/format.js";
 import { USAGE_SERIES } from "./usage-series.js";
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
 
 
 const TEXT = "#52525b";
@@ -30,7 +30,9 @@ export default function UsageChart({ days, label }: { days: UsageDay[]; label: s
         animation: false,
         interaction: { mode: "index", intersect: false },
         plugins: {
-          legend: { position: "bottom", align: "start", labels: { boxWidth: 10, boxHeight: 10, color: TEXT, font: { size: 12 } } },
+          // The legend and the day axis's title are HTML under the chart (usage-section.tsx): under
+          // 640 px the canvas scrolls, and drawn in it they were cut off at the scroll's end.
+          legend: { display: false },
           tooltip: { callbacks: { label: (item) => `${item.dataset.label ?? ""}: ${formatNumber(Number(item.raw))}` } },
         },
         scales: {
@@ -38,7 +40,6 @@ export default function UsageChart({ days, label }: { days: UsageDay[]; label: s
             stacked: true,
             grid: { display: false },
             ticks: { color: TEXT, font: { size: 11 }, maxRotation: 0, autoSkipPadding: 8 },
-            title: { display: true, text: "Day of the month (UTC)", color: TEXT, font: { size: 12 } },
           },
           y: {
             stacked: true,
