@@ -73,8 +73,8 @@ export async function painted(page: Page) {
 }
 
 /**
- * Full-page screenshot at 1280 px and 375 px into test-results/, of the page as loaded: it waits
- * for placeholders (skeletons, e.g. the usage chart while its chunk loads) to be replaced first.
+ * Full-page screenshot at 1280 px and 375 px into test-results/, of the page as loaded (it waits
+ * for placeholders, e.g. the usage chart's while its chunk loads, to be replaced) and from its top.
  */
 export async function screenshots(page: Page, name: string) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
@@ -82,6 +82,8 @@ export async function screenshots(page: Page, name: string) {
   for (const width of [1280, 375]) {
     await page.setViewportSize({ width, height: width === 375 ? 812 : 900 });
     await page.waitForFunction(() => document.querySelector(".animate-pulse") === null, undefined, { timeout: 10_000 });
+    // From the top: a full-page shot of a scrolled page draws the sticky header where the view was.
+    await page.evaluate(() => window.scrollTo(0, 0));
     await painted(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow, `${name} scrolls sideways at ${width} px`).toBeLessThanOrEqual(0);
