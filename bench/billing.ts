@@ -1,6 +1,6 @@
 import { addMonths } from "../src/domain/periods.js";
 import { createOrgFixture, TEST_PASSWORD } from "../tests/support/factories.js";
-import { fmt, loadAverage, ms, rps, timeOrderedIdSql, wrk } from "./lib.js";
+import { fmt, loadAverage, ms, rps, seededRollupSql, timeOrderedIdSql, wrk } from "./lib.js";
 import type { BenchContext } from "./run.js";
 
 export interface BillingPage {
@@ -100,13 +100,7 @@ async function seed(ctx: BenchContext): Promise<BillingPage & { ledgerRows: numb
     // The usage_daily rows of those debits, as the debit statement adds them up (ledger/debit-usage.ts):
     // without them the page's usage section showed its empty state, and the LCP measured a page
     // without the usage chart and the websites list.
-    await tx(
-      `insert into usage_daily (group_id, day, website_id, website, group_monthly, group_one_time)
-       select $1::uuid, (s.at at time zone 'UTC')::date, w.website_id,
-              count(*) filter (where s.i % 4 = 0), count(*) filter (where s.i % 4 in (2, 3)), count(*) filter (where s.i % 4 = 1)
-         from bs s join bw w on w.idx = s.widx group by 1, 2, 3`,
-      [g],
-    );
+    await tx(seededRollupSql("bs", "bw", { own: "d.i % 4 = 0", monthly: "d.i % 4 in (2, 3)", oneTime: "d.i % 4 = 1" }), [g]);
     await tx(
       `update credit_grants g set remaining = g.granted + d.total
          from (select grant_id, sum(amount) as total from ledger_entries where kind = 'debit' and grant_id in

@@ -3,7 +3,7 @@ import { get } from "node:http";
 import { spawnServer } from "../tests/support/process.js";
 import { createOrgFixture, TEST_PASSWORD } from "../tests/support/factories.js";
 import { sequentialLatency } from "./billing.js";
-import { cpuPer, fmt, loadAverage, measureCpu, ms, rps, sleep, timeOrderedIdSql, wrk, type CpuQuery, type WrkResult } from "./lib.js";
+import { cpuPer, fmt, loadAverage, measureCpu, ms, rps, seededRollupSql, sleep, timeOrderedIdSql, wrk, type CpuQuery, type WrkResult } from "./lib.js";
 import { profileProcessor } from "./processor.js";
 import type { BenchContext } from "./run.js";
 import { hotPoolFixture } from "./usage.js";
@@ -167,13 +167,7 @@ async function seedUsageGroup(ctx: BenchContext, debits: number): Promise<UsageG
          from ue e join uw w on w.idx = e.widx order by e.at`,
       [g],
     );
-    await tx(
-      `insert into usage_daily (group_id, day, website_id, website, group_monthly, group_one_time)
-       select $1::uuid, (e.at at time zone 'UTC')::date, w.website_id,
-              count(*) filter (where e.i % 4 = 0), count(*) filter (where e.i % 4 in (1, 2)), count(*) filter (where e.i % 4 = 3)
-         from ue e join uw w on w.idx = e.widx group by 1, 2, 3`,
-      [g],
-    );
+    await tx(seededRollupSql("ue", "uw", { own: "d.i % 4 = 0", monthly: "d.i % 4 in (1, 2)", oneTime: "d.i % 4 = 3" }), [g]);
     await tx(
       `update credit_grants g set remaining = g.granted + d.total
          from (select grant_id, sum(amount) as total from ledger_entries where kind = 'debit' and grant_id in

@@ -120,3 +120,16 @@ export function timeOrderedIdSql(at: string) {
   const hex = `lpad(to_hex((extract(epoch from ${at}) * 1000)::bigint), 12, '0')`;
   return `(substr(${hex}, 1, 8) || '-' || substr(${hex}, 9, 4) || '-7' || substr(gen_random_uuid()::text, 16))::uuid`;
 }
+
+/**
+ * SQL adding up bulk-seeded debits into usage_daily for the group `$1`, as the debit statement
+ * does as it debits (ledger/debit-usage.ts): one row per UTC day and website. `debits` has the
+ * columns `i`, `widx`, `at`; `websites` maps `idx` to `website_id`; the three conditions on `d.i`
+ * tell a debit's source.
+ */
+export function seededRollupSql(debits: string, websites: string, source: { own: string; monthly: string; oneTime: string }) {
+  return `insert into usage_daily (group_id, day, website_id, website, group_monthly, group_one_time)
+          select $1::uuid, (d.at at time zone 'UTC')::date, w.website_id,
+                 count(*) filter (where ${source.own}), count(*) filter (where ${source.monthly}), count(*) filter (where ${source.oneTime})
+            from ${debits} d join ${websites} w on w.idx = d.widx group by 1, 2, 3`;
+}
