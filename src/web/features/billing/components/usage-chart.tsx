@@ -30,8 +30,8 @@ export default function UsageChart({ days, label }: { days: UsageDay[]; label: s
         animation: false,
         interaction: { mode: "index", intersect: false },
         plugins: {
-          // The legend and the day axis's title are HTML under the chart (usage-section.tsx): under
-          // 640 px the canvas scrolls, and drawn in it they were cut off at the scroll's end.
+          // The legend and the day axis's title are HTML under the chart (usage-section.tsx):
+          // under 640 px the canvas scrolls, and drawn in it they were cut off at the scroll's end.
           legend: { display: false },
           tooltip: { callbacks: { label: (item) => `${item.dataset.label ?? ""}: ${formatNumber(Number(item.raw))}` } },
         },

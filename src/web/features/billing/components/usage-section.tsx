@@ -158,7 +158,7 @@ function DailyUsageCard({ report, monthlyPeriodEnd, poolAvailable }: { report: U
             </li>
           ))}
         </ul>
-        <span className="sm:ml-auto">Days of the month (UTC)</span>
+        <span className="sm:ml-auto">Day of the month (UTC)</span>
       </div>
       {/* A table stretches past a 1 px box: the wrapper clips it so it never widens the page. */}
       <div className="sr-only">
