@@ -149,17 +149,19 @@ function DailyUsageCard({ report, monthlyPeriodEnd, poolAvailable }: { report: U
         </div>
       </div>
       {/* The legend and the day axis, outside the scrolling chart so that they always show whole. */}
-      <div className="mt-2 flex flex-wrap items-center gap-x-4 gap-y-1 text-xs leading-4 text-muted-foreground">
-        <ul className="flex flex-wrap gap-x-4 gap-y-1" aria-label="Chart legend">
-          {USAGE_SERIES.map((s) => (
-            <li key={s.key} className="flex items-center gap-1.5">
-              <span aria-hidden="true" className="size-2.5 rounded-[2px]" style={{ backgroundColor: s.colour }} />
-              {s.label}
-            </li>
-          ))}
-        </ul>
-        <span className="sm:ml-auto">Day of the month (UTC)</span>
-      </div>
+      {report.days.length > 0 && (
+        <div className="mt-2 flex flex-wrap items-center gap-x-4 gap-y-1 text-xs leading-4 text-muted-foreground">
+          <ul className="flex flex-wrap gap-x-4 gap-y-1" aria-label="Chart legend">
+            {USAGE_SERIES.map((s) => (
+              <li key={s.key} className="flex items-center gap-1.5">
+                <span aria-hidden="true" className="size-2.5 rounded-[2px]" style={{ backgroundColor: s.colour }} />
+                {s.label}
+              </li>
+            ))}
+          </ul>
+          <span className="sm:ml-auto">Day of the month (UTC)</span>
+        </div>
+      )}
       {/* A table stretches past a 1 px box: the wrapper clips it so it never widens the page. */}
       <div className="sr-only">
       <table>
