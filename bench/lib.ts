@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -97,18 +97,32 @@ export type CpuQuery = (sql: string) => Promise<{ rows: { pid: number }[] }>;
 
 export const cpuPer = (cpuMsTotal: number, n: number) => `${((cpuMsTotal * 1000) / Math.max(1, n)).toFixed(0)} µs`;
 
+/** Machine-wide CPU ticks (100 Hz) from /proc/stat: busy (all but idle and iowait), all, and softirq and steal alone. */
+export function systemCpu() {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f as [number, number, number, number, number, number, number, number];
+  return { busy: user + nice + system + irq + softirq + steal, all: user + nice + system + idle + iowait + irq + softirq + steal, softirq, steal };
+}
+
+/**
+ * CPU used while `fn` runs: by each of `pids`, by the database's backends, and the machine's busy
+ * share (`machine`: 200 = both cores busy the whole time).
+ */
 export async function measureCpu<T>(query: CpuQuery, pids: (number | undefined)[], fn: () => Promise<T>) {
   const backends = async () => (await query("select pid from pg_stat_activity where datname = current_database()")).rows.map((r) => r.pid);
   const before = new Map<number, number>();
   for (const pid of [...pids, ...(await backends())]) if (pid) before.set(pid, cpuMs(pid));
+  const sys0 = systemCpu();
   const t0 = performance.now();
   const result = await fn();
   const wall = performance.now() - t0;
+  const sys1 = systemCpu();
   const used = (pid: number | undefined) => (pid && before.has(pid) ? cpuMs(pid) - before.get(pid)! : pid ? cpuMs(pid) : 0);
   const processes = pids.map(used);
   let postgres = 0;
   for (const pid of await backends()) if (!pids.includes(pid)) postgres += used(pid);
-  return { result, wall, processes, postgres };
+  const machine = (100 * cpus().length * (sys1.busy - sys0.busy)) / Math.max(1, sys1.all - sys0.all);
+  return { result, wall, processes, postgres, machine, system: { busyMs: (sys1.busy - sys0.busy) * 10, softirqMs: (sys1.softirq - sys0.softirq) * 10, stealMs: (sys1.steal - sys0.steal) * 10 } };
 }
 
 /**

@@ -14,12 +14,6 @@ import { cpuPer, measureCpu, wrk, type CpuQuery } from "./lib.js";
 import { scratchDatabase, spawnCompiledApi } from "./scratch.js";
 import { hotPoolFixture } from "./usage.js";
 
-/** Machine-wide CPU ticks (100 Hz) from /proc/stat. */
-function systemCpu() {
-  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = f as [number, number, number, number, number, number, number, number];
-  return { busy: user + nice + system + irq + softirq + steal, all: user + nice + system + idle + iowait + irq + softirq + steal, softirq, steal };
-}
 const profDir = process.env.PROF_DIR ?? "";
 const { name, url, database, drop } = await scratchDatabase("gb_prof");
 try {
@@ -41,16 +35,13 @@ try {
   const { key, sites } = await hotPoolFixture({ database } as never);
   for (let round = 1; round <= Number(process.env.ROUNDS ?? 1); round++) {
     const recorder = perf ? spawn("perf", ["record", "-F", "1999", "-g", "-p", String(s.pid), "-o", perf], { stdio: "ignore" }) : undefined;
-    const sys0 = systemCpu();
     const m = await measureCpu(database.query as CpuQuery, [s.pid], () => wrk({ url: s.url, script: process.env.BATCH ? "batch.lua" : "usage.lua", args: [key, `prof-${round}-${Date.now()}`, sites.join(","), ...(process.env.BATCH ? [process.env.BATCH] : [])], connections: Number(process.env.CONNS ?? 32), timeoutS: 30, seconds: Number(process.env.S ?? 10) }));
     const r = m.result;
     if (recorder) {
       recorder.kill("SIGINT");
       await new Promise((done) => recorder.once("exit", done));
     }
-    const sys1 = systemCpu();
-    const busy = sys1.busy - sys0.busy, all = sys1.all - sys0.all;
-    console.log(`machine: ${((2 * 100 * busy) / all).toFixed(0)}% of 2 cores busy (${cpuPer((busy * 10), r.requests)} per request in all; softirq ${cpuPer((sys1.softirq - sys0.softirq) * 10, r.requests)}, steal ${cpuPer((sys1.steal - sys0.steal) * 10, r.requests)})`);
+    console.log(`machine: ${m.machine.toFixed(0)}% of 2 cores busy (${cpuPer(m.system.busyMs, r.requests)} per request in all; softirq ${cpuPer(m.system.softirqMs, r.requests)}, steal ${cpuPer(m.system.stealMs, r.requests)})`);
     console.log(`${(r.s200 / (r.durationUs / 1e6)).toFixed(0)} events/s, p50 ${(r.p50 / 1000).toFixed(1)} ms, p99 ${(r.p99 / 1000).toFixed(1)} ms, non-200 ${r.sother + r.s402}; CPU per request API ${cpuPer(m.processes[0]!, r.requests)}, PostgreSQL ${cpuPer(m.postgres, r.requests)}`);
   }
   child.kill("SIGTERM");

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { findInvariantViolations } from "../src/server/modules/ledger/index.js";
@@ -43,6 +43,11 @@ async function invariantLine(ctx: BenchContext, expect?: { orgId: string; groupI
   const ok = v.grants.length === 0 && v.events.length === 0 && neg[0]!.n === 0;
   return `invariant check: ${ok ? "OK" : "VIOLATED"} (${v.grants.length} grants off their ledger, ${v.events.length} events whose debits do not add up, ${neg[0]!.n} negative)${pool}`;
 }
+
+/** CPU per request of the API process(es) and the database's backends, and how busy each was over the run and the machine's two cores. */
+const cpuLine = (m: { wall: number; postgres: number; machine: number }, api: number, requests: number) =>
+  `CPU per request: API ${cpuPer(api, requests)}, PostgreSQL backends ${cpuPer(m.postgres, requests)} ` +
+  `(over ${(m.wall / 1000).toFixed(1)} s: API ${((100 * api) / m.wall).toFixed(0)}% of a core, PostgreSQL ${((100 * m.postgres) / m.wall).toFixed(0)}%, the machine ${m.machine.toFixed(0)}% of its ${cpus().length} cores)`;
 
 const httpLine = (label: string, r: WrkResult) =>
   `${label}: ${fmt(rps(r))} req/s, p50 ${ms(r.p50)}, p99 ${ms(r.p99)}, max ${ms(r.max)}; 200: ${fmt(r.s200)}, 402: ${fmt(r.s402)}, other: ${fmt(r.sother)}` +
@@ -125,7 +130,7 @@ export async function benchHotPool(ctx: BenchContext) {
     console.log(httpLine("One API process (after a 3 s warm-up)", r));
     const eps = r.s200 / (r.durationUs / 1e6);
     console.log(`  = ${fmt(eps)} debited events/s, ${(eps / ceiling.tps).toFixed(1)}x the single-row ceiling of ${fmt(ceiling.tps)} tps (target 4x: ${eps >= 4 * ceiling.tps ? "MET" : "MISSED"}); p99 ${ms(r.p99)} (target <= 50 ms: ${r.p99 <= 50_000 ? "MET" : "MISSED"})`);
-    console.log(`  CPU per request: API process ${cpuPer(m.processes[0]!, r.requests)}, PostgreSQL backends ${cpuPer(m.postgres, r.requests)} (over ${(m.wall / 1000).toFixed(1)} s: API ${((100 * m.processes[0]!) / m.wall).toFixed(0)}% of a core, PostgreSQL ${((100 * m.postgres) / m.wall).toFixed(0)}%)`);
+    console.log(`  ${cpuLine(m, m.processes[0]!, r.requests)}`);
     console.log(`  database: ${fmt(st.events)} events in ${fmt(st.txs)} transactions (average batch ${(st.events / Math.max(1, st.txs)).toFixed(1)} events, ${fmt(st.txs / (r.durationUs / 1e6))} commits/s); responses counted by wrk: ${fmt(r.s200)} (requests still in flight at the end are committed but not counted)`);
     console.log(`  ${await invariantLine(ctx, { orgId: f.org.id, groupId: f.groupA.id, credits: all.credits })}`);
   }
@@ -141,10 +146,13 @@ export async function benchHotPool(ctx: BenchContext) {
     await Promise.all([s1, s2].map((s, i) => wrk({ url: s.url, script: "usage.lua", args: [key, `${tag}-warm${i}`, sites.join(",")], connections: half, threads: 1, seconds: 3 })));
     await sleep(500); // the warm-up's last requests commit before the count starts
     const since = new Date();
-    const [a, b] = await Promise.all([
-      wrk({ url: s1.url, script: "usage.lua", args: [key, `${tag}-a`, sites.join(",")], connections: half, threads: 1, seconds: ctx.seconds }),
-      wrk({ url: s2.url, script: "usage.lua", args: [key, `${tag}-b`, sites.join(",")], connections: half, threads: 1, seconds: ctx.seconds }),
-    ]);
+    const m = await measureCpu(ctx.database.query as CpuQuery, [s1.child.pid, s2.child.pid], () =>
+      Promise.all([
+        wrk({ url: s1.url, script: "usage.lua", args: [key, `${tag}-a`, sites.join(",")], connections: half, threads: 1, seconds: ctx.seconds }),
+        wrk({ url: s2.url, script: "usage.lua", args: [key, `${tag}-b`, sites.join(",")], connections: half, threads: 1, seconds: ctx.seconds }),
+      ]),
+    );
+    const [a, b] = m.result;
     await sleep(2000); // requests in flight when wrk stops still commit
     const st = await usageStats(ctx, f.org.id, since);
     const all = await usageStats(ctx, f.org.id, new Date(0));
@@ -157,6 +165,8 @@ export async function benchHotPool(ctx: BenchContext) {
       `  = ${fmt(total)} debited events/s together, ${(total / ceiling.tps).toFixed(1)}x the single-row ceiling of ${fmt(ceiling.tps)} tps (target 4x: ${total >= 4 * ceiling.tps ? "MET" : "MISSED"}); ` +
         `p99 ${ms(p99)}, the worse of the two (target <= 50 ms: ${p99 <= 50_000 ? "MET" : "MISSED"})`,
     );
+    const api = m.processes[0]! + m.processes[1]!;
+    console.log(`  ${cpuLine(m, api, a.requests + b.requests)}`);
     console.log(`  database: ${fmt(st.events)} events in ${fmt(st.txs)} transactions (average batch ${(st.events / Math.max(1, st.txs)).toFixed(1)})`);
     console.log(`  ${await invariantLine(ctx, { orgId: f.org.id, groupId: f.groupA.id, credits: all.credits })}`);
   }
@@ -175,10 +185,14 @@ export async function benchHotPool(ctx: BenchContext) {
     }
     await sleep(200);
     const since = new Date(Date.now() - 1000);
-    const r = await wrk({ url: s1.url, script: "usage.lua", args: [key, `spread-${Date.now()}`, f.websitesA.map((w) => w.id).join(",")], connections: ctx.clients, seconds: ctx.seconds });
+    const m = await measureCpu(ctx.database.query as CpuQuery, [s1.child.pid], () =>
+      wrk({ url: s1.url, script: "usage.lua", args: [key, `spread-${Date.now()}`, f.websitesA.map((w) => w.id).join(",")], connections: ctx.clients, seconds: ctx.seconds }),
+    );
+    const r = m.result;
     await sleep(2000);
     const st = await usageStats(ctx, f.org.id, since);
     console.log(httpLine(`Spread (50 websites spending their own credits, one process, ${ctx.clients} clients)`, r));
+    console.log(`  ${cpuLine(m, m.processes[0]!, r.requests)}`);
     console.log(`  database: ${fmt(st.events)} events in ${fmt(st.txs)} transactions (average batch ${(st.events / Math.max(1, st.txs)).toFixed(1)})`);
     console.log(`  ${await invariantLine(ctx)}`);
   }
