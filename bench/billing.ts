@@ -88,8 +88,10 @@ async function seed(ctx: BenchContext): Promise<BillingPage & { ledgerRows: numb
       [rowsWanted],
     );
     await tx(
-      `insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at)
-       select s.id, $1, w.website_id, 'seed-' || s.i, 1, '{}'::jsonb, s.at from bs s join bw w on w.idx = s.widx order by s.at`,
+      // Each event's kept answer as the product writes it (ledger/event-answer.ts): a balance, then its one part's source and credits.
+      `insert into usage_events (id, org_id, website_id, idempotency_key, credits, answer, created_at)
+       select s.id, $1, w.website_id, 'seed-' || s.i, 1, array[0, 0, 0, case s.i % 4 when 0 then 1 when 1 then 3 else 2 end, 1]::bigint[], s.at
+         from bs s join bw w on w.idx = s.widx order by s.at`,
       [f.org.id],
     );
     await tx(

@@ -155,8 +155,10 @@ async function seedUsageGroup(ctx: BenchContext, debits: number): Promise<UsageG
       [debits],
     );
     await tx(
-      `insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at)
-       select e.id, $1, w.website_id, 'bench-usage-' || e.i, 1, '{}'::jsonb, e.at from ue e join uw w on w.idx = e.widx order by e.at`,
+      // Each event's kept answer as the product writes it (ledger/event-answer.ts): a balance, then its one part's source and credits.
+      `insert into usage_events (id, org_id, website_id, idempotency_key, credits, answer, created_at)
+       select e.id, $1, w.website_id, 'bench-usage-' || e.i, 1, array[0, 0, 0, case e.i % 4 when 0 then 1 when 3 then 3 else 2 end, 1]::bigint[], e.at
+         from ue e join uw w on w.idx = e.widx order by e.at`,
       [f.org.id],
     );
     await tx(

@@ -115,6 +115,41 @@ describe("idempotency", () => {
     expect((await api.get(`/api/v1/websites/${f.websitesA[0]!.id}/balance`)).json.available).toBe(90);
   });
 
+  it("replays an answer split over three sources byte for byte, parts and balance as first given", async () => {
+    const f = await setup({ monthly: 20, oneTime: 100 });
+    expect((await grant(f, 0, 5)).status).toBe(201);
+    const k = key();
+    const a = await use(f.websitesA[0]!.id, 30, k);
+    expect(a.status).toBe(200);
+    expect(a.json.parts).toEqual([
+      { source: "website", credits: 5 },
+      { source: "group_monthly", credits: 20 },
+      { source: "group_one_time", credits: 5 },
+    ]);
+    await use(f.websitesA[1]!.id, 7); // the balance moves on; the replay keeps the first answer's
+    const b = await use(f.websitesA[0]!.id, 30, k);
+    expect(b.status).toBe(200);
+    expect(b.text).toBe(a.text);
+    expect(b.json.balance).toEqual({ website: 0, groupMonthly: 0, groupOneTime: 95 });
+  });
+
+  it("replays an event recorded before answers were kept as numbers (its whole answer as JSON)", async () => {
+    const f = await setup({ oneTime: 100 });
+    const k = key();
+    const first = { id: crypto.randomUUID(), websiteId: f.websitesA[0]!.id, credits: 4, parts: [{ source: "group_one_time", credits: 4 }], balance: { website: 0, groupMonthly: 0, groupOneTime: 96 } };
+    await database.query("insert into usage_events (id, org_id, website_id, idempotency_key, credits, response) values ($1, $2, $3, $4, 4, $5)", [
+      first.id,
+      f.org.id,
+      first.websiteId,
+      k,
+      JSON.stringify(first),
+    ]);
+    const r = await use(f.websitesA[0]!.id, 4, k);
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual(first);
+    expect((await use(f.websitesA[0]!.id, 5, k)).status).toBe(409);
+  });
+
   it("debits once when duplicates arrive at the same moment", async () => {
     const f = await setup({ oneTime: 1000 });
     const k = key();

@@ -298,13 +298,18 @@ export const usageEvents = pgTable(
     websiteId: uuid("website_id").notNull(),
     idempotencyKey: text("idempotency_key").notNull(),
     credits: bigint("credits", { mode: "number" }).notNull(),
-    /** The first answer, returned again for a replay of the same key and body. */
-    response: jsonb("response").notNull(),
+    /**
+     * The first answer, returned again for a replay of the same key and body: its balance and parts
+     * as numbers (ledger/event-answer.ts, 0015); `response` holds the whole answer of rows written before.
+     */
+    answer: bigint("answer", { mode: "number" }).array(),
+    response: jsonb("response"),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex("usage_events_idem_uq").on(t.orgId, t.idempotencyKey),
     check("usage_events_credits_ck", sql`${t.credits} > 0`),
+    check("usage_events_answer_ck", sql`${t.answer} is not null or ${t.response} is not null`),
   ],
 );
 

@@ -11,11 +11,14 @@ export interface WebsiteRow {
 
 /** An event seen before under the same key (a replay). */
 export interface SeenRow {
+  id: string;
   org_id: string;
   idempotency_key: string;
   website_id: string;
   credits: number | string;
-  response: UsageResult;
+  /** The first answer's balance and parts (event-answer.ts); rows written before 0015 have `response` instead. */
+  answer: (number | string)[] | null;
+  response: UsageResult | null;
 }
 
 /** A website's cap on pool credits, with its use in the current month. */

@@ -5,6 +5,7 @@ import { planCappedDebitInPlace, poolCreditsOf } from "../../../domain/pool-cont
 import { plainArray, type Query } from "../../db/client.js";
 import { syncPoolControls } from "../controls/pool-state.js";
 import { ownersOf, type DebitCache, type DebitState, type GrantJson, type WebsiteRow } from "./debit-state.js";
+import { decodeAnswer, encodeAnswer } from "./event-answer.js";
 import { timeOrderedId } from "./event-id.js";
 import { expireGrants } from "./expire-credits.js";
 import { SOURCE_OF } from "./grant-kinds.js";
@@ -61,7 +62,7 @@ const readSql = (lock: boolean) =>
             -- One index probe per key, whatever the table's size when the plan was made: as a join,
             -- a plan cached while usage_events was nearly empty hashes a whole scan of it.
             (select coalesce(json_agg(u), '[]') from unnest($2::uuid[], $3::text[]) as k(org_id, idempotency_key),
-               lateral (select e.org_id, e.idempotency_key, e.website_id, e.credits, e.response from usage_events e
+               lateral (select e.id, e.org_id, e.idempotency_key, e.website_id, e.credits, e.answer, e.response from usage_events e
                          where e.org_id = k.org_id and e.idempotency_key = k.idempotency_key offset 0) u) as seen,
             (select coalesce(json_agg(l order by l.id), '[]') from locked l) as grants,
             (select coalesce(json_agg(c), '[]') from caps c) as caps,
@@ -80,10 +81,9 @@ const READ = readSql(false);
  * It returns the debited grants' credits left and the drawn caps' use, after it (for the lane's cache).
  */
 const WRITE = `with ev as (
-     insert into usage_events (id, org_id, website_id, idempotency_key, credits, response, created_at)
-     select t.*, $15::timestamptz
-       from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[],
-                   array(select r from jsonb_array_elements($6::jsonb) with ordinality as x(r, n) order by n)) as t
+     insert into usage_events (id, org_id, website_id, idempotency_key, credits, answer, created_at)
+     select t.id, t.org_id, t.website_id, t.key, t.credits, t.answer::bigint[], $15::timestamptz
+       from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::text[]) as t(id, org_id, website_id, key, credits, answer)
      on conflict (org_id, idempotency_key) do nothing
      returning id
    ), debits as (
@@ -222,7 +222,8 @@ async function debit(
   const sites = new Map(siteRows.map((s) => [s.id, s]));
   const firstByKey = new Map<string, { websiteId: string; credits: number; outcome: UsageOutcome | null }>();
   for (const s of seen) {
-    firstByKey.set(`${s.org_id}\u0000${s.idempotency_key}`, { websiteId: s.website_id, credits: Number(s.credits), outcome: { status: 200, result: s.response } });
+    const result = s.answer ? decodeAnswer(s, s.answer) : s.response!;
+    firstByKey.set(`${s.org_id}\u0000${s.idempotency_key}`, { websiteId: s.website_id, credits: Number(s.credits), outcome: { status: 200, result } });
   }
   const locked: GrantRow[] = grants.map((g) => ({
     ...g,
@@ -362,7 +363,7 @@ async function debit(
       plainArray(newEvents.map((e) => e.websiteId)),
       newEvents.map((e) => e.key),
       plainArray(newEvents.map((e) => e.credits)),
-      JSON.stringify(newEvents.map((e) => e.response)), // one JSON array: no per-element escaping
+      `{${newEvents.map((e) => `"${encodeAnswer(e.response)}"`).join(",")}}`, // each answer a bigint[] literal (event-answer.ts)
       plainArray(debits.map((d) => d.grantId)),
       plainArray(debits.map((d) => d.amount)),
       plainArray(debits.map((d) => d.eventId)),
