@@ -136,18 +136,16 @@ describe("idempotency", () => {
   it("replays an event recorded before answers were kept as numbers (its whole answer as JSON)", async () => {
     const f = await setup({ oneTime: 100 });
     const k = key();
-    const first = { id: crypto.randomUUID(), websiteId: f.websitesA[0]!.id, credits: 4, parts: [{ source: "group_one_time", credits: 4 }], balance: { website: 0, groupMonthly: 0, groupOneTime: 96 } };
-    await database.query("insert into usage_events (id, org_id, website_id, idempotency_key, credits, response) values ($1, $2, $3, $4, 4, $5)", [
-      first.id,
-      f.org.id,
-      first.websiteId,
-      k,
-      JSON.stringify(first),
-    ]);
-    const r = await use(f.websitesA[0]!.id, 4, k);
-    expect(r.status).toBe(200);
-    expect(r.json).toEqual(first);
+    const first = await use(f.websitesA[0]!.id, 4, k);
+    expect(first.status).toBe(200);
+    // The row as migration 0015 found those written before it: the whole answer in `response`.
+    await database.query("update usage_events set response = $2::jsonb, answer = null where id = $1", [first.json.id, first.text]);
+    const again = await use(f.websitesA[0]!.id, 4, k);
+    expect(again.status).toBe(200);
+    expect(again.json).toEqual(first.json);
     expect((await use(f.websitesA[0]!.id, 5, k)).status).toBe(409);
+    expect((await api.get(`/api/v1/websites/${f.websitesA[0]!.id}/balance`)).json.available).toBe(96);
+    await expectLedgerConsistent(database);
   });
 
   it("debits once when duplicates arrive at the same moment", async () => {
