@@ -102,15 +102,12 @@ const WRITE = `with ev as (
         set website = u.website + excluded.website, group_monthly = u.group_monthly + excluded.group_monthly,
             group_one_time = u.group_one_time + excluded.group_one_time
    ), balances as (
-     update credit_grants g set remaining = g.remaining - t.d from unnest($10::bigint[], $11::bigint[]) as t(id, d)
-      where g.id = t.id and g.remaining >= t.d
-     returning g.id, g.remaining
+     -- The guarded UPDATEs run as functions (0016): when another process's write of the pool holds
+     -- the row, the re-check after its commit rebuilds their small plans, not this statement's.
+     select grant_id as id, credits_left as remaining from usage_debit_grants($10::bigint[], $11::bigint[])
    ), capped as (
-     update website_pool_caps c
-        set used_credits = (case when c.used_month = $12 then c.used_credits else 0 end) + t.d, used_month = $12, updated_at = now()
-       from unnest($13::uuid[], $14::bigint[]) as t(w, d)
-      where c.website_id = t.w and (case when c.used_month = $12 then c.used_credits else 0 end) + t.d <= c.monthly_credits
-     returning c.website_id, c.used_credits
+     select capped_website as website_id, credits_used as used_credits from usage_draw_caps($12::text, $13::uuid[], $14::bigint[])
+      where cardinality($13::uuid[]) > 0
    )
    -- In this order: what the plan relied on, and the inserts, before the pool's grant is locked
    -- (held until the commit, which another process's debit of the pool waits for); the

@@ -1,0 +1,27 @@
+-- Issue 15: the usage write statement (ledger/debit-usage.ts) takes each part from its grant, and a
+-- capped website's pool credits from its cap, with UPDATEs guarded by what is left. When two
+-- processes debit one pool, the second UPDATE waits for the first's commit and then re-checks the
+-- row's newer version (EvalPlanQual), which builds a second executor state for the whole statement it
+-- belongs to: for the write's ~60 plan nodes, half of PostgreSQL's CPU under two processes
+-- (perf, bench/write-cost.ts WRITERS=2). As functions, the UPDATEs are statements of their own:
+-- the re-check rebuilds only their own small plans. Same guards, same row locks, same answers.
+CREATE FUNCTION usage_debit_grants(ids bigint[], amounts bigint[]) RETURNS TABLE (grant_id bigint, credits_left bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY
+    UPDATE credit_grants g SET remaining = g.remaining - t.d FROM unnest(ids, amounts) AS t(id, d)
+     WHERE g.id = t.id AND g.remaining >= t.d
+    RETURNING g.id, g.remaining;
+END
+$$;--> statement-breakpoint
+CREATE FUNCTION usage_draw_caps(month text, websites uuid[], amounts bigint[]) RETURNS TABLE (capped_website uuid, credits_used bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY
+    UPDATE website_pool_caps c
+       SET used_credits = (CASE WHEN c.used_month = month THEN c.used_credits ELSE 0 END) + t.d, used_month = month, updated_at = now()
+      FROM unnest(websites, amounts) AS t(w, d)
+     WHERE c.website_id = t.w AND (CASE WHEN c.used_month = month THEN c.used_credits ELSE 0 END) + t.d <= c.monthly_credits
+    RETURNING c.website_id, c.used_credits;
+END
+$$;
