@@ -5,23 +5,28 @@
 -- belongs to: for the write's ~60 plan nodes, half of PostgreSQL's CPU under two processes
 -- (perf, bench/write-cost.ts WRITERS=2). As functions, the UPDATEs are statements of their own:
 -- the re-check rebuilds only their own small plans. Same guards, same row locks, same answers.
+-- One UPDATE per row, by primary key, in the order given (ascending ids from the caller, so two
+-- writes lock shared rows in one order): a plan cached by the function cannot turn into a scan.
 CREATE FUNCTION usage_debit_grants(ids bigint[], amounts bigint[]) RETURNS TABLE (grant_id bigint, credits_left bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
-  RETURN QUERY
-    UPDATE credit_grants g SET remaining = g.remaining - t.d FROM unnest(ids, amounts) AS t(id, d)
-     WHERE g.id = t.id AND g.remaining >= t.d
-    RETURNING g.id, g.remaining;
+  FOR i IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
+    UPDATE credit_grants g SET remaining = g.remaining - amounts[i]
+     WHERE g.id = ids[i] AND g.remaining >= amounts[i]
+    RETURNING g.id, g.remaining INTO grant_id, credits_left;
+    IF FOUND THEN RETURN NEXT; END IF;
+  END LOOP;
 END
 $$;--> statement-breakpoint
 CREATE FUNCTION usage_draw_caps(month text, websites uuid[], amounts bigint[]) RETURNS TABLE (capped_website uuid, credits_used bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
-  RETURN QUERY
+  FOR i IN 1 .. coalesce(array_length(websites, 1), 0) LOOP
     UPDATE website_pool_caps c
-       SET used_credits = (CASE WHEN c.used_month = month THEN c.used_credits ELSE 0 END) + t.d, used_month = month, updated_at = now()
-      FROM unnest(websites, amounts) AS t(w, d)
-     WHERE c.website_id = t.w AND (CASE WHEN c.used_month = month THEN c.used_credits ELSE 0 END) + t.d <= c.monthly_credits
-    RETURNING c.website_id, c.used_credits;
+       SET used_credits = (CASE WHEN c.used_month = month THEN c.used_credits ELSE 0 END) + amounts[i], used_month = month, updated_at = now()
+     WHERE c.website_id = websites[i] AND (CASE WHEN c.used_month = month THEN c.used_credits ELSE 0 END) + amounts[i] <= c.monthly_credits
+    RETURNING c.website_id, c.used_credits INTO capped_website, credits_used;
+    IF FOUND THEN RETURN NEXT; END IF;
+  END LOOP;
 END
 $$;

@@ -345,7 +345,7 @@ async function debit(
   // 5. Write: the events (a concurrent duplicate from another process makes us start over), the debits, the balances.
   if (newEvents.length > 0) {
     const changed = locked.filter((g) => snapshots.get(g)!.remaining !== Number(g.remaining));
-    const capped = [...capDrawn.keys()];
+    const capped = [...capDrawn.keys()].sort(compare); // locked in one order by concurrent writes
     // The usage_daily rows of this batch, sorted so that concurrent batches lock them in one order.
     const rollup = [...rollupOf.values()].sort((x, y) => compare(x.groupId, y.groupId) || compare(x.websiteId, y.websiteId));
     // What the plan relied on, for the write to check: the websites as they were, the grants with
