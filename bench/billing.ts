@@ -1,6 +1,6 @@
 import { addMonths } from "../src/domain/periods.js";
 import { createOrgFixture, TEST_PASSWORD } from "../tests/support/factories.js";
-import { fmt, loadAverage, ms, rps, seededRollupSql, timeOrderedIdSql, wrk } from "./lib.js";
+import { fmt, loadAverage, ms, rps, seededAnswerSql, seededRollupSql, timeOrderedIdSql, wrk, type SeededSources } from "./lib.js";
 import type { BenchContext } from "./run.js";
 
 export interface BillingPage {
@@ -21,6 +21,9 @@ async function login(base: string, email: string, password: string) {
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
   return res.headers.get("set-cookie")!.split(";")[0]!;
 }
+
+/** A seeded debit's source by its number `i` (the ledger entries below take their grant the same way). */
+const SOURCES: SeededSources = { own: "d.i % 4 = 0", monthly: "d.i % 4 in (2, 3)", oneTime: "d.i % 4 = 1" };
 
 /**
  * A group of 1,000 websites with 36 months of history: monthly grants (35 expired, one current),
@@ -88,9 +91,8 @@ async function seed(ctx: BenchContext): Promise<BillingPage & { ledgerRows: numb
       [rowsWanted],
     );
     await tx(
-      // Each event's kept answer as the product writes it (ledger/event-answer.ts): a balance, then its one part's source and credits.
       `insert into usage_events (id, org_id, website_id, idempotency_key, credits, answer, created_at)
-       select s.id, $1, w.website_id, 'seed-' || s.i, 1, array[0, 0, 0, case s.i % 4 when 0 then 1 when 1 then 3 else 2 end, 1]::bigint[], s.at
+       select s.id, $1, w.website_id, 'seed-' || s.i, 1, ${seededAnswerSql("s", SOURCES)}, s.at
          from bs s join bw w on w.idx = s.widx order by s.at`,
       [f.org.id],
     );
@@ -102,7 +104,7 @@ async function seed(ctx: BenchContext): Promise<BillingPage & { ledgerRows: numb
     // The usage_daily rows of those debits, as the debit statement adds them up (ledger/debit-usage.ts):
     // without them the page's usage section showed its empty state, and the LCP measured a page
     // without the usage chart and the websites list.
-    await tx(seededRollupSql("bs", "bw", { own: "d.i % 4 = 0", monthly: "d.i % 4 in (2, 3)", oneTime: "d.i % 4 = 1" }), [g]);
+    await tx(seededRollupSql("bs", "bw", SOURCES), [g]);
     await tx(
       `update credit_grants g set remaining = g.granted + d.total
          from (select grant_id, sum(amount) as total from ledger_entries where kind = 'debit' and grant_id in

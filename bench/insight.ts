@@ -3,7 +3,7 @@ import { get } from "node:http";
 import { spawnServer } from "../tests/support/process.js";
 import { createOrgFixture, TEST_PASSWORD } from "../tests/support/factories.js";
 import { sequentialLatency } from "./billing.js";
-import { cpuPer, fmt, loadAverage, measureCpu, ms, rps, seededRollupSql, sleep, timeOrderedIdSql, wrk, type CpuQuery, type WrkResult } from "./lib.js";
+import { cpuPer, fmt, loadAverage, measureCpu, ms, rps, seededAnswerSql, seededRollupSql, sleep, timeOrderedIdSql, wrk, type CpuQuery, type SeededSources, type WrkResult } from "./lib.js";
 import { profileProcessor } from "./processor.js";
 import type { BenchContext } from "./run.js";
 import { hotPoolFixture } from "./usage.js";
@@ -113,6 +113,9 @@ async function login(base: string, email: string) {
   return res.headers.get("set-cookie")!.split(";")[0]!;
 }
 
+/** A seeded debit's source by its number `i` (the ledger entries below take their grant the same way). */
+const USAGE_SOURCES: SeededSources = { own: "d.i % 4 = 0", monthly: "d.i % 4 in (1, 2)", oneTime: "d.i % 4 = 3" };
+
 /**
  * A group of 1,000 websites with `debits` debits in the current UTC month, spread over its days
  * so far (own, monthly and one-time), bulk-inserted in one statement per table, and their
@@ -155,9 +158,8 @@ async function seedUsageGroup(ctx: BenchContext, debits: number): Promise<UsageG
       [debits],
     );
     await tx(
-      // Each event's kept answer as the product writes it (ledger/event-answer.ts): a balance, then its one part's source and credits.
       `insert into usage_events (id, org_id, website_id, idempotency_key, credits, answer, created_at)
-       select e.id, $1, w.website_id, 'bench-usage-' || e.i, 1, array[0, 0, 0, case e.i % 4 when 0 then 1 when 3 then 3 else 2 end, 1]::bigint[], e.at
+       select e.id, $1, w.website_id, 'bench-usage-' || e.i, 1, ${seededAnswerSql("e", USAGE_SOURCES)}, e.at
          from ue e join uw w on w.idx = e.widx order by e.at`,
       [f.org.id],
     );
@@ -169,7 +171,7 @@ async function seedUsageGroup(ctx: BenchContext, debits: number): Promise<UsageG
          from ue e join uw w on w.idx = e.widx order by e.at`,
       [g],
     );
-    await tx(seededRollupSql("ue", "uw", { own: "d.i % 4 = 0", monthly: "d.i % 4 in (1, 2)", oneTime: "d.i % 4 = 3" }), [g]);
+    await tx(seededRollupSql("ue", "uw", USAGE_SOURCES), [g]);
     await tx(
       `update credit_grants g set remaining = g.granted + d.total
          from (select grant_id, sum(amount) as total from ledger_entries where kind = 'debit' and grant_id in

@@ -2,6 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
+import { SOURCE_CODE } from "../src/server/modules/ledger/event-answer.js";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const LUA_DIR = resolve(import.meta.dirname, "lua");
@@ -135,13 +136,29 @@ export function timeOrderedIdSql(at: string) {
   return `(substr(${hex}, 1, 8) || '-' || substr(${hex}, 9, 4) || '-7' || substr(gen_random_uuid()::text, 16))::uuid`;
 }
 
+/** Which of a bulk-seeded debit's sources it is, as SQL conditions on the debits' `d.i`. */
+export interface SeededSources {
+  own: string;
+  monthly: string;
+  oneTime: string;
+}
+
+/**
+ * SQL for a bulk-seeded event's kept answer, as the product writes it (ledger/event-answer.ts): a
+ * balance, then its one part's source and credit. `alias` names the debits' relation.
+ */
+export function seededAnswerSql(alias: string, source: SeededSources) {
+  const on = (condition: string) => condition.replaceAll("d.", `${alias}.`);
+  return `array[0, 0, 0, case when ${on(source.own)} then ${SOURCE_CODE.website} when ${on(source.oneTime)} then ${SOURCE_CODE.group_one_time} else ${SOURCE_CODE.group_monthly} end, 1]::bigint[]`;
+}
+
 /**
  * SQL adding up bulk-seeded debits into usage_daily for the group `$1`, as the debit statement
  * does as it debits (ledger/debit-usage.ts): one row per UTC day and website. `debits` has the
  * columns `i`, `widx`, `at`; `websites` maps `idx` to `website_id`; the three conditions on `d.i`
  * tell a debit's source.
  */
-export function seededRollupSql(debits: string, websites: string, source: { own: string; monthly: string; oneTime: string }) {
+export function seededRollupSql(debits: string, websites: string, source: SeededSources) {
   return `insert into usage_daily (group_id, day, website_id, website, group_monthly, group_one_time)
           select $1::uuid, (d.at at time zone 'UTC')::date, w.website_id,
                  count(*) filter (where ${source.own}), count(*) filter (where ${source.monthly}), count(*) filter (where ${source.oneTime})

@@ -1,9 +1,9 @@
 /**
- * What one debit write costs, by batch size, without contention: one connection writes batches of
- * B one-credit events to a hot pool one after another (planned from the lane's memory, as the hot
- * path does), and the CPU of this process (planning, the driver) and of the connection's
- * PostgreSQL backend (bind, execute, commit) is divided per write. The per-write fixed cost and the
- * per-event cost follow from two sizes.
+ * What one debit write costs, by batch size: one connection (or WRITERS, at once, on the same pool)
+ * writes batches of B one-credit events to a hot pool one after another (planned from the lane's
+ * memory, as the hot path does), and the CPU of this process (planning, the driver) and of the
+ * connections' PostgreSQL backends (bind, execute, commit) is divided per write. The per-write fixed
+ * cost and the per-event cost follow from two sizes.
  *   npx tsx bench/write-cost.ts            SIZES=1,8,16,32,64 WRITES=400 WRITERS=1 EXPLAIN=
  */
 import { systemClock } from "../src/server/clock.js";
@@ -38,7 +38,6 @@ try {
         return await debitUsageOptimistic(writers[w]!.query, events, systemClock(), { from, cache: caches[w] });
       } catch (err) {
         if (from === "read") throw err;
-        if (process.env.DEBUG && retries < 3) console.log("planned again:", err instanceof Error ? `${err.constructor.name} ${err.message}` : err);
         // As the lane does: a batch of websites it does not know yet is read; a plan the write refused, read afresh.
         if (!(err instanceof NeedsRead)) {
           retries++;

@@ -8,14 +8,14 @@ import type { CreditSource, UsageResult } from "../../../contracts/usage.js";
  * answer as `jsonb` (bench/write-cost.ts, docs/performance.md 2026-11-28): the write binds, parses
  * and stores a few numbers instead of ~230 bytes of JSON per event.
  */
-const CODE: Record<CreditSource, number> = { website: 1, group_monthly: 2, group_one_time: 3 };
+export const SOURCE_CODE: Readonly<Record<CreditSource, number>> = { website: 1, group_monthly: 2, group_one_time: 3 };
 const SOURCE: readonly (CreditSource | undefined)[] = [undefined, "website", "group_monthly", "group_one_time"];
 
 /** The answer's numbers, as a PostgreSQL array literal (`{…}`) for a `text[]` parameter cast to `bigint[]`. */
 export function encodeAnswer(result: UsageResult): string {
   const { balance, parts } = result;
   let text = `{${balance.website},${balance.groupMonthly},${balance.groupOneTime}`;
-  for (const p of parts) text += `,${CODE[p.source]},${p.credits}`;
+  for (const p of parts) text += `,${SOURCE_CODE[p.source]},${p.credits}`;
   return `${text}}`;
 }
 
