@@ -2,7 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
-import { SOURCE_CODE } from "../src/server/modules/ledger/event-answer.js";
+import { SOURCE_CODE } from "../src/server/modules/ledger/index.js";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const LUA_DIR = resolve(import.meta.dirname, "lua");
