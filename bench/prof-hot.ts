@@ -30,7 +30,7 @@ try {
     await database.query(`alter database ${name} set auto_explain.log_analyze = on`);
   }
   const perf = process.env.PERF ?? "";
-  const s = await spawnCompiledApi(process.cwd(), { DATABASE_URL: url }, profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : perf ? ["--perf-basic-prof-only-functions"] : []);
+  const s = await spawnCompiledApi(process.cwd(), { DATABASE_URL: url }, [...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : perf ? ["--perf-basic-prof-only-functions"] : []), ...(process.env.NODE_ARGS ? process.env.NODE_ARGS.split(" ") : [])]);
   const child = s.child;
   const { key, sites } = await hotPoolFixture({ database } as never);
   for (let round = 1; round <= Number(process.env.ROUNDS ?? 1); round++) {
@@ -49,6 +49,12 @@ try {
   if (profDir) {
     const file = readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile")).sort().at(-1)!;
     const prof = JSON.parse(readFileSync(join(profDir, file), "utf8")) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples: number[]; timeDeltas: number[] };
+    // PROF_LAST_S=N: only the samples of the profile's last N seconds (the last round, after warm-up and JIT).
+    const times: number[] = [];
+    prof.timeDeltas.reduce((t, d, i) => (times[i] = t + d), 0);
+    const from = process.env.PROF_LAST_S ? times.at(-1)! - Number(process.env.PROF_LAST_S) * 1e6 : -Infinity;
+    prof.samples = prof.samples.filter((_, i) => times[i]! >= from);
+    prof.timeDeltas = prof.timeDeltas.filter((_, i) => times[i]! >= from);
     const self = new Map<number, number>();
     prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
     const byFn = new Map<string, number>();

@@ -11,6 +11,20 @@ import { AppError } from "../errors.js";
  * items one by one (the usage batch) hands them over inside a `ValidatedPerItem`.
  */
 export function findBadText(value: unknown, path: (string | number)[] = []): string | null {
+  // The common case, found without building a path per value; the path only for the message.
+  return path.length === 0 && !hasBadText(value) ? null : describeBadText(value, path);
+}
+
+function hasBadText(value: unknown): boolean {
+  if (typeof value === "string") return !value.isWellFormed() || value.includes("\u0000");
+  if (Array.isArray(value)) return value.some(hasBadText);
+  if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const k in value) if (hasBadText(k) || hasBadText((value as Record<string, unknown>)[k])) return true;
+  }
+  return false;
+}
+
+function describeBadText(value: unknown, path: (string | number)[]): string | null {
   if (typeof value === "string") {
     if (!value.isWellFormed()) return `${where(path)}is not well-formed UTF-16 text (a lone surrogate).`;
     if (value.includes("\u0000")) return `${where(path)}must not contain NUL (U+0000) characters.`;
@@ -18,14 +32,14 @@ export function findBadText(value: unknown, path: (string | number)[] = []): str
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const bad = findBadText(value[i], [...path, i]);
+      const bad = describeBadText(value[i], [...path, i]);
       if (bad) return bad;
     }
     return null;
   }
   if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
     for (const [k, v] of Object.entries(value)) {
-      const bad = findBadText(k, path) ?? findBadText(v, [...path, k]);
+      const bad = describeBadText(k, path) ?? describeBadText(v, [...path, k]);
       if (bad) return bad;
     }
   }

@@ -67,10 +67,12 @@ export function createUsageProcessor({
   /** Until when (ms) a lane debits the locking way, since another process spoiled one of its plans. */
   const contendedUntil: number[] = new Array<number>(lanes).fill(0);
   /** The pool each website's events draw on (a lane key), cached for 30 s; one lookup per website however many events wait for it. */
-  const poolOf = new Map<string, { key: Promise<string>; at: number }>();
+  const poolOf = new Map<string, { key: Promise<string>; at: number; lane?: number }>();
 
-  function laneOf(websiteId: string): Promise<number> {
+  /** The lane of a website's events: at once when its pool is known, else after one lookup. */
+  function laneOf(websiteId: string): number | Promise<number> {
     let hit = poolOf.get(websiteId);
+    if (hit?.lane !== undefined && Date.now() - hit.at <= 30_000) return hit.lane;
     if (!hit || Date.now() - hit.at > 30_000) {
       // The group's pool while its billing is enabled; otherwise the website's own credits are all it
       // can draw on, so its events need not wait behind its group's other websites.
@@ -86,10 +88,11 @@ export function createUsageProcessor({
       poolOf.set(websiteId, hit);
       key.catch(() => poolOf.delete(websiteId));
     }
+    const found = hit;
     return hit.key.then((k) => {
       let h = 0;
       for (let i = 0; i < k.length; i++) h = (h * 31 + k.charCodeAt(i)) | 0;
-      return Math.abs(h) % lanes;
+      return (found.lane = Math.abs(h) % lanes);
     });
   }
 
@@ -173,28 +176,33 @@ export function createUsageProcessor({
     }
   }
 
+  /** New events are in the lane's queue: end its wait for them (see drain) and make sure it runs. */
+  function wake(lane: number) {
+    const waiting = lingering[lane];
+    if (waiting && queues[lane]!.length >= waiting.want) waiting.done();
+    void drain(lane);
+  }
+
   async function enqueue(events: UsageEvent[]): Promise<PromiseSettledResult<UsageOutcome>[]> {
-    const lanesOf = await Promise.all(events.map((e) => laneOf(e.websiteId)));
+    const lanesOf = await Promise.all(events.map(async (e) => laneOf(e.websiteId)));
     const promises = events.map(
       (event, i) =>
         new Promise<UsageOutcome>((resolve, reject) => {
           queues[lanesOf[i]!]!.push({ event, resolve, reject });
         }),
     );
-    for (const lane of new Set(lanesOf)) {
-      const waiting = lingering[lane];
-      if (waiting && queues[lane]!.length >= waiting.want) waiting.done();
-      void drain(lane);
-    }
+    for (const lane of new Set(lanesOf)) wake(lane);
     return Promise.allSettled(promises);
   }
 
   return {
-    /** One event: its outcome, or the error that failed it. */
+    /** One event: its outcome, or the error that failed it (the hot path: no arrays, one promise). */
     submit: async (event: UsageEvent) => {
-      const [settled] = await enqueue([event]);
-      if (settled!.status === "rejected") throw settled!.reason;
-      return settled!.value;
+      const found = laneOf(event.websiteId);
+      const lane = typeof found === "number" ? found : await found;
+      const outcome = new Promise<UsageOutcome>((resolve, reject) => queues[lane]!.push({ event, resolve, reject }));
+      wake(lane);
+      return outcome;
     },
     /**
      * Many events, one result each: an event whose processing failed even alone (after its lane
