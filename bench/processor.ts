@@ -36,7 +36,7 @@ export async function profileProcessor({
       }
     };
   // Every statement is timed, with or without a transaction (the debit runs without one unless two processes contend).
-  const database: Database = { ...base, query: timed(base.query), transaction: (fn) => base.transaction((q) => fn(timed(q))) };
+  const database: Database = { ...base, query: timed(base.lanes.query), transaction: (fn) => base.lanes.transaction((q) => fn(timed(q))) };
   try {
     const f = await createOrgFixture(base.db, { websites: 50 });
     await fundGroupPool(base, f.groupA.id, { monthly: 1_000_000_000, oneTime: 1_000_000_000 });

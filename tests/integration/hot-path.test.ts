@@ -91,6 +91,16 @@ describe("the verifier in place of the hot tables' foreign keys", () => {
   });
 });
 
+describe("the usage lanes' connections", () => {
+  it("reuse one plan per statement, whatever a batch's shape, while the other connections keep PostgreSQL's own choice", async (ctx) => {
+    ctx.skip(database.kind !== "postgres", "PostgreSQL only: PGlite plans every statement (no prepared statements)");
+    const mode = async (q: Query) => (await q<{ plan_cache_mode: string }>("show plan_cache_mode")).rows[0]!.plan_cache_mode;
+    expect(await mode(database.lanes.query)).toBe("force_generic_plan");
+    expect(await database.lanes.transaction(mode)).toBe("force_generic_plan");
+    expect(await mode(database.query)).toBe("auto");
+  });
+});
+
 describe("the debit without row locks (optimistic, issue 15)", () => {
   /**
    * The real database, with another writer between the debit's first read and its write: it takes

@@ -24,6 +24,12 @@ export interface Database {
   /** One transaction on one connection, with raw SQL (the hot credit paths use this). */
   transaction: <T>(fn: (query: Query) => Promise<T>) => Promise<T>;
   close(): Promise<void>;
+  /**
+   * The usage lanes' connections (usage-processor.ts): their statements are planned once per
+   * connection and then reused (`plan_cache_mode = force_generic_plan`), whatever the batch's
+   * shape. On the main connections PostgreSQL's own choice stands. PGlite: the same as above.
+   */
+  lanes: Pick<Database, "query" | "transaction">;
   /** The pg pool (postgres only). */
   pool: pg.Pool | null;
   pglite: PGlite | null;
@@ -45,50 +51,61 @@ export async function openDatabase(opts: { url?: string | undefined; dataDir?: s
     // which a burst after a quiet spell would otherwise pay at its first requests (measured in the
     // hot-pool bench: a process idle for 10 s answered its first requests 50-200 ms late).
     const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 20, idleTimeoutMillis: 0 });
-    pool.on("error", () => undefined); // a dropped idle client is replaced on next use
+    // The usage lanes' own few connections. With PostgreSQL's default choice, a lane's write of
+    // events from several websites was planned again on every call (a custom plan: its estimate
+    // beat the generic one's): 22 % of PostgreSQL's CPU in the spread run (perf), 175-185 against
+    // 120-137 µs per request with generic plans (bench/prof-hot.ts SPREAD=1, docs/performance.md).
+    const lanePool = new pg.Pool({ connectionString: opts.url, max: 8, idleTimeoutMillis: 0, options: "-c plan_cache_mode=force_generic_plan" });
+    for (const p of [pool, lanePool]) p.on("error", () => undefined); // a dropped idle client is replaced on next use
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     return {
       db,
       kind: "postgres",
       pool,
       pglite: null,
-      query: async <T,>(text: string, params?: unknown[], opts?: { prepare?: string }) => {
-        const r = opts?.prepare ? await pool.query({ name: opts.prepare, text, values: params }) : await pool.query(text, params);
-        return { rows: r.rows as T[] };
+      ...access(pool),
+      lanes: access(lanePool),
+      close: async () => {
+        await Promise.all([pool.end(), lanePool.end()]);
       },
-      transaction: async (fn) => {
-        const client = await pool.connect();
-        try {
-          await client.query("begin");
-          const result = await fn(async <T,>(text: string, params?: unknown[], opts?: { prepare?: string }) => {
-            const r = opts?.prepare ? await client.query({ name: opts.prepare, text, values: params }) : await client.query(text, params);
-            return { rows: r.rows as T[] };
-          });
-          await client.query("commit");
-          return result;
-        } catch (err) {
-          await client.query("rollback").catch(() => undefined);
-          throw err;
-        } finally {
-          client.release();
-        }
-      },
-      close: () => pool.end(),
     };
   }
   const client = new PGlite(opts.dataDir ?? undefined);
   await client.waitReady;
   const db = drizzlePglite(client, { schema }) as unknown as Db;
-  return {
-    db,
-    kind: "pglite",
-    pool: null,
-    pglite: client,
+  const embedded: Pick<Database, "query" | "transaction"> = {
     query: async <T,>(text: string, params?: unknown[]) => {
       const r = await client.query<T>(text, params);
       return { rows: r.rows };
     },
     transaction: (fn) => client.transaction((tx) => fn(async <T,>(text: string, params?: unknown[]) => ({ rows: (await tx.query<T>(text, params)).rows }))),
-    close: () => client.close(),
+  };
+  return { db, kind: "pglite", pool: null, pglite: client, ...embedded, lanes: embedded, close: () => client.close() };
+}
+
+/** Raw SQL and transactions on a pool's connections. */
+function access(pool: pg.Pool): Pick<Database, "query" | "transaction"> {
+  return {
+    query: async <T,>(text: string, params?: unknown[], opts?: { prepare?: string }) => {
+      const r = opts?.prepare ? await pool.query({ name: opts.prepare, text, values: params }) : await pool.query(text, params);
+      return { rows: r.rows as T[] };
+    },
+    transaction: async (fn) => {
+      const client = await pool.connect();
+      try {
+        await client.query("begin");
+        const result = await fn(async <T,>(text: string, params?: unknown[], opts?: { prepare?: string }) => {
+          const r = opts?.prepare ? await client.query({ name: opts.prepare, text, values: params }) : await client.query(text, params);
+          return { rows: r.rows as T[] };
+        });
+        await client.query("commit");
+        return result;
+      } catch (err) {
+        await client.query("rollback").catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
   };
 }

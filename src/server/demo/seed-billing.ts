@@ -50,7 +50,7 @@ export async function seedDemoData({
   const groups = await seedDirectory(database.db);
   onStep?.(DIRECTORY_STEP);
   const origin = await stepTime(database.query, DIRECTORY_STEP);
-  const usage = createUsageProcessor({ database, clock });
+  const usage = createUsageProcessor({ database: database.lanes, clock });
   const step = async (name: string, work: () => Promise<void>) => {
     if (await stepTime(database.query, name)) return;
     await work();

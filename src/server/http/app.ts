@@ -33,7 +33,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
   const app = createRouter();
   const frame = createFrame(deps.publicUrl);
   const processor = createUsageProcessor({
-    database: deps.database,
+    database: deps.database.lanes,
     clock: deps.clock,
     onSyncError: (err) => deps.logger.warn(describeFailure(err), "pool controls not synced after a debit; the pool's next debit syncs them"),
   });

@@ -51,7 +51,8 @@ export function createUsageProcessor({
   lingerMs = 2,
   onSyncError = () => undefined,
 }: {
-  database: Database;
+  /** Raw SQL and transactions: the process's `database.lanes` (client.ts), or a test's wrapper. */
+  database: Pick<Database, "query" | "transaction">;
   clock: Clock;
   lanes?: number;
   maxBatch?: number;
