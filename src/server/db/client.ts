@@ -27,7 +27,8 @@ export interface Database {
   /**
    * The usage lanes' connections (usage-processor.ts): their statements are planned once per
    * connection and then reused (`plan_cache_mode = force_generic_plan`), whatever the batch's
-   * shape. On the main connections PostgreSQL's own choice stands. PGlite: the same as above.
+   * shape. On the main connections PostgreSQL's own choice stands. PGlite: its one connection,
+   * as `query` and `transaction` above.
    */
   lanes: Pick<Database, "query" | "transaction">;
   /** The pg pool (postgres only). */
