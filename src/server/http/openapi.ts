@@ -11,36 +11,31 @@ import { AppError } from "../errors.js";
  * items one by one (the usage batch) hands them over inside a `ValidatedPerItem`.
  */
 export function findBadText(value: unknown, path: (string | number)[] = []): string | null {
-  // The common case, found without building a path per value; the path only for the message.
-  return path.length === 0 && !hasBadText(value) ? null : describeBadText(value, path);
+  const bad = badText(value);
+  return bad && `${where([...path, ...bad.at])}${bad.reason}`;
 }
 
-function hasBadText(value: unknown): boolean {
-  if (typeof value === "string") return !value.isWellFormed() || value.includes("\u0000");
-  if (Array.isArray(value)) return value.some(hasBadText);
-  if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const k in value) if (hasBadText(k) || hasBadText((value as Record<string, unknown>)[k])) return true;
-  }
-  return false;
-}
-
-function describeBadText(value: unknown, path: (string | number)[]): string | null {
+/** The first text the database cannot hold, and where: the path is built on the way out, only when one is found. */
+function badText(value: unknown): { at: (string | number)[]; reason: string } | null {
   if (typeof value === "string") {
-    if (!value.isWellFormed()) return `${where(path)}is not well-formed UTF-16 text (a lone surrogate).`;
-    if (value.includes("\u0000")) return `${where(path)}must not contain NUL (U+0000) characters.`;
+    if (!value.isWellFormed()) return { at: [], reason: "is not well-formed UTF-16 text (a lone surrogate)." };
+    if (value.includes("\u0000")) return { at: [], reason: "must not contain NUL (U+0000) characters." };
     return null;
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const bad = describeBadText(value[i], [...path, i]);
-      if (bad) return bad;
+      const bad = badText(value[i]);
+      if (bad) return (bad.at.unshift(i), bad);
     }
     return null;
   }
   if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const [k, v] of Object.entries(value)) {
-      const bad = describeBadText(k, path) ?? describeBadText(v, [...path, k]);
-      if (bad) return bad;
+    for (const k in value) {
+      // A bad key is reported at its object's path, a bad value under its key.
+      const badKey = badText(k);
+      if (badKey) return badKey;
+      const bad = badText((value as Record<string, unknown>)[k]);
+      if (bad) return (bad.at.unshift(k), bad);
     }
   }
   return null;

@@ -72,9 +72,10 @@ export function createUsageProcessor({
 
   /** The lane of a website's events: at once when its pool is known, else after one lookup. */
   function laneOf(websiteId: string): number | Promise<number> {
+    const now = Date.now();
     let hit = poolOf.get(websiteId);
-    if (hit?.lane !== undefined && Date.now() - hit.at <= 30_000) return hit.lane;
-    if (!hit || Date.now() - hit.at > 30_000) {
+    if (hit && now - hit.at <= 30_000 && hit.lane !== undefined) return hit.lane;
+    if (!hit || now - hit.at > 30_000) {
       // The group's pool while its billing is enabled; otherwise the website's own credits are all it
       // can draw on, so its events need not wait behind its group's other websites.
       const key = database
@@ -84,7 +85,7 @@ export function createUsageProcessor({
           [websiteId],
         )
         .then(({ rows }) => rows[0]?.pool ?? websiteId);
-      hit = { key, at: Date.now() };
+      hit = { key, at: now };
       if (poolOf.size > 100_000) poolOf.clear();
       poolOf.set(websiteId, hit);
       key.catch(() => poolOf.delete(websiteId));
