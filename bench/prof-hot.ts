@@ -12,19 +12,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpuPer, measureCpu, wrk, type CpuQuery } from "./lib.js";
 import { scratchDatabase, spawnCompiledApi } from "./scratch.js";
-import { grantCredits } from "../src/server/modules/ledger/index.js";
-import { createApiKeyFor, createOrgFixture } from "../tests/support/factories.js";
-import { hotPoolFixture } from "./usage.js";
+import { hotPoolFixture, spreadFixture } from "./usage.js";
 
 const profDir = process.env.PROF_DIR ?? "";
 
-async function spreadFixture() {
-  const f = await createOrgFixture(database.db, { websites: 50 });
-  await database.transaction(async (q) => {
-    for (const w of f.websitesA) await grantCredits(q, { kind: "website", websiteId: w.id, credits: 1_000_000_000, sourceKey: `prof:spread:${w.id}` });
-  });
-  return { key: await createApiKeyFor(database, f.org.id), sites: f.websitesA.map((w) => w.id) };
-}
 const { name, url, database, drop } = await scratchDatabase("gb_prof");
 try {
   if (process.env.PG_LOG) await database.query(`alter database ${name} set log_min_duration_statement = 0`);
@@ -43,7 +34,7 @@ try {
   const s = await spawnCompiledApi(process.cwd(), { DATABASE_URL: url }, [...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : perf ? ["--perf-basic-prof-only-functions"] : []), ...(process.env.NODE_ARGS ? process.env.NODE_ARGS.split(" ") : [])]);
   const child = s.child;
   // SPREAD=1: 50 websites spending their own credits (section 1's spread run) instead of one group pool.
-  const { key, sites } = process.env.SPREAD ? await spreadFixture() : await hotPoolFixture({ database } as never);
+  const { key, sites } = process.env.SPREAD ? await spreadFixture({ database } as never, s.url) : await hotPoolFixture({ database } as never);
   for (let round = 1; round <= Number(process.env.ROUNDS ?? 1); round++) {
     const recorder = perf ? spawn("perf", ["record", "-F", "1999", "-g", "-p", String(s.pid), "-o", perf], { stdio: "ignore" }) : undefined;
     const m = await measureCpu(database.query as CpuQuery, [s.pid], () => wrk({ url: s.url, script: process.env.BATCH ? "batch.lua" : "usage.lua", args: [key, `prof-${round}-${Date.now()}`, sites.join(","), ...(process.env.BATCH ? [process.env.BATCH] : [])], connections: Number(process.env.CONNS ?? 32), timeoutS: 30, seconds: Number(process.env.S ?? 10) }));

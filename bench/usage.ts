@@ -25,6 +25,16 @@ export async function hotPoolFixture(ctx: BenchContext, websites = 50) {
   return { f, key, sites: f.websitesA.map((w) => w.id) };
 }
 
+/** 50 websites spending their own credits (no group pool), funded through the operator API of the process at `url`, and their organization's key. */
+export async function spreadFixture(ctx: BenchContext, url: string, websites = 50) {
+  const f = await createOrgFixture(ctx.database.db, { websites });
+  for (const w of f.websitesA) {
+    const g = await post(url, OPERATOR_KEY, `/api/v1/websites/${w.id}/grants`, { credits: POOL, idempotencyKey: `bench-grant-${w.id}` });
+    if (g.status !== 201) throw new Error(`grant failed: ${g.status}`);
+  }
+  return { f, key: await createApiKeyFor(ctx.database, f.org.id), sites: f.websitesA.map((w) => w.id) };
+}
+
 /** What the database holds for an organization's usage: events, debits, transactions (one now() per transaction). */
 async function usageStats(ctx: BenchContext, orgId: string, since: Date) {
   const { rows } = await ctx.database.query<{ events: number; credits: number; txs: number; first: Date | null; last: Date | null }>(
@@ -135,7 +145,7 @@ export async function benchHotPool(ctx: BenchContext) {
     await sleep(2000); // requests in flight when wrk stops still commit
     const st = await usageStats(ctx, f.org.id, since);
     const all = await usageStats(ctx, f.org.id, new Date(0));
-    console.log(httpLine(`One API process (after the warm-up)`, r));
+    console.log(httpLine("One API process (after the warm-up)", r));
     const eps = r.s200 / (r.durationUs / 1e6);
     console.log(`  = ${fmt(eps)} debited events/s, ${(eps / ceiling.tps).toFixed(1)}x the single-row ceiling of ${fmt(ceiling.tps)} tps (target 4x: ${eps >= 4 * ceiling.tps ? "MET" : "MISSED"}); p99 ${ms(r.p99)} (target <= 50 ms: ${r.p99 <= 50_000 ? "MET" : "MISSED"})`);
     console.log(`  ${cpuLine(m, m.processes[0]!, r.requests)}`);
@@ -182,20 +192,11 @@ export async function benchHotPool(ctx: BenchContext) {
 
   // Spread: 50 websites spending their own credits (no group pool).
   {
-    const f = await createOrgFixture(ctx.database.db, { websites: 50 });
-    const key = await createApiKeyFor(ctx.database, f.org.id);
-    for (const w of f.websitesA) {
-      const res = await fetch(`${s1.url}/api/v1/websites/${w.id}/grants`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${OPERATOR_KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({ credits: POOL, idempotencyKey: `bench-grant-${w.id}` }),
-      });
-      if (res.status !== 201) throw new Error(`grant failed: ${res.status} ${await res.text()}`);
-    }
+    const { f, key, sites } = await spreadFixture(ctx, s1.url);
     await sleep(200);
     const since = new Date(Date.now() - 1000);
     const m = await measureCpu(ctx.database.query as CpuQuery, [s1.child.pid], () =>
-      wrk({ url: s1.url, script: "usage.lua", args: [key, `spread-${Date.now()}`, f.websitesA.map((w) => w.id).join(",")], connections: ctx.clients, seconds: ctx.seconds }),
+      wrk({ url: s1.url, script: "usage.lua", args: [key, `spread-${Date.now()}`, sites.join(",")], connections: ctx.clients, seconds: ctx.seconds }),
     );
     const r = m.result;
     await sleep(2000);
@@ -261,17 +262,12 @@ export async function benchBatch(ctx: BenchContext) {
   console.log(`  ${await invariantLine(ctx, { orgId: f.org.id, groupId: f.groupA.id, credits: all.credits })}`);
 
   // The same batches spread over 50 websites spending their own credits: the processor's lanes commit in parallel.
-  const spread = await createOrgFixture(ctx.database.db, { websites: 50 });
-  const spreadKey = await createApiKeyFor(ctx.database, spread.org.id);
-  for (const site of spread.websitesA) {
-    const g = await post(s1.url, OPERATOR_KEY, `/api/v1/websites/${site.id}/grants`, { credits: POOL, idempotencyKey: `bench-grant-${site.id}` });
-    if (g.status !== 201) throw new Error(`grant failed: ${g.status}`);
-  }
+  const spread = await spreadFixture(ctx, s1.url);
   const secs2 = Math.max(5, Math.round(ctx.seconds / 2));
   const r2 = await wrk({
     url: s1.url,
     script: "batch.lua",
-    args: [spreadKey, `bspread-${Date.now()}`, spread.websitesA.map((w) => w.id).join(","), String(size)],
+    args: [spread.key, `bspread-${Date.now()}`, spread.sites.join(","), String(size)],
     connections,
     seconds: secs2,
     timeoutS: 30,
