@@ -3,6 +3,9 @@
  * websites on one group pool, 32 clients): prints the heaviest functions by self time.
  *   npm run build && PROF_DIR=/tmp/prof S=10 npx tsx bench/prof-hot.ts
  *   BATCH=1000 CONNS=4 ...: the batch endpoint (POST /api/v1/usage/batch, 1,000 events a request, 4 clients)
+ *   SPREAD=1 ...: 50 websites spending their own credits (section 1's spread run) instead of one pool
+ *   ROUNDS=4 S=6 PROF_LAST_S=6 ...: several rounds, the profile of the last only (a warm process)
+ *   NODE_ARGS="--log-deopt --logfile=/tmp/v8.log" ...: node options for the API process
  * PG_LOG=1 logs every statement with its duration, AUTO_EXPLAIN=1 its plan with time per node.
  * PERF=/tmp/perf.data records the process with Linux perf instead (kernel and native time too):
  *   perf report -i /tmp/perf.data --no-children --sort sym
