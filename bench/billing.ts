@@ -22,7 +22,7 @@ async function login(base: string, email: string, password: string) {
   return res.headers.get("set-cookie")!.split(";")[0]!;
 }
 
-/** A seeded debit's source by its number `i` (the ledger entries below take their grant the same way). */
+/** A seeded debit's source by its number `i`: its kept answer, its ledger entry's grant and its rollup column. */
 const SOURCES: SeededSources = { own: "d.i % 4 = 0", monthly: "d.i % 4 in (2, 3)", oneTime: "d.i % 4 = 1" };
 
 /**
@@ -92,14 +92,14 @@ async function seed(ctx: BenchContext): Promise<BillingPage & { ledgerRows: numb
     );
     await tx(
       `insert into usage_events (id, org_id, website_id, idempotency_key, credits, answer, created_at)
-       select s.id, $1, w.website_id, 'seed-' || s.i, 1, ${seededAnswerSql("s", SOURCES)}, s.at
-         from bs s join bw w on w.idx = s.widx order by s.at`,
+       select d.id, $1, w.website_id, 'seed-' || d.i, 1, ${seededAnswerSql(SOURCES)}, d.at
+         from bs d join bw w on w.idx = d.widx order by d.at`,
       [f.org.id],
     );
     await tx(
       `insert into ledger_entries (grant_id, kind, amount, usage_event_id, created_at)
-       select case when s.i % 4 = 0 then w.grant_id when s.i % 4 = 1 then o.id else m.id end, 'debit', -1, s.id, s.at
-         from bs s join bw w on w.idx = s.widx left join bo o on o.idx = s.oidx left join bm m on m.idx = s.midx order by s.at`,
+       select case when ${SOURCES.own} then w.grant_id when ${SOURCES.oneTime} then o.id else m.id end, 'debit', -1, d.id, d.at
+         from bs d join bw w on w.idx = d.widx left join bo o on o.idx = d.oidx left join bm m on m.idx = d.midx order by d.at`,
     );
     // The usage_daily rows of those debits, as the debit statement adds them up (ledger/debit-usage.ts):
     // without them the page's usage section showed its empty state, and the LCP measured a page

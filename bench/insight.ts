@@ -113,7 +113,7 @@ async function login(base: string, email: string) {
   return res.headers.get("set-cookie")!.split(";")[0]!;
 }
 
-/** A seeded debit's source by its number `i` (the ledger entries below take their grant the same way). */
+/** A seeded debit's source by its number `i`: its kept answer, its ledger entry's grant and its rollup column. */
 const USAGE_SOURCES: SeededSources = { own: "d.i % 4 = 0", monthly: "d.i % 4 in (1, 2)", oneTime: "d.i % 4 = 3" };
 
 /**
@@ -159,16 +159,16 @@ async function seedUsageGroup(ctx: BenchContext, debits: number): Promise<UsageG
     );
     await tx(
       `insert into usage_events (id, org_id, website_id, idempotency_key, credits, answer, created_at)
-       select e.id, $1, w.website_id, 'bench-usage-' || e.i, 1, ${seededAnswerSql("e", USAGE_SOURCES)}, e.at
-         from ue e join uw w on w.idx = e.widx order by e.at`,
+       select d.id, $1, w.website_id, 'bench-usage-' || d.i, 1, ${seededAnswerSql(USAGE_SOURCES)}, d.at
+         from ue d join uw w on w.idx = d.widx order by d.at`,
       [f.org.id],
     );
     await tx(
       `insert into ledger_entries (grant_id, kind, amount, usage_event_id, created_at)
-       select case when e.i % 4 = 0 then w.grant_id when e.i % 4 = 3 then (select id from credit_grants where group_id = $1 and kind = 'one_time')
+       select case when ${USAGE_SOURCES.own} then w.grant_id when ${USAGE_SOURCES.oneTime} then (select id from credit_grants where group_id = $1 and kind = 'one_time')
                    else (select id from credit_grants where group_id = $1 and kind = 'monthly') end,
-              'debit', -1, e.id, e.at
-         from ue e join uw w on w.idx = e.widx order by e.at`,
+              'debit', -1, d.id, d.at
+         from ue d join uw w on w.idx = d.widx order by d.at`,
       [g],
     );
     await tx(seededRollupSql("ue", "uw", USAGE_SOURCES), [g]);

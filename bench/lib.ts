@@ -145,11 +145,10 @@ export interface SeededSources {
 
 /**
  * SQL for a bulk-seeded event's kept answer, as the product writes it (ledger/event-answer.ts): a
- * balance, then its one part's source and credit. `alias` names the debits' relation.
+ * balance, then its one part's source and credit. The debits' relation is `d`.
  */
-export function seededAnswerSql(alias: string, source: SeededSources) {
-  const on = (condition: string) => condition.replaceAll("d.", `${alias}.`);
-  return `array[0, 0, 0, case when ${on(source.own)} then ${SOURCE_CODE.website} when ${on(source.oneTime)} then ${SOURCE_CODE.group_one_time} else ${SOURCE_CODE.group_monthly} end, 1]::bigint[]`;
+export function seededAnswerSql(source: SeededSources) {
+  return `array[0, 0, 0, case when ${source.own} then ${SOURCE_CODE.website} when ${source.oneTime} then ${SOURCE_CODE.group_one_time} else ${SOURCE_CODE.group_monthly} end, 1]::bigint[]`;
 }
 
 /**
