@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
 import { SOURCE_CODE } from "../src/server/modules/ledger/index.js";
@@ -62,22 +62,6 @@ export async function wrk(opts: { url: string; script: string; args: string[]; c
   const line = out.split("\n").find((l) => l.startsWith("WRKJSON "));
   if (!line) throw new Error(`wrk printed no summary:\n${out}`);
   return JSON.parse(line.slice(8)) as WrkResult;
-}
-
-/**
- * A database URL on a PostgreSQL server of this machine, over the server's Unix socket when it has
- * one (as an API process beside its database is best configured: `DATABASE_URL` may name a socket
- * with `?host=/var/run/postgresql`). Loopback TCP costs both ends a trip through the network stack
- * on every round trip, in the sender's CPU time. The bench gives the same URL to the API processes,
- * pgbench's ceiling and itself. BENCH_PG_TCP=1 keeps TCP.
- */
-export function viaLocalSocket(url: string): { url: string; transport: string } {
-  const u = new URL(url);
-  const local = ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname) && !u.searchParams.has("host");
-  const dir = ["/var/run/postgresql", "/tmp"].find((d) => existsSync(`${d}/.s.PGSQL.${u.port || "5432"}`));
-  if (process.env.BENCH_PG_TCP === "1" || !local || !dir) return { url, transport: `TCP (${u.host})` };
-  u.searchParams.set("host", dir);
-  return { url: u.toString(), transport: `its Unix socket in ${dir}` };
 }
 
 export async function pgbench(opts: { url: string; clients: number; seconds: number; scriptFile: string }) {

@@ -13,8 +13,7 @@
  * Options (environment): DATABASE_URL (admin url of the PostgreSQL server; a fresh database is
  * created and dropped), BENCH_SECONDS (default 20), BENCH_CLIENTS (32),
  * BENCH_ONLY=frame,hot,batch,billing,web,rollup,usage,start, BENCH_USAGE_DEBITS (1000000),
- * BENCH_LEDGER_ROWS (1000000), BENCH_KEEP_DB=1 (keep the database for inspection), BENCH_PG_TCP=1
- * (reach a PostgreSQL of this machine over TCP instead of its Unix socket, lib.ts viaLocalSocket).
+ * BENCH_LEDGER_ROWS (1000000), BENCH_KEEP_DB=1 (keep the database for inspection).
  */
 import { randomBytes } from "node:crypto";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -24,7 +23,7 @@ import { startStripeEmulator } from "../src/emulators/stripe/index.js";
 import { openDatabase, type Database } from "../src/server/db/client.js";
 import { runMigrations } from "../src/server/db/migrate.js";
 import { spawnServer, type ServerProcess } from "../tests/support/process.js";
-import { fmt, hasCommand, loadAverage, viaLocalSocket } from "./lib.js";
+import { fmt, hasCommand, loadAverage } from "./lib.js";
 import { ensureBuilt } from "../scripts/build.mjs";
 import { benchFrame } from "./frame.js";
 import { benchStart } from "./start.js";
@@ -78,7 +77,7 @@ async function main() {
   await admin.end();
   const u = new URL(adminUrl);
   u.pathname = `/${name}`;
-  const { url, transport } = viaLocalSocket(u.toString());
+  const url = u.toString();
 
   const started = Date.now();
   let database: Database | null = null;
@@ -88,7 +87,7 @@ async function main() {
   try {
     database = await openDatabase({ url, poolSize: 4 });
     await runMigrations(database);
-    await printMachine(database, seconds, clients, transport);
+    await printMachine(database, seconds, clients);
 
     stripe = await startStripeEmulator({ port: 0, dataDir: null, webhookUrl: null, webhookSecret: WEBHOOK_SECRET });
     partner = await startPartnerEmulator({ port: 0, dataDir: null, apiKey: PARTNER_KEY });
@@ -135,7 +134,7 @@ async function main() {
   }
 }
 
-async function printMachine(database: Database, seconds: number, clients: number, transport: string) {
+async function printMachine(database: Database, seconds: number, clients: number) {
   const cpu = cpus();
   const { rows } = await database.query<{ v: string }>("select version() as v");
   const settings = await database.query<{ name: string; setting: string; unit: string | null }>(
@@ -148,7 +147,6 @@ async function printMachine(database: Database, seconds: number, clients: number
   console.log(`NOTE: the ${cpu.length} cores are shared by the API process(es), PostgreSQL, wrk/pgbench and this script.`);
   console.log(`PostgreSQL: ${rows[0]!.v.split(",")[0]}`);
   console.log(`  ${settings.rows.map((s) => `${s.name}=${s.setting}${s.unit && s.unit !== "" ? s.unit : ""}`).join(", ")}`);
-  console.log(`  reached over ${transport}, by the API processes, pgbench and this script alike (BENCH_PG_TCP=1 for TCP)`);
   console.log(`Load average (1/5/15 min) at start: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   console.log(`Run: ${seconds} s per HTTP measurement, ${clients} concurrent clients, ${new Date().toISOString()}\n`);
 }

@@ -5,9 +5,8 @@ import pg from "pg";
 import { openDatabase, type Database } from "../src/server/db/client.js";
 import { runMigrations } from "../src/server/db/migrate.js";
 import { OPERATOR_KEY } from "../tests/support/process.js";
-import { viaLocalSocket } from "./lib.js";
 
-/** A fresh, migrated database on the server of DATABASE_URL (the admin URL), for a one-off bench tool; its URL as `npm run bench` uses it (lib.ts viaLocalSocket). */
+/** A fresh, migrated database on the server of DATABASE_URL (the admin URL), for a one-off bench tool. */
 export async function scratchDatabase(prefix: string): Promise<{ name: string; url: string; database: Database; drop: () => Promise<void> }> {
   const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
   const name = `${prefix}_${randomBytes(3).toString("hex")}`;
@@ -23,12 +22,11 @@ export async function scratchDatabase(prefix: string): Promise<{ name: string; u
   await run(`create database ${name}`);
   const u = new URL(admin);
   u.pathname = `/${name}`;
-  const { url } = viaLocalSocket(u.toString());
-  const database = await openDatabase({ url, poolSize: 4 });
+  const database = await openDatabase({ url: u.toString(), poolSize: 4 });
   await runMigrations(database);
   return {
     name,
-    url,
+    url: u.toString(),
     database,
     drop: async () => {
       await database.close();
