@@ -1,5 +1,6 @@
+import { connect, createServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database, Query } from "../../src/server/db/client.js";
+import { openDatabase, type Database, type Query } from "../../src/server/db/client.js";
 import { setPoolCap } from "../../src/server/modules/controls/pool-caps.js";
 import { adjustGrant, findInvariantViolations } from "../../src/server/modules/ledger/index.js";
 import { createUsageProcessor } from "../../src/server/modules/credits/usage-processor.js";
@@ -11,10 +12,12 @@ import { expectLedgerConsistent } from "../support/invariant.js";
 // the debit transaction guarantees the references, and the invariant verifier must catch what the
 // keys used to refuse. Each broken row is written in a transaction that is rolled back.
 let database: Database;
+let url: string | null;
 let drop: () => Promise<void>;
 beforeAll(async () => {
   const t = await createTestDatabase();
   database = t.database;
+  url = t.url;
   drop = () => t.drop();
 });
 afterAll(() => drop?.());
@@ -99,7 +102,62 @@ describe("the usage lanes' connections", () => {
     expect(await database.lanes.transaction(mode)).toBe("force_generic_plan");
     expect(await mode(database.query)).toBe("auto");
   });
+
+  it("still debit behind a connection pooler that refuses the plan setting (PgBouncer's unsupported startup parameter), with PostgreSQL's own choice", async (ctx) => {
+    ctx.skip(database.kind !== "postgres", "PostgreSQL only: a pooler sits in front of a server");
+    const pooler = await refusingPooler(url!);
+    const behind = await openDatabase({ url: pooler.url, poolSize: 2 });
+    try {
+      const mode = async (q: Query) => (await q<{ plan_cache_mode: string }>("show plan_cache_mode")).rows[0]!.plan_cache_mode;
+      expect(await mode(behind.lanes.query)).toBe("auto");
+      expect(pooler.refused()).toBe(1);
+      const { f } = await fundedPool();
+      const processor = createUsageProcessor({ database: behind.lanes, clock: () => new Date() });
+      const outcome = await processor.submit({ orgId: f.org.id, websiteId: f.websitesA[0]!.id, credits: 7, idempotencyKey: "behind-a-pooler" });
+      expect(outcome).toMatchObject({ status: 200, result: { credits: 7, balance: { groupOneTime: 93 } } });
+      await expectLedgerConsistent(database);
+    } finally {
+      await behind.close();
+      await pooler.close();
+    }
+  });
 });
+
+/**
+ * A stand-in for a connection pooler in front of the test's server: it refuses a connection whose
+ * startup message carries `options` the way PgBouncer does (FATAL 08P01 "unsupported startup
+ * parameter: options") and passes every other connection through, byte for byte.
+ */
+async function refusingPooler(target: string) {
+  const server = new URL(target);
+  let refused = 0;
+  const listener = createServer((client) => {
+    client.once("data", (startup: Buffer) => {
+      // Startup message: length, protocol version, then key\0value\0 pairs.
+      const keys = startup.subarray(8).toString("utf8").split("\0").filter((_, i) => i % 2 === 0);
+      if (keys.includes("options")) {
+        refused++;
+        const fields = Buffer.from("SFATAL\0VFATAL\0C08P01\0Munsupported startup parameter: options\0\0", "utf8");
+        const header = Buffer.alloc(5);
+        header.write("E", 0);
+        header.writeInt32BE(4 + fields.length, 1);
+        return void client.end(Buffer.concat([header, fields]));
+      }
+      const upstream = connect(Number(server.port || 5432), server.hostname);
+      upstream.write(startup);
+      client.pipe(upstream).pipe(client);
+      for (const s of [client, upstream]) s.on("error", () => void [client, upstream].forEach((x) => x.destroy()));
+    });
+  });
+  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  const u = new URL(target);
+  u.host = `127.0.0.1:${(listener.address() as AddressInfo).port}`;
+  return {
+    url: u.toString(),
+    refused: () => refused,
+    close: () => new Promise<void>((resolve) => listener.close(() => resolve())),
+  };
+}
 
 describe("the debit without row locks (optimistic, issue 15)", () => {
   /**

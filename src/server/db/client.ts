@@ -52,11 +52,7 @@ export async function openDatabase(opts: { url?: string | undefined; dataDir?: s
     // which a burst after a quiet spell would otherwise pay at its first requests (measured in the
     // hot-pool bench: a process idle for 10 s answered its first requests 50-200 ms late).
     const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 20, idleTimeoutMillis: 0 });
-    // The usage lanes' own few connections. With PostgreSQL's default choice, a lane's write of
-    // events from several websites was planned again on every call (a custom plan: its estimate
-    // beat the generic one's): 22 % of PostgreSQL's CPU in the spread run (perf), 175-185 against
-    // 120-137 µs per request with generic plans (bench/prof-hot.ts SPREAD=1, docs/performance.md).
-    const lanePool = new pg.Pool({ connectionString: opts.url, max: 8, idleTimeoutMillis: 0, options: "-c plan_cache_mode=force_generic_plan" });
+    const lanePool = await openLanePool(opts.url);
     for (const p of [pool, lanePool]) p.on("error", () => undefined); // a dropped idle client is replaced on next use
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     return {
@@ -82,6 +78,30 @@ export async function openDatabase(opts: { url?: string | undefined; dataDir?: s
     transaction: (fn) => client.transaction((tx) => fn(async <T,>(text: string, params?: unknown[]) => ({ rows: (await tx.query<T>(text, params)).rows }))),
   };
   return { db, kind: "pglite", pool: null, pglite: client, ...embedded, lanes: embedded, close: () => client.close() };
+}
+
+/**
+ * The usage lanes' own few connections. With PostgreSQL's default choice, a lane's write of events
+ * from several websites was planned again on every call (a custom plan: its estimate beat the
+ * generic one's): 22 % of PostgreSQL's CPU in the spread run (perf), 175-185 against 120-137 µs per
+ * request with generic plans (bench/prof-hot.ts SPREAD=1, docs/performance.md).
+ * The setting travels as a startup parameter, which a connection pooler may refuse (PgBouncer:
+ * "unsupported startup parameter: options", 08P01, unless `options` is in its
+ * `ignore_startup_parameters`). Then the lanes keep PostgreSQL's own choice rather than fail every
+ * debit: one connection is tried at open.
+ */
+async function openLanePool(url: string): Promise<pg.Pool> {
+  const lanes = (options?: string) => new pg.Pool({ connectionString: url, max: 8, idleTimeoutMillis: 0, ...(options ? { options } : {}) });
+  const generic = lanes("-c plan_cache_mode=force_generic_plan");
+  try {
+    (await generic.connect()).release();
+    return generic;
+  } catch (err) {
+    // Any other failure (the server down, say) is the first query's to report, as on the main pool.
+    if (!/unsupported (\w+ )?startup parameter/i.test((err as Error).message)) return generic;
+    await generic.end();
+    return lanes();
+  }
 }
 
 /** Raw SQL and transactions on a pool's connections. */
