@@ -85,10 +85,11 @@ export async function openDatabase(opts: { url?: string | undefined; dataDir?: s
  * from several websites was planned again on every call (a custom plan: its estimate beat the
  * generic one's): 22 % of PostgreSQL's CPU in the spread run (perf), 175-185 against 120-137 µs per
  * request with generic plans (bench/prof-hot.ts SPREAD=1, docs/performance.md).
- * The setting travels as a startup parameter, which a connection pooler may refuse (PgBouncer:
- * "unsupported startup parameter: options", 08P01, unless `options` is in its
- * `ignore_startup_parameters`). Then the lanes keep PostgreSQL's own choice rather than fail every
- * debit: one connection is tried at open.
+ * The setting travels as a startup parameter, which a connection pooler may refuse: PgBouncer
+ * answers "unsupported startup parameter: options" (1.18) or "unsupported startup parameter in
+ * options: plan_cache_mode" (1.20 on, and the poolers of hosted PostgreSQL built on it), 08P01,
+ * unless `options` is in its `ignore_startup_parameters`. Then the lanes keep PostgreSQL's own
+ * choice rather than fail every debit: one connection is tried at open.
  */
 async function openLanePool(url: string): Promise<pg.Pool> {
   const lanes = (options?: string) => new pg.Pool({ connectionString: url, max: 8, idleTimeoutMillis: 0, ...(options ? { options } : {}) });
