@@ -95,9 +95,10 @@ describe("the verifier in place of the hot tables' foreign keys", () => {
 });
 
 describe("the usage lanes' connections", () => {
+  const mode = async (q: Query) => (await q<{ plan_cache_mode: string }>("show plan_cache_mode")).rows[0]!.plan_cache_mode;
+
   it("reuse one plan per statement, whatever a batch's shape, while the other connections keep PostgreSQL's own choice", async (ctx) => {
     ctx.skip(database.kind !== "postgres", "PostgreSQL only: PGlite plans every statement (no prepared statements)");
-    const mode = async (q: Query) => (await q<{ plan_cache_mode: string }>("show plan_cache_mode")).rows[0]!.plan_cache_mode;
     expect(await mode(database.lanes.query)).toBe("force_generic_plan");
     expect(await database.lanes.transaction(mode)).toBe("force_generic_plan");
     expect(await mode(database.query)).toBe("auto");
@@ -108,7 +109,6 @@ describe("the usage lanes' connections", () => {
     const pooler = await refusingPooler(url!);
     const behind = await openDatabase({ url: pooler.url, poolSize: 2 });
     try {
-      const mode = async (q: Query) => (await q<{ plan_cache_mode: string }>("show plan_cache_mode")).rows[0]!.plan_cache_mode;
       expect(await mode(behind.lanes.query)).toBe("auto");
       expect(pooler.refused()).toBe(1);
       const { f } = await fundedPool();
