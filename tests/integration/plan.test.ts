@@ -148,6 +148,44 @@ describe("the portal's changes come back by webhook", () => {
     await expectLedgerConsistent(server.deps.database);
   });
 
+  it("a raise while a lower quantity is scheduled keeps the raised plan for every later period, as previewed: the renewal bills and grants it", async () => {
+    const g = await group();
+    await enable(g);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 4);
+    const before = (await planOf(g))!;
+    const subscriptionId = await subscriptionOf(g.groupId);
+    const portalUrl = (await g.admin.post(`/api/groups/${g.groupId}/billing/portal`)).json.url as string;
+    const scheduled = (n: number) => eventually(async () => ((await planOf(g))?.nextPeriodPackages === n ? true : null));
+    expect((await pressHostedButton({ pageUrl: portalUrl, button: "Update quantity", fields: { quantity: "2" } })).status).toBe(303);
+    await scheduled(2);
+    // A second change edits the schedule Stripe already has (subscription_schedule.updated only): the page follows it too.
+    expect((await pressHostedButton({ pageUrl: portalUrl, button: "Update quantity", fields: { quantity: "3" } })).status).toBe(303);
+    await scheduled(3);
+
+    const preview = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases/preview`, { type: "monthly", quantity: 1 });
+    expect(preview.json).toEqual({ credits: 1000, dueNow: { amount: 800, currency: "usd" }, recurring: { amount: 4000, currency: "usd" }, plan: { fromPackages: 4, toPackages: 5 } });
+    const raised = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1, expectedDueNow: 800 });
+    expect(raised.json).toMatchObject({ status: "completed", credits: 1000 });
+    // The raise replaces the scheduled lowering, on the page and at Stripe (the schedule is released).
+    expect(await planOf(g)).toMatchObject({ packages: 5, nextPeriodPackages: null });
+    await eventually(async () => {
+      const sub = (await stripeSubscription(subscriptionId)) as Awaited<ReturnType<typeof stripeSubscription>> & { schedule: string | null };
+      return sub.items.data[0]!.quantity === 5 && sub.schedule === null;
+    });
+    await eventually(async () => (await planOf(g))?.nextPeriodPackages === null && (await planOf(g))?.packages === 5);
+
+    await server.stripe.advanceSubscription(subscriptionId);
+    const renewed = await eventually(async () => {
+      const plan = await planOf(g);
+      return plan && plan.currentPeriodEnd !== before.currentPeriodEnd ? plan : null;
+    });
+    expect(renewed).toMatchObject({ packages: 5, price: { amount: 4000, currency: "usd" }, nextPeriodPackages: null });
+    await eventually(async () => (await grantedPackages(g.groupId)) === 5);
+    const invoices = (await g.admin.get(`/api/groups/${g.groupId}/billing/invoices`)).json.invoices as Array<{ total: { amount: number } }>;
+    expect(invoices[0]!.total.amount).toBe(4000); // billed == granted: 5 packages
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("a raise of a cancelling plan is charged exactly the previewed amount and resumes the plan; a stale amount is refused", async () => {
     const g = await group();
     await enable(g);

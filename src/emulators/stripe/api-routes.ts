@@ -18,7 +18,7 @@ import {
 import { invalidParam, resourceMissing, StripeApiError } from "./emulator-state.js";
 import { createInvoice, createInvoiceItem, finalizeInvoice, payInvoice, withPayments } from "./invoicing-engine.js";
 import { createPaymentIntent, createRefund, findCharge, findPaymentIntent } from "./payments-engine.js";
-import { createPortalSession, findSchedule } from "./portal-engine.js";
+import { createPortalSession, findSchedule, releaseScheduleById } from "./portal-engine.js";
 import { applyExpand } from "./expand.js";
 import { parseFormParams, readStringMap, type FormObject } from "./form-params.js";
 import {
@@ -112,6 +112,7 @@ export function createApiRoutes({ ctx, commit }: { ctx: BillingEngineContext; co
   api.delete("/subscriptions/:id", (c) => answer(c, () => cancelSubscription(ctx, c.req.param("id"))));
 
   api.get("/subscription_schedules/:id", (c) => answer(c, () => findSchedule(ctx, c.req.param("id"))));
+  api.post("/subscription_schedules/:id/release", (c) => answer(c, () => releaseScheduleById(ctx, c.req.param("id"))));
 
   api.post("/billing_portal/sessions", (c) =>
     answer(c, (params) =>

@@ -110,6 +110,25 @@ export function dropSchedule(ctx: BillingEngineContext, subscription: Stripe.Sub
   if (schedule && schedule.status === "active") releaseSchedule(ctx, { subscription, schedule });
 }
 
+/** POST /v1/subscription_schedules/:id/release: stops the schedule; the subscription stays as it is now. */
+export function releaseScheduleById(ctx: BillingEngineContext, id: string): Stripe.SubscriptionSchedule {
+  const schedule = findSchedule(ctx, id);
+  if (schedule.status !== "active" && schedule.status !== "not_started") {
+    throw new StripeApiError({
+      status: 400,
+      message: `You cannot release a subscription schedule that is currently in the \`${schedule.status}\` status. It must be in \`not_started\` or \`active\`.`,
+    });
+  }
+  const subscriptionId = typeof schedule.subscription === "string" ? schedule.subscription : (schedule.subscription?.id ?? null);
+  const subscription = subscriptionId ? ctx.state.subscriptions[subscriptionId] : undefined;
+  if (subscription) releaseSchedule(ctx, { subscription, schedule });
+  else {
+    schedule.status = "released";
+    schedule.released_at = nowSeconds();
+  }
+  return schedule;
+}
+
 export function findSchedule(ctx: BillingEngineContext, id: string): Stripe.SubscriptionSchedule {
   const schedule = ctx.state.subscriptionSchedules[id];
   if (!schedule) throw resourceMissing({ kind: "subscription_schedule", id });

@@ -591,6 +591,29 @@ describe("Stripe emulator: customer portal", () => {
     expect(applied.type).toBe("customer.subscription.updated");
   });
 
+  it("a quantity set through the API releases a scheduled lowering: the renewal bills what was set; a released schedule cannot be released again", async () => {
+    const { gateway, emulator, verifiedEvents } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator, quantity: 3 });
+    const portal = await gateway.createPortalSession({ customerId: customer.id, returnUrl: "http://app.test/" });
+    await submitPortalForm({ pageUrl: portal.url, button: "Update quantity", fields: { quantity: "1" } });
+    const created = await waitFor(() => verifiedEvents().find((event) => event.type === "subscription_schedule.created"));
+    const scheduleId = (created.data.object as { id: string }).id;
+    expect(await gateway.subscriptionOfSchedule(scheduleId)).toBe(subscriptionId);
+
+    const updated = await gateway.updateSubscriptionQuantity({ subscriptionId, quantity: 4, idempotencyKey: "qty-4", prorationBehavior: "none" });
+    expect(updated).toMatchObject({ quantity: 4, scheduledQuantity: null });
+    await waitFor(() => verifiedEvents().find((event) => event.type === "subscription_schedule.released"));
+    expect(await gateway.subscriptionOfSchedule(scheduleId)).toBe(subscriptionId); // released_subscription
+    const again = await fetch(`${emulator.url}/v1/subscription_schedules/${scheduleId}/release`, { method: "POST", headers: { authorization: "Bearer sk_test_x" } });
+    expect(again.status).toBe(400);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toContain("`released` status");
+
+    await emulator.advanceSubscription(subscriptionId);
+    expect(await gateway.retrieveSubscription(subscriptionId)).toMatchObject({ quantity: 4, scheduledQuantity: null });
+    const [renewal] = await gateway.listPaidInvoices(customer.id);
+    expect(renewal?.total.amount).toBe(4 * 1500);
+  });
+
   it("refuses a raise or a forged form, and changes nothing", async () => {
     const { gateway, emulator } = await setup();
     const { customer, subscriptionId } = await subscribed({ gateway, emulator, quantity: 2 });

@@ -143,7 +143,18 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
 
     retrieveSubscription: (id: string) => call(async () => toSubscriptionSummary(await fetchSubscription(id))),
 
-    /** Sets the plan's quantity; by default Stripe bills the prorated difference at once. */
+    /** The subscription a schedule changes (or changed, once released), for the schedule's events. */
+    subscriptionOfSchedule: (id: string) =>
+      call(async () => {
+        const schedule = await stripe.subscriptionSchedules.retrieve(id);
+        return idOf(schedule.subscription) ?? schedule.released_subscription;
+      }),
+
+    /**
+     * Sets the plan's quantity for this and every later period: a schedule that would change it from
+     * the next period (a quantity lowered in the portal) is released first. By default Stripe bills
+     * the prorated difference at once.
+     */
     updateSubscriptionQuantity: ({
       subscriptionId,
       quantity,
@@ -158,7 +169,12 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
       cancelAtPeriodEnd?: boolean;
     }) =>
       call(async () => {
-        const itemId = firstItem(await fetchSubscription(subscriptionId)).id;
+        const current = await fetchSubscription(subscriptionId);
+        const schedule = current.schedule;
+        if (schedule !== null && typeof schedule !== "string" && (schedule.status === "active" || schedule.status === "not_started")) {
+          await stripe.subscriptionSchedules.release(schedule.id, {}, { idempotencyKey: `${idempotencyKey}:release` });
+        }
+        const itemId = firstItem(current).id;
         const updated = await stripe.subscriptions.update(
           subscriptionId,
           {

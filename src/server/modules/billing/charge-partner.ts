@@ -95,8 +95,12 @@ export async function grantPurchase(deps: BillingDeps, q: Query, p: PurchaseRow,
   const end = raise ? plan.current_period_end : addMonths(now, 1);
   await grantMonthlyPeriod(q, { groupId: p.group_id, periodStart: start, periodEnd: end, packages: p.quantity, credits: Number(p.credits), sourceKey: `purchase:${p.id}`, purchaseId: p.id, now });
   if (raise) {
-    // Raising resumes a cancelling plan; Stripe's quantity follows (`syncPlanQuantity`).
-    await q("update plans set quantity = quantity + $2, cancel_at_period_end = false, quantity_synced = $3, updated_at = now() where id = $1", [plan.id, p.quantity, provider !== "stripe"]);
+    // Raising resumes a cancelling plan and replaces a lowering scheduled for the next period (the
+    // preview promised the raised plan for every later period); Stripe's quantity follows (`syncPlanQuantity`).
+    await q(
+      "update plans set quantity = quantity + $2, cancel_at_period_end = false, next_period_quantity = null, quantity_synced = $3, updated_at = now() where id = $1",
+      [plan.id, p.quantity, provider !== "stripe"],
+    );
     return;
   }
   await upsertPlan(q, { groupId: p.group_id, provider, subscriptionId: null, quantity: p.quantity, status: "active", periodStart: start, periodEnd: end, cancelAtPeriodEnd: false });

@@ -215,12 +215,13 @@ async function onSubscriptionChanged(deps: BillingDeps, subscriptionId: string) 
     const status = sub ? planStatus(sub.status) : "canceled";
     // The quantity is ours between periods (raises apply here first); Stripe's renewal invoice sets it per period.
     // A quantity lowered in the portal is only remembered here (the page shows it); the renewal invoice applies it.
-    // While a raise is not yet at Stripe (quantity_synced false) the plan's resume is ours too: an event from
-    // before it must not make the plan cancel again (syncPlanQuantity sends both).
+    // While a raise is not yet at Stripe (quantity_synced false) the plan's resume, and the end of a scheduled
+    // lowering, are ours too: an event from before it must not make the plan cancel or lower again
+    // (syncPlanQuantity sends both, releasing the schedule).
     await q(
       `update plans set status = $2, cancel_at_period_end = case when quantity_synced then $3 else cancel_at_period_end end,
               current_period_start = greatest(current_period_start, $4), current_period_end = greatest(current_period_end, $5),
-              next_period_quantity = $6, updated_at = now()
+              next_period_quantity = case when quantity_synced then $6 else next_period_quantity end, updated_at = now()
         where id = $1`,
       [plan.id, status, sub?.cancelAtPeriodEnd ?? false, sub?.currentPeriodStart ?? plan.current_period_start, sub?.currentPeriodEnd ?? plan.current_period_end, sub?.scheduledQuantity ?? null],
     );
@@ -291,6 +292,15 @@ async function dispatch(deps: BillingDeps, type: string, objectId: string) {
     case "customer.subscription.deleted":
       await onSubscriptionChanged(deps, objectId);
       break;
+    // A quantity lowered in the portal lives on a schedule; changing it again changes only the schedule.
+    case "subscription_schedule.created":
+    case "subscription_schedule.updated":
+    case "subscription_schedule.released":
+    case "subscription_schedule.canceled": {
+      const subscriptionId = await deps.stripe.subscriptionOfSchedule(objectId);
+      if (subscriptionId) await onSubscriptionChanged(deps, subscriptionId);
+      break;
+    }
     default:
       break; // other events are acknowledged and ignored
   }

@@ -132,9 +132,12 @@ export interface StripePort {
   /** Expires an open session; one already complete or expired is answered as it is (check `status`). */
   expireCheckoutSession(o: { sessionId: string; idempotencyKey: string }): Promise<CheckoutSessionState>;
   retrieveSubscription(id: string): Promise<SubscriptionState | null>;
+  /** The subscription a schedule changes (or changed, once released). */
+  subscriptionOfSchedule(id: string): Promise<string | null>;
   /** The customer's subscriptions that are not canceled, newest first. */
   listSubscriptions(customerId: string): Promise<SubscriptionState[]>;
   /**
+   * The quantity of this and every later period (a scheduled change from the next period is released).
    * `prorationBehavior` defaults to "always_invoice"; pass "none" to change the quantity without billing.
    * `cancelAtPeriodEnd`, when given, is set in the same update (a raise resumes a cancelling plan).
    */
