@@ -33,7 +33,11 @@ export const Money = z
   .openapi("Money");
 export type Money = z.infer<typeof Money>;
 
-export const Id = z.string().uuid();
+/**
+ * An id as callers may write it: a UUID in either case, read as PostgreSQL writes it (lower case), so
+ * that `398AAAB0-...` and `398aaab0-...` name the same website everywhere, lookups in memory included.
+ */
+export const Id = z.string().uuid().toLowerCase();
 export const Timestamp = z.string().datetime({ offset: true });
 
 /** A calendar month, `YYYY-MM`, as the API takes it in a query (and the page in its address). */

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { YEAR_MONTH } from "./common.js";
+import { Id, YEAR_MONTH } from "./common.js";
 import { Balance, CreditSource, Credits } from "./usage.js";
 
 export const MonthParam = z.string().regex(YEAR_MONTH, "month must be YYYY-MM");
@@ -45,7 +45,7 @@ export const LedgerCsvQuery = z
 
 export const LEDGER_CSV_COLUMNS = ["time", "entry_id", "kind", "source", "website_id", "website_name", "usage_event_id", "idempotency_key", "credits", "grant_id"] as const;
 
-export const PreviewBody = z.object({ websiteId: z.string().uuid(), credits: Credits }).strict().openapi("UsagePreviewRequest");
+export const PreviewBody = z.object({ websiteId: Id, credits: Credits }).strict().openapi("UsagePreviewRequest");
 export type PreviewBody = z.infer<typeof PreviewBody>;
 
 export const PreviewResult = z

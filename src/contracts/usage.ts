@@ -1,11 +1,12 @@
 import { z } from "@hono/zod-openapi";
+import { Id } from "./common.js";
 
 export const MAX_CREDITS = 1_000_000_000;
 export const Credits = z.number().int().min(1).max(MAX_CREDITS);
 export const IdempotencyKey = z.string().min(1).max(255);
 
 export const UsageBody = z
-  .object({ websiteId: z.string().uuid(), credits: Credits, idempotencyKey: IdempotencyKey })
+  .object({ websiteId: Id, credits: Credits, idempotencyKey: IdempotencyKey })
   .strict()
   .openapi("UsageRequest");
 export type UsageBody = z.infer<typeof UsageBody>;

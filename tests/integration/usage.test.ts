@@ -115,6 +115,23 @@ describe("idempotency", () => {
     expect((await api.get(`/api/v1/websites/${f.websitesA[0]!.id}/balance`)).json.available).toBe(90);
   });
 
+  it("reads a website id in upper case as the same website: debit, replay, batch, preview, balance", async () => {
+    const f = await setup({ oneTime: 100 });
+    const site = f.websitesA[0]!.id;
+    const upper = site.toUpperCase();
+    const k = key();
+    const first = await use(upper, 10, k);
+    expect([first.status, first.json.websiteId, first.json.balance]).toEqual([200, site, { website: 0, groupMonthly: 0, groupOneTime: 90 }]);
+    // The same event, written either way, is one event: a replay, not a conflict nor a second debit.
+    expect((await use(site, 10, k)).json).toEqual(first.json);
+    const batch = await api.post("/api/v1/usage/batch", { events: [{ websiteId: upper, credits: 10, idempotencyKey: k }, { websiteId: upper, credits: 5, idempotencyKey: key() }] });
+    expect(batch.json.results.map((x: { status: number }) => x.status)).toEqual([200, 200]);
+    expect(batch.json.results[0].result).toEqual(first.json);
+    expect((await api.post("/api/v1/usage/preview", { websiteId: upper, credits: 85 })).json).toMatchObject({ covered: true, parts: [{ source: "group_one_time", credits: 85 }] });
+    expect((await api.get(`/api/v1/websites/${upper}/balance`)).json.available).toBe(85);
+    await expectLedgerConsistent(database);
+  });
+
   it("replays an answer split over three sources byte for byte, parts and balance as first given", async () => {
     const f = await setup({ monthly: 20, oneTime: 100 });
     expect((await grant(f, 0, 5)).status).toBe(201);

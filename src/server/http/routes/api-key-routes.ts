@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { Id } from "../../../contracts/common.js";
 import { ApiKeyCreated, ApiKeysResponse, CreateApiKeyBody } from "../../../contracts/api-keys.js";
 import { createApiKey, requireOrgAdmin } from "../../modules/access/access-service.js";
 import { listApiKeys, revokeApiKey } from "../../modules/access/api-keys-service.js";
@@ -7,8 +8,8 @@ import { requireSession } from "../middleware.js";
 import { createRouter, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
 import * as examples from "../openapi-examples.js";
 
-const OrgParams = z.object({ orgId: z.string().uuid() });
-const KeyParams = z.object({ orgId: z.string().uuid(), keyId: z.string().uuid() });
+const OrgParams = z.object({ orgId: Id });
+const KeyParams = z.object({ orgId: Id, keyId: Id });
 
 /** An organization's API keys, managed by its org admins from the page. */
 export function apiKeyRoutes(deps: AppDeps) {

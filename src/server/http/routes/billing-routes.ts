@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { Id } from "../../../contracts/common.js";
 import {
   BillingSummary,
   EnableBillingResponse,
@@ -109,7 +110,7 @@ export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
       path: "/api/groups/{groupId}/billing/purchases/{purchaseId}",
       tags: ["billing"],
       summary: "A purchase's state",
-      request: { params: GroupParams.extend({ purchaseId: z.string().uuid() }) },
+      request: { params: GroupParams.extend({ purchaseId: Id }) },
       responses: { 200: jsonResponse(PurchaseStatus, "A purchase's state, from our database", examples.purchaseStatusResult), ...errorResponses },
     }),
     async (c) => {

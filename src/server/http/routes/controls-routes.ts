@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { Id } from "../../../contracts/common.js";
 import {
   AlertsResponse,
   ControlSettings,
@@ -110,7 +111,7 @@ export function controlsRoutes(deps: AppDeps) {
       path: "/api/groups/{groupId}/websites/{websiteId}/pool-cap",
       tags: ["controls"],
       summary: "Cap (or uncap) a website's monthly use of group credits",
-      request: { params: GroupParams.extend({ websiteId: z.string().uuid() }), body: jsonBody(PoolCapBody, examples.poolCapBody) },
+      request: { params: GroupParams.extend({ websiteId: Id }), body: jsonBody(PoolCapBody, examples.poolCapBody) },
       responses: { 200: jsonResponse(PoolCap, "The cap (null: none) and the pool credits drawn this month", examples.poolCapResult), ...errorResponses },
     }),
     async (c) => {

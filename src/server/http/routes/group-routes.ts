@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { Id } from "../../../contracts/common.js";
 import { GroupDetail, GroupsResponse, OrgsResponse } from "../../../contracts/groups.js";
 import { requireGroupAdmin } from "../../modules/access/access-service.js";
 import { findGroupDetail, findGroups, findOrgs } from "../../modules/groups/groups-service.js";
@@ -7,8 +8,8 @@ import { requireSession } from "../middleware.js";
 import { createRouter, errorResponses, jsonResponse } from "../openapi.js";
 import * as examples from "../openapi-examples.js";
 
-export const OrgParams = z.object({ orgId: z.string().uuid() });
-export const GroupParams = z.object({ groupId: z.string().uuid() });
+export const OrgParams = z.object({ orgId: Id });
+export const GroupParams = z.object({ groupId: Id });
 
 export function groupRoutes(deps: AppDeps) {
   const app = createRouter();

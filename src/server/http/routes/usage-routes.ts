@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { Id } from "../../../contracts/common.js";
 import {
   BalanceResponse,
   GrantBody,
@@ -20,7 +21,7 @@ import { hasOperatorKey, machineLogging, requireApiKey } from "../middleware.js"
 import { createRouter, describeIssues, errorResponse, errorResponses, findBadText, jsonBody, jsonResponse, ValidatedPerItem } from "../openapi.js";
 import * as examples from "../openapi-examples.js";
 
-const WebsiteParams = z.object({ websiteId: z.string().uuid() });
+const WebsiteParams = z.object({ websiteId: Id });
 const security = [{ apiKey: [] }];
 const GRANTS_PATH = /^\/api\/v1\/websites\/[^/]+\/grants$/;
 /** Debits confirm the API key in their own first statement: no catch-up round trip per request. */
