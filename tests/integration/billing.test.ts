@@ -46,6 +46,22 @@ describe("enable billing", () => {
     expect((await summary(g)).enabled).toBe(true);
   });
 
+  it("takes no body: an empty one or {} enables, an unknown field or broken JSON is 400 invalid_request and enables nothing", async () => {
+    const g = await standardGroup();
+    const enable = `/api/groups/${g.groupId}/billing/enable`;
+    for (const body of [JSON.stringify({ x: 1 }), "{", "[]"]) {
+      const r = await g.admin.request("POST", enable, body);
+      expect([r.status, r.json?.error?.code]).toEqual([400, "invalid_request"]);
+    }
+    expect((await summary(g)).enabled).toBe(false);
+    // The page posts {}; an empty body is as good.
+    expect((await g.admin.request("POST", enable, "")).json).toEqual({ enabled: true, customerType: "standard" });
+    expect((await g.admin.post(enable, {})).status).toBe(200);
+    const portal = `/api/groups/${g.groupId}/billing/portal`;
+    expect((await g.admin.request("POST", portal, JSON.stringify({ bogus: 1 }))).status).toBe(400);
+    expect((await g.admin.request("POST", `/api/groups/${g.groupId}/billing/settings/test-event`, JSON.stringify({ bogus: 1 }))).status).toBe(400);
+  });
+
   it("refuses purchases before billing is enabled", async () => {
     const g = await standardGroup();
     const r = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "one_time", quantity: 1 });

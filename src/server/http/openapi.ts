@@ -1,4 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { z, ZodType } from "zod";
 import { ErrorBody } from "../../contracts/common.js";
 import type { AppEnv } from "./context.js";
@@ -73,6 +74,25 @@ export const jsonBody = <T extends ZodType>(schema: T, example?: z.input<T>) => 
   required: true,
   content: { "application/json": { schema, ...(example === undefined ? {} : { example }) } },
 });
+
+/**
+ * For an action that takes no body (enable billing, open the portal, send a test event): none, an
+ * empty one or `{}`; anything else is `invalid_request`, as an unknown field is elsewhere.
+ */
+export const noBody: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const text = (await c.req.text()).trim();
+  if (text !== "") {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new AppError("invalid_request", "Invalid request. The body is not valid JSON.");
+    }
+    const empty = value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0;
+    if (!empty) throw new AppError("invalid_request", "Invalid request. This action takes no body: send {} or nothing.");
+  }
+  await next();
+};
 
 /** A JSON answer; `example` (typed by the schema) is shown in /api/openapi.json. */
 export const jsonResponse = <T extends ZodType>(schema: T, description: string, example?: z.output<T>) => ({

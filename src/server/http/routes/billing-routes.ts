@@ -16,7 +16,7 @@ import { requireGroupAdmin } from "../../modules/access/access-service.js";
 import type { BillingService } from "../../modules/billing/billing-service.js";
 import type { AppDeps } from "../context.js";
 import { requireSession } from "../middleware.js";
-import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse, noBody } from "../openapi.js";
 import * as examples from "../openapi-examples.js";
 import { GroupParams } from "./group-routes.js";
 
@@ -49,6 +49,7 @@ export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
       path: "/api/groups/{groupId}/billing/enable",
       tags: ["billing"],
       summary: "Enable billing for a group",
+      middleware: [noBody] as const,
       request: { params: GroupParams },
       responses: {
         200: jsonResponse(EnableBillingResponse, "Billing is enabled (repeating changes nothing)", examples.enableBillingResult),
@@ -128,6 +129,7 @@ export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
       summary: "Open the plan's portal",
       description:
         "Standard customers: a Stripe customer portal session (cancel at period end, resume, lower the quantity from the next period), returning to the billing page. Partner customers: the partner's portal.",
+      middleware: [noBody] as const,
       request: { params: GroupParams },
       responses: {
         200: jsonResponse(PortalSessionResponse, "Where to send the browser", examples.portalSessionResult),

@@ -14,7 +14,7 @@ import { listPoolCaps, setPoolCap } from "../../modules/controls/pool-caps.js";
 import { getControlSettings, listAlerts, sendTestAlert, updateControlSettings } from "../../modules/controls/settings-service.js";
 import type { AppDeps } from "../context.js";
 import { requireSession } from "../middleware.js";
-import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse } from "../openapi.js";
+import { createRouter, errorResponse, errorResponses, jsonBody, jsonResponse, noBody } from "../openapi.js";
 import * as examples from "../openapi-examples.js";
 import { GroupParams } from "./group-routes.js";
 
@@ -66,6 +66,7 @@ export function controlsRoutes(deps: AppDeps) {
       path: "/api/groups/{groupId}/billing/settings/test-event",
       tags: ["controls"],
       summary: "Send a test event to the alert webhook",
+      middleware: [noBody] as const,
       request: { params: GroupParams },
       responses: { 202: jsonResponse(TestEventResponse, "A test event is queued for the webhook URL", examples.testEventResult), ...errorResponses },
     }),
