@@ -54,6 +54,7 @@ describe("GET /api/openapi.json", () => {
       "GET /api/orgs/{orgId}/api-keys",
       "PUT /api/operator/orgs/{externalId}",
       "POST /api/session",
+      "GET /auth/handoff",
     ]) {
       expect(ids).toContain(id);
     }

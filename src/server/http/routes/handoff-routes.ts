@@ -1,3 +1,4 @@
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { AppError } from "../../errors.js";
 import { createHandoffVerifier, safeNextPath, signInWithHandoff } from "../../modules/operator/handoff.js";
@@ -50,6 +51,26 @@ export function handoffRoutes(deps: AppDeps) {
   const app = createRouter();
   const verify = createHandoffVerifier({ secret: deps.config.OPERATOR_SIGNING_SECRET, jwksUrl: deps.config.OPERATOR_JWKS_URL });
 
+  // Documented only: the route answers people, not programs (a redirect, or an HTML page on failure).
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/auth/handoff",
+    tags: ["operator"],
+    summary: "Sign in from the host platform",
+    description:
+      "A JWT signed with OPERATOR_SIGNING_SECRET (HS256) or a key of OPERATOR_JWKS_URL (RS256); claims sub (the user's externalId), email, name, exp (at most 5 minutes ahead) and jti (single use).",
+    request: {
+      query: z.object({
+        token: z.string().max(8192).openapi({ description: "The signed sign-in token" }),
+        next: z.string().optional().openapi({ description: "A path of ours to land on; anything else lands on /" }),
+      }),
+    },
+    responses: {
+      302: { description: "Signed in: a session cookie and a redirect to `next`" },
+      401: { description: "An HTML page: the token is expired, replayed, wrongly signed or names an unknown user; nothing is created" },
+      404: { description: "An HTML page: this installation does not accept sign-in links (no OPERATOR_SIGNING_SECRET or OPERATOR_JWKS_URL)" },
+    },
+  });
   app.get("/auth/handoff", async (c) => {
     if (!verify) return errorPage(c, 404, "Sign-in from the platform is not set up", "This installation does not accept sign-in links.");
     const token = c.req.query("token");
