@@ -266,6 +266,16 @@ describe("access and validation", () => {
     expect((await api.get(`/api/v1/websites/${f.websitesA[0]!.id}/balance`)).json.available).toBe(10);
   });
 
+  it("says so when the body is not sent as JSON, and debits nothing", async () => {
+    const f = await setup({ oneTime: 10 });
+    const body = JSON.stringify({ websiteId: f.websitesA[0]!.id, credits: 1, idempotencyKey: key() });
+    for (const type of ["text/plain", "application/x-www-form-urlencoded"]) {
+      const r = await api.request("POST", "/api/v1/usage", body, { "content-type": type });
+      expect([r.status, r.json.error]).toEqual([400, { code: "invalid_request", message: "Content-Type must be application/json." }]);
+    }
+    expect((await api.get(`/api/v1/websites/${f.websitesA[0]!.id}/balance`)).json.available).toBe(10);
+  });
+
   it("accepts the largest credits and a 255-character key", async () => {
     const f = await setup();
     expect((await grant(f, 0, 1_000_000_000)).status).toBe(201);

@@ -61,8 +61,13 @@ export const describeIssues = (issues: readonly { path: PropertyKey[]; message: 
  */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) throw new AppError("invalid_request", describeIssues(result.error.issues));
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        // A JSON body sent as something else reaches the schema as nothing: say what is wrong with it.
+        const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+        if (result.target === "json" && type !== "application/json") throw new AppError("invalid_request", "Content-Type must be application/json.");
+        throw new AppError("invalid_request", describeIssues(result.error.issues));
+      }
       const bad = findBadText(result.data);
       if (bad) throw new AppError("invalid_request", `Invalid request. ${bad}`);
     },
