@@ -1,7 +1,7 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseSnapshot, snapshotDiff } from "../chaos/lib/snapshot.js";
-import { createApiKeyFor, fundGroupPool } from "../support/factories.js";
+import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD } from "../support/factories.js";
 import type { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { OPERATOR_KEY, startTestServer, type TestServer } from "../support/server.js";
@@ -101,6 +101,21 @@ describe("sync", () => {
     expect((await user.get(`/api/groups/${groupA.id}/billing`)).status).toBe(403);
     await put(`/api/operator/users/${state.users[0]}`, { email: `dana-${uniq()}@acme.example`, name: "Dana", memberships: [] });
     expect((await user.get(`/api/orgs/${org.id}/groups`)).status).toBe(404);
+  });
+
+  it("links a password user by email and leaves their memberships in organizations it does not manage", async () => {
+    const local = await createOrgFixture(server.db); // an organization of our own, without an externalId
+    const state = platformState();
+    const [, groupA] = await sync(state);
+    const linked = await put(`/api/operator/users/user_link_${uniq()}`, { email: local.orgAdmin, name: "Ada", memberships: [{ orgExternalId: state.org, role: "org_admin" }] });
+    expect(linked.status).toBe(200);
+    const user = await server.client().login(local.orgAdmin, TEST_PASSWORD);
+    expect((await user.get(`/api/groups/${groupA.id}/billing`)).status).toBe(200);
+    // Still the org admin of the organization the platform cannot name, even after its memberships are emptied.
+    expect((await user.get(`/api/groups/${local.groupA.id}/billing`)).status).toBe(200);
+    await put(`/api/operator/users/${linked.json.externalId}`, { email: local.orgAdmin, name: "Ada", memberships: [] });
+    expect((await user.get(`/api/groups/${groupA.id}/billing`)).status).toBe(404);
+    expect((await user.get(`/api/groups/${local.groupA.id}/billing`)).status).toBe(200);
   });
 
   it("refuses references to what was not synced, and bad bodies, changing nothing", async () => {

@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { OperatorUser, OperatorUserBody } from "../../../contracts/operator.js";
 import type { Db, Tx } from "../../db/client.js";
-import { groups, membershipGroups, memberships, users } from "../../db/schema.js";
+import { groups, membershipGroups, memberships, organizations, users } from "../../db/schema.js";
 import { AppError } from "../../errors.js";
 import { requireOrgByExternalId } from "./lookups.js";
 
@@ -60,19 +60,25 @@ async function claimUser(tx: Tx, externalId: string, body: OperatorUserBody) {
   return created.id;
 }
 
-/** Make the user's memberships exactly the wanted ones, touching only what differs. */
+/**
+ * Make the user's memberships in the platform's organizations exactly the wanted ones, touching only
+ * what differs. Memberships in organizations the platform does not manage (no externalId: a linked
+ * password user's own) are not the platform's to end, as it cannot name them.
+ */
 async function syncMemberships(tx: Tx, userId: string, wanted: WantedMembership[]) {
-  const current = await tx.select().from(memberships).where(eq(memberships.userId, userId));
-  const gone = current.filter((c) => !wanted.some((w) => w.orgId === c.orgId)).map((c) => c.id);
+  const current = (
+    await tx
+      .select({ membership: memberships, orgExternalId: organizations.externalId })
+      .from(memberships)
+      .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+      .where(eq(memberships.userId, userId))
+  ).map((r) => ({ ...r.membership, managed: r.orgExternalId !== null }));
+  const gone = current.filter((c) => c.managed && !wanted.some((w) => w.orgId === c.orgId)).map((c) => c.id);
   if (gone.length) await tx.delete(memberships).where(inArray(memberships.id, gone));
   for (const w of wanted) {
-    let membership = current.find((c) => c.orgId === w.orgId);
-    if (!membership) {
-      [membership] = await tx.insert(memberships).values({ userId, orgId: w.orgId, role: w.role }).returning();
-    } else if (membership.role !== w.role) {
-      await tx.update(memberships).set({ role: w.role }).where(eq(memberships.id, membership.id));
-    }
-    const membershipId = membership!.id;
+    const mine = current.find((c) => c.orgId === w.orgId);
+    if (mine && mine.role !== w.role) await tx.update(memberships).set({ role: w.role }).where(eq(memberships.id, mine.id));
+    const membershipId = mine ? mine.id : (await tx.insert(memberships).values({ userId, orgId: w.orgId, role: w.role }).returning({ id: memberships.id }))[0]!.id;
     const have = (await tx.select({ groupId: membershipGroups.groupId }).from(membershipGroups).where(eq(membershipGroups.membershipId, membershipId))).map(
       (r) => r.groupId,
     );
