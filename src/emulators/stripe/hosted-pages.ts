@@ -50,7 +50,7 @@ export function renderInvoicePage(invoice: Stripe.Invoice): string {
     body: `<h1>Invoice ${escapeHtml(invoice.number ?? invoice.id)}</h1>
 <p class="muted">${invoice.status === "paid" ? '<span class="badge">Paid</span>' : escapeHtml(invoice.status ?? "")}
 ${paidAt ? ` on ${formatDate(paidAt)}` : ""}</p>
-${invoice.description ? `<p>${escapeHtml(invoice.description)}</p>` : ""}
+${invoice.description && !invoice.lines.data.some((line) => line.description?.startsWith(invoice.description!)) ? `<p>${escapeHtml(invoice.description)}</p>` : ""}
 <table><tbody>${rows}<tr class="total"><td>Amount paid</td><td class="num">${formatMoney({
       amount: invoice.amount_paid,
       currency: invoice.currency,

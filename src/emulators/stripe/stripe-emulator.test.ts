@@ -115,7 +115,10 @@ describe("Stripe emulator through the Stripe gateway", () => {
     expect(invoices[0]?.number).toMatch(/-0001$/);
     const invoicePage = await fetch(invoices[0]?.hostedInvoiceUrl ?? "");
     expect(invoicePage.status).toBe(200);
-    expect(await invoicePage.text()).toContain("$45.00");
+    const html = await invoicePage.text();
+    expect(html).toContain("$45.00");
+    // The line names what was bought, once (not again as the invoice's description above it).
+    expect(html.split("3 × 1,000 group credits").length - 1).toBe(1);
   });
 
   it("pays a checkout session only once however often Pay is pressed", async () => {
