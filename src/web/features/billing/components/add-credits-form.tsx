@@ -151,6 +151,9 @@ export function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps
         onValueChange={(value) => {
           purchase.reset();
           setType(value === "monthly" ? "monthly" : "one_time");
+          // A note about the quantity typed before belongs to that moment, not to the other tab.
+          setDraft(String(quantity));
+          setQuantityNote(null);
         }}
       >
         <TabsList aria-label="Purchase type">
@@ -218,7 +221,14 @@ export function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps
             </div>
 
             {value === "monthly" && plan !== null ? (
-              <PlanRaiseSummary plan={plan} partner={billing.customerType === "partner"} preview={preview.data} loading={preview.isPending} failed={preview.isError ? preview.error.message : null} />
+              <PlanRaiseSummary
+                plan={plan}
+                partner={billing.customerType === "partner"}
+                pricePerPackage={pricing.monthly}
+                preview={preview.data}
+                loading={preview.isPending}
+                failed={preview.isError ? preview.error.message : null}
+              />
             ) : (
               <dl className="grid gap-2 rounded-lg border bg-zinc-50 p-4 text-sm">
                 <div className="flex justify-between gap-4">
@@ -269,13 +279,14 @@ type PlanRaiseSummaryProps = {
   plan: NonNullable<BillingSummary["plan"]>;
   /** Partner customers are charged on their partner account, not a card. */
   partner: boolean;
+  pricePerPackage: BillingSummary["pricing"]["monthly"];
   preview: PurchasePreview | undefined;
   loading: boolean;
   failed: string | null;
 };
 
 /** What raising the plan does, from the server's preview: the new monthly price and what is charged today. */
-function PlanRaiseSummary({ plan, partner, preview, loading, failed }: PlanRaiseSummaryProps) {
+function PlanRaiseSummary({ plan, partner, pricePerPackage, preview, loading, failed }: PlanRaiseSummaryProps) {
   if (failed) {
     return (
       <p role="alert" className="rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
@@ -303,6 +314,10 @@ function PlanRaiseSummary({ plan, partner, preview, loading, failed }: PlanRaise
         <div className="flex justify-between gap-4">
           <dt className="text-muted-foreground">Credits added now</dt>
           <dd className="font-medium tabular-nums">{formatNumber(preview.credits)}</dd>
+        </div>
+        <div className="flex justify-between gap-4">
+          <dt className="text-muted-foreground">Price per package</dt>
+          <dd className="tabular-nums">{formatMoney(pricePerPackage)} / month</dd>
         </div>
         <div className="flex justify-between gap-4">
           <dt className="text-muted-foreground">New plan</dt>
