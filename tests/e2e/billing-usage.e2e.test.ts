@@ -58,6 +58,14 @@ describe("Usage section of the billing page (org admin, Online Stores)", () => {
       expect(box.x).toBeGreaterThanOrEqual(0);
       expect(box.x + box.width).toBeLessThanOrEqual(375);
     }
+    // The chart opens on its latest days; its credits axis stays drawn at the card's left edge, over the bars.
+    await expect.poll(() => scroller.evaluate((el) => el.scrollLeft)).toBeGreaterThan(0);
+    const axis = usage.getByTestId("usage-chart-axis");
+    await expect.poll(async () => {
+      const [a, s] = [await axis.boundingBox(), await scroller.boundingBox()];
+      return a && s ? Math.abs(a.x - s.x) <= 1 && a.width > 24 : false;
+    }).toBe(true);
+    expect(await axis.evaluate((c: HTMLCanvasElement) => c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 === 3 && v > 0))).toBe(true);
   });
 
   it("changes the usage section, and only it, with its own month picker kept in the URL", async () => {

@@ -29,6 +29,8 @@ export function BillingHeaderSkeleton() {
       <div className="min-w-0">
         <SkeletonLine className="h-8" barClassName="h-7 w-44" />
         <SkeletonLine className="mt-1 h-5" barClassName="h-3.5 w-72 max-w-full" />
+        {/* The description wraps to a second line under 640 px: so does its placeholder. */}
+        <SkeletonLine className="h-5 sm:hidden" barClassName="h-3.5 w-44" />
       </div>
       <Skeleton className="h-9 w-full sm:w-36" />
     </div>

@@ -124,10 +124,8 @@ export function BillingHistory({ groupId }: { groupId: string }) {
                     {/* The 28 px target overhangs the 20 px line instead of making the row taller. */}
                     <InvoiceLink invoice={invoice} className="-my-1 -mr-1.5" />
                   </div>
-                  {/* One line at any width; the whole text is in the title and read out in full. */}
-                  <p className="mt-0.5 truncate text-sm leading-5" title={invoice.description}>
-                    {invoice.description}
-                  </p>
+                  {/* Wrapped, never cut: a touch screen has no hover to show the rest. */}
+                  <p className="mt-0.5 text-sm leading-5 text-pretty break-words">{invoice.description}</p>
                 </li>
               ))
             )}

@@ -15,8 +15,9 @@ const GRID = "#e4e4e7";
  * library is not part of the billing route's first JavaScript. The canvas is an image for
  * assistive technology; the section renders the same numbers as a table beside it.
  */
-export default function UsageChart({ days, label }: { days: UsageDay[]; label: string }) {
+export default function UsageChart({ days, label, pinAxis = false }: { days: UsageDay[]; label: string; pinAxis?: boolean }) {
   const canvas = useRef<HTMLCanvasElement>(null);
+  const axis = useRef<HTMLCanvasElement>(null);
   const chart = useRef<Chart<"bar"> | null>(null);
 
   useEffect(() => {
@@ -24,6 +25,9 @@ export default function UsageChart({ days, label }: { days: UsageDay[]; label: s
     chart.current = new Chart(canvas.current, {
       type: "bar",
       data: { labels: [], datasets: [] },
+      // When the chart scrolls sideways (under 640 px), a copy of its credits axis stays at the left
+      // edge over the bars, so the bars of the latest days are never shown without their scale.
+      plugins: [{ id: "pinnedAxis", afterRender: (c) => copyAxis(c, axis.current) }],
       options: {
         responsive: true,
         maintainAspectRatio: false,
@@ -72,5 +76,23 @@ export default function UsageChart({ days, label }: { days: UsageDay[]; label: s
     c.update();
   }, [days]);
 
-  return <canvas ref={canvas} role="img" aria-label={label} />;
+  return (
+    <>
+      <canvas ref={canvas} role="img" aria-label={label} />
+      {pinAxis ? <canvas ref={axis} aria-hidden="true" className="pointer-events-none absolute top-0 -left-1 box-content border-l-4 border-background translate-x-(--chart-scroll) bg-background" data-testid="usage-chart-axis" /> : null}
+    </>
+  );
+}
+
+/** Draw the chart's credits axis (labels, title, the band left of the bars) onto the pinned canvas. */
+function copyAxis(c: Chart, target: HTMLCanvasElement | null) {
+  if (!target) return;
+  const ratio = c.currentDevicePixelRatio;
+  const width = Math.ceil(c.scales.y!.right);
+  target.width = Math.round(width * ratio);
+  target.height = c.canvas.height;
+  target.style.width = `${width}px`;
+  target.style.height = `${c.height}px`;
+  const ctx = target.getContext("2d");
+  ctx?.drawImage(c.canvas, 0, 0, target.width, target.height, 0, 0, target.width, target.height);
 }

@@ -117,7 +117,10 @@ function DailyUsageCard({ report, monthlyPeriodEnd, poolAvailable }: { report: U
   const chartScrolls = !useMediaQuery(SM_UP);
   useEffect(() => {
     const el = scroller.current;
-    if (el && chartScrolls) el.scrollLeft = el.scrollWidth;
+    if (el && chartScrolls) {
+      el.scrollLeft = el.scrollWidth;
+      el.style.setProperty("--chart-scroll", `${el.scrollLeft}px`);
+    }
   }, [report.days.length, chartScrolls]);
   const monthName = formatMonth(report.month);
   const chartLabel = `Credits used per day in ${monthName}, stacked by source: ${formatNumber(totals.website)} websites' own, ${formatNumber(totals.groupMonthly)} group monthly, ${formatNumber(totals.groupOneTime)} group one-time. The table below lists each day.`;
@@ -135,14 +138,22 @@ function DailyUsageCard({ report, monthlyPeriodEnd, poolAvailable }: { report: U
       {/* Under 640 px the chart keeps a readable width and scrolls inside the card, never the page. */}
       {/* Beside a long Top websites list the chart grows to the card's height (the canvas sits in an
           absolute box, so it never props the card open itself). */}
-      <div ref={scroller} className="-mx-1 mt-4 flex flex-1 flex-col overflow-x-auto px-1 pb-1" tabIndex={0} role="group" aria-label="Daily usage chart (scrolls sideways)">
+      <div
+        ref={scroller}
+        className="-mx-1 mt-4 flex flex-1 flex-col overflow-x-auto px-1 pb-1"
+        tabIndex={0}
+        role="group"
+        aria-label="Daily usage chart (scrolls sideways)"
+        // The pinned credits axis (usage-chart.tsx) follows the scroll without a render.
+        onScroll={(event) => event.currentTarget.style.setProperty("--chart-scroll", `${event.currentTarget.scrollLeft}px`)}
+      >
         <div className={cn("relative min-w-[36rem] flex-1 sm:min-w-0", CHART_MIN_HEIGHT)}>
           <div className="absolute inset-0">
             {report.days.length === 0 ? (
               <p className="flex h-full items-center justify-center text-sm text-muted-foreground">No days of {monthName} have passed yet.</p>
             ) : (
               <Suspense fallback={<Skeleton className="h-full w-full" />}>
-                <UsageChart days={report.days} label={chartLabel} />
+                <UsageChart days={report.days} label={chartLabel} pinAxis={chartScrolls} />
               </Suspense>
             )}
           </div>

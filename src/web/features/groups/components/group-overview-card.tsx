@@ -25,6 +25,8 @@ export function GroupOverviewCard({ groupId, description }: { groupId: string; d
         <div aria-hidden="true">
           <SkeletonLine className="h-7" barClassName="h-5 w-48" />
           <SkeletonLine className="mt-1 h-5" barClassName="h-3.5 w-full max-w-96" />
+          {/* Two lines of description under 640 px, as the text it stands for. */}
+          <SkeletonLine className="h-5 sm:hidden" barClassName="h-3.5 w-40" />
           <div className="mt-4 flex h-7 items-center gap-1.5">
             {Array.from({ length: 6 }, (_, index) => (
               <Skeleton key={index} className="size-7 rounded-full" />
