@@ -191,6 +191,13 @@ describe("billing page details", () => {
     await page.keyboard.press("Escape");
     await hides(popover);
     expect(await more.evaluate((element) => element === document.activeElement)).toBe(true);
+
+    // Under 640 px five logos, "+N" and the count keep to one row, the height of their placeholder.
+    await page.setViewportSize({ width: 375, height: 812 });
+    await shows(strip.getByRole("button", { name: `Show ${websites.length - 5} more websites` }));
+    expect(await strip.getByRole("img").count()).toBe(5);
+    const row = (await strip.locator("..").boundingBox())!;
+    expect(row.height).toBeLessThanOrEqual(28);
   });
 
   it("takes a typed quantity, explains what it cannot take, and keeps it between 1 and 50", async () => {

@@ -2,13 +2,17 @@ import type { Website } from "../../../../contracts/groups.js";
 import { Popover, PopoverContent, PopoverTrigger } from "../../../components/ui/popover.js";
 import { Tooltip } from "../../../components/ui/tooltip.js";
 import { formatNumber, pluralize } from "../../../lib/format.js";
+import { SM_UP, useMediaQuery } from "../../../lib/media-query.js";
 import { WebsiteLogo, websiteLabel } from "./website-logo.js";
 
+/** Logos before "+N": twelve from 640 px; five under it, so that the strip and its count keep to one row (as their placeholder does). */
 const VISIBLE_LOGOS = 12;
+const VISIBLE_LOGOS_NARROW = 5;
 
-/** The first twelve favicons of the group (each focusable, with a tooltip), then "+N", then "N websites". */
+/** The group's first favicons (each focusable, with a tooltip), then "+N", then "N websites". */
 export function WebsiteLogoStrip({ websites }: { websites: Website[] }) {
-  const visible = websites.slice(0, VISIBLE_LOGOS);
+  const shown = useMediaQuery(SM_UP) ? VISIBLE_LOGOS : VISIBLE_LOGOS_NARROW;
+  const visible = websites.slice(0, shown);
   const hidden = websites.length - visible.length;
   return (
     <div className="flex flex-wrap items-center gap-x-3 gap-y-2">
@@ -30,7 +34,7 @@ export function WebsiteLogoStrip({ websites }: { websites: Website[] }) {
           ))}
           {hidden > 0 ? (
             <li className="flex">
-              <MoreWebsites websites={websites.slice(VISIBLE_LOGOS)} />
+              <MoreWebsites websites={websites.slice(shown)} />
             </li>
           ) : null}
         </ul>
