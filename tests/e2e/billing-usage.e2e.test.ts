@@ -105,10 +105,12 @@ describe("Usage section of the billing page (org admin, Online Stores)", () => {
     const link = page.getByRole("region", { name: "Usage" }).getByRole("link", { name: "Download CSV" });
     await shows(link);
     // What the month's table shows, day by day and by source (the demo's history before today, and today's 11,000).
+    // The link shows before the month's report has arrived: wait for the table's days.
     const table = page.getByRole("region", { name: "Usage" }).getByRole("table", { name: /Credits used per day in .*, by source/ });
-    const cells = await table.locator("tbody td").allTextContents();
-    const shown = cells.map((c) => Number(c.replace(/,/g, ""))).filter((n) => Number.isFinite(n)).reduce((a, b) => a + b, 0);
-    expect(shown).toBeGreaterThan(11_000);
+    const shownNow = async () =>
+      (await table.locator("tbody td").allTextContents()).map((c) => Number(c.replace(/,/g, ""))).filter((n) => Number.isFinite(n)).reduce((a, b) => a + b, 0);
+    await expect.poll(shownNow).toBeGreaterThan(11_000);
+    const shown = await shownNow();
     const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
     expect(download.suggestedFilename()).toMatch(/^ledger-.*\.csv$/);
     const text = readFileSync(await download.path(), "utf8");
