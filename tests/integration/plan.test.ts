@@ -36,6 +36,7 @@ const stripeSubscription = async (id: string) =>
   (await fetch(`${server.stripe.url}/v1/subscriptions/${id}`, { headers: { authorization: "Bearer sk_test_x" } }).then((r) => r.json())) as {
     status: string;
     cancel_at_period_end: boolean;
+    schedule: string | null;
     items: { data: Array<{ quantity: number }> };
   };
 
@@ -169,7 +170,7 @@ describe("the portal's changes come back by webhook", () => {
     // The raise replaces the scheduled lowering, on the page and at Stripe (the schedule is released).
     expect(await planOf(g)).toMatchObject({ packages: 5, nextPeriodPackages: null });
     await eventually(async () => {
-      const sub = (await stripeSubscription(subscriptionId)) as Awaited<ReturnType<typeof stripeSubscription>> & { schedule: string | null };
+      const sub = await stripeSubscription(subscriptionId);
       return sub.items.data[0]!.quantity === 5 && sub.schedule === null;
     });
     await eventually(async () => (await planOf(g))?.nextPeriodPackages === null && (await planOf(g))?.packages === 5);

@@ -119,13 +119,11 @@ export function releaseScheduleById(ctx: BillingEngineContext, id: string): Stri
       message: `You cannot release a subscription schedule that is currently in the \`${schedule.status}\` status. It must be in \`not_started\` or \`active\`.`,
     });
   }
-  const subscriptionId = typeof schedule.subscription === "string" ? schedule.subscription : (schedule.subscription?.id ?? null);
-  const subscription = subscriptionId ? ctx.state.subscriptions[subscriptionId] : undefined;
-  if (subscription) releaseSchedule(ctx, { subscription, schedule });
-  else {
-    schedule.status = "released";
-    schedule.released_at = nowSeconds();
-  }
+  // Every schedule here is made for its subscription (scheduleQuantityChange), which it names while active.
+  const subscriptionId = typeof schedule.subscription === "string" ? schedule.subscription : (schedule.subscription?.id ?? "");
+  const subscription = ctx.state.subscriptions[subscriptionId];
+  if (!subscription) throw resourceMissing({ kind: "subscription", id: subscriptionId });
+  releaseSchedule(ctx, { subscription, schedule });
   return schedule;
 }
 
