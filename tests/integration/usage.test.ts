@@ -266,6 +266,23 @@ describe("access and validation", () => {
     expect((await api.get(`/api/v1/websites/${f.websitesA[0]!.id}/balance`)).json.available).toBe(10);
   });
 
+  it("says each number's problem once, in plain words, alone and in a batch", async () => {
+    const f = await setup({ oneTime: 10 });
+    const websiteId = f.websitesA[0]!.id;
+    const cases: [unknown, string][] = [
+      [1e20, "Invalid request. credits: Too big: expected number to be <=1000000000"],
+      [1.5, "Invalid request. credits: Invalid input: expected a whole number"],
+      [0, "Invalid request. credits: Too small: expected number to be >=1"],
+    ];
+    for (const [credits, message] of cases) {
+      const one = await api.post("/api/v1/usage", { websiteId, credits, idempotencyKey: key() });
+      expect([one.status, one.json.error]).toEqual([400, { code: "invalid_request", message }]);
+      const batch = await api.post("/api/v1/usage/batch", { events: [{ websiteId, credits, idempotencyKey: key() }] });
+      expect(batch.json.results[0]).toEqual({ status: 400, error: { code: "invalid_request", message } });
+    }
+    expect((await api.get(`/api/v1/websites/${websiteId}/balance`)).json.available).toBe(10);
+  });
+
   it("says so when the body is not sent as JSON, and debits nothing", async () => {
     const f = await setup({ oneTime: 10 });
     const body = JSON.stringify({ websiteId: f.websitesA[0]!.id, credits: 1, idempotencyKey: key() });

@@ -48,11 +48,21 @@ export class ValidatedPerItem {
   constructor(readonly items: unknown[]) {}
 }
 
-/** zod issues as one short message. */
-export const describeIssues = (issues: readonly { path: PropertyKey[]; message: string }[]) =>
+type Issue = { path: PropertyKey[]; message: string; code?: string; origin?: string; expected?: string };
+
+/** An issue's text: "expected int, received number" said as a person would. */
+const messageOf = (i: Issue) => (i.code === "invalid_type" && i.expected === "int" ? "Invalid input: expected a whole number" : i.message);
+
+/**
+ * zod issues as one short message, each problem once: a whole number past the contract's own
+ * bound also passes JavaScript's safe-integer bound, and zod reports both; the contract's is the
+ * one to say.
+ */
+export const describeIssues = (issues: readonly Issue[]) =>
   `Invalid request. ${issues
+    .filter((i) => !(i.origin === "int" && issues.some((o) => o !== i && o.code === i.code && o.path.join(".") === i.path.join("."))))
     .slice(0, 5)
-    .map((i) => (i.path.length ? `${i.path.map(String).join(".")}: ${i.message}` : i.message))
+    .map((i) => (i.path.length ? `${i.path.map(String).join(".")}: ${messageOf(i)}` : messageOf(i)))
     .join("; ")}`;
 
 /**
