@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Money, YEAR_MONTH } from "./common.js";
+import { Money, MonthParam } from "./common.js";
 
 export const CustomerType = z.enum(["standard", "partner"]);
 export type CustomerType = z.infer<typeof CustomerType>;
@@ -123,7 +123,7 @@ export const Invoice = z
 export type Invoice = z.infer<typeof Invoice>;
 
 export const InvoicesQuery = z
-  .object({ month: z.string().regex(YEAR_MONTH, "month must be YYYY-MM").optional() })
+  .object({ month: MonthParam.optional() })
   .strict();
 export const InvoicesResponse = z
   .object({ months: z.array(z.string()), invoices: z.array(Invoice) })

@@ -1,12 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { Id, YEAR_MONTH } from "./common.js";
+import { DateParam, Id, MonthParam } from "./common.js";
 import { Balance, CreditSource, Credits } from "./usage.js";
-
-export const MonthParam = z.string().regex(YEAR_MONTH, "month must be YYYY-MM");
-const DateParam = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, "dates are YYYY-MM-DD")
-  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), "not a calendar date");
 
 export const UsageQuery = z.object({ month: MonthParam.optional() }).strict();
 

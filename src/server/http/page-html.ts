@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { YEAR_MONTH } from "../../contracts/common.js";
+import { isYearMonth } from "../../contracts/common.js";
 
 type ManifestChunk = { file: string; isEntry?: boolean; imports?: string[] };
 
@@ -52,7 +52,7 @@ const GROUP_BILLING = /^\/groups\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 function billingData(groupId: string, search: URLSearchParams, now: Date): string[] {
   const month = (name: string) => {
     const value = search.get(name);
-    return value && YEAR_MONTH.test(value) ? value : null;
+    return value && isYearMonth(value) ? value : null;
   };
   const group = `/api/groups/${groupId}`;
   const invoicesMonth = month("month");

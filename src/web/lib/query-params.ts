@@ -29,8 +29,12 @@ export function useQueryParams() {
 
 const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
-/** The `YYYY-MM` month in the query parameter `name`, or null when it is missing or not a month. */
+/**
+ * The `YYYY-MM` month in the query parameter `name`, or null when it is missing or not a month the
+ * API answers for (contracts/common.ts `isYearMonth`: years 1970 to 9998; not imported, to keep zod
+ * out of the page's first load).
+ */
 export function monthParam(params: URLSearchParams, name: string): string | null {
   const value = params.get(name);
-  return value && YEAR_MONTH.test(value) ? value : null;
+  return value && YEAR_MONTH.test(value) && Number(value.slice(0, 4)) >= 1970 && Number(value.slice(0, 4)) <= 9998 ? value : null;
 }
