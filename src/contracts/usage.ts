@@ -76,5 +76,10 @@ export const GrantCreated = z
   .object({ id: z.string(), websiteId: z.string(), credits: z.number().int(), expiresAt: z.string().nullable() })
   .openapi("WebsiteGrant");
 
-export const BalanceResponse = Balance.extend({ available: z.number().int() }).openapi("WebsiteBalance");
+export const BalanceResponse = Balance.extend({
+  /** What the website's next event may take: its own credits and the pool, no more of the pool than its cap leaves this month. */
+  available: z.number().int(),
+  /** Pool credits the website's cap leaves it this month; null without a cap. */
+  poolCapLeft: z.number().int().nullable(),
+}).openapi("WebsiteBalance");
 export type BalanceResponse = z.infer<typeof BalanceResponse>;

@@ -353,6 +353,9 @@ describe("POST /api/v1/usage/preview", () => {
     const site = s.f.websitesA[0]!.id;
     await s.operator.post(`/api/v1/websites/${site}/grants`, { credits: 10, idempotencyKey: key() });
     expect((await s.admin.put(`/api/groups/${s.f.groupA.id}/websites/${site}/pool-cap`, { monthlyCredits: 50 })).status).toBe(200);
+    // The balance says what the cap leaves: 10 own and 50 of the pool's 1,000, not 1,010.
+    const balance = () => s.api.get(`/api/v1/websites/${site}/balance`).then((r) => r.json);
+    expect(await balance()).toEqual({ website: 10, groupMonthly: 0, groupOneTime: 1_000, available: 60, poolCapLeft: 50 });
     for (const credits of [40, 30, 20, 5]) {
       const p = await s.api.post("/api/v1/usage/preview", { websiteId: site, credits });
       const d = await use(s, site, credits);
@@ -364,6 +367,7 @@ describe("POST /api/v1/usage/preview", () => {
       }
     }
     // 40 (10 own + 30 pool), 30 refused (cap: 20 left), 20 (pool), 5 refused (cap spent).
+    expect(await balance()).toEqual({ website: 0, groupMonthly: 0, groupOneTime: 950, available: 0, poolCapLeft: 0 });
     const u = await s.admin.get(`/api/groups/${s.f.groupA.id}/billing/usage`);
     expect(u.json.websites[0]).toMatchObject({ websiteId: site, website: 10, groupOneTime: 50, poolCap: 50 });
     expect(u.json.websites.slice(1).every((w: { poolCap: number | null }) => w.poolCap === null)).toBe(true);

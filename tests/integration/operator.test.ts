@@ -160,7 +160,7 @@ describe("moving websites", () => {
     const moved = await put(`/api/operator/websites/${state.websites[0]}`, { orgExternalId: state.org, groupExternalId: state.groups[1], name: "Shoes", url: "https://shoes.example" });
     expect(moved.status).toBe(200);
     expect(moved.json.groupExternalId).toBe(state.groups[1]);
-    expect((await api.get(`/api/v1/websites/${site.id}/balance`)).json).toEqual({ website: 20, groupMonthly: 0, groupOneTime: 500, available: 520 });
+    expect((await api.get(`/api/v1/websites/${site.id}/balance`)).json).toEqual({ website: 20, groupMonthly: 0, groupOneTime: 500, available: 520, poolCapLeft: null });
     const debit = await api.post("/api/v1/usage", { websiteId: site.id, credits: 50, idempotencyKey: uniq() });
     expect(debit.json.parts).toEqual([
       { source: "website", credits: 20 },

@@ -46,7 +46,7 @@ describe("consumption order", () => {
     ]);
     expect(r.json.balance).toEqual({ website: 0, groupMonthly: 0, groupOneTime: 980 });
     const b = await api.get(`/api/v1/websites/${f.websitesA[0]!.id}/balance`);
-    expect(b.json).toEqual({ website: 0, groupMonthly: 0, groupOneTime: 980, available: 980 });
+    expect(b.json).toEqual({ website: 0, groupMonthly: 0, groupOneTime: 980, available: 980, poolCapLeft: null });
     await expectLedgerConsistent(database);
   });
 

@@ -70,7 +70,7 @@ export const usageBatchResult = {
 };
 export const grantBody: GrantBody = { credits: 500, idempotencyKey: "plan-upgrade-2026-11", expiresAt: "2026-12-31T23:59:59Z" };
 export const grantResult = { id: "b2e4f6a8-1c3d-4e5f-8a9b-0c1d2e3f4a5b", websiteId: WEBSITE_ID, credits: 500, expiresAt: "2026-12-31T23:59:59.000Z" };
-export const balanceResult: BalanceResponse = { website: 0, groupMonthly: 12_370, groupOneTime: 1_600, available: 13_970 };
+export const balanceResult: BalanceResponse = { website: 0, groupMonthly: 12_370, groupOneTime: 1_600, available: 13_970, poolCapLeft: null };
 export const usagePreviewBody: PreviewBody = { websiteId: WEBSITE_ID, credits: 25 };
 export const usagePreviewResult: PreviewResult = {
   covered: true,

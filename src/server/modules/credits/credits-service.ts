@@ -1,4 +1,5 @@
 import type { BalanceResponse, GrantBody } from "../../../contracts/usage.js";
+import { monthKey } from "../../../domain/periods.js";
 import type { Clock } from "../../clock.js";
 import type { Database, Query } from "../../db/client.js";
 import { AppError } from "../../errors.js";
@@ -18,19 +19,29 @@ export async function grantWebsiteCredits({ database, clock, orgId, websiteId, b
   return { id: String(grant.id), websiteId, credits: grant.granted, expiresAt: grant.expires_at?.toISOString() ?? null };
 }
 
-/** Spendable credits of a website and of its group's pool (only while the group's billing is enabled). */
+/**
+ * Spendable credits of a website and of its group's pool (only while the group's billing is
+ * enabled). `available` is what its next event may take: its own credits and, if the website has a
+ * pool cap, no more of the pool than the cap leaves this month (as the debit decides); `poolCapLeft`
+ * says how much that is (null without a cap).
+ */
 export async function findWebsiteBalance({ query, clock, orgId, websiteId }: { query: Query; clock: Clock; orgId: string; websiteId: string }): Promise<BalanceResponse> {
-  const { rows } = await query<{ pool: string | null }>(
-    `select case when bp.group_id is not null then w.group_id end as pool
+  const now = clock();
+  const { rows } = await query<{ pool: string | null; cap: number | null; cap_used: number | null }>(
+    `select case when bp.group_id is not null then w.group_id end as pool, c.monthly_credits as cap,
+            case when c.used_month = $3 then c.used_credits else 0 end as cap_used
        from websites w left join billing_profiles bp on bp.group_id = w.group_id
+       left join website_pool_caps c on c.website_id = w.id and c.group_id = w.group_id and bp.group_id is not null
       where w.id = $1 and w.org_id = $2 and w.deleted_at is null`,
-    [websiteId, orgId],
+    [websiteId, orgId, monthKey(now)],
   );
   const site = rows[0];
   if (!site) throw new AppError("not_found", "Website not found.");
-  const b = await findCreditBalances(query, { websiteId, groupId: site.pool, now: clock() });
+  const b = await findCreditBalances(query, { websiteId, groupId: site.pool, now });
   const website = b.website?.remaining ?? 0;
   const groupMonthly = b.monthly?.remaining ?? 0;
   const groupOneTime = b.oneTime?.remaining ?? 0;
-  return { website, groupMonthly, groupOneTime, available: website + groupMonthly + groupOneTime };
+  const poolCapLeft = site.cap === null ? null : Math.max(0, Number(site.cap) - Number(site.cap_used ?? 0));
+  const pool = groupMonthly + groupOneTime;
+  return { website, groupMonthly, groupOneTime, available: website + (poolCapLeft === null ? pool : Math.min(pool, poolCapLeft)), poolCapLeft };
 }
