@@ -155,4 +155,30 @@ describe("enabling billing and buying credits", () => {
     expect(keys).toHaveLength(2);
     expect(keys[0]).not.toBe(keys[1]);
   });
+
+  it("follows a partner charge answered too late until it settles, then shows its credits", async () => {
+    const { page, server } = app();
+    await login(page, "partner-admin@demo.test");
+    await openGroupBilling(page, "Agency Clients");
+    const oneTime = page.getByRole("region", { name: "One-time credits" });
+    const remaining = async () => Number((await oneTime.getByText(/^[\d,]+$/).first().textContent())!.replace(/,/g, ""));
+    await shows(oneTime);
+    const before = await remaining();
+    await page.getByRole("button", { name: /^Add (More )?Credits$/ }).click();
+    const dialog = page.getByRole("dialog", { name: "Add group credits" });
+    // The partner charges at once but answers after our 3 s timeout: the purchase is pending.
+    await setEmulatorFault(server.partnerEmulatorUrl, "delay", { delayMs: 6000 });
+    try {
+      await dialog.getByRole("button", { name: "Add 1,000 Credits" }).click();
+      await hides(dialog, 20_000);
+      await shows(page.getByText("Payment processing"));
+      await shows(page.getByText("Waiting for payment confirmation. Your credits will appear here in a moment."));
+      // Before, the page said nothing more: the credits came only with a reload, and a failure never.
+      await shows(page.getByText("Payment received — 1,000 credits added"), 30_000);
+      await expect.poll(remaining, { timeout: 10_000 }).toBe(before + 1_000);
+      expect(new URL(page.url()).searchParams.get("purchase")).toBeNull();
+    } finally {
+      await setEmulatorFault(server.partnerEmulatorUrl, "none");
+    }
+  });
 });

@@ -14,6 +14,7 @@ import { Tabs, TabsContent, TabsList, TabsTrigger } from "../../../components/ui
 import { toast } from "../../../components/ui/toast.js";
 import { formatDate, formatMoney, formatNumber, pluralize } from "../../../lib/format.js";
 import { ApiError, isApiError } from "../../../lib/api-client.js";
+import { useQueryParams } from "../../../lib/query-params.js";
 import { randomId } from "../../../lib/random-id.js";
 import { useCreatePurchase } from "../api/create-purchase.js";
 import { usePurchasePreview } from "../api/preview-purchase.js";
@@ -34,6 +35,7 @@ export function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps
   // One key per opening; a retry of the same purchase reuses it, a changed purchase gets a new one.
   const idempotency = useRef<{ key: string; body: string | null }>({ key: randomId(), body: null });
   const purchase = useCreatePurchase(groupId);
+  const [, updateParams] = useQueryParams();
 
   const price = type === "monthly" ? pricing.monthly : pricing.oneTime;
   const totalCredits = quantity * pricing.creditsPerPackage;
@@ -115,6 +117,8 @@ export function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps
       onDone();
       if (result.status === "pending") {
         toast({ tone: "info", title: "Payment processing", description: "The credits appear here once the payment is confirmed." });
+        // The page watches the purchase until it settles and says how it ended (checkout-return.tsx).
+        updateParams({ purchase: result.purchaseId });
         return;
       }
       toast({

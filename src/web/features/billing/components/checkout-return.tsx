@@ -8,13 +8,15 @@ import { isPurchaseSettled, PURCHASE_POLL_TIMEOUT_MS, usePurchaseStatus } from "
 import { useQueryParams } from "../../../lib/query-params.js";
 
 /**
- * Handles the return from Stripe Checkout (`?checkout=success&purchase=<id>` or `?checkout=cancelled`):
- * waits for the purchase to complete, tells the user, refreshes the balance, then cleans the URL.
+ * Handles the return from Stripe Checkout (`?checkout=success&purchase=<id>` or `?checkout=cancelled`),
+ * and a purchase whose payment was still being confirmed when its dialog closed (`?purchase=<id>`: a
+ * partner charge answered late): waits for the purchase to settle, tells the user how it ended (the
+ * credits, or why nothing was charged), refreshes the balance, then cleans the URL.
  */
 export function CheckoutReturn({ groupId }: { groupId: string }) {
   const [searchParams, update] = useQueryParams();
   const checkout = searchParams.get("checkout");
-  const purchaseId = checkout === "success" ? searchParams.get("purchase") : null;
+  const purchaseId = checkout === "success" || checkout === null ? searchParams.get("purchase") : null;
   const [startedAt] = useState(() => Date.now());
   const [timedOut, setTimedOut] = useState(false);
   const reported = useRef<string | null>(null);
@@ -30,7 +32,7 @@ export function CheckoutReturn({ groupId }: { groupId: string }) {
   }, [purchaseId, startedAt]);
 
   useEffect(() => {
-    if (checkout === null) return;
+    if (checkout === null && purchaseId === null) return;
     const report = (key: string, show: () => void) => {
       if (reported.current === key) return;
       reported.current = key;
@@ -39,7 +41,7 @@ export function CheckoutReturn({ groupId }: { groupId: string }) {
       update({ checkout: null, purchase: null });
     };
 
-    if (checkout !== "success") {
+    if (checkout !== null && checkout !== "success") {
       report("cancelled", () => toast({ tone: "info", title: "Checkout cancelled. Nothing was charged." }));
       return;
     }

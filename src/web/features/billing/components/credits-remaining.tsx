@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { useId, type ReactNode } from "react";
 import { CircleAlert } from "lucide-react";
 import type { BillingSummary } from "../../../../contracts/billing.js";
 import { Card } from "../../../components/ui/card.js";
@@ -28,10 +28,13 @@ function CreditBalanceCard({ title, total, used, remaining, footnote, usedUpMess
   const usedShare = total > 0 ? used / total : 0;
   const warning = usedShare >= WARNING_USED_SHARE;
   const usedUp = total > 0 && remaining <= 0;
+  const titleId = useId();
   return (
-    <Card className="flex flex-col p-5 sm:p-6" data-state={usedUp ? "used-up" : undefined}>
+    <Card className="flex flex-col p-5 sm:p-6" data-state={usedUp ? "used-up" : undefined} aria-labelledby={titleId}>
       <div className="flex items-center justify-between gap-3">
-        <h3 className="text-sm leading-5 font-medium text-muted-foreground">{title}</h3>
+        <h3 id={titleId} className="text-sm leading-5 font-medium text-muted-foreground">
+          {title}
+        </h3>
         {usedUp ? (
           <span className="inline-flex items-center rounded-full bg-orange-50 px-2 py-0.5 text-xs font-medium text-orange-800 ring-1 ring-orange-200">
             Used up
