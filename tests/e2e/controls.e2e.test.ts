@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEMO_PASSWORD, login, openGroupBilling, screenshots, shows } from "./support/browser.js";
+import { DEMO_PASSWORD, hides, login, openGroupBilling, screenshots, shows } from "./support/browser.js";
 import { setEmulatorFault, useAppAndBrowser } from "./support/suite.js";
 
 const app = useAppAndBrowser();
@@ -88,5 +88,67 @@ describe("controls (partner admin)", () => {
     await shows(amber);
     expect(await controls.getByLabel("Turn on auto top-up").isChecked()).toBe(false);
     await screenshots(page, "controls-top-up-failed");
+  });
+});
+
+describe("controls' fields and caps (org admin)", () => {
+  it("caps any website of the group from Top websites, keeps a capped one in sight, and checks every number before sending it", async () => {
+    const { page, server } = app();
+    await login(page, "org-admin@demo.test");
+    await openGroupBilling(page, "Online Stores");
+    const groupId = /\/groups\/([^/]+)\/billing/.exec(page.url())![1]!;
+    const api = await apiFor(server.baseUrl, "org-admin@demo.test", groupId);
+    const top = page.getByRole("region", { name: "Top websites" });
+    await shows(top.getByRole("listitem").first());
+    expect(await top.getByRole("listitem").count()).toBe(5);
+
+    // The sixth biggest pool user is not in the top five: before, it could not be capped at all. "Show all" lists all 14.
+    const idle = (await api.usage()).websites[5] as { name: string };
+    await top.getByRole("button", { name: "Show all 14 websites" }).click();
+    expect(await top.getByRole("listitem").count()).toBe(14);
+    await top.getByRole("button", { name: `Set pool cap for ${idle.name}` }).click();
+    const cap = page.getByLabel("Monthly pool cap (credits)");
+    const capDialog = page.getByRole("dialog", { name: `Pool cap for ${idle.name}` });
+    for (const [typed, error] of [
+      ["0x10", "Enter a whole number of credits."],
+      ["1e3", "Enter a whole number of credits."],
+      ["99999999999", "At most 1,000,000,000 credits."],
+    ] as const) {
+      await cap.fill(typed);
+      await shows(capDialog.getByText(error));
+      expect(await capDialog.getByRole("button", { name: "Save cap" }).isDisabled()).toBe(true);
+    }
+    await cap.fill("0");
+    await capDialog.getByRole("button", { name: "Save cap" }).click();
+    await shows(page.getByText(`Cap saved for ${idle.name}`));
+
+    // After a reload the top five show again, and the capped website (at 0 it may never enter them) stays listed, to be changed.
+    await page.reload();
+    await shows(top.getByRole("listitem").first());
+    expect(await top.getByRole("listitem").count()).toBe(6);
+    await top.getByRole("button", { name: `Edit pool cap for ${idle.name}` }).click();
+    await cap.fill("1,000");
+    await capDialog.getByRole("button", { name: "Save cap" }).click();
+    await shows(page.getByText(`Cap saved for ${idle.name}`));
+    await shows(top.getByRole("listitem").filter({ hasText: idle.name }).getByText(/ of 1,000 cap$/));
+
+    // Numbers the API would refuse are refused on the page, in its words; no field moves when another shows an error.
+    const controls = page.getByRole("region", { name: "Controls" });
+    await controls.getByLabel("Alert below (credits)").fill("99999999999");
+    await shows(controls.getByText("At most 1,000,000,000 credits."));
+    await controls.getByLabel("Turn on auto top-up").check();
+    await controls.getByLabel("Packages").fill("0");
+    await shows(controls.getByText("1 to 50 packages."));
+    const tops = await Promise.all(["Below", "Packages", "Per month"].map(async (label) => (await controls.getByLabel(label, { exact: true }).boundingBox())!.y));
+    expect(new Set(tops).size).toBe(1);
+
+    // A server's refusal is about what was sent: editing the field takes it away.
+    const url = controls.getByLabel("Webhook URL");
+    await url.fill("ftp://alerts.example.com/hook");
+    await controls.getByRole("button", { name: "Save webhook" }).click();
+    const refusal = controls.getByText("The webhook URL must start with http:// or https://.");
+    await shows(refusal);
+    await url.fill("https://alerts.example.com/hook");
+    await hides(refusal);
   });
 });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { formatDate, formatMoney, formatMonth, formatNumber } from "./format.js";
+import { creditsError, formatDate, formatMoney, formatMonth, formatNumber, parseCredits } from "./format.js";
 
 // What the page wrote before it built the common cases itself: Intl's en-US, in UTC.
 const intl = {
@@ -49,5 +49,22 @@ describe("formatting, as Intl writes it in en-US", () => {
     expect(formatDate("not a date")).toBe("not a date");
     for (const iso of ["0000-06-01T00:00:00Z", "-000001-06-01T00:00:00Z", "0999-01-01T00:00:00Z"]) expect(formatDate(iso)).toBe(intl.date.format(new Date(iso)));
     expect(formatMonth("0099-12")).toBe("December 99");
+  });
+});
+
+describe("credits fields", () => {
+  it("reads whole numbers, with or without thousands separators, and nothing else", () => {
+    expect(["1000", "1,000", "1 000", " 250 ", "0", "1,000,000,000"].map(parseCredits)).toEqual([1000, 1000, 1000, 250, 0, 1_000_000_000]);
+    for (const bad of ["1e3", "0x10", "1.5", "-1", "1,00", "12,3456", "+5", "five", "1_000"]) expect(parseCredits(bad), bad).toBeNaN();
+    expect(parseCredits("  ")).toBeNull();
+  });
+
+  it("says what is wrong in the page's words, the API's limit included", () => {
+    expect(creditsError(null)).toBe("Enter a whole number of credits.");
+    expect(creditsError(null, false)).toBeNull();
+    expect(creditsError(NaN)).toBe("Enter a whole number of credits.");
+    expect(creditsError(1_000_000_001)).toBe("At most 1,000,000,000 credits.");
+    expect(creditsError(1_000_000_000)).toBeNull();
+    expect(creditsError(0)).toBeNull();
   });
 });

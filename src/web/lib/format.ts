@@ -83,3 +83,25 @@ export function formatMonth(yearMonth: string): string {
 export function pluralize(count: number, singular: string, plural = `${singular}s`): string {
   return `${formatNumber(count)} ${count === 1 ? singular : plural}`;
 }
+
+/** The most credits an amount the page sends may name (contracts: MAX_CREDITS, MAX_THRESHOLD; not imported, to keep zod out of the page's first load). */
+export const MAX_CREDITS_INPUT = 1_000_000_000;
+
+/**
+ * A credits field as typed: null when empty, the whole number it names ("1000", "1,000", "1 000"),
+ * or NaN for anything else ("1e3", "0x10", "1.5", "-1", "1,00"), where `Number()` would take some.
+ */
+export function parseCredits(text: string): number | null {
+  const v = text.trim();
+  if (v === "") return null;
+  if (!/^\d{1,3}([, ]\d{3})*$/.test(v) && !/^\d+$/.test(v)) return NaN;
+  return Number(v.replace(/[, ]/g, ""));
+}
+
+/** What is wrong with a credits field's value (parsed by `parseCredits`), or null when it is fine; empty is fine unless `required`. */
+export function creditsError(value: number | null, required = true): string | null {
+  if (value === null) return required ? "Enter a whole number of credits." : null;
+  if (Number.isNaN(value)) return "Enter a whole number of credits.";
+  if (value > MAX_CREDITS_INPUT) return `At most ${formatNumber(MAX_CREDITS_INPUT)} credits.`;
+  return null;
+}

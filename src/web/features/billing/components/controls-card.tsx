@@ -6,6 +6,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../..
 import { Input, Label } from "../../../components/ui/input.js";
 import { Skeleton } from "../../../components/ui/skeleton.js";
 import { toast } from "../../../components/ui/toast.js";
+import { creditsError, parseCredits } from "../../../lib/format.js";
 import { useControlSettings, useSendTestEvent, useUpdateControlSettings } from "../api/control-settings.js";
 
 const wholeNumber = (v: string) => (v.trim() === "" ? null : /^\d+$/.test(v.trim()) ? Number(v.trim()) : NaN);
@@ -50,7 +51,7 @@ function Section({ title, description, onSubmit, children }: { title: string; de
 
 function Field({ id, label, children, error }: { id: string; label: string; children: ReactNode; error?: string | null }) {
   return (
-    <div className="grid gap-1.5">
+    <div className="grid content-start gap-1.5">
       <Label htmlFor={id}>{label}</Label>
       {children}
       {error ? <p className="text-xs text-destructive">{error}</p> : null}
@@ -78,8 +79,9 @@ function ThresholdForm({ groupId, settings }: { groupId: string; settings: Contr
   const [value, setValue] = useState(settings.lowBalanceThreshold === null ? "" : String(settings.lowBalanceThreshold));
   useEffect(() => setValue(settings.lowBalanceThreshold === null ? "" : String(settings.lowBalanceThreshold)), [settings.lowBalanceThreshold]);
   const { update, save } = useSave(groupId, "Low-balance threshold");
-  const parsed = wholeNumber(value);
-  const invalid = Number.isNaN(parsed);
+  const parsed = parseCredits(value);
+  const problem = creditsError(parsed, false);
+  const invalid = problem !== null;
   return (
     <Section
       title="Low-balance alert"
@@ -89,8 +91,18 @@ function ThresholdForm({ groupId, settings }: { groupId: string; settings: Contr
         if (!invalid) save({ lowBalanceThreshold: parsed });
       }}
     >
-      <Field id="low-threshold" label="Alert below (credits)" error={invalid ? "Enter a whole number of credits." : update.isError ? update.error.message : null}>
-        <Input id="low-threshold" inputMode="numeric" placeholder="No alert" value={value} onChange={(e) => setValue(e.target.value)} aria-invalid={invalid} />
+      <Field id="low-threshold" label="Alert below (credits)" error={problem ?? (update.isError ? update.error.message : null)}>
+        <Input
+          id="low-threshold"
+          inputMode="numeric"
+          placeholder="No alert"
+          value={value}
+          onChange={(e) => {
+            setValue(e.target.value);
+            update.reset(); // a server's answer is about the value it was sent, not this one
+          }}
+          aria-invalid={invalid}
+        />
       </Field>
       <SubmitButton pending={update.isPending}>Save threshold</SubmitButton>
     </Section>
@@ -105,14 +117,18 @@ function AutoTopUpForm({ groupId, settings }: { groupId: string; settings: Contr
     packages: String(current?.packages ?? 1),
     maxPerMonth: String(current?.maxPerMonth ?? 3),
   });
-  const [form, setForm] = useState(initial);
-  useEffect(() => setForm(initial()), [current?.threshold, current?.packages, current?.maxPerMonth, current === null]);
+  const [form, setFormState] = useState(initial);
+  useEffect(() => setFormState(initial()), [current?.threshold, current?.packages, current?.maxPerMonth, current === null]);
   const { update, save } = useSave(groupId, "Auto top-up");
-  const threshold = wholeNumber(form.threshold);
+  const setForm = (next: typeof form) => {
+    setFormState(next);
+    update.reset(); // a server's answer is about the values it was sent
+  };
+  const threshold = parseCredits(form.threshold);
   const packages = wholeNumber(form.packages);
   const maxPerMonth = wholeNumber(form.maxPerMonth);
   const errors = {
-    threshold: threshold === null || Number.isNaN(threshold) ? "Enter a whole number of credits." : null,
+    threshold: creditsError(threshold),
     packages: packages === null || Number.isNaN(packages) || packages < 1 || packages > 50 ? "1 to 50 packages." : null,
     maxPerMonth: maxPerMonth === null || Number.isNaN(maxPerMonth) || maxPerMonth < 1 || maxPerMonth > 100 ? "1 to 100 top-ups." : null,
   };
@@ -169,7 +185,16 @@ function WebhookForm({ groupId, settings }: { groupId: string; settings: Control
       }}
     >
       <Field id="webhook-url" label="Webhook URL" error={update.isError ? update.error.message : null}>
-        <Input id="webhook-url" type="url" placeholder="https://example.com/hooks/billing" value={url} onChange={(e) => setUrl(e.target.value)} />
+        <Input
+          id="webhook-url"
+          type="url"
+          placeholder="https://example.com/hooks/billing"
+          value={url}
+          onChange={(e) => {
+            setUrl(e.target.value);
+            update.reset();
+          }}
+        />
       </Field>
       <div className="grid gap-1.5">
         <span className="text-sm leading-none font-medium">Signing secret</span>

@@ -4,7 +4,7 @@ import { Button } from "../../../components/ui/button.js";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "../../../components/ui/dialog.js";
 import { Input, Label } from "../../../components/ui/input.js";
 import { toast } from "../../../components/ui/toast.js";
-import { formatNumber } from "../../../lib/format.js";
+import { creditsError, formatNumber, parseCredits } from "../../../lib/format.js";
 import { useSetPoolCap } from "../api/control-settings.js";
 
 /** Set or remove a website's monthly cap on group pool credits (from its row in Top websites). */
@@ -12,8 +12,9 @@ export function PoolCapDialog({ groupId, website }: { groupId: string; website: 
   const [open, setOpen] = useState(false);
   const [value, setValue] = useState(website.poolCap === null ? "" : String(website.poolCap));
   const setCap = useSetPoolCap(groupId);
-  const parsed = value.trim() === "" ? null : Number(value);
-  const invalid = parsed !== null && (!Number.isInteger(parsed) || parsed < 0);
+  const parsed = parseCredits(value);
+  const problem = creditsError(parsed, false);
+  const invalid = problem !== null;
 
   const save = (monthlyCredits: number | null) =>
     setCap.mutate(
@@ -58,9 +59,18 @@ export function PoolCapDialog({ groupId, website }: { groupId: string; website: 
           </DialogHeader>
           <div className="grid gap-2">
             <Label htmlFor={inputId}>Monthly pool cap (credits)</Label>
-            <Input id={inputId} inputMode="numeric" value={value} onChange={(e) => setValue(e.target.value)} aria-invalid={invalid} placeholder="No cap" />
-            {invalid ? <p className="text-sm text-destructive">Enter a whole number of credits, 0 or more.</p> : null}
-            {setCap.isError ? <p className="text-sm text-destructive">{setCap.error.message}</p> : null}
+            <Input
+              id={inputId}
+              inputMode="numeric"
+              value={value}
+              onChange={(e) => {
+                setValue(e.target.value);
+                setCap.reset(); // a server's answer is about the value it was sent
+              }}
+              aria-invalid={invalid}
+              placeholder="No cap"
+            />
+            {problem ? <p className="text-sm text-destructive">{problem}</p> : setCap.isError ? <p className="text-sm text-destructive">{setCap.error.message}</p> : null}
           </div>
           <DialogFooter>
             {website.poolCap !== null ? (

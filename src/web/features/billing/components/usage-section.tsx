@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useRef, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from "react";
 import { Download } from "lucide-react";
 import type { UsageReport, UsageWebsite } from "../../../../contracts/insight.js";
 import { Button } from "../../../components/ui/button.js";
@@ -205,18 +205,22 @@ function DailyUsageCard({ report, monthlyPeriodEnd, poolAvailable }: { report: U
 
 function TopWebsitesCard({ groupId, report, renderWebsiteLogo }: { groupId: string; report: UsageReport; renderWebsiteLogo: UsageSectionProps["renderWebsiteLogo"] }) {
   const poolTotal = report.websites.reduce((sum, w) => sum + poolCredits(w), 0);
+  // The biggest pool users, and every capped website (a cap at 0 keeps its website out of the
+  // top, and must stay in sight to be changed); "Show all" lists every website of the group, so
+  // any of them can be capped before it draws on the pool.
+  const [all, setAll] = useState(false);
   const top = report.websites.filter((w) => poolCredits(w) > 0).slice(0, TOP_WEBSITES);
+  const shown = all ? report.websites : [...top, ...report.websites.filter((w) => w.poolCap !== null && !top.includes(w))];
   return (
     <Card className="min-w-0 p-5 sm:p-6" aria-labelledby="top-websites-title">
       <h3 id="top-websites-title" className="text-sm leading-5 font-medium text-muted-foreground">
         Top websites
       </h3>
       <p className="text-xs leading-4 text-muted-foreground">Group pool credits used in {formatMonth(report.month)}</p>
-      {top.length === 0 ? (
-        <p className="mt-4 text-sm text-muted-foreground">No website used the group’s pool this month.</p>
-      ) : (
+      {top.length === 0 ? <p className="mt-4 text-sm text-muted-foreground">No website used the group’s pool this month.</p> : null}
+      {shown.length > 0 ? (
         <ul className="mt-4 flex flex-col gap-4">
-          {top.map((w) => {
+          {shown.map((w) => {
             const used = poolCredits(w);
             const share = poolTotal > 0 ? used / poolTotal : 0;
             return (
@@ -239,8 +243,12 @@ function TopWebsitesCard({ groupId, report, renderWebsiteLogo }: { groupId: stri
                   />
                   <div className="mt-1 flex items-center justify-between gap-2">
                     <p className="text-xs leading-4 text-muted-foreground">
-                      {Math.round(share * 100)}% of pool use
-                      {w.poolCap !== null ? ` · ${formatNumber(used)} of ${formatNumber(w.poolCap)} cap` : ""}
+                      <span className="whitespace-nowrap">{Math.round(share * 100)}% of pool use</span>
+                      {w.poolCap !== null ? (
+                        <span className={cn("whitespace-nowrap", used >= w.poolCap && "font-medium text-orange-700")}>
+                          {` · ${formatNumber(used)} of ${formatNumber(w.poolCap)} cap`}
+                        </span>
+                      ) : null}
                     </p>
                     <PoolCapDialog groupId={groupId} website={w} />
                   </div>
@@ -249,7 +257,12 @@ function TopWebsitesCard({ groupId, report, renderWebsiteLogo }: { groupId: stri
             );
           })}
         </ul>
-      )}
+      ) : null}
+      {all || report.websites.length > shown.length ? (
+        <Button variant="ghost" size="sm" className="mt-3 h-7 px-1.5 text-xs" aria-expanded={all} onClick={() => setAll(!all)}>
+          {all ? "Show top websites" : `Show all ${report.websites.length} websites`}
+        </Button>
+      ) : null}
     </Card>
   );
 }
