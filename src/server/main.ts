@@ -9,7 +9,15 @@ import { isDemoUnfinished } from "./demo/seed.js";
 import { findDemoSignIn } from "./demo/demo-sign-in.js";
 import { createLogger, openConfiguredDatabase, startServer } from "./server.js";
 
-const config = loadConfig();
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (err) {
+    // A configuration mistake is the operator's to fix: its list of bad variables, not our stack.
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+})();
 const logger = createLogger(config);
 const dataDir = resolve(config.DATA_DIR);
 mkdirSync(dataDir, { recursive: true });

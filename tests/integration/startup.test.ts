@@ -59,3 +59,17 @@ describe("startup with demo data", () => {
     (await spawned satisfies ServerProcess);
   }, 120_000);
 });
+
+describe("startup with a bad configuration", () => {
+  it("exits naming every bad variable and its limit, without a stack trace", async () => {
+    const started = spawnServer({ EMULATOR_CONTROL_TOKEN: "short", CREDITS_PER_PACKAGE: "lots" });
+    const error = await started.then(
+      (p) => p.kill().then(() => new Error("it started")),
+      (e: unknown) => e as Error,
+    );
+    expect(error.message).toMatch(/^server exited: Invalid configuration:\n/);
+    expect(error.message).toContain("EMULATOR_CONTROL_TOKEN: Too small: expected string to have >=16 characters");
+    expect(error.message).toContain("CREDITS_PER_PACKAGE");
+    expect(error.message).not.toMatch(/\n\s+at /);
+  });
+});
