@@ -219,7 +219,8 @@ function TopWebsitesCard({ groupId, report, renderWebsiteLogo }: { groupId: stri
       <p className="text-xs leading-4 text-muted-foreground">Group pool credits used in {formatMonth(report.month)}</p>
       {top.length === 0 ? <p className="mt-4 text-sm text-muted-foreground">No website used the group’s pool this month.</p> : null}
       {shown.length > 0 ? (
-        <ul className="mt-4 flex flex-col gap-4">
+        // All of a large group's websites scroll inside the card, which keeps its place beside the chart.
+        <ul className={cn("mt-4 flex flex-col gap-4", all && "max-h-96 overflow-y-auto pr-2")} tabIndex={all ? 0 : undefined} aria-label={all ? "All websites" : undefined}>
           {shown.map((w) => {
             const used = poolCredits(w);
             const share = poolTotal > 0 ? used / poolTotal : 0;
