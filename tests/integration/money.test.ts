@@ -286,6 +286,82 @@ describe("a past-due partner plan", () => {
   });
 });
 
+describe("between a plan's period end and its renewal, the plan is still the group's", () => {
+  it("partner: a monthly purchase is 409 while the renewal is due or pending, never a new plan; the renewal is then granted once", async () => {
+    const g = await group(true);
+    expect((await buy(g, "monthly", 4)).json.status).toBe("completed");
+    const plan = async () => (await q<{ quantity: number; current_period_end: Date }>("select quantity, current_period_end from plans where group_id = $1", [g.groupId])).rows[0]!;
+    const end1 = (await plan()).current_period_end;
+    const after = new Date(end1.getTime() + 1000);
+    server.clock.set(after);
+    try {
+      // Due, not yet renewed: before, the page showed no plan, the preview a first plan of 1, and the
+      // purchase replaced the 4-package plan with a 1-package one, expiring the period's credits.
+      expect((await summary(g)).plan).toMatchObject({ packages: 4 });
+      expect((await g.admin.post(`/api/groups/${g.groupId}/billing/purchases/preview`, { type: "monthly", quantity: 1 })).json.plan).toEqual({ fromPackages: 4, toPackages: 5 });
+      const due = await buy(g, "monthly", 1);
+      expect([due.status, due.json.error?.code]).toEqual([409, "conflict"]);
+      // Its charge is pending (the partner does not answer): still no new plan.
+      server.partner.setFault("hang");
+      try {
+        await server.billing.renewDuePartnerPlans(after);
+      } finally {
+        server.partner.setFault("none");
+      }
+      expect((await buy(g, "monthly", 1)).status).toBe(409);
+      expect((await summary(g)).plan).toMatchObject({ packages: 4 });
+    } finally {
+      server.clock.reset();
+    }
+    // The renewal settles: one more charge, one grant of 4 packages, and the plan is 4 packages for its next period.
+    await server.billing.renewDuePartnerPlans(new Date(after.getTime() + 61_000));
+    expect((await plan()).quantity).toBe(4);
+    expect((await plan()).current_period_end.getTime()).toBeGreaterThan(end1.getTime());
+    expect(chargesOf(g).map((c) => c.amount)).toEqual([3200, 3200]);
+    const { rows } = await q<{ packages: number }>("select packages from credit_grants where group_id = $1 and kind = 'monthly' order by id", [g.groupId]);
+    expect(rows.map((r) => r.packages)).toEqual([4, 4]);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("partner: a past-due plan past its period end is still shown past due, and buying monthly is 409, not a new plan", async () => {
+    const g = await group(true);
+    expect((await buy(g, "monthly", 2)).json.status).toBe("completed");
+    const { rows } = await q<{ end: Date }>("select current_period_end as end from plans where group_id = $1", [g.groupId]);
+    const after = new Date(rows[0]!.end.getTime() + 1000);
+    server.partner.setFault("decline");
+    try {
+      await server.billing.renewDuePartnerPlans(after);
+    } finally {
+      server.partner.setFault("none");
+    }
+    server.clock.set(after);
+    try {
+      expect((await summary(g)).plan).toMatchObject({ packages: 2, status: "past_due" });
+      const r = await buy(g, "monthly", 1);
+      expect([r.status, r.json.error.details]).toEqual([409, { hostedInvoiceUrl: `${server.billing.deps.partnerPortalUrl}/${g.f.org.partnerAccountId}` }]);
+    } finally {
+      server.clock.reset();
+    }
+    expect(chargesOf(g)).toHaveLength(1);
+  });
+
+  it("Stripe: a monthly purchase while the renewal's webhook has not arrived is 409, never a second subscription", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 5);
+    const { rows } = await q<{ end: Date }>("select current_period_end as end from plans where group_id = $1", [g.groupId]);
+    server.clock.set(new Date(rows[0]!.end.getTime() + 1000));
+    try {
+      expect((await summary(g)).plan).toMatchObject({ packages: 5 });
+      const r = await buy(g, "monthly", 1);
+      expect([r.status, r.json.error?.code]).toEqual([409, "conflict"]);
+    } finally {
+      server.clock.reset();
+    }
+    const { rows: subs } = await q<{ n: number }>("select count(*)::int as n from purchases where group_id = $1 and type = 'monthly'", [g.groupId]);
+    expect(subs[0]!.n).toBe(1);
+  });
+});
+
 describe("a slow partner never takes money without granting", () => {
   it("a late answer is pending (202), then settled once: one charge, one grant, one invoice line", async () => {
     const g = await group(true);

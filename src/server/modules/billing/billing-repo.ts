@@ -96,9 +96,17 @@ export async function findPlan(query: Query, groupId: string, lock = false) {
   return rows[0] ?? null;
 }
 
-/** A plan that still has a current period at `now` (active or unpaid): a monthly purchase raises it. */
+/**
+ * A plan the group still has at `now` (active, unpaid, or cancelling until its period ends): a
+ * monthly purchase raises it, never replaces it. Past its period's end a plan that is not
+ * cancelling is still live: its renewal is due, pending or unpaid (credits.md: a pending renewal
+ * keeps the old period's grant spendable until it settles), and replacing it then lost the renewal.
+ */
 export const isLivePlan = (plan: PlanRow | null, now: Date): plan is PlanRow =>
-  !!plan && plan.status !== "canceled" && plan.current_period_end.getTime() > now.getTime();
+  !!plan && plan.status !== "canceled" && !(plan.cancel_at_period_end && plan.current_period_end.getTime() <= now.getTime());
+
+/** A live plan whose period has ended and whose renewal has not been applied yet (due, or its payment pending). */
+export const isRenewing = (plan: PlanRow, now: Date) => plan.status !== "past_due" && plan.current_period_end.getTime() <= now.getTime();
 
 export interface PlanState {
   groupId: string;

@@ -1,7 +1,7 @@
 import type { PurchaseBody, PurchaseResponse } from "../../../contracts/billing.js";
 import { AppError } from "../../errors.js";
 import { pricingOf, type BillingDeps, type GroupRef } from "./billing-deps.js";
-import { findPlan, findPurchaseByKey, insertPurchase, lockGroupBilling, type PurchaseRow } from "./billing-repo.js";
+import { findPlan, findPurchaseByKey, insertPurchase, isRenewing, lockGroupBilling, type PurchaseRow } from "./billing-repo.js";
 import { chargePartner } from "./charge-partner.js";
 import { startCheckout } from "./start-checkout.js";
 import { priceChange } from "./preview-purchase.js";
@@ -35,6 +35,11 @@ export async function startPurchase(deps: BillingDeps, group: GroupRef, body: Pu
       throw new AppError("conflict", `The price changed: ${quote.total.amount} is due now, not ${body.expectedDueNow}. Review the purchase and try again.`);
     }
     if (raisesPlan && plan?.status === "past_due") return { profile, purchase: null, plan };
+    // Added packages are granted for the current period; until the renewal has made the next one
+    // current, there is none to grant them for.
+    if (raisesPlan && plan && isRenewing(plan, deps.clock())) {
+      throw new AppError("conflict", "The plan is being renewed right now. Try again in a minute.");
+    }
     if (raisesPlan && plan && plan.quantity + body.quantity > 1000) throw new AppError("invalid_request", "A plan holds at most 1,000 packages.");
     const purchase = await insertPurchase(q, {
       group_id: group.id,
