@@ -89,7 +89,7 @@ describe("auto top-up", () => {
     await expectLedgerConsistent(server.deps.database);
   });
 
-  it("a declined card turns auto top-up off and says why; saving it again buys on the saved card, in the history (standard)", async () => {
+  it("a declined card turns auto top-up off and says why; its invoice paid later grants once; saving it again buys on the saved card, in the history (standard)", async () => {
     const g = await group(false);
     await buyThroughCheckout(server, g.admin, g.groupId, "one_time", 1); // 1,000 credits, and the card saved at Checkout
     const { rows } = await server.deps.database.query<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [g.groupId]);
@@ -104,11 +104,23 @@ describe("auto top-up", () => {
     expect(off.poolAvailable).toBe(400);
     expect(await topUpPurchases(g.groupId)).toEqual({ failed: 1 });
 
+    // The declined invoice is still open at Stripe; paid later (its hosted page, or Stripe's retry),
+    // it is the purchase's own payment: its 2,000 credits are granted once (before, never).
+    const stripeApi = (path: string, init: RequestInit = {}) =>
+      fetch(`${server.stripe.url}${path}`, { ...init, headers: { authorization: "Bearer sk_test_x" } }).then((r) => r.json() as Promise<{ data?: { id: string; status: string }[]; status?: string }>);
+    const open = (await stripeApi(`/v1/invoices?customer=${rows[0]!.c}&status=open`)).data!;
+    expect(open).toHaveLength(1);
+    expect((await stripeApi(`/v1/invoices/${open[0]!.id}/pay`, { method: "POST" })).status).toBe("paid");
+    await eventually(async () => (await g.admin.get(g.settings)).json.poolAvailable === 2400);
+    expect(await topUpPurchases(g.groupId)).toEqual({ completed: 1 });
+    expect((await g.admin.get(g.settings)).json).toMatchObject({ autoTopUp: null, autoTopUpDisabledReason: expect.stringMatching(/declined/i) });
+    await g.drain(200, 10); // 2400 -> 400: below the threshold again, auto top-up still off
+
     // Turned on again while the pool is below: one top-up at once, charged to the saved card.
     await g.admin.put(g.settings, { autoTopUp: { threshold: 500, packages: 2, maxPerMonth: 3 } });
     await eventually(async () => (await g.count("group.auto_top_up.succeeded")) === 1);
     expect((await g.admin.get(g.settings)).json).toMatchObject({ poolAvailable: 2400, autoTopUpDisabledReason: null, autoTopUp: { packages: 2 } });
-    expect(await topUpPurchases(g.groupId)).toEqual({ failed: 1, completed: 1 });
+    expect(await topUpPurchases(g.groupId)).toEqual({ completed: 2 });
     const history = (await g.admin.get(`/api/groups/${g.groupId}/billing/invoices`)).json.invoices as { description: string; total: { amount: number } }[];
     expect(history.find((i) => i.description.endsWith("· auto top-up"))).toMatchObject({ total: { amount: 2000 } });
     await expectLedgerConsistent(server.deps.database);

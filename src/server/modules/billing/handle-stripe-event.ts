@@ -1,6 +1,6 @@
 import { endMonthlyCredits, grantMonthlyPeriod } from "../ledger/index.js";
 import type { BillingDeps } from "./billing-deps.js";
-import { findPlan, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, upsertPlan, type PlanRow, type PurchaseRow } from "./billing-repo.js";
+import { findPlan, grantOneTimePurchase, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, upsertPlan, type PlanRow, type PurchaseRow } from "./billing-repo.js";
 import { grantPurchase } from "./charge-partner.js";
 import type { CheckoutSessionState, InvoiceState, StripeEventLike, SubscriptionState } from "./ports.js";
 import { applyRaiseInvoice, syncPlanQuantity } from "./raise-plan.js";
@@ -183,7 +183,11 @@ async function onOneOffInvoice(deps: BillingDeps, invoice: InvoiceState) {
     [purchaseId],
   );
   const p = rows[0];
-  if (!p?.raises_plan || p.provider !== "stripe") return;
+  if (!p || p.provider !== "stripe") return;
+  if (!p.raises_plan) {
+    if (invoice.metadata.autoTopUpId && invoice.paid) await applyPaidTopUpInvoice(deps, p.id, invoice);
+    return;
+  }
   const status = await applyRaiseInvoice(deps, p.id, {
     invoiceId: invoice.id,
     paid: invoice.paid,
@@ -193,6 +197,28 @@ async function onOneOffInvoice(deps: BillingDeps, invoice: InvoiceState) {
     customerId: invoice.customerId,
   });
   if (status === "completed") await syncPlanQuantity(deps, p.group_id);
+}
+
+/**
+ * An auto top-up's invoice paid after its charge was declined (the customer paid it on its hosted
+ * page, or Stripe's retry went through): the purchase's own payment, so its credits are granted,
+ * once. Auto top-up stays off, with the reason it was turned off, until an admin turns it on again.
+ */
+async function applyPaidTopUpInvoice(deps: BillingDeps, purchaseId: string, invoice: InvoiceState) {
+  await deps.database.transaction(async (q) => {
+    const { rows } = await q<{ group_id: string }>("select group_id from purchases where id = $1", [purchaseId]);
+    const profile = await lockGroupBilling(q, rows[0]!.group_id);
+    const p = (await lockPurchase(q, purchaseId))!;
+    if (p.status === "completed") return;
+    const ours = invoice.customerId === profile?.stripe_customer_id && invoice.total === Number(p.amount) && invoice.currency.toLowerCase() === p.currency.toLowerCase();
+    if (!ours) {
+      deps.logger.error({ purchaseId, invoiceId: invoice.id }, "top-up invoice does not match its purchase; nothing granted");
+      return;
+    }
+    await setPurchaseRefs(q, p.id, { stripeInvoiceId: invoice.id });
+    await grantOneTimePurchase(q, p);
+    await markPurchase(q, p.id, "completed");
+  });
 }
 
 async function onSubscriptionChanged(deps: BillingDeps, subscriptionId: string) {
