@@ -309,6 +309,35 @@ describe("outages", () => {
     }
     expect(await grantCount(server, g.groupId)).toBe(0);
   });
+
+  it("closes a Checkout purchase whose session was never created, so it is not pending for ever", async () => {
+    const g = await enabledGroup();
+    server.stripe.setFault("hang");
+    let p;
+    try {
+      p = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "one_time", quantity: 1 }, { "idempotency-key": "never-started" });
+    } finally {
+      server.stripe.setFault("none");
+    }
+    expect(p.status).toBe(503);
+    const { rows } = await server.deps.database.query<{ id: string; created_at: Date }>("select id, created_at from purchases where group_id = $1", [g.groupId]);
+    const status = async () => (await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${rows[0]!.id}`)).json.status;
+    expect(await status()).toBe("pending");
+    // Within ten minutes a retry with the same key may still get its Checkout; after that the purchase is closed.
+    server.clock.set(new Date(rows[0]!.created_at.getTime() + 9 * 60_000));
+    try {
+      await server.billing.settlePendingPurchases();
+      expect(await status()).toBe("pending");
+      server.clock.set(new Date(rows[0]!.created_at.getTime() + 11 * 60_000));
+      await server.billing.settlePendingPurchases();
+      expect(await status()).toBe("expired");
+    } finally {
+      server.clock.reset();
+    }
+    const retry = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "one_time", quantity: 1 }, { "idempotency-key": "never-started" });
+    expect([retry.status, retry.json.error?.code]).toEqual([409, "conflict"]);
+    expect(await grantCount(server, g.groupId)).toBe(0);
+  });
 });
 
 describe("access", () => {

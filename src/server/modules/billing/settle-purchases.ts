@@ -8,6 +8,12 @@ import { raisePlan, syncPlanQuantity } from "./raise-plan.js";
 export const PARTNER_SETTLE_AFTER_MS = 60_000;
 /** Between two looks at one pending purchase (across every process). */
 const RECHECK_MS = 5_000;
+/**
+ * How long a Checkout purchase may stay without its session before it is closed: creating the
+ * session failed (503), so the customer never had its page; a retry with the same key within this
+ * time still gets it (Stripe answers the same session to the same idempotency key).
+ */
+export const CHECKOUT_NEVER_STARTED_AFTER_MS = 10 * 60_000;
 
 /**
  * The background loop that settles pending purchases (credits.md "Unknown outcomes"), so a late
@@ -26,10 +32,10 @@ export async function settlePendingPurchases(deps: BillingDeps, { limit = 50 }: 
       const { rows } = await q<PurchaseRow>(
         `select * from purchases
           where status = 'pending' and (checked_at is null or checked_at <= $1)
-            and (provider = 'partner' or raises_plan or stripe_checkout_session_id is not null)
+            and (provider = 'partner' or raises_plan or stripe_checkout_session_id is not null or created_at <= $2)
           order by created_at limit 1
             for update skip locked`,
-        [new Date(now.getTime() - RECHECK_MS)],
+        [new Date(now.getTime() - RECHECK_MS), new Date(now.getTime() - CHECKOUT_NEVER_STARTED_AFTER_MS)],
       );
       const row = rows[0];
       if (row) await q("update purchases set checked_at = $2 where id = $1", [row.id, now]);
@@ -70,5 +76,17 @@ async function settleOne(deps: BillingDeps, p: PurchaseRow, now: Date) {
   }
   if (p.stripe_checkout_session_id && now.getTime() - p.created_at.getTime() > 30_000) {
     await fulfilCheckoutSession(deps, await deps.stripe.retrieveCheckoutSession(p.stripe_checkout_session_id));
+    return;
+  }
+  // Its Checkout was never started (the customer got 503): nothing can be paid, so it is closed
+  // instead of pending for ever (which also kept the group from being deleted).
+  if (!p.stripe_checkout_session_id && now.getTime() - p.created_at.getTime() >= CHECKOUT_NEVER_STARTED_AFTER_MS) {
+    await deps.database.transaction(async (q) => {
+      await lockGroupBilling(q, p.group_id);
+      const locked = await lockPurchase(q, p.id);
+      if (locked?.status === "pending" && !locked.stripe_checkout_session_id) {
+        await markPurchase(q, p.id, "cancelled", "Checkout could not be started; nothing was charged.");
+      }
+    });
   }
 }
