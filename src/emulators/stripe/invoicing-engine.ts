@@ -193,6 +193,13 @@ export function payInvoice(
   if (invoice.status === "paid") return invoice;
   const outcome = chargeInvoice(ctx, { invoice, paymentMethodId, declinable: true });
   if (outcome.decline) throw cardDeclinedError(outcome);
+  // As Stripe does: paying a past-due subscription's latest invoice makes it active again.
+  const subscriptionId = invoice.parent?.subscription_details?.subscription;
+  const subscription = typeof subscriptionId === "string" ? ctx.state.subscriptions[subscriptionId] : undefined;
+  if (subscription?.status === "past_due" && subscription.latest_invoice === invoice.id) {
+    subscription.status = "active";
+    ctx.emit({ type: "customer.subscription.updated", object: subscription, previousAttributes: { status: "past_due" } });
+  }
   return invoice;
 }
 

@@ -496,7 +496,7 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     await waitFor(() => verifiedEvents().find((event) => event.type === "customer.subscription.deleted"));
   });
 
-  it("keeps a renewal whose card is declined open and the subscription past due", async () => {
+  it("keeps a renewal whose card is declined open and the subscription past due, until that invoice is paid", async () => {
     const { gateway, emulator, verifiedEvents } = await setup();
     const { customer, subscriptionId } = await subscribed({ gateway, emulator });
     await emulator.declineNextCharges(customer.id);
@@ -506,6 +506,14 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     if (failed.type !== "invoice.payment_failed") throw new Error("unexpected event");
     expect(failed.data.object).toMatchObject({ billing_reason: "subscription_cycle", status: "open", attempt_count: 1 });
     expect(await gateway.listPaidInvoices(customer.id)).toHaveLength(1);
+
+    // Paid later (Stripe's retry, or the hosted page): the subscription is active again, as on Stripe.
+    const paid = await fetch(`${emulator.url}/v1/invoices/${failed.data.object.id}/pay`, { method: "POST", headers: { authorization: "Bearer sk_test_x" } });
+    expect(paid.status).toBe(200);
+    expect((await gateway.retrieveSubscription(subscriptionId)).status).toBe("active");
+    await waitFor(() =>
+      verifiedEvents().find((event) => event.type === "customer.subscription.updated" && (event.data.previous_attributes as { status?: string } | undefined)?.status === "past_due"),
+    );
   });
 });
 
