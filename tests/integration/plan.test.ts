@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pressHostedButton } from "../../src/emulators/shared/test-support.js";
 import { buyThroughCheckout } from "../support/billing.js";
-import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, type TestServer } from "../support/server.js";
 
@@ -257,5 +258,24 @@ describe("one wording for every invoice line, Stripe and partner alike", () => {
         "Monthly credits · 4 packages (4,000 credits)",
       ].sort(),
     );
+  });
+});
+
+describe("the monthly credits card after a renewal", () => {
+  it("counts only the new period's grant, also when the old one was spent before Stripe's clock renewed it", async () => {
+    const g = await group();
+    await enable(g);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const key = await createApiKeyFor(server.deps.database, g.f.org.id);
+    const api = new Client(server.url, { authorization: `Bearer ${key}` });
+    expect((await api.post("/api/v1/usage", { websiteId: g.f.websitesA[0]!.id, credits: 2000, idempotencyKey: crypto.randomUUID() })).status).toBe(200);
+    const monthly = async () => (await g.admin.get(`/api/groups/${g.groupId}/billing`)).json.credits.monthly as { total: number; remaining: number; packages: number };
+    expect(await monthly()).toMatchObject({ total: 2000, remaining: 0, packages: 2 });
+    // The emulator's test clock renews before the old period's end in real time (the demo's "Advance to next period").
+    await server.stripe.advanceSubscription(await subscriptionOf(g.groupId));
+    await eventually(async () => (await monthly()).remaining === 2000);
+    // Before, the spent grant of the old period still counted: 4,000 in all, 4 packages, for a plan of 2.
+    expect(await monthly()).toMatchObject({ total: 2000, remaining: 2000, packages: 2 });
+    await expectLedgerConsistent(server.deps.database);
   });
 });

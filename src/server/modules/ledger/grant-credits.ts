@@ -69,6 +69,12 @@ export async function grantMonthlyPeriod(
   // The old period's remainder and the new period's grant are one change of the pool: its
   // low-balance state is checked once, at the end (a renewal is not a crossing and back).
   await expireGrants(query, { grants: older, now: g.now, poolSync: false });
+  // An older period's spent grant has nothing to write off but is over too, so that the balance
+  // counts only the new period (Stripe's test clock renews before the old period's end in real time).
+  await query(
+    "update credit_grants set expired_at = $3 where group_id = $1 and kind = 'monthly' and remaining = 0 and expired_at is null and period_start < $2",
+    [g.groupId, g.periodStart, g.now],
+  );
   if (g.periodEnd.getTime() <= g.now.getTime()) {
     await syncPoolControls(query, [g.groupId], g.now);
     return null; // a stale period: nothing left to spend
