@@ -39,6 +39,15 @@ const webhookHandled = (type: string, objectId: string) =>
     );
     return rows[0]!.n > 0;
   });
+/** The partner renewals due at `at`, while the partner answers with `fault`. */
+async function renewWhilePartner(at: Date, ...fault: Parameters<TestServer["partner"]["setFault"]>) {
+  server.partner.setFault(...fault);
+  try {
+    await server.billing.renewDuePartnerPlans(at);
+  } finally {
+    server.partner.setFault("none");
+  }
+}
 /** Monthly packages granted for the plan's current period. */
 async function grantedPackages(groupId: string) {
   const { rows } = await q<{ n: number }>(
@@ -272,12 +281,7 @@ describe("a past-due partner plan", () => {
     const g = await group(true);
     expect((await buy(g, "monthly", 2)).json.status).toBe("completed");
     const { rows } = await q<{ end: Date }>("select current_period_end as end from plans where group_id = $1", [g.groupId]);
-    server.partner.setFault("decline");
-    try {
-      await server.billing.renewDuePartnerPlans(new Date(rows[0]!.end.getTime() + 1000));
-    } finally {
-      server.partner.setFault("none");
-    }
+    await renewWhilePartner(new Date(rows[0]!.end.getTime() + 1000), "decline");
     expect((await summary(g)).plan?.status).toBe("past_due");
     const r = await buy(g, "monthly", 1);
     expect(r.status).toBe(409);
@@ -302,12 +306,7 @@ describe("between a plan's period end and its renewal, the plan is still the gro
       const due = await buy(g, "monthly", 1);
       expect([due.status, due.json.error?.code]).toEqual([409, "conflict"]);
       // Its charge is pending (the partner does not answer): still no new plan.
-      server.partner.setFault("hang");
-      try {
-        await server.billing.renewDuePartnerPlans(after);
-      } finally {
-        server.partner.setFault("none");
-      }
+      await renewWhilePartner(after, "hang");
       expect((await buy(g, "monthly", 1)).status).toBe(409);
       expect((await summary(g)).plan).toMatchObject({ packages: 4 });
     } finally {
@@ -328,12 +327,7 @@ describe("between a plan's period end and its renewal, the plan is still the gro
     expect((await buy(g, "monthly", 2)).json.status).toBe("completed");
     const { rows } = await q<{ end: Date }>("select current_period_end as end from plans where group_id = $1", [g.groupId]);
     const after = new Date(rows[0]!.end.getTime() + 1000);
-    server.partner.setFault("decline");
-    try {
-      await server.billing.renewDuePartnerPlans(after);
-    } finally {
-      server.partner.setFault("none");
-    }
+    await renewWhilePartner(after, "decline");
     server.clock.set(after);
     try {
       expect((await summary(g)).plan).toMatchObject({ packages: 2, status: "past_due" });
@@ -397,24 +391,14 @@ describe("a slow partner never takes money without granting", () => {
     const end1 = (await plan()).current_period_end;
 
     // Late answer (a real outside delay): charged, answer lost; the charge is found by its key and applied once.
-    server.partner.setFault("delay", { delayMs: 4000 });
-    try {
-      await server.billing.renewDuePartnerPlans(new Date(end1.getTime() + 1));
-    } finally {
-      server.partner.setFault("none");
-    }
+    await renewWhilePartner(new Date(end1.getTime() + 1), "delay", { delayMs: 4000 });
     const end2 = (await plan()).current_period_end;
     expect(end2.getTime()).toBeGreaterThan(end1.getTime());
     expect(chargesOf(g)).toHaveLength(2);
 
     // No answer at all: unknown, so neither failed nor past due, and the period's credits stay spendable.
     const after2 = new Date(end2.getTime() + 1);
-    server.partner.setFault("hang");
-    try {
-      await server.billing.renewDuePartnerPlans(after2);
-    } finally {
-      server.partner.setFault("none");
-    }
+    await renewWhilePartner(after2, "hang");
     server.clock.set(after2);
     try {
       expect((await plan()).status).toBe("active");

@@ -512,7 +512,7 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     expect(paid.status).toBe(200);
     expect((await gateway.retrieveSubscription(subscriptionId)).status).toBe("active");
     await waitFor(() =>
-      verifiedEvents().find((event) => event.type === "customer.subscription.updated" && (event.data.previous_attributes as { status?: string } | undefined)?.status === "past_due"),
+      verifiedEvents().find((event) => event.type === "customer.subscription.updated" && event.data.previous_attributes?.status === "past_due"),
     );
   });
 });

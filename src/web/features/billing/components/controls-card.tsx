@@ -63,7 +63,9 @@ function useSave(groupId: string, what: string) {
   const update = useUpdateControlSettings(groupId);
   const save = (body: ControlSettingsBody, title = `${what} saved`) =>
     update.mutate(body, { onSuccess: () => toast({ tone: "success", title }) });
-  return { update, save };
+  /** A field was edited: the server's last answer was about the value it was sent, not this one. */
+  const edited = () => update.reset();
+  return { update, save, edited };
 }
 
 function SubmitButton({ pending, children }: { pending: boolean; children: ReactNode }) {
@@ -78,7 +80,7 @@ function SubmitButton({ pending, children }: { pending: boolean; children: React
 function ThresholdForm({ groupId, settings }: { groupId: string; settings: ControlSettings }) {
   const [value, setValue] = useState(settings.lowBalanceThreshold === null ? "" : String(settings.lowBalanceThreshold));
   useEffect(() => setValue(settings.lowBalanceThreshold === null ? "" : String(settings.lowBalanceThreshold)), [settings.lowBalanceThreshold]);
-  const { update, save } = useSave(groupId, "Low-balance threshold");
+  const { update, save, edited } = useSave(groupId, "Low-balance threshold");
   const parsed = parseCredits(value);
   const problem = creditsError(parsed, false);
   const invalid = problem !== null;
@@ -92,17 +94,7 @@ function ThresholdForm({ groupId, settings }: { groupId: string; settings: Contr
       }}
     >
       <Field id="low-threshold" label="Alert below (credits)" error={problem ?? (update.isError ? update.error.message : null)}>
-        <Input
-          id="low-threshold"
-          inputMode="numeric"
-          placeholder="No alert"
-          value={value}
-          onChange={(e) => {
-            setValue(e.target.value);
-            update.reset(); // a server's answer is about the value it was sent, not this one
-          }}
-          aria-invalid={invalid}
-        />
+        <Input id="low-threshold" inputMode="numeric" placeholder="No alert" value={value} onChange={(e) => (setValue(e.target.value), edited())} aria-invalid={invalid} />
       </Field>
       <SubmitButton pending={update.isPending}>Save threshold</SubmitButton>
     </Section>
@@ -119,11 +111,8 @@ function AutoTopUpForm({ groupId, settings }: { groupId: string; settings: Contr
   });
   const [form, setFormState] = useState(initial);
   useEffect(() => setFormState(initial()), [current?.threshold, current?.packages, current?.maxPerMonth, current === null]);
-  const { update, save } = useSave(groupId, "Auto top-up");
-  const setForm = (next: typeof form) => {
-    setFormState(next);
-    update.reset(); // a server's answer is about the values it was sent
-  };
+  const { update, save, edited } = useSave(groupId, "Auto top-up");
+  const setForm = (next: typeof form) => (setFormState(next), edited());
   const threshold = parseCredits(form.threshold);
   const packages = wholeNumber(form.packages);
   const maxPerMonth = wholeNumber(form.maxPerMonth);
@@ -172,7 +161,7 @@ function WebhookForm({ groupId, settings }: { groupId: string; settings: Control
   const [url, setUrl] = useState(settings.alertWebhookUrl ?? "");
   useEffect(() => setUrl(settings.alertWebhookUrl ?? ""), [settings.alertWebhookUrl]);
   const [revealed, setRevealed] = useState(false);
-  const { update, save } = useSave(groupId, "Webhook URL");
+  const { update, save, edited } = useSave(groupId, "Webhook URL");
   const test = useSendTestEvent(groupId);
   const secret = settings.webhookSigningSecret;
   return (
@@ -185,16 +174,7 @@ function WebhookForm({ groupId, settings }: { groupId: string; settings: Control
       }}
     >
       <Field id="webhook-url" label="Webhook URL" error={update.isError ? update.error.message : null}>
-        <Input
-          id="webhook-url"
-          type="url"
-          placeholder="https://example.com/hooks/billing"
-          value={url}
-          onChange={(e) => {
-            setUrl(e.target.value);
-            update.reset();
-          }}
-        />
+        <Input id="webhook-url" type="url" placeholder="https://example.com/hooks/billing" value={url} onChange={(e) => (setUrl(e.target.value), edited())} />
       </Field>
       <div className="grid gap-1.5">
         <span className="text-sm leading-none font-medium">Signing secret</span>
