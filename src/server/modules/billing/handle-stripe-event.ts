@@ -209,7 +209,9 @@ async function applyPaidTopUpInvoice(deps: BillingDeps, purchaseId: string, invo
     const { rows } = await q<{ group_id: string }>("select group_id from purchases where id = $1", [purchaseId]);
     const profile = await lockGroupBilling(q, rows[0]!.group_id);
     const p = (await lockPurchase(q, purchaseId))!;
-    if (p.status === "completed") return;
+    // Only a declined one: a top-up still pending is the auto top-up loop's, which charges the same
+    // invoice again by its key and completes the purchase and its top-up row together.
+    if (p.status !== "failed") return;
     const ours = invoice.customerId === profile?.stripe_customer_id && invoice.total === Number(p.amount) && invoice.currency.toLowerCase() === p.currency.toLowerCase();
     if (!ours) {
       deps.logger.error({ purchaseId, invoiceId: invoice.id }, "top-up invoice does not match its purchase; nothing granted");
