@@ -246,9 +246,12 @@ function TopWebsitesCard({ groupId, report, renderWebsiteLogo }: { groupId: stri
                     <p className="text-xs leading-4 text-muted-foreground">
                       <span className="whitespace-nowrap">{Math.round(share * 100)}% of pool use</span>
                       {w.poolCap !== null ? (
-                        <span className={cn("whitespace-nowrap", used >= w.poolCap && "font-medium text-orange-700")}>
-                          {` · ${formatNumber(used)} of ${formatNumber(w.poolCap)} cap`}
-                        </span>
+                        <>
+                          {" "}
+                          <span className={cn("whitespace-nowrap", used >= w.poolCap && "font-medium text-orange-700")}>
+                            · {formatNumber(used)} of {formatNumber(w.poolCap)} cap
+                          </span>
+                        </>
                       ) : null}
                     </p>
                     <PoolCapDialog groupId={groupId} website={w} />
