@@ -3,7 +3,7 @@ import type { BillingDeps } from "./billing-deps.js";
 import { findPlan, grantOneTimePurchase, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, upsertPlan, type PlanRow, type PurchaseRow } from "./billing-repo.js";
 import { grantPurchase } from "./charge-partner.js";
 import type { CheckoutSessionState, InvoiceState, StripeEventLike, SubscriptionState } from "./ports.js";
-import { applyRaiseInvoice, syncPlanQuantity } from "./raise-plan.js";
+import { applyRaiseInvoice, isPurchaseInvoice, syncPlanQuantity } from "./raise-plan.js";
 
 /**
  * Stripe webhooks. An event is only a trigger: the objects it names are read again from Stripe,
@@ -212,8 +212,7 @@ async function applyPaidTopUpInvoice(deps: BillingDeps, purchaseId: string, invo
     // Only a declined one: a top-up still pending is the auto top-up loop's, which charges the same
     // invoice again by its key and completes the purchase and its top-up row together.
     if (p.status !== "failed") return;
-    const ours = invoice.customerId === profile?.stripe_customer_id && invoice.total === Number(p.amount) && invoice.currency.toLowerCase() === p.currency.toLowerCase();
-    if (!ours) {
+    if (!isPurchaseInvoice(invoice, p, profile)) {
       deps.logger.error({ purchaseId, invoiceId: invoice.id }, "top-up invoice does not match its purchase; nothing granted");
       return;
     }

@@ -47,6 +47,13 @@ export async function raisePlan(deps: BillingDeps, p: PurchaseRow, customerId: s
   return { httpStatus: 202, body: { status: "pending", purchaseId: p.id } };
 }
 
+/** A one-off invoice is a purchase's own payment only on the group's Stripe customer, for the purchase's amount and currency. */
+export const isPurchaseInvoice = (
+  invoice: { customerId: string | null; total: number; currency: string },
+  p: Pick<PurchaseRow, "amount" | "currency">,
+  profile: { stripe_customer_id: string | null } | null,
+) => invoice.customerId === profile?.stripe_customer_id && invoice.total === Number(p.amount) && invoice.currency.toLowerCase() === p.currency.toLowerCase();
+
 /**
  * Apply a raise's invoice to its purchase under the group's lock, exactly once; the invoice must be
  * the purchase's own (its customer, amount and currency).
@@ -64,8 +71,7 @@ export async function applyRaiseInvoice(
     if (p.status === "completed") return "completed" as const;
     if (p.stripe_invoice_id && p.stripe_invoice_id !== invoice.invoiceId) return p.status === "failed" ? ("failed" as const) : ("pending" as const);
     await setPurchaseRefs(q, p.id, { stripeInvoiceId: invoice.invoiceId });
-    const ours = invoice.customerId === profile?.stripe_customer_id && invoice.total === Number(p.amount) && invoice.currency.toLowerCase() === p.currency.toLowerCase();
-    if (!ours) {
+    if (!isPurchaseInvoice(invoice, p, profile)) {
       deps.logger.error({ purchaseId, invoiceId: invoice.invoiceId }, "raise invoice does not match its purchase; nothing granted");
       await markPurchase(q, p.id, "failed", "The invoice did not match the purchase.");
       return "failed" as const;
