@@ -102,3 +102,22 @@ export async function shows(locator: Locator, timeout = 10_000) {
 export async function hides(locator: Locator, timeout = 10_000) {
   await locator.first().waitFor({ state: "hidden", timeout });
 }
+
+/**
+ * Starts watching the page for the given texts and returns a function that answers which of them
+ * have been on the page since: a state that lasts a moment (a purchase settled by the next poll)
+ * is seen however busy the machine is, where waiting for it to be visible would race it.
+ */
+export async function watchTexts(page: Page, texts: string[]): Promise<() => Promise<string[]>> {
+  await page.evaluate((wanted) => {
+    const seen = new Set<string>();
+    const look = () => {
+      const text = document.body.textContent ?? "";
+      for (const t of wanted) if (text.includes(t)) seen.add(t);
+    };
+    new MutationObserver(look).observe(document.body, { childList: true, subtree: true, characterData: true });
+    look();
+    (window as unknown as { __seenTexts: Set<string> }).__seenTexts = seen;
+  }, texts);
+  return () => page.evaluate(() => [...(window as unknown as { __seenTexts: Set<string> }).__seenTexts]);
+}
