@@ -116,10 +116,17 @@ describe("auto top-up", () => {
     expect((await g.admin.get(g.settings)).json).toMatchObject({ autoTopUp: null, autoTopUpDisabledReason: expect.stringMatching(/declined/i) });
     await g.drain(200, 10); // 2400 -> 400: below the threshold again, auto top-up still off
 
-    // Turned on again while the pool is below: one top-up at once, charged to the saved card.
-    await g.admin.put(g.settings, { autoTopUp: { threshold: 500, packages: 2, maxPerMonth: 3 } });
+    // Turned on again while the pool is below: one top-up at once, charged to the saved card. The
+    // one paid late was bought this month too, so a limit of 2 leaves room for this one only.
+    await g.admin.put(g.settings, { autoTopUp: { threshold: 500, packages: 2, maxPerMonth: 2 } });
     await eventually(async () => (await g.count("group.auto_top_up.succeeded")) === 1);
     expect((await g.admin.get(g.settings)).json).toMatchObject({ poolAvailable: 2400, autoTopUpDisabledReason: null, autoTopUp: { packages: 2 } });
+    expect(await topUpPurchases(g.groupId)).toEqual({ completed: 2 });
+    // Below the threshold again: the month's limit is reached (a top-up starts in the debit's own
+    // transaction, so none has started by the time the debits are answered).
+    await g.drain(200, 10); // 2400 -> 400
+    const { rows: started } = await server.deps.database.query<{ n: number }>("select count(*)::int as n from auto_top_ups where group_id = $1", [g.groupId]);
+    expect(started[0]!.n).toBe(2);
     expect(await topUpPurchases(g.groupId)).toEqual({ completed: 2 });
     const history = (await g.admin.get(`/api/groups/${g.groupId}/billing/invoices`)).json.invoices as { description: string; total: { amount: number } }[];
     expect(history.find((i) => i.description.endsWith("· auto top-up"))).toMatchObject({ total: { amount: 2000 } });

@@ -52,9 +52,11 @@ export async function findPoolAvailable(query: Query, groupIds: string[], now = 
 
 export async function findTopUpState(query: Query, groupId: string, now: Date) {
   const { rows } = await query<{ in_flight: number; this_month: number }>(
-    `select count(*) filter (where status = 'pending')::int as in_flight,
-            count(*) filter (where month = $2 and status <> 'failed')::int as this_month
-       from auto_top_ups where group_id = $1`,
+    // A declined top-up whose invoice was paid later was bought all the same: it counts.
+    `select count(*) filter (where t.status = 'pending')::int as in_flight,
+            count(*) filter (where t.month = $2 and (t.status <> 'failed' or p.status = 'completed'))::int as this_month
+       from auto_top_ups t left join purchases p on p.id = t.purchase_id
+      where t.group_id = $1`,
     [groupId, monthKey(now)],
   );
   return { inFlight: (rows[0]?.in_flight ?? 0) > 0, startedThisMonth: rows[0]?.this_month ?? 0 };
