@@ -52,11 +52,22 @@ export async function spawnServer(
   };
 }
 
-/** A TCP port nothing listens on right now (for a spawned server and its emulators). */
-export async function freePort() {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, "127.0.0.1", ok));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((ok) => s.close(() => ok()));
-  return port;
+/**
+ * A TCP port nothing listens on right now (for a spawned server and its emulators), below Linux's
+ * ephemeral range (32768-60999): a port from that range, closed again until the server binds it,
+ * can meanwhile become an outgoing connection's own port (a test run makes thousands), and the
+ * server's start failed with EADDRINUSE.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const s = createServer();
+    const bound = await new Promise<boolean>((ok) => {
+      s.once("error", () => ok(false));
+      s.listen(port, "127.0.0.1", () => ok(true));
+    });
+    if (!bound) continue;
+    await new Promise<void>((ok) => s.close(() => ok()));
+    return port;
+  }
 }

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort } from "../../support/process.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 
@@ -22,18 +22,6 @@ export interface AppServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => ok(port));
-    });
-  });
-}
-
 /**
  * The app exactly as `npm start` runs it (server, Stripe and partner emulators, demo data) on free
  * ports with a fresh data directory, so every test file starts from the demo state. `env` adds
@@ -43,6 +31,18 @@ export async function startAppServer(env: Record<string, string> = {}): Promise<
   if (!existsSync(join(ROOT, "dist/web/index.html"))) {
     throw new Error("dist/web is missing: run `npx vite build` (npm test does) before the e2e tests");
   }
+  // A free port may be taken by another process (an outgoing connection's ephemeral port) before
+  // the server binds it: then it starts again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(env);
+    } catch (err) {
+      if (attempt === 3 || !(err as Error).message.includes("EADDRINUSE")) throw err;
+    }
+  }
+}
+
+async function startOnFreePorts(env: Record<string, string>): Promise<AppServer> {
   const [port, stripePort, partnerPort] = [await freePort(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), "gb-e2e-"));
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], {
@@ -81,6 +81,7 @@ export async function startAppServer(env: Record<string, string> = {}): Promise<
     child.once("exit", (code) => {
       clearInterval(check);
       clearTimeout(timer);
+      rmSync(dataDir, { recursive: true, force: true });
       fail(new Error(`server exited with ${code}:\n${output}`));
     });
   });
