@@ -204,8 +204,14 @@ describe("sign-in throttling: by client address and account, never a lock anothe
     const f = await createOrgFixture(server.db, { websites: 1 });
     let n = 0;
     const rotating = () => ({ "x-forwarded-for": `198.51.100.${++n}` });
-    expect(await guessUntilThrottled("127.0.0.5", f.member, rotating)).toEqual([...Array(FREE_FAILURES).fill(401), 429]);
-    for (let i = 0; i < 5; i++) expect((await signIn("127.0.0.5", f.member, "guess", rotating())).status).toBe(429);
+    // One instant of the server's clock: on a busy machine the 1 s delay after the fifth failure could pass before the sixth.
+    server.clock.set(Date.now());
+    try {
+      expect(await guessUntilThrottled("127.0.0.5", f.member, rotating)).toEqual([...Array(FREE_FAILURES).fill(401), 429]);
+      for (let i = 0; i < 5; i++) expect((await signIn("127.0.0.5", f.member, "guess", rotating())).status).toBe(429);
+    } finally {
+      server.clock.reset();
+    }
   });
 
   /** This test server's app on a port of its own, trusting 127.0.0.1 as its proxy (so X-Forwarded-For names the client). */
@@ -219,6 +225,7 @@ describe("sign-in throttling: by client address and account, never a lock anothe
   it("behind a trusted proxy, the client is the last address the proxy did not vouch for", async () => {
     const f = await createOrgFixture(server.db, { websites: 1 });
     const { base, close } = await serveBehindLoopbackProxy();
+    server.clock.set(Date.now()); // one instant, as above
     try {
       const attacker = { "x-forwarded-for": "203.0.113.7" };
       expect(await guessUntilThrottled("127.0.0.1", f.member, () => attacker)).toEqual([...Array(FREE_FAILURES).fill(401), 429]);
@@ -229,6 +236,7 @@ describe("sign-in throttling: by client address and account, never a lock anothe
       // A peer that is not the proxy cannot borrow a clean address.
       expect((await signIn("127.0.0.6", f.member, "guess", { "x-forwarded-for": "203.0.113.9" }, base)).status).toBe(401);
     } finally {
+      server.clock.reset();
       close();
     }
     async function guessUntilThrottled(from: string, email: string, headers: () => Record<string, string>) {
@@ -242,6 +250,7 @@ describe("sign-in throttling: by client address and account, never a lock anothe
     const f = await createOrgFixture(server.db, { websites: 1 });
     // IPv6 clients behind a trusted proxy (the loopback server is IPv4; the proxy names the client).
     const { base, close } = await serveBehindLoopbackProxy();
+    server.clock.set(Date.now()); // one instant, as above
     try {
       let n = 0;
       const rotating = () => ({ "x-forwarded-for": `2001:db8:aa:${"b"}::${(++n).toString(16)}` });
@@ -255,6 +264,7 @@ describe("sign-in throttling: by client address and account, never a lock anothe
       // The next /64 is another client.
       expect((await signIn("127.0.0.1", f.member, TEST_PASSWORD, { "x-forwarded-for": "2001:db8:aa:c::1" }, base)).status).toBe(200);
     } finally {
+      server.clock.reset();
       close();
     }
   });
