@@ -1,7 +1,7 @@
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { hides, login, openGroupBilling, screenshots, shows } from "./support/browser.js";
-import { advanceEmulatorSubscriptions, setEmulatorFault, useAppAndBrowser } from "./support/suite.js";
+import { advanceEmulatorSubscriptions, emulatorControl, setEmulatorFault, useAppAndBrowser } from "./support/suite.js";
 
 // Issue 12: the paying customer's plan on the page. The demo's "Online Stores" has a Stripe plan
 // of 20 packages at $8.00 each.
@@ -198,5 +198,39 @@ describe("the monthly plan", () => {
     await planLineBecomes(page, `Monthly plan · 15 packages · $120.00 / month · Renews ${day(after!.currentPeriodEnd)}`);
     expect(await page.getByRole("progressbar", { name: "Monthly credits used" }).getAttribute("aria-valuemax")).toBe("15000");
     await screenshots(page, "plan-next-period");
+  });
+
+  it("a renewal whose payment failed: the plan and its credits say so, and the dialog offers the unpaid invoice instead of a price", async () => {
+    const { page, server } = app();
+    const { plan } = await openOnlineStores(page);
+    const subscriptions = (await emulatorControl(server.stripeEmulatorUrl, "/subscriptions", { method: "GET" })) as {
+      data: Array<{ status: string; customer: string | { id: string } }>;
+    };
+    const live = subscriptions.data.filter((s) => s.status !== "canceled");
+    expect(live).toHaveLength(1);
+    const customer = live[0]!.customer;
+    await emulatorControl(server.stripeEmulatorUrl, `/customers/${typeof customer === "string" ? customer : customer.id}/decline-next`, { body: { count: 1 } });
+    await advanceEmulatorSubscriptions(server.stripeEmulatorUrl);
+    await expect.poll(async () => (await plan())?.status, { timeout: 20_000 }).toBe("past_due");
+    await page.reload();
+    await shows(planLine(page));
+    expect(await planText(page)).toMatch(/ · Payment past due$/);
+    // Before, the card still promised "Renews …" for a renewal that had failed.
+    await shows(page.getByText(/^Expires [A-Z][a-z]{2} \d{1,2}, \d{4} · the renewal is unpaid$/));
+    expect(await page.getByText(/^Renews /).count()).toBe(0);
+
+    // Before, the Monthly tab priced a raise and said why not only after it was confirmed, with the
+    // invoice's address as text.
+    await page.getByRole("button", { name: "Add More Credits" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add group credits" });
+    await dialog.getByRole("tab", { name: "Monthly" }).click();
+    await shows(dialog.getByText("Your plan has an unpaid invoice. Pay it before adding monthly packages."));
+    const pay = dialog.getByRole("link", { name: "Pay the unpaid invoice" });
+    expect(await pay.getAttribute("href")).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/invoices\/in_/);
+    expect(await dialog.getByRole("button", { name: /^Add [\d,]+ Credits$/ }).isDisabled()).toBe(true);
+    await screenshots(page, "plan-past-due");
+    // One-time credits can still be bought.
+    await dialog.getByRole("tab", { name: "One-time" }).click();
+    expect(await dialog.getByRole("button", { name: /^Add [\d,]+ Credits$/ }).isDisabled()).toBe(false);
   });
 });

@@ -174,6 +174,10 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     const r = await buy(g, "monthly", 1);
     expect(r.status).toBe(409);
     expect(r.json.error).toEqual({ code: "conflict", message: expect.stringContaining(unpaid.hosted_invoice_url) as string, details: { hostedInvoiceUrl: unpaid.hosted_invoice_url } });
+    // The preview answers the same, so the dialog offers the invoice instead of a price to confirm.
+    const preview = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases/preview`, { type: "monthly", quantity: 1 });
+    expect([preview.status, preview.json.error]).toEqual([409, r.json.error]);
+    expect((await g.admin.post(`/api/groups/${g.groupId}/billing/purchases/preview`, { type: "one_time", quantity: 1 })).status).toBe(200);
     expect(await grantCount(server, g.groupId)).toBe(grantsBefore);
     expect((await q<{ n: number }>("select count(*)::int as n from purchases where group_id = $1", [g.groupId])).rows[0]!.n).toBe(1);
   });
@@ -286,6 +290,8 @@ describe("a past-due partner plan", () => {
     const r = await buy(g, "monthly", 1);
     expect(r.status).toBe(409);
     expect(r.json.error.details).toEqual({ hostedInvoiceUrl: `${server.billing.deps.partnerPortalUrl}/${g.f.org.partnerAccountId}` });
+    const preview = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases/preview`, { type: "monthly", quantity: 1 });
+    expect([preview.status, preview.json.error]).toEqual([409, r.json.error]);
     expect(chargesOf(g)).toHaveLength(1);
   });
 });
@@ -301,8 +307,10 @@ describe("between a plan's period end and its renewal, the plan is still the gro
     try {
       // Due, not yet renewed: before, the page showed no plan, the preview a first plan of 1, and the
       // purchase replaced the 4-package plan with a 1-package one, expiring the period's credits.
+      // The preview says what the purchase would: not now (the dialog shows it before any confirm).
       expect((await summary(g)).plan).toMatchObject({ packages: 4 });
-      expect((await g.admin.post(`/api/groups/${g.groupId}/billing/purchases/preview`, { type: "monthly", quantity: 1 })).json.plan).toEqual({ fromPackages: 4, toPackages: 5 });
+      const preview = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases/preview`, { type: "monthly", quantity: 1 });
+      expect([preview.status, preview.json.error?.message]).toEqual([409, "The plan is being renewed right now. Try again in a minute."]);
       const due = await buy(g, "monthly", 1);
       expect([due.status, due.json.error?.code]).toEqual([409, "conflict"]);
       // Its charge is pending (the partner does not answer): still no new plan.

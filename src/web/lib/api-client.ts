@@ -6,12 +6,15 @@
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
+  /** What the caller needs to act on the error, e.g. `hostedInvoiceUrl` of a past-due plan's 409. */
+  readonly details: Record<string, unknown>;
 
-  constructor({ status, code, message }: { status: number; code: string; message: string }) {
+  constructor({ status, code, message, details = {} }: { status: number; code: string; message: string; details?: Record<string, unknown> }) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -26,13 +29,13 @@ type RequestOptions = {
   signal?: AbortSignal;
 };
 
-function readErrorBody(body: unknown): { code: string; message: string } | null {
+function readErrorBody(body: unknown): { code: string; message: string; details?: Record<string, unknown> } | null {
   if (typeof body !== "object" || body === null || !("error" in body)) return null;
   const error = body.error;
   if (typeof error !== "object" || error === null) return null;
-  const { code, message } = error as { code?: unknown; message?: unknown };
+  const { code, message, details } = error as { code?: unknown; message?: unknown; details?: unknown };
   if (typeof code !== "string" || typeof message !== "string") return null;
-  return { code, message };
+  return { code, message, details: typeof details === "object" && details !== null ? (details as Record<string, unknown>) : undefined };
 }
 
 /** Fetches `path` and returns its JSON body, or throws an `ApiError`. */
@@ -75,6 +78,7 @@ export async function apiRequest(path: string, options: RequestOptions = {}): Pr
       status: response.status,
       code: error?.code ?? "http_error",
       message: error?.message ?? `Request failed (${response.status})`,
+      details: error?.details,
     });
   }
   return json;

@@ -96,7 +96,7 @@ export function billingRoutes(deps: AppDeps & { billing: BillingService }) {
       responses: {
         200: jsonResponse(PurchasePreview, "What the purchase would charge now, and the plan it leads to; changes nothing", examples.purchasePreviewResult),
         ...errorResponses,
-        409: errorResponse("billing_not_enabled"),
+        409: errorResponse("billing_not_enabled; conflict for a monthly purchase the plan cannot take now (past due: `details.hostedInvoiceUrl`, or being renewed)"),
       },
     }),
     async (c) => {

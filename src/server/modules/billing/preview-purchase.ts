@@ -1,7 +1,8 @@
 import type { PurchaseBody, PurchasePreview } from "../../../contracts/billing.js";
 import { quotePurchase, type PackagePricing } from "../../../domain/pricing.js";
 import { pricingOf, type BillingDeps, type GroupRef } from "./billing-deps.js";
-import { findPlan, isLivePlan, requireProfile, type PlanRow } from "./billing-repo.js";
+import { AppError } from "../../errors.js";
+import { findPlan, isLivePlan, isRenewing, requireProfile, type PlanRow } from "./billing-repo.js";
 
 /**
  * What a purchase charges now and, for monthly, the plan it leads to (credits.md "Settled
@@ -23,9 +24,41 @@ export function priceChange({ body, plan, pricing, now }: { body: PurchaseBody; 
   return { quote, raisesPlan, preview };
 }
 
-/** The preview endpoint: reads only. */
+/** Added packages are granted for the current period; until the renewal has made the next one current, there is none to grant them for. */
+export const renewingConflict = () => new AppError("conflict", "The plan is being renewed right now. Try again in a minute.");
+
+/**
+ * A past-due plan is not raised (credits.md "Settled details"): 409 with the unpaid invoice's link in
+ * `details.hostedInvoiceUrl` (Stripe: the subscription's newest invoice, unpaid; partner: the portal).
+ * Asked after the intent's transaction; if Stripe cannot say, the link is null and the message points at Manage plan.
+ */
+export async function pastDueConflict(deps: BillingDeps, partnerAccountId: string | null, subscriptionId: string | null) {
+  let link: string | null = partnerAccountId ? `${deps.partnerPortalUrl}/${partnerAccountId}` : null;
+  if (!partnerAccountId && subscriptionId) {
+    link = await (async () => {
+      const sub = await deps.stripe.retrieveSubscription(subscriptionId);
+      if (!sub?.latestInvoiceId) return null;
+      const invoice = await deps.stripe.retrieveInvoice(sub.latestInvoiceId);
+      return invoice.paid ? null : invoice.hostedInvoiceUrl;
+    })().catch((err: unknown) => {
+      deps.logger.warn({ subscriptionId, err: (err as Error).message }, "unpaid invoice of a past-due plan not found");
+      return null;
+    });
+  }
+  const where = link ? ` at ${link}` : " under Manage plan";
+  return new AppError("conflict", `The plan has an unpaid invoice. Pay it${where} before adding packages.`, { details: { hostedInvoiceUrl: link } });
+}
+
+/**
+ * The preview endpoint: reads only. A raise the purchase would refuse (a past-due plan, a renewal
+ * under way) is refused here with the same 409, so the dialog says so before anything is confirmed.
+ */
 export async function previewPurchase(deps: BillingDeps, group: GroupRef, body: PurchaseBody): Promise<PurchasePreview> {
-  await requireProfile(deps.database.query, group.id);
+  const profile = await requireProfile(deps.database.query, group.id);
   const plan = await findPlan(deps.database.query, group.id);
-  return priceChange({ body, plan, pricing: pricingOf(deps.config), now: deps.clock() }).preview;
+  const now = deps.clock();
+  const { raisesPlan, preview } = priceChange({ body, plan, pricing: pricingOf(deps.config), now });
+  if (raisesPlan && plan?.status === "past_due") throw await pastDueConflict(deps, profile.partner_account_id, plan.stripe_subscription_id);
+  if (raisesPlan && plan && isRenewing(plan, now)) throw renewingConflict();
+  return preview;
 }

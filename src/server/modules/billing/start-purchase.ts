@@ -4,7 +4,7 @@ import { pricingOf, type BillingDeps, type GroupRef } from "./billing-deps.js";
 import { findPlan, findPurchaseByKey, insertPurchase, isRenewing, lockGroupBilling, type PurchaseRow } from "./billing-repo.js";
 import { chargePartner } from "./charge-partner.js";
 import { startCheckout } from "./start-checkout.js";
-import { priceChange } from "./preview-purchase.js";
+import { pastDueConflict, priceChange, renewingConflict } from "./preview-purchase.js";
 import { raisePlan } from "./raise-plan.js";
 
 export type PurchaseOutcome = { httpStatus: 200 | 202; body: PurchaseResponse };
@@ -37,9 +37,7 @@ export async function startPurchase(deps: BillingDeps, group: GroupRef, body: Pu
     if (raisesPlan && plan?.status === "past_due") return { profile, purchase: null, plan };
     // Added packages are granted for the current period; until the renewal has made the next one
     // current, there is none to grant them for.
-    if (raisesPlan && plan && isRenewing(plan, deps.clock())) {
-      throw new AppError("conflict", "The plan is being renewed right now. Try again in a minute.");
-    }
+    if (raisesPlan && plan && isRenewing(plan, deps.clock())) throw renewingConflict();
     if (raisesPlan && plan && plan.quantity + body.quantity > 1000) throw new AppError("invalid_request", "A plan holds at most 1,000 packages.");
     const purchase = await insertPurchase(q, {
       group_id: group.id,
@@ -66,28 +64,6 @@ async function resumePurchase(deps: BillingDeps, group: GroupRef, profile: { str
   if (p.provider === "partner") return chargePartner(deps, p, profile.partner_account_id!);
   if (p.raises_plan) return raisePlan(deps, p, profile.stripe_customer_id!);
   return startCheckout(deps, group, p, profile.stripe_customer_id!);
-}
-
-/**
- * A past-due plan is not raised (credits.md "Settled details"): 409 with the unpaid invoice's link in
- * `details.hostedInvoiceUrl` (Stripe: the subscription's newest invoice, unpaid; partner: the portal).
- * Asked after the intent's transaction; if Stripe cannot say, the link is null and the message points at Manage plan.
- */
-async function pastDueConflict(deps: BillingDeps, partnerAccountId: string | null, subscriptionId: string | null) {
-  let link: string | null = partnerAccountId ? `${deps.partnerPortalUrl}/${partnerAccountId}` : null;
-  if (!partnerAccountId && subscriptionId) {
-    link = await (async () => {
-      const sub = await deps.stripe.retrieveSubscription(subscriptionId);
-      if (!sub?.latestInvoiceId) return null;
-      const invoice = await deps.stripe.retrieveInvoice(sub.latestInvoiceId);
-      return invoice.paid ? null : invoice.hostedInvoiceUrl;
-    })().catch((err: unknown) => {
-      deps.logger.warn({ subscriptionId, err: (err as Error).message }, "unpaid invoice of a past-due plan not found");
-      return null;
-    });
-  }
-  const where = link ? ` at ${link}` : " under Manage plan";
-  return new AppError("conflict", `The plan has an unpaid invoice. Pay it${where} before adding packages.`, { details: { hostedInvoiceUrl: link } });
 }
 
 export { resumePurchase };

@@ -231,7 +231,7 @@ export function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps
                 pricePerPackage={pricing.monthly}
                 preview={preview.data}
                 loading={preview.isPending}
-                failed={preview.isError ? preview.error.message : null}
+                failed={preview.isError ? preview.error : null}
               />
             ) : (
               <dl className="grid gap-2 rounded-lg border bg-zinc-50 p-4 text-sm">
@@ -258,9 +258,11 @@ export function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps
 
       {purchase.isError ? (
         <p role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
-          {raisesPlan && isApiError(purchase.error) && purchase.error.code === "conflict" && purchase.error.message.startsWith("The price changed")
-            ? "The price changed since you opened this. Check the new amounts above and confirm again."
-            : purchase.error.message}
+          {raisesPlan && isApiError(purchase.error) && purchase.error.code === "conflict" && purchase.error.message.startsWith("The price changed") ? (
+            "The price changed since you opened this. Check the new amounts above and confirm again."
+          ) : (
+            <ErrorText error={purchase.error} />
+          )}
         </p>
       ) : null}
 
@@ -286,15 +288,33 @@ type PlanRaiseSummaryProps = {
   pricePerPackage: BillingSummary["pricing"]["monthly"];
   preview: PurchasePreview | undefined;
   loading: boolean;
-  failed: string | null;
+  failed: Error | null;
 };
+
+/**
+ * An error's message; a past-due plan's 409 instead says what to do, with its unpaid invoice's link
+ * (Stripe's hosted invoice page, or the partner portal) rather than the address as text.
+ */
+function ErrorText({ error }: { error: Error }) {
+  const invoiceUrl = isApiError(error) ? error.details.hostedInvoiceUrl : undefined;
+  if (typeof invoiceUrl !== "string") return error.message;
+  return (
+    <>
+      Your plan has an unpaid invoice. Pay it before adding monthly packages.{" "}
+      <a href={invoiceUrl} target="_blank" rel="noopener noreferrer" className="font-medium underline underline-offset-2">
+        Pay the unpaid invoice
+      </a>
+    </>
+  );
+}
 
 /** What raising the plan does, from the server's preview: the new monthly price and what is charged today. */
 function PlanRaiseSummary({ plan, partner, pricePerPackage, preview, loading, failed }: PlanRaiseSummaryProps) {
   if (failed) {
+    // A 409 is the plan's state (past due, being renewed), not a failure to price.
     return (
       <p role="alert" className="rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800">
-        We could not work out the price: {failed}
+        {isApiError(failed) && failed.code === "conflict" ? <ErrorText error={failed} /> : `We could not work out the price: ${failed.message}`}
       </p>
     );
   }
