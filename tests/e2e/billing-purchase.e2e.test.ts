@@ -185,4 +185,20 @@ describe("enabling billing and buying credits", () => {
       await setEmulatorFault(server.partnerEmulatorUrl, "none");
     }
   });
+  it("says a payment in the address that is not this group's was not found, instead of promising its credits", async () => {
+    const { page } = app();
+    await login(page, "org-admin@demo.test");
+    await openGroupBilling(page, "Online Stores");
+    const url = new URL(page.url());
+    const stillConfirming = "Your payment is still being confirmed";
+    for (const purchase of ["00000000-0000-4000-8000-000000000000", "abc"]) {
+      url.search = `?checkout=success&purchase=${purchase}`;
+      await page.goto(url.toString());
+      const seen = await watchTexts(page, [stillConfirming]);
+      // Before, it waited for the polling window and then said the credits would appear shortly.
+      await shows(page.getByText("This payment was not found"), 5_000);
+      expect(new URL(page.url()).searchParams.get("purchase")).toBeNull();
+      expect(await seen()).toEqual([]);
+    }
+  });
 });

@@ -23,7 +23,7 @@ export function purchaseStatusQueryOptions({ groupId, purchaseId, startedAt }: {
     refetchInterval: (query) =>
       isPurchaseSettled(query.state.data?.status) || Date.now() - startedAt > PURCHASE_POLL_TIMEOUT_MS ? false : POLL_INTERVAL_MS,
     refetchIntervalInBackground: true,
-    retry: 3,
+    // The client's default retry: a purchase that is not there (404, or an id that is not one) is not asked again.
   });
 }
 

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { Loader2 } from "lucide-react";
 import { toast } from "../../../components/ui/toast.js";
+import { isApiError } from "../../../lib/api-client.js";
 import { formatNumber } from "../../../lib/format.js";
 import { billingKeys } from "../api/billing-keys.js";
 import { isPurchaseSettled, PURCHASE_POLL_TIMEOUT_MS, usePurchaseStatus } from "../api/get-purchase-status.js";
@@ -62,6 +63,9 @@ export function CheckoutReturn({ groupId }: { groupId: string }) {
           description: purchase.data?.failureReason ?? undefined,
         }),
       );
+    } else if (isApiError(purchase.error) && purchase.error.status >= 400 && purchase.error.status < 500) {
+      // Not a purchase of this group (a stale or edited link): nothing to wait for.
+      report(purchaseId, () => toast({ tone: "error", title: "This payment was not found" }));
     } else if (timedOut || purchase.isError) {
       report(purchaseId, () => {
         toast({
