@@ -142,13 +142,35 @@ describe("controls' fields and caps (org admin)", () => {
     const tops = await Promise.all(["Below", "Packages", "Per month"].map(async (label) => (await controls.getByLabel(label, { exact: true }).boundingBox())!.y));
     expect(new Set(tops).size).toBe(1);
 
-    // A server's refusal is about what was sent: editing the field takes it away.
+    // Every error is the description of its field (screen readers read it with the field).
+    const threshold = controls.getByLabel("Alert below (credits)");
+    expect(await threshold.getAttribute("aria-invalid")).toBe("true");
+    expect(await page.locator(`#${await threshold.getAttribute("aria-describedby")}`).textContent()).toBe("At most 1,000,000,000 credits.");
+
+    // A webhook URL is checked in place as the server would, in plain words (before: zod's text for a long one, the
+    // browser's own bubble for one without http(s)); nothing is sent.
     const url = controls.getByLabel("Webhook URL");
-    await url.fill("ftp://alerts.example.com/hook");
+    const saves: string[] = [];
+    page.on("request", (r) => void (r.method() === "PUT" && r.url().endsWith("/billing/settings") && saves.push(r.postData() ?? "")));
+    for (const [typed, error] of [
+      ["ftp://alerts.example.com/hook", "The webhook URL must start with http:// or https://."],
+      ["not a url", "The webhook URL must start with http:// or https://."],
+      [`https://alerts.example.com/${"a".repeat(2100)}`, "The webhook URL is at most 2,048 characters."],
+    ] as const) {
+      await url.fill(typed);
+      await controls.getByRole("button", { name: "Save webhook" }).click();
+      await shows(controls.getByText(error));
+      expect(await page.locator(`#${await url.getAttribute("aria-describedby")}`).textContent()).toBe(error);
+    }
+    expect(saves).toEqual([]);
+
+    // A server's refusal is about what was sent: editing the field takes it away.
+    await url.fill("http://169.254.169.254/hook");
     await controls.getByRole("button", { name: "Save webhook" }).click();
-    const refusal = controls.getByText("The webhook URL must start with http:// or https://.");
+    const refusal = controls.getByText(/resolves to 169\.254\.169\.254, which is a link-local, metadata or reserved address/);
     await shows(refusal);
     await url.fill("https://alerts.example.com/hook");
     await hides(refusal);
+    expect(await url.getAttribute("aria-invalid")).toBeNull();
   });
 });

@@ -125,7 +125,8 @@ async function charge({ stripe, partner, config }: AutoTopUpDeps, intent: Intent
     return invoice.paid ? { kind: "paid", partnerCharge: null } : { kind: "unknown" };
   } catch (err) {
     const e = err as { code?: string; message?: string; outcomeUnknown?: boolean };
-    if (e.code === "payment_failed") return { kind: "failed", reason: `The saved card was declined: ${e.message ?? "declined"}` };
+    // The decline's own words ("Your card was declined."): the page puts them after "Auto top-up is off" and "Turned off:".
+    if (e.code === "payment_failed") return { kind: "failed", reason: e.message || "The saved card was declined." };
     if (e.code === "billing_unavailable") return { kind: "unknown" };
     return { kind: "failed", reason: `Stripe refused the top-up: ${e.message ?? "unknown error"}` };
   }

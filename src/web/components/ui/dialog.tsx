@@ -1,6 +1,6 @@
 import type { ComponentProps, ReactNode } from "react";
 import { Dialog as DialogPrimitive } from "radix-ui";
-import { X } from "lucide-react";
+import { Loader2, X } from "lucide-react";
 import { cn } from "../../lib/cn.js";
 
 export const Dialog = DialogPrimitive.Root;
@@ -47,4 +47,14 @@ export function DialogTitle({ className, ...props }: ComponentProps<typeof Dialo
 
 export function DialogDescription({ className, ...props }: ComponentProps<typeof DialogPrimitive.Description>) {
   return <DialogPrimitive.Description className={cn("text-sm text-muted-foreground", className)} {...props} />;
+}
+
+/** A lazily loaded dialog's content while its code loads: the dialog's title for screen readers, and a spinner. */
+export function DialogLoading({ title }: { title: string }) {
+  return (
+    <div className="flex h-40 items-center justify-center text-muted-foreground">
+      <DialogTitle className="sr-only">{title}</DialogTitle>
+      <Loader2 className="size-5 animate-spin" aria-label="Loading" />
+    </div>
+  );
 }

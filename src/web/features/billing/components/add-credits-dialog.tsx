@@ -1,8 +1,8 @@
 import { lazy, Suspense, useState } from "react";
-import { Loader2, Plus } from "lucide-react";
+import { Plus } from "lucide-react";
 import type { BillingSummary } from "../../../../contracts/billing.js";
 import { Button } from "../../../components/ui/button.js";
-import { Dialog, DialogContent, DialogTitle, DialogTrigger } from "../../../components/ui/dialog.js";
+import { Dialog, DialogContent, DialogLoading, DialogTrigger } from "../../../components/ui/dialog.js";
 
 /**
  * The form loads when the dialog is first wanted (pointer over or focus on the trigger, or the
@@ -33,14 +33,7 @@ export function AddCreditsDialog({ groupId, billing, triggerLabel, triggerVarian
       </DialogTrigger>
       <DialogContent>
         {/* Content unmounts on close, so every opening starts fresh (type, quantity, idempotency key). */}
-        <Suspense
-          fallback={
-            <div className="flex h-40 items-center justify-center text-muted-foreground">
-              <DialogTitle className="sr-only">Add group credits</DialogTitle>
-              <Loader2 className="size-5 animate-spin" aria-label="Loading" />
-            </div>
-          }
-        >
+        <Suspense fallback={<DialogLoading title="Add group credits" />}>
           <AddCreditsForm groupId={groupId} billing={billing} onDone={() => setOpen(false)} />
         </Suspense>
       </DialogContent>

@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent, type ReactNode } from "react";
+import { cloneElement, useEffect, useState, type ComponentProps, type FormEvent, type ReactElement, type ReactNode } from "react";
 import { Eye, EyeOff, Loader2, Send } from "lucide-react";
 import type { ControlSettings, ControlSettingsBody } from "../../../../contracts/controls.js";
 import { Button } from "../../../components/ui/button.js";
@@ -49,12 +49,17 @@ function Section({ title, description, onSubmit, children }: { title: string; de
   );
 }
 
-function Field({ id, label, children, error }: { id: string; label: string; children: ReactNode; error?: string | null }) {
+/** A labelled input; its error is shown under it, and the input is marked invalid and described by it (screen readers read it). */
+function Field({ id, label, children, error }: { id: string; label: string; children: ReactElement<ComponentProps<"input">>; error?: string | null }) {
   return (
     <div className="grid content-start gap-1.5">
       <Label htmlFor={id}>{label}</Label>
-      {children}
-      {error ? <p className="text-xs text-destructive">{error}</p> : null}
+      {error ? cloneElement(children, { "aria-invalid": true, "aria-describedby": `${id}-error` }) : children}
+      {error ? (
+        <p id={`${id}-error`} className="text-xs text-destructive">
+          {error}
+        </p>
+      ) : null}
     </div>
   );
 }
@@ -94,7 +99,7 @@ function ThresholdForm({ groupId, settings }: { groupId: string; settings: Contr
       }}
     >
       <Field id="low-threshold" label="Alert below (credits)" error={problem ?? (update.isError ? update.error.message : null)}>
-        <Input id="low-threshold" inputMode="numeric" placeholder="No alert" value={value} onChange={(e) => (setValue(e.target.value), edited())} aria-invalid={invalid} />
+        <Input id="low-threshold" inputMode="numeric" placeholder="No alert" value={value} onChange={(e) => (setValue(e.target.value), edited())} />
       </Field>
       <SubmitButton pending={update.isPending}>Save threshold</SubmitButton>
     </Section>
@@ -164,17 +169,20 @@ function WebhookForm({ groupId, settings }: { groupId: string; settings: Control
   const { update, save, edited } = useSave(groupId, "Webhook URL");
   const test = useSendTestEvent(groupId);
   const secret = settings.webhookSigningSecret;
+  const address = url.trim();
+  // Said in place, as the server would refuse it (its own checks, e.g. private addresses, come back from it).
+  const problem = !address ? null : address.length > 2048 ? "The webhook URL is at most 2,048 characters." : /^https?:\/\/[^\s/]/i.test(address) ? null : "The webhook URL must start with http:// or https://.";
   return (
     <Section
       title="Alert webhook"
       description="Alerts are POSTed here as JSON, signed with Group-Billing-Signature (HMAC-SHA256 with the signing secret)."
       onSubmit={(e) => {
         e.preventDefault();
-        save({ alertWebhookUrl: url.trim() === "" ? null : url.trim() });
+        if (!problem) save({ alertWebhookUrl: address || null });
       }}
     >
-      <Field id="webhook-url" label="Webhook URL" error={update.isError ? update.error.message : null}>
-        <Input id="webhook-url" type="url" placeholder="https://example.com/hooks/billing" value={url} onChange={(e) => (setUrl(e.target.value), edited())} />
+      <Field id="webhook-url" label="Webhook URL" error={problem ?? (update.isError ? update.error.message : null)}>
+        <Input id="webhook-url" inputMode="url" placeholder="https://example.com/hooks/billing" value={url} onChange={(e) => (setUrl(e.target.value), edited())} />
       </Field>
       <div className="grid gap-1.5">
         <span className="text-sm leading-none font-medium">Signing secret</span>
