@@ -15,8 +15,12 @@ describe("enabling billing and buying credits", () => {
     expect(await page.getByRole("button", { name: "Add Credits" }).count()).toBe(0);
     await screenshots(page, "billing-not-enabled");
 
-    await page.getByRole("button", { name: "Enable Billing" }).click();
+    const enables: string[] = [];
+    page.on("request", (req) => void (req.url().endsWith("/billing/enable") && enables.push(req.method())));
+    await page.getByRole("button", { name: "Enable Billing" }).dblclick();
     await shows(page.getByRole("heading", { name: "Group credits", level: 1 }));
+    await page.waitForTimeout(1_000); // a second request would have been sent by now
+    expect(enables).toEqual(["POST"]); // a double click enables once
     await shows(page.getByText("No credits purchased for this group yet."));
     await shows(page.getByRole("button", { name: "Add Credits", exact: true }));
     await shows(page.getByRole("heading", { name: "Marketing Sites", level: 2 }));

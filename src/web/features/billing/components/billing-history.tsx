@@ -79,7 +79,7 @@ export function BillingHistory({ groupId }: { groupId: string }) {
         {/* One layout at a time (the page lays out half the rows): a table from 640 px; under it two
             lines per invoice (date, amount and ↗; the description under them). */}
         {wide ? (
-          <Table>
+          <Table aria-labelledby="billing-history-title">
             <TableHeader>
               <TableRow className="hover:bg-transparent">
                 <TableHead>Date</TableHead>

@@ -1,3 +1,4 @@
+import { useRef } from "react";
 import { Loader2, WalletCards } from "lucide-react";
 import { Button } from "../../../components/ui/button.js";
 import { useEnableBilling } from "../api/enable-billing.js";
@@ -5,10 +6,12 @@ import { NoticeCard } from "../../../components/ui/notice-card.js";
 
 export function EnableBillingCard({ groupId }: { groupId: string }) {
   const enable = useEnableBilling(groupId);
+  // A double click reaches the handler twice before the button is disabled: one request.
+  const sent = useRef(false);
   return (
     <NoticeCard icon={<WalletCards aria-hidden="true" />} title="Group billing not enabled">
       <p>Enable billing to buy credits that every website in this group can share once its own credits run out.</p>
-      <Button className="mt-6" onClick={() => enable.mutate()} disabled={enable.isPending}>
+      <Button className="mt-6" onClick={() => sent.current || ((sent.current = true), enable.mutate(undefined, { onError: () => (sent.current = false) }))} disabled={enable.isPending}>
         {enable.isPending ? <Loader2 className="animate-spin" aria-hidden="true" /> : null}
         Enable Billing
       </Button>

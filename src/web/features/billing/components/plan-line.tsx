@@ -52,11 +52,15 @@ export function PlanLine({ groupId, plan, customerType }: PlanLineProps) {
   );
 }
 
+/** A visual separator; the spaces around it stay readable, so a screen reader does not run the parts together. */
 function Dot() {
   return (
-    <span className="px-0.5 text-muted-foreground" aria-hidden="true">
-      {" · "}
-    </span>
+    <>
+      {" "}
+      <span className="text-muted-foreground" aria-hidden="true">
+        ·
+      </span>{" "}
+    </>
   );
 }
 
@@ -78,7 +82,7 @@ function ManagePlanButton({ groupId }: { groupId: string }) {
 
   return (
     <div className="flex shrink-0 flex-col items-start gap-1 sm:items-end">
-      <Button variant="secondary" size="sm" onClick={() => void open()} disabled={working}>
+      <Button variant="ghost" size="sm" onClick={() => void open()} disabled={working}>
         {working ? <Loader2 className="animate-spin" aria-hidden="true" /> : null}
         Manage plan
         {working ? null : <ExternalLink aria-hidden="true" />}

@@ -61,7 +61,11 @@ export function UsageSection({ groupId, monthlyPeriodEnd, poolAvailable, renderW
   const [params, update] = useQueryParams();
   const months = recentMonths(MONTHS_OFFERED);
   const month = usageMonthOf(params);
-  if (!months.includes(month)) months.push(month);
+  // A month from the address (a shared link) joins the list in its place, newest first.
+  if (!months.includes(month)) {
+    months.push(month);
+    months.sort().reverse();
+  }
   const usageQuery = useUsage({ groupId, month });
   const report = usageQuery.data;
 
