@@ -166,11 +166,15 @@ describe("group billing page of a group with credits (org admin)", () => {
     const { page } = app();
     await login(page, "org-admin@demo.test");
     await openGroupBilling(page, "Online Stores");
-    await page.getByRole("button", { name: "Add More Credits" }).click();
+    // Opened from the keyboard, the dialog starts on its first control, not on ✕ (focused while its form loaded).
+    await page.getByRole("button", { name: "Add More Credits" }).focus();
+    await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog", { name: "Add group credits" });
     await shows(dialog);
     await shows(dialog.getByText(/^Current balance: [\d,]+ credits$/));
-    expect(await dialog.getByRole("tab", { name: "One-time" }).getAttribute("aria-selected")).toBe("true");
+    const oneTime = dialog.getByRole("tab", { name: "One-time" });
+    expect(await oneTime.getAttribute("aria-selected")).toBe("true");
+    await expect.poll(() => oneTime.evaluate((element) => element === document.activeElement)).toBe(true);
     const decrease = dialog.getByRole("button", { name: "Decrease quantity" });
     const increase = dialog.getByRole("button", { name: "Increase quantity" });
     expect(await decrease.isDisabled()).toBe(true);

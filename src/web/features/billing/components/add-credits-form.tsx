@@ -161,7 +161,8 @@ export function AddCreditsForm({ groupId, billing, onDone }: AddCreditsFormProps
         }}
       >
         <TabsList aria-label="Purchase type">
-          <TabsTrigger value="one_time" disabled={working}>
+          {/* The form mounts after the dialog has placed its focus (on ✕, while this code loaded): the dialog starts here. */}
+          <TabsTrigger value="one_time" disabled={working} autoFocus>
             One-time
           </TabsTrigger>
           <TabsTrigger value="monthly" disabled={working}>

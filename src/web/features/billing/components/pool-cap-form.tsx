@@ -50,6 +50,7 @@ export function PoolCapForm({ groupId, website, onDone }: { groupId: string; web
         <Input
           id={inputId}
           inputMode="numeric"
+          autoFocus // the form mounts after the dialog has placed its focus (on ✕, while this code loaded)
           value={value}
           onChange={(e) => {
             setValue(e.target.value);
