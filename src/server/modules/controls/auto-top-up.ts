@@ -109,7 +109,7 @@ async function charge({ stripe, partner, config }: AutoTopUpDeps, intent: Intent
   if (profile.customer_type === "partner") {
     const result = await partner.charge({ accountId: profile.partner_account_id!, amount: purchase.amount, currency: purchase.currency, description, idempotencyKey });
     if (result.ok) return { kind: "paid", partnerCharge: result.charge };
-    if (result.code === "declined" || result.code === "rejected") return { kind: "failed", reason: `The partner declined the top-up: ${result.reason}` };
+    if (result.code === "declined" || result.code === "rejected") return { kind: "failed", reason: result.reason || "The partner declined the top-up." };
     return { kind: "unknown" };
   }
   try {
