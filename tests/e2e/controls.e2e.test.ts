@@ -116,6 +116,7 @@ describe("controls' fields and caps (org admin)", () => {
     ] as const) {
       await cap.fill(typed);
       await shows(capDialog.getByText(error));
+      expect(await page.locator(`#${await cap.getAttribute("aria-describedby")}`).textContent()).toBe(error);
       expect(await capDialog.getByRole("button", { name: "Save cap" }).isDisabled()).toBe(true);
     }
     await cap.fill("0");

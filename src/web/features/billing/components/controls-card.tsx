@@ -1,9 +1,10 @@
-import { cloneElement, useEffect, useState, type ComponentProps, type FormEvent, type ReactElement, type ReactNode } from "react";
+import { useEffect, useState, type FormEvent, type ReactNode } from "react";
 import { Eye, EyeOff, Loader2, Send } from "lucide-react";
 import type { ControlSettings, ControlSettingsBody } from "../../../../contracts/controls.js";
 import { Button } from "../../../components/ui/button.js";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "../../../components/ui/card.js";
-import { Input, Label } from "../../../components/ui/input.js";
+import { Field } from "../../../components/ui/field.js";
+import { Input } from "../../../components/ui/input.js";
 import { Skeleton } from "../../../components/ui/skeleton.js";
 import { toast } from "../../../components/ui/toast.js";
 import { creditsError, parseCredits } from "../../../lib/format.js";
@@ -46,21 +47,6 @@ function Section({ title, description, onSubmit, children }: { title: string; de
       </div>
       {children}
     </form>
-  );
-}
-
-/** A labelled input; its error is shown under it, and the input is marked invalid and described by it (screen readers read it). */
-function Field({ id, label, children, error }: { id: string; label: string; children: ReactElement<ComponentProps<"input">>; error?: string | null }) {
-  return (
-    <div className="grid content-start gap-1.5">
-      <Label htmlFor={id}>{label}</Label>
-      {error ? cloneElement(children, { "aria-invalid": true, "aria-describedby": `${id}-error` }) : children}
-      {error ? (
-        <p id={`${id}-error`} className="text-xs text-destructive">
-          {error}
-        </p>
-      ) : null}
-    </div>
   );
 }
 

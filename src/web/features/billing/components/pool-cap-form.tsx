@@ -2,7 +2,8 @@ import { useState, type FormEvent } from "react";
 import { Loader2 } from "lucide-react";
 import { Button } from "../../../components/ui/button.js";
 import { DialogClose, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "../../../components/ui/dialog.js";
-import { Input, Label } from "../../../components/ui/input.js";
+import { Field } from "../../../components/ui/field.js";
+import { Input } from "../../../components/ui/input.js";
 import { toast } from "../../../components/ui/toast.js";
 import { creditsError, formatNumber, parseCredits } from "../../../lib/format.js";
 import { useSetPoolCap } from "../api/control-settings.js";
@@ -45,8 +46,7 @@ export function PoolCapForm({ groupId, website, onDone }: { groupId: string; web
           The most credits this website may draw from the group’s pool each calendar month. Its own credits are never capped; an event that would pass the cap is refused.
         </DialogDescription>
       </DialogHeader>
-      <div className="grid gap-2">
-        <Label htmlFor={inputId}>Monthly pool cap (credits)</Label>
+      <Field id={inputId} label="Monthly pool cap (credits)" error={problem}>
         <Input
           id={inputId}
           inputMode="numeric"
@@ -56,16 +56,9 @@ export function PoolCapForm({ groupId, website, onDone }: { groupId: string; web
             setValue(e.target.value);
             setCap.reset(); // a server's answer is about the value it was sent
           }}
-          aria-invalid={problem !== null}
-          aria-describedby={problem ? `${inputId}-error` : undefined}
           placeholder="No cap"
         />
-        {problem ? (
-          <p id={`${inputId}-error`} className="text-sm text-destructive">
-            {problem}
-          </p>
-        ) : null}
-      </div>
+      </Field>
       <DialogFooter>
         <DialogClose asChild>
           <Button type="button" variant="secondary">
