@@ -24,7 +24,13 @@ export function priceChange({ body, plan, pricing, now }: { body: PurchaseBody; 
   return { quote, raisesPlan, preview };
 }
 
-/** Added packages are granted for the current period; until the renewal has made the next one current, there is none to grant them for. */
+/**
+ * Why a monthly purchase may not raise this live plan now, or null: a past-due plan is paid first;
+ * while a renewal is under way there is no current period to grant the added packages for.
+ */
+export const raiseRefusal = (plan: PlanRow, now: Date): "past_due" | "renewing" | null =>
+  plan.status === "past_due" ? "past_due" : isRenewing(plan, now) ? "renewing" : null;
+
 export const renewingConflict = () => new AppError("conflict", "The plan is being renewed right now. Try again in a minute.");
 
 /**
@@ -58,7 +64,8 @@ export async function previewPurchase(deps: BillingDeps, group: GroupRef, body: 
   const plan = await findPlan(deps.database.query, group.id);
   const now = deps.clock();
   const { raisesPlan, preview } = priceChange({ body, plan, pricing: pricingOf(deps.config), now });
-  if (raisesPlan && plan?.status === "past_due") throw await pastDueConflict(deps, profile.partner_account_id, plan.stripe_subscription_id);
-  if (raisesPlan && plan && isRenewing(plan, now)) throw renewingConflict();
+  const refusal = raisesPlan && plan ? raiseRefusal(plan, now) : null;
+  if (refusal === "past_due") throw await pastDueConflict(deps, profile.partner_account_id, plan?.stripe_subscription_id ?? null);
+  if (refusal === "renewing") throw renewingConflict();
   return preview;
 }

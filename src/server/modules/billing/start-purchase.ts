@@ -1,10 +1,10 @@
 import type { PurchaseBody, PurchaseResponse } from "../../../contracts/billing.js";
 import { AppError } from "../../errors.js";
 import { pricingOf, type BillingDeps, type GroupRef } from "./billing-deps.js";
-import { findPlan, findPurchaseByKey, insertPurchase, isRenewing, lockGroupBilling, type PurchaseRow } from "./billing-repo.js";
+import { findPlan, findPurchaseByKey, insertPurchase, lockGroupBilling, type PurchaseRow } from "./billing-repo.js";
 import { chargePartner } from "./charge-partner.js";
 import { startCheckout } from "./start-checkout.js";
-import { pastDueConflict, priceChange, renewingConflict } from "./preview-purchase.js";
+import { pastDueConflict, priceChange, raiseRefusal, renewingConflict } from "./preview-purchase.js";
 import { raisePlan } from "./raise-plan.js";
 
 export type PurchaseOutcome = { httpStatus: 200 | 202; body: PurchaseResponse };
@@ -34,10 +34,9 @@ export async function startPurchase(deps: BillingDeps, group: GroupRef, body: Pu
     if (body.expectedDueNow !== undefined && body.expectedDueNow !== quote.total.amount) {
       throw new AppError("conflict", `The price changed: ${quote.total.amount} is due now, not ${body.expectedDueNow}. Review the purchase and try again.`);
     }
-    if (raisesPlan && plan?.status === "past_due") return { profile, purchase: null, plan };
-    // Added packages are granted for the current period; until the renewal has made the next one
-    // current, there is none to grant them for.
-    if (raisesPlan && plan && isRenewing(plan, deps.clock())) throw renewingConflict();
+    const refusal = raisesPlan && plan ? raiseRefusal(plan, deps.clock()) : null;
+    if (refusal === "past_due") return { profile, purchase: null, plan }; // its 409 asks Stripe for the invoice, after this transaction
+    if (refusal === "renewing") throw renewingConflict();
     if (raisesPlan && plan && plan.quantity + body.quantity > 1000) throw new AppError("invalid_request", "A plan holds at most 1,000 packages.");
     const purchase = await insertPurchase(q, {
       group_id: group.id,

@@ -148,6 +148,13 @@ function AutoTopUpForm({ groupId, settings }: { groupId: string; settings: Contr
   );
 }
 
+/** What the server would refuse in a webhook URL, said in place (its own checks, e.g. private addresses, come back from it); empty is fine. */
+function webhookUrlProblem(address: string): string | null {
+  if (address.length > 2048) return "The webhook URL is at most 2,048 characters.";
+  if (address && !/^https?:\/\/[^\s/]/i.test(address)) return "The webhook URL must start with http:// or https://.";
+  return null;
+}
+
 function WebhookForm({ groupId, settings }: { groupId: string; settings: ControlSettings }) {
   const [url, setUrl] = useState(settings.alertWebhookUrl ?? "");
   useEffect(() => setUrl(settings.alertWebhookUrl ?? ""), [settings.alertWebhookUrl]);
@@ -156,8 +163,7 @@ function WebhookForm({ groupId, settings }: { groupId: string; settings: Control
   const test = useSendTestEvent(groupId);
   const secret = settings.webhookSigningSecret;
   const address = url.trim();
-  // Said in place, as the server would refuse it (its own checks, e.g. private addresses, come back from it).
-  const problem = !address ? null : address.length > 2048 ? "The webhook URL is at most 2,048 characters." : /^https?:\/\/[^\s/]/i.test(address) ? null : "The webhook URL must start with http:// or https://.";
+  const problem = webhookUrlProblem(address);
   return (
     <Section
       title="Alert webhook"

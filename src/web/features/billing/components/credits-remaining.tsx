@@ -91,9 +91,11 @@ export function CreditsRemaining({ credits, plan, planLine, addCredits }: Credit
               used={monthly.used}
               remaining={monthly.remaining}
               footnote={
-                plan?.status === "canceling" || plan?.status === "past_due"
-                  ? `Expires ${formatDate(monthly.periodEnd)} · ${plan.status === "past_due" ? "the renewal is unpaid" : "the plan does not renew"}`
-                  : `Renews ${formatDate(monthly.periodEnd)}`
+                plan?.status === "past_due"
+                  ? `Expires ${formatDate(monthly.periodEnd)} · the renewal is unpaid`
+                  : plan?.status === "canceling"
+                    ? `Expires ${formatDate(monthly.periodEnd)} · the plan does not renew`
+                    : `Renews ${formatDate(monthly.periodEnd)}`
               }
               usedUpMessage={
                 oneTimeLeft

@@ -8,10 +8,15 @@ export function EnableBillingCard({ groupId }: { groupId: string }) {
   const enable = useEnableBilling(groupId);
   // A double click reaches the handler twice before the button is disabled: one request.
   const sent = useRef(false);
+  const start = () => {
+    if (sent.current) return;
+    sent.current = true;
+    enable.mutate(undefined, { onError: () => (sent.current = false) });
+  };
   return (
     <NoticeCard icon={<WalletCards aria-hidden="true" />} title="Group billing not enabled">
       <p>Enable billing to buy credits that every website in this group can share once its own credits run out.</p>
-      <Button className="mt-6" onClick={() => sent.current || ((sent.current = true), enable.mutate(undefined, { onError: () => (sent.current = false) }))} disabled={enable.isPending}>
+      <Button className="mt-6" onClick={start} disabled={enable.isPending}>
         {enable.isPending ? <Loader2 className="animate-spin" aria-hidden="true" /> : null}
         Enable Billing
       </Button>
