@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/server/db/client.js";
-import { adjustGrant, expireDueGrants, findCreditBalances, grantCredits, grantMonthlyPeriod } from "../../src/server/modules/ledger/index.js";
+import { adjustGrant, endMonthlyCredits, expireDueGrants, findCreditBalances, grantCredits, grantMonthlyPeriod } from "../../src/server/modules/ledger/index.js";
 import { createOrgFixture } from "../support/factories.js";
 import { createTestDatabase } from "../support/database.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
@@ -83,6 +83,18 @@ describe("monthly periods", () => {
     await monthly(f.groupA.id, T, at(28 * DAY), 3000, T);
     await monthly(f.groupA.id, at(-30 * DAY), at(28 * DAY), 5000, T); // arrives late
     expect((await balances(f.groupA.id, T)).monthly).toMatchObject({ remaining: 3000 });
+    await expectLedgerConsistent(database);
+  });
+
+  it("a new plan's first period is spendable even when an ended plan's period started later (a test clock ran ahead)", async () => {
+    for (const spent of [false, true]) {
+      const f = await group();
+      const g = await monthly(f.groupA.id, at(30 * DAY), at(58 * DAY), 2000, at(30 * DAY));
+      if (spent) await database.transaction((q) => adjustGrant(q, { grantId: g!.id, amount: -2000 }));
+      await database.transaction((q) => endMonthlyCredits(q, { groupId: f.groupA.id, now: at(31 * DAY) }));
+      await monthly(f.groupA.id, T, at(28 * DAY), 3000, T);
+      expect((await balances(f.groupA.id, T)).monthly).toMatchObject({ granted: 3000, remaining: 3000, periodStart: T });
+    }
     await expectLedgerConsistent(database);
   });
 

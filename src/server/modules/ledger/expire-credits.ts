@@ -53,6 +53,8 @@ export async function endMonthlyCredits(query: Query, { groupId, now }: { groupI
     [groupId],
   );
   await expireGrants(query, { grants: rows, now });
+  // A spent grant has nothing to write off but is over too: a later plan's periods are not stale next to it.
+  await query("update credit_grants set expired_at = $2 where group_id = $1 and kind = 'monthly' and remaining = 0 and expired_at is null", [groupId, now]);
 }
 
 /**

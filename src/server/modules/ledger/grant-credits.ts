@@ -79,9 +79,14 @@ export async function grantMonthlyPeriod(
     await syncPoolControls(query, [g.groupId], g.now);
     return null; // a stale period: nothing left to spend
   }
-  // A later period was granted already (its events arrived first): this period is over. Its payment still
-  // gets its one grant, expired at once, so that only the latest period's credits can be spent.
-  const { rows: newer } = await query("select 1 from credit_grants where group_id = $1 and kind = 'monthly' and period_start > $2 limit 1", [g.groupId, g.periodStart]);
+  // A later period was granted already and is still current (its events arrived first): this period is
+  // over. Its payment still gets its one grant, expired at once, so that only the latest period's
+  // credits can be spent. A later grant that is over (an earlier plan's, ended by its cancellation or
+  // its own period end) does not make a new plan's period stale.
+  const { rows: newer } = await query(
+    "select 1 from credit_grants where group_id = $1 and kind = 'monthly' and period_start > $2 and expired_at is null and expires_at > $3 limit 1",
+    [g.groupId, g.periodStart, g.now],
+  );
   const grant = await grantCredits(query, {
     kind: "monthly",
     groupId: g.groupId,
