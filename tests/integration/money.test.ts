@@ -182,6 +182,87 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     expect((await q<{ n: number }>("select count(*)::int as n from purchases where group_id = $1", [g.groupId])).rows[0]!.n).toBe(1);
   });
 
+  it("a declined raise's invoice is voided, so it cannot be paid later, when its plan may be gone", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [g.groupId])).rows[0]!.c;
+    await server.stripe.declineNextCharges(customer, 1);
+    const grantsBefore = await grantCount(server, g.groupId);
+    const r = await buy(g, "monthly", 1);
+    expect([r.status, r.json.error?.code]).toEqual([402, "payment_failed"]);
+    const { rows } = await q<{ i: string }>("select stripe_invoice_id as i from purchases where group_id = $1 and raises_plan", [g.groupId]);
+    expect((await stripeGet(`/v1/invoices/${rows[0]!.i}`)).status).toBe("void");
+    const pay = await stripeForm(`/v1/invoices/${rows[0]!.i}/pay`, {});
+    expect(pay).toMatchObject({ error: { message: expect.stringContaining("voided") as string } });
+    expect(await grantCount(server, g.groupId)).toBe(grantsBefore);
+    expect((await planOf(g.groupId)).quantity).toBe(2);
+  });
+
+  it("a raise paid after its plan was cancelled is refunded whole; no plan is made, and the next monthly purchase starts one with Checkout", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const { s: subscriptionId } = await planOf(g.groupId);
+    // Stripe does not answer the raise in time: it is pending, and the settling loop will charge it.
+    server.stripe.setFault("hang");
+    let r;
+    try {
+      r = await buy(g, "monthly", 1);
+    } finally {
+      server.stripe.setFault("none");
+    }
+    expect([r.status, r.json.status]).toEqual([202, "pending"]);
+    // Meanwhile the plan ends.
+    await fetch(`${server.stripe.url}/v1/subscriptions/${subscriptionId}`, { method: "DELETE", headers: { authorization: "Bearer sk_test_x" } });
+    await eventually(async () => (await summary(g)).plan === null);
+    const grantsBefore = await grantCount(server, g.groupId);
+    const from = server.stripe.events().length;
+
+    await server.billing.settlePendingPurchases();
+    const purchase = (await q<{ status: string; failure_reason: string; i: string }>("select status, failure_reason, stripe_invoice_id as i from purchases where id = $1", [r.json.purchaseId])).rows[0]!;
+    expect(purchase).toMatchObject({ status: "failed", failure_reason: expect.stringContaining("refunded") as string });
+    const paid = (await stripeGet(`/v1/invoices/${purchase.i}`)) as { status: string; amount_paid: number };
+    expect(paid).toMatchObject({ status: "paid", amount_paid: 800 });
+    const refunds = () =>
+      server.stripe
+        .events()
+        .slice(from)
+        .filter((e) => e.type === "refund.created")
+        .map((e) => (e.data.object as { amount: number }).amount);
+    await eventually(async () => (await webhookHandled("invoice.paid", purchase.i)) && refunds().length > 0);
+    expect(refunds()).toEqual([800]);
+    expect(await grantCount(server, g.groupId)).toBe(grantsBefore);
+    const plans = (await q<{ status: string; s: string }>("select status, stripe_subscription_id as s from plans where group_id = $1", [g.groupId])).rows;
+    expect(plans).toEqual([{ status: "canceled", s: subscriptionId }]);
+    expect((await summary(g)).plan).toBeNull();
+    expect((await buy(g, "monthly", 1)).json.status).toBe("redirect");
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("a raise paid after its plan's period ended is refunded, not granted for the period that is over", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    server.stripe.setFault("hang");
+    let r;
+    try {
+      r = await buy(g, "monthly", 1);
+    } finally {
+      server.stripe.setFault("none");
+    }
+    expect(r.status).toBe(202);
+    const { rows } = await q<{ end: Date }>("select current_period_end as end from plans where group_id = $1", [g.groupId]);
+    const grantsBefore = await grantCount(server, g.groupId);
+    server.clock.set(new Date(rows[0]!.end.getTime() + 1000));
+    try {
+      await server.billing.settlePendingPurchases();
+    } finally {
+      server.clock.reset();
+    }
+    const purchase = (await q<{ status: string; failure_reason: string }>("select status, failure_reason from purchases where id = $1", [r.json.purchaseId])).rows[0]!;
+    expect(purchase).toMatchObject({ status: "failed", failure_reason: expect.stringContaining("refunded") as string });
+    expect(await grantCount(server, g.groupId)).toBe(grantsBefore);
+    expect((await planOf(g.groupId)).quantity).toBe(2);
+  });
+
   it("buying monthly while the plan cancels at period end resumes it at Stripe, so the next period bills every granted package", async () => {
     const g = await group(false);
     await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);

@@ -204,6 +204,22 @@ export function payInvoice(
 }
 
 /**
+ * POST /v1/invoices/:id/void: an open invoice can no longer be paid (`invoice.voided`); as on
+ * Stripe, a paid or draft invoice cannot be voided (400).
+ */
+export function voidInvoice(ctx: BillingEngineContext, id: string): Stripe.Invoice {
+  const invoice = invoiceOf(ctx, id, "id");
+  if (invoice.status !== "open" && invoice.status !== "uncollectible") {
+    throw new StripeApiError({ status: 400, message: `You can only void an open or uncollectible invoice. This invoice is ${invoice.status ?? "draft"}.` });
+  }
+  invoice.status = "void";
+  invoice.amount_remaining = 0;
+  invoice.status_transitions.voided_at = nowSeconds();
+  ctx.emit({ type: "invoice.voided", object: invoice });
+  return invoice;
+}
+
+/**
  * Charges an open invoice's amount to a card and records the attempt. Used by `pay` and by
  * subscription invoices. Returns the outcome; the invoice is paid (events sent) or left open
  * with `invoice.payment_failed`.

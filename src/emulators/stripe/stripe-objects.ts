@@ -623,6 +623,7 @@ export type EmulatedEventType =
   | "invoice.paid"
   | "invoice.payment_failed"
   | "invoice.payment_succeeded"
+  | "invoice.voided"
   | "invoiceitem.created"
   | "payment_intent.created"
   | "payment_intent.payment_failed"

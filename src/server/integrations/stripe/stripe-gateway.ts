@@ -70,6 +70,8 @@ export interface InvoiceDetails {
   /** Quantity of the first line: packages bought or renewed. */
   quantity: number | null;
   paid: boolean;
+  /** Voided: it can never be paid. */
+  voided: boolean;
   paidAt: Date | null;
   total: number;
   amountPaid: number;
@@ -401,6 +403,14 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
 
     retrieveInvoice: (id: string) => call(async () => toInvoiceDetails(await stripe.invoices.retrieve(id))),
 
+    /** Voids an open invoice so that it can never be paid; one already paid or void is answered as it is. */
+    voidInvoice: ({ invoiceId, idempotencyKey }: { invoiceId: string; idempotencyKey: string }) =>
+      call(async () => {
+        const invoice = await stripe.invoices.retrieve(invoiceId);
+        if (invoice.status !== "open") return toInvoiceDetails(invoice);
+        return toInvoiceDetails(await stripe.invoices.voidInvoice(invoiceId, {}, { idempotencyKey }));
+      }),
+
     /** Every paid invoice of the customer, newest first (follows pagination). */
     listPaidInvoices: (customerId: string) =>
       call(async () => {
@@ -565,6 +575,7 @@ function toInvoiceDetails(invoice: Stripe.Invoice): InvoiceDetails {
     periodEnd: fromUnix(firstLine?.period.end ?? invoice.period_end),
     quantity: firstLine?.quantity ?? null,
     paid: invoice.status === "paid",
+    voided: invoice.status === "void",
     paidAt: paidAt === null ? null : fromUnix(paidAt),
     total: invoice.total,
     amountPaid: invoice.amount_paid,

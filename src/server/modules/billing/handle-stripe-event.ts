@@ -3,7 +3,7 @@ import type { BillingDeps } from "./billing-deps.js";
 import { findPlan, grantOneTimePurchase, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, upsertPlan, type PlanRow, type PurchaseRow } from "./billing-repo.js";
 import { grantPurchase } from "./charge-partner.js";
 import type { CheckoutSessionState, InvoiceState, StripeEventLike, SubscriptionState } from "./ports.js";
-import { applyRaiseInvoice, isPurchaseInvoice, syncPlanQuantity } from "./raise-plan.js";
+import { applyRaiseInvoice, isPurchaseInvoice, refundRaise, syncPlanQuantity } from "./raise-plan.js";
 
 /**
  * Stripe webhooks. An event is only a trigger: the objects it names are read again from Stripe,
@@ -197,6 +197,7 @@ async function onOneOffInvoice(deps: BillingDeps, invoice: InvoiceState) {
     customerId: invoice.customerId,
   });
   if (status === "completed") await syncPlanQuantity(deps, p.group_id);
+  if (status === "refund") await refundRaise(deps, p, invoice.id);
 }
 
 /**

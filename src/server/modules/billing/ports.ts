@@ -79,6 +79,8 @@ export interface InvoiceState {
   periodStart: Date;
   periodEnd: Date;
   paid: boolean;
+  /** Voided: it can never be paid. */
+  voided: boolean;
   total: number;
   currency: string;
   quantity: number | null;
@@ -183,6 +185,8 @@ export interface StripePort {
   /** A customer portal session (cancel at period end, resume, lower from the next period); open its `url`. */
   createPortalSession(o: { customerId: string; returnUrl: string }): Promise<{ id: string; url: string }>;
   retrieveInvoice(id: string): Promise<InvoiceState>;
+  /** Voids an open invoice so that it can never be paid; one already paid or void is answered as it is (check `paid`). */
+  voidInvoice(o: { invoiceId: string; idempotencyKey: string }): Promise<InvoiceState>;
   listPaidInvoices(customerId: string): Promise<PaidInvoice[]>;
   constructEvent(rawBody: string, signature: string | undefined): StripeEventLike;
 }

@@ -1,6 +1,6 @@
 import { AppError } from "../../errors.js";
 import type { BillingDeps } from "./billing-deps.js";
-import { findPlan, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, type PurchaseRow } from "./billing-repo.js";
+import { findPlan, isLivePlan, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, type PurchaseRow } from "./billing-repo.js";
 import { describePurchase, grantPurchase } from "./charge-partner.js";
 import type { PurchaseOutcome } from "./start-purchase.js";
 
@@ -38,6 +38,11 @@ export async function raisePlan(deps: BillingDeps, p: PurchaseRow, customerId: s
     }
   }
   const status = await applyRaiseInvoice(deps, p.id, charged);
+  if (status === "refund") {
+    await refundRaise(deps, p, charged.invoiceId);
+    throw new AppError("conflict", RAISE_REFUNDED);
+  }
+  if (status === "failed" && charged.declineReason) await voidDeclinedRaise(deps, p, charged.invoiceId);
   if (status === "completed") {
     // Paid and granted: the answer is "completed" even if Stripe's quantity must wait for the settling loop.
     await syncPlanQuantity(deps, p.group_id).catch((err: unknown) => deps.logger.warn({ groupId: p.group_id, err: (err as Error).message }, "plan quantity not sent to Stripe yet; the settling loop retries"));
@@ -45,6 +50,26 @@ export async function raisePlan(deps: BillingDeps, p: PurchaseRow, customerId: s
   }
   if (status === "failed") throw new AppError("payment_failed", charged.declineReason ?? "The payment did not go through.");
   return { httpStatus: 202, body: { status: "pending", purchaseId: p.id } };
+}
+
+/** Why a raise paid when its plan could no longer be raised is not granted (its payment is refunded). */
+export const RAISE_REFUNDED = "The plan ended before this payment was taken, so nothing was added; the payment was refunded.";
+
+/**
+ * A declined raise is over (the customer was told 402): its invoice is voided, so that it cannot be
+ * paid later, when the plan it raised may be gone. If it was paid meanwhile, its `invoice.paid`
+ * applies it. A void that fails is only logged: the invoice is charged automatically only by us.
+ */
+async function voidDeclinedRaise(deps: BillingDeps, p: PurchaseRow, invoiceId: string) {
+  await deps.stripe
+    .voidInvoice({ invoiceId, idempotencyKey: `raise-void:${p.id}` })
+    .catch((err: unknown) => deps.logger.warn({ purchaseId: p.id, invoiceId, err: (err as Error).message }, "declined raise's invoice not voided"));
+}
+
+/** Give back a raise's payment that granted nothing (RAISE_REFUNDED); the key makes every retry the same refund. */
+export async function refundRaise(deps: BillingDeps, p: Pick<PurchaseRow, "id" | "group_id">, invoiceId: string) {
+  const refund = await deps.stripe.refundInvoice({ invoiceId, metadata: { reason: "plan ended before the raise was paid", purchaseId: p.id }, idempotencyKey: `raise-refund:${p.id}` });
+  deps.logger.warn({ groupId: p.group_id, purchaseId: p.id, invoiceId, refunded: refund.amount }, "raise paid after its plan ended refunded");
 }
 
 /** A one-off invoice is a purchase's own payment only on the group's Stripe customer, for the purchase's amount and currency. */
@@ -56,7 +81,10 @@ export const isPurchaseInvoice = (
 
 /**
  * Apply a raise's invoice to its purchase under the group's lock, exactly once; the invoice must be
- * the purchase's own (its customer, amount and currency).
+ * the purchase's own (its customer, amount and currency). A paid raise is granted for the plan's
+ * current period only while the plan is live and in that period; otherwise (the plan was cancelled,
+ * or its period ended, before the payment arrived) nothing is granted, no plan is made, and the
+ * answer is "refund": the caller gives the payment back (`refundRaise`), and so does every replay.
  */
 export async function applyRaiseInvoice(
   deps: BillingDeps,
@@ -70,6 +98,7 @@ export async function applyRaiseInvoice(
     const p = (await lockPurchase(q, purchaseId))!;
     if (p.status === "completed") return "completed" as const;
     if (p.stripe_invoice_id && p.stripe_invoice_id !== invoice.invoiceId) return p.status === "failed" ? ("failed" as const) : ("pending" as const);
+    if (p.failure_reason === RAISE_REFUNDED) return "refund" as const;
     await setPurchaseRefs(q, p.id, { stripeInvoiceId: invoice.invoiceId });
     if (!isPurchaseInvoice(invoice, p, profile)) {
       deps.logger.error({ purchaseId, invoiceId: invoice.invoiceId }, "raise invoice does not match its purchase; nothing granted");
@@ -82,6 +111,13 @@ export async function applyRaiseInvoice(
         return "failed" as const;
       }
       return "pending" as const;
+    }
+    const plan = await findPlan(q, p.group_id, true);
+    const now = deps.clock();
+    if (!isLivePlan(plan, now) || plan.provider !== "stripe" || plan.current_period_end.getTime() <= now.getTime()) {
+      deps.logger.warn({ purchaseId, invoiceId: invoice.invoiceId }, "raise paid when its plan could no longer be raised; nothing granted, refunding");
+      await markPurchase(q, p.id, "failed", RAISE_REFUNDED);
+      return "refund" as const;
     }
     await grantPurchase(deps, q, p, "stripe");
     await markPurchase(q, p.id, "completed");
