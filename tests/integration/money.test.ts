@@ -263,6 +263,42 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     expect((await planOf(g.groupId)).quantity).toBe(2);
   });
 
+  it("a paid renewal whose webhooks were lost is read back from Stripe a few minutes after the period end, and granted once", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const { s: subscriptionId } = await planOf(g.groupId);
+    const old = (await q<{ start: Date; end: Date }>("select current_period_start as start, current_period_end as end from plans where group_id = $1", [g.groupId])).rows[0]!;
+    server.stripe.setWebhookUrl(null); // Stripe's events about the renewal never arrive
+    try {
+      await server.stripe.advanceSubscription(subscriptionId);
+    } finally {
+      server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
+    }
+    const sub = await stripeGet(`/v1/subscriptions/${subscriptionId}`);
+    const renewal = await stripeGet(`/v1/invoices/${sub.latest_invoice}`);
+    expect([renewal.billing_reason, renewal.amount_paid]).toEqual(["subscription_cycle", 2 * 800]);
+    const grantsBefore = await grantCount(server, g.groupId);
+    try {
+      // A minute after the period end the webhook may just be late: Stripe is not asked yet.
+      server.clock.set(new Date(old.end.getTime() + 60_000));
+      await server.billing.settlePendingPurchases();
+      expect(await grantCount(server, g.groupId)).toBe(grantsBefore);
+      server.clock.set(new Date(old.end.getTime() + 6 * 60_000));
+      await server.billing.settlePendingPurchases();
+      await server.billing.settlePendingPurchases();
+      server.clock.set(new Date(old.end.getTime() + 20 * 60_000));
+      await server.billing.settlePendingPurchases();
+      const plan = (await q<{ start: Date; status: string }>("select current_period_start as start, status from plans where group_id = $1", [g.groupId])).rows[0]!;
+      expect([plan.start.toISOString(), plan.status]).toEqual([old.end.toISOString(), "active"]);
+      expect(await grantCount(server, g.groupId)).toBe(grantsBefore + 1);
+      expect(await grantedPackages(g.groupId)).toBe(2); // billed 2 packages, granted 2
+      expect((await summary(g)).plan).toMatchObject({ packages: 2, status: "active" });
+    } finally {
+      server.clock.reset();
+    }
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("buying monthly while the plan cancels at period end resumes it at Stripe, so the next period bills every granted package", async () => {
     const g = await group(false);
     await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);

@@ -267,6 +267,20 @@ async function onAsyncPaymentFailed(deps: BillingDeps, session: CheckoutSessionS
   });
 }
 
+/**
+ * Read a subscription back from Stripe as if its events had arrived (a renewal whose webhook was
+ * lost): its newest invoice, if it is a paid renewal, is granted once, and the plan follows the
+ * subscription's status and period. Every check of the webhook path applies.
+ */
+export async function reconcileSubscription(deps: BillingDeps, subscriptionId: string) {
+  const sub = await deps.stripe.retrieveSubscription(subscriptionId).catch((err: unknown) => {
+    if (isMissingStripeObject(err)) return null;
+    throw err;
+  });
+  if (sub?.latestInvoiceId) await onInvoicePaid(deps, sub.latestInvoiceId);
+  await onSubscriptionChanged(deps, subscriptionId);
+}
+
 /** Stripe answered 404 for the object an event names (the gateway's StripeRequestError). */
 const isMissingStripeObject = (err: unknown) =>
   (err as { code?: unknown }).code === "stripe_request_failed" && (err as { status?: unknown }).status === 404;

@@ -1,7 +1,7 @@
 import type { BillingDeps } from "./billing-deps.js";
 import { findProfile, lockGroupBilling, lockPurchase, markPurchase, type PurchaseRow } from "./billing-repo.js";
 import { applyPartnerCharge, partnerKeyOf } from "./charge-partner.js";
-import { fulfilCheckoutSession } from "./handle-stripe-event.js";
+import { fulfilCheckoutSession, reconcileSubscription } from "./handle-stripe-event.js";
 import { raisePlan, syncPlanQuantity } from "./raise-plan.js";
 
 /** How long a purchase may stay unknown before "no charge at the partner" means it never happened. */
@@ -51,7 +51,41 @@ export async function settlePendingPurchases(deps: BillingDeps, { limit = 50 }: 
   // Plans whose Stripe quantity lags a raise applied here (the raise's own sync failed or crashed).
   const { rows } = await deps.database.query<{ group_id: string }>("select group_id from plans where not quantity_synced and stripe_subscription_id is not null limit 20");
   for (const r of rows) await syncPlanQuantity(deps, r.group_id).catch(() => undefined);
+  await reconcileLateRenewals(deps);
   return handled;
+}
+
+/** How long a Stripe plan's renewal may go unheard of after its period end before Stripe is asked (and again, per plan). */
+export const STRIPE_RENEWAL_LATE_MS = 5 * 60_000;
+
+/**
+ * Stripe plans whose period ended some minutes ago without a renewal applied here: their webhooks
+ * were lost or are late, so the subscription is read back (`reconcileSubscription`). A paid renewal
+ * is granted once, a declined one shows past due, an ended subscription ends the plan. Each plan is
+ * claimed with `FOR UPDATE SKIP LOCKED` and stamped (`renewal_claimed_at`, which Stripe plans use
+ * for nothing else), so it is asked at most once per STRIPE_RENEWAL_LATE_MS across processes.
+ */
+async function reconcileLateRenewals(deps: BillingDeps, { limit = 20 }: { limit?: number } = {}) {
+  for (let i = 0; i < limit; i++) {
+    const now = deps.clock();
+    const late = new Date(now.getTime() - STRIPE_RENEWAL_LATE_MS);
+    const plan = await deps.database.transaction(async (q) => {
+      const { rows } = await q<{ id: string; stripe_subscription_id: string }>(
+        `select id, stripe_subscription_id from plans
+          where provider = 'stripe' and stripe_subscription_id is not null and status <> 'canceled'
+            and current_period_end <= $1 and (renewal_claimed_at is null or renewal_claimed_at <= $1)
+          order by current_period_end limit 1
+            for update skip locked`,
+        [late],
+      );
+      if (rows[0]) await q("update plans set renewal_claimed_at = $2 where id = $1", [rows[0].id, now]);
+      return rows[0] ?? null;
+    });
+    if (!plan) return;
+    await reconcileSubscription(deps, plan.stripe_subscription_id).catch((err: unknown) =>
+      deps.logger.warn({ planId: plan.id, err: (err as Error).message }, "could not read a late renewal back from Stripe yet; retrying later"),
+    );
+  }
 }
 
 async function settleOne(deps: BillingDeps, p: PurchaseRow, now: Date) {
