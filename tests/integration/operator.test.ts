@@ -299,6 +299,53 @@ describe("deletes never lose money", () => {
   });
 });
 
+describe("moving an organization to another partner account", () => {
+  async function partnerGroup() {
+    const f = await createOrgFixture(server.db, { partnerManaged: true });
+    const externalId = `org_move_${uniq()}`;
+    await server.deps.database.query("update organizations set external_id = $2 where id = $1", [f.org.id, externalId]);
+    const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
+    expect((await admin.post(`/api/groups/${f.groupA.id}/billing/enable`)).status).toBe(200);
+    const buy = (key: string) => admin.post(`/api/groups/${f.groupA.id}/billing/purchases`, { type: "one_time", quantity: 1 }, { "idempotency-key": key });
+    const move = (accountId: string) => put(`/api/operator/orgs/${externalId}`, { name: f.org.name, partnerManaged: true, partnerAccountId: accountId });
+    return { f, admin, buy, move };
+  }
+
+  it("sends the groups' next charges to the new account, opens its portal, and keeps the earlier charges in the history", async () => {
+    const { f, admin, buy, move } = await partnerGroup();
+    expect((await buy("before")).json.status).toBe("completed");
+    const newAccount = `pa_new_${uniq()}`;
+    const r = await move(newAccount);
+    expect([r.status, r.json.partnerAccountId]).toEqual([200, newAccount]);
+    expect((await buy("after")).json.status).toBe("completed");
+    const accounts = server.partner
+      .charges()
+      .filter((c) => c.accountId === f.org.partnerAccountId || c.accountId === newAccount)
+      .map((c) => c.accountId);
+    expect(accounts).toEqual([f.org.partnerAccountId, newAccount]);
+    expect((await admin.post(`/api/groups/${f.groupA.id}/billing/portal`)).json.url).toMatch(new RegExp(`/${newAccount}$`));
+    const invoices = (await admin.get(`/api/groups/${f.groupA.id}/billing/invoices`)).json.invoices as { total: { amount: number } }[];
+    expect(invoices).toHaveLength(2);
+  });
+
+  it("is refused while a charge to the current account is settling, and changes nothing", async () => {
+    const { f, buy, move } = await partnerGroup();
+    server.partner.setFault("hang");
+    try {
+      expect((await buy("in-flight")).status).toBe(202);
+    } finally {
+      server.partner.setFault("none");
+    }
+    const r = await move(`pa_new_${uniq()}`);
+    expect([r.status, r.json.error?.code]).toEqual([409, "conflict"]);
+    const { rows } = await server.deps.database.query<{ o: string; p: string }>(
+      "select o.partner_account_id as o, bp.partner_account_id as p from organizations o join groups g on g.org_id = o.id join billing_profiles bp on bp.group_id = g.id where o.id = $1",
+      [f.org.id],
+    );
+    expect(rows).toEqual([{ o: f.org.partnerAccountId, p: f.org.partnerAccountId }]);
+  });
+});
+
 describe("operator key", () => {
   const paths = (t: string) =>
     [

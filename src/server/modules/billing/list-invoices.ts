@@ -6,12 +6,31 @@ import { findProfile } from "./billing-repo.js";
 import { findCachedInvoices, storeInvoices } from "./outside-calls-repo.js";
 import type { PaidInvoice } from "./ports.js";
 
-/** A partner account pays for every group of its organization: keep the charges we made for this group. */
-async function listPartnerInvoices(deps: BillingDeps, groupId: string, accountId: string) {
+/**
+ * A partner account pays for every group of its organization: keep the charges we made for this
+ * group. Those made on an account the organization used before (the reseller moved it) are not in
+ * the current account's list: they are shown as we recorded them when they were made.
+ */
+async function listPartnerInvoices(deps: BillingDeps, groupId: string, accountId: string): Promise<PaidInvoice[]> {
   const charges = await deps.partner.listCharges(accountId);
-  const { rows } = await deps.database.query<{ external_id: string }>("select external_id from invoices where group_id = $1 and provider = 'partner'", [groupId]);
+  const { rows } = await deps.database.query<{ external_id: string; description: string; amount: string; currency: string; paid_at: Date; hosted_invoice_url: string | null }>(
+    "select external_id, description, amount, currency, paid_at, hosted_invoice_url from invoices where group_id = $1 and provider = 'partner'",
+    [groupId],
+  );
   const ours = new Set(rows.map((r) => r.external_id));
-  return charges.filter((c) => ours.has(c.id));
+  const current = charges.filter((c) => ours.has(c.id));
+  const listed = new Set(current.map((c) => c.id));
+  const earlier = rows
+    .filter((r) => !listed.has(r.external_id))
+    .map((r) => ({
+      id: r.external_id,
+      number: null,
+      paidAt: r.paid_at,
+      description: r.description,
+      total: { amount: Number(r.amount), currency: r.currency },
+      hostedInvoiceUrl: r.hosted_invoice_url,
+    }));
+  return [...current, ...earlier];
 }
 
 /** Paid invoices from the provider (Stripe or partner), newest first, optionally one calendar month. */

@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { OperatorOrg, OperatorOrgBody } from "../../../contracts/operator.js";
-import type { Db } from "../../db/client.js";
-import { apiKeys, billingProfiles, groups, membershipGroups, memberships, organizations, websites } from "../../db/schema.js";
+import type { Db, DbOrTx } from "../../db/client.js";
+import { apiKeys, billingProfiles, groups, membershipGroups, memberships, organizations, plans, purchases, websites } from "../../db/schema.js";
 import { AppError } from "../../errors.js";
 import { findGroupMoneyAtStake, lockBillingProfiles } from "./money-at-stake.js";
 
@@ -41,9 +41,36 @@ export async function upsertOrganization({ db, externalId, body }: { db: Db; ext
         );
       }
     }
+    if (org.partnerManaged && want.partnerAccountId && org.partnerAccountId !== want.partnerAccountId) await movePartnerAccount(tx, org.id, want.partnerAccountId);
     const [updated] = await tx.update(organizations).set(want).where(eq(organizations.id, org.id)).returning();
     return toOrg(updated!);
   });
+}
+
+/**
+ * The reseller moved the organization to another partner account: every group's next charge goes
+ * to it (their billing profiles are locked, as for any change of their billing). Refused while a
+ * charge to the current account may be in flight (a pending purchase, a renewal claimed in the last
+ * minute), since its retry must reach the same account with the same key.
+ */
+async function movePartnerAccount(tx: DbOrTx, orgId: string, accountId: string) {
+  const live = await tx.select({ id: groups.id }).from(groups).where(eq(groups.orgId, orgId));
+  const groupIds = live.map((g) => g.id);
+  const locked = await lockBillingProfiles({ db: tx, groupIds });
+  if (locked.length === 0) return;
+  const ids = locked.map((l) => l.groupId);
+  const [inFlight] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(purchases)
+    .where(and(inArray(purchases.groupId, ids), eq(purchases.status, "pending")));
+  const [renewing] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(plans)
+    .where(and(inArray(plans.groupId, ids), sql`${plans.renewalClaimedAt} > now() - interval '60 seconds'`));
+  if ((inFlight?.n ?? 0) + (renewing?.n ?? 0) > 0) {
+    throw new AppError("conflict", "A charge to the current partner account is still settling. Try again in a minute.");
+  }
+  await tx.update(billingProfiles).set({ partnerAccountId: accountId }).where(inArray(billingProfiles.groupId, ids));
 }
 
 /**
