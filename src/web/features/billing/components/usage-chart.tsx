@@ -6,7 +6,6 @@ import { USAGE_SERIES } from "./usage-series.js";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
 
-
 const TEXT = "#52525b";
 const GRID = "#e4e4e7";
 
@@ -84,15 +83,19 @@ export default function UsageChart({ days, label, pinAxis = false }: { days: Usa
   );
 }
 
-/** Draw the chart's credits axis (labels, title, the band left of the bars) onto the pinned canvas. */
+/**
+ * Draw the chart's credits axis (labels, title, the band left of the bars) onto the pinned canvas.
+ * It stops just under the lowest credits label, so the day labels below the bars are never covered.
+ */
 function copyAxis(c: Chart, target: HTMLCanvasElement | null) {
   if (!target) return;
   const ratio = c.currentDevicePixelRatio;
   const width = Math.ceil(c.scales.y!.right);
+  const height = Math.min(c.height, Math.ceil(c.chartArea.bottom) + 7);
   target.width = Math.round(width * ratio);
-  target.height = c.canvas.height;
+  target.height = Math.round(height * ratio);
   target.style.width = `${width}px`;
-  target.style.height = `${c.height}px`;
+  target.style.height = `${height}px`;
   const ctx = target.getContext("2d");
   ctx?.drawImage(c.canvas, 0, 0, target.width, target.height, 0, 0, target.width, target.height);
 }
