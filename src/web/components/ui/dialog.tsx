@@ -1,4 +1,4 @@
-import type { ComponentProps, ReactNode } from "react";
+import { Suspense, useState, type ComponentProps, type ReactElement, type ReactNode } from "react";
 import { Dialog as DialogPrimitive } from "radix-ui";
 import { Loader2, X } from "lucide-react";
 import { cn } from "../../lib/cn.js";
@@ -56,5 +56,25 @@ export function DialogLoading({ title }: { title: string }) {
       <DialogTitle className="sr-only">{title}</DialogTitle>
       <Loader2 className="size-5 animate-spin" aria-label="Loading" />
     </div>
+  );
+}
+
+/**
+ * A dialog whose content is loaded lazily: its code loads when the dialog is first wanted (pointer
+ * over or focus on the trigger, or the click itself), not with the page, so the page's first
+ * JavaScript stays within budget. The content unmounts on close, so every opening starts fresh;
+ * `children` gets the function that closes it.
+ */
+export function LazyDialog({ trigger, title, load, children }: { trigger: ReactElement; title: string; load: () => unknown; children: (close: () => void) => ReactNode }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <Dialog open={open} onOpenChange={setOpen}>
+      <DialogTrigger asChild onPointerEnter={load} onFocus={load}>
+        {trigger}
+      </DialogTrigger>
+      <DialogContent>
+        <Suspense fallback={<DialogLoading title={title} />}>{children(() => setOpen(false))}</Suspense>
+      </DialogContent>
+    </Dialog>
   );
 }

@@ -1,14 +1,9 @@
-import { lazy, Suspense, useState } from "react";
+import { lazy } from "react";
 import { Plus } from "lucide-react";
 import type { BillingSummary } from "../../../../contracts/billing.js";
 import { Button } from "../../../components/ui/button.js";
-import { Dialog, DialogContent, DialogLoading, DialogTrigger } from "../../../components/ui/dialog.js";
+import { LazyDialog } from "../../../components/ui/dialog.js";
 
-/**
- * The form loads when the dialog is first wanted (pointer over or focus on the trigger, or the
- * click itself), not with the page: it is most of the dialog's code and the page's first
- * JavaScript stays within budget.
- */
 const loadForm = () => import("./add-credits-form.js");
 const AddCreditsForm = lazy(() => loadForm().then((m) => ({ default: m.AddCreditsForm })));
 
@@ -22,21 +17,19 @@ type AddCreditsDialogProps = {
 };
 
 export function AddCreditsDialog({ groupId, billing, triggerLabel, triggerVariant = "primary" }: AddCreditsDialogProps) {
-  const [open, setOpen] = useState(false);
   return (
-    <Dialog open={open} onOpenChange={setOpen}>
-      <DialogTrigger asChild>
-        <Button variant={triggerVariant} onPointerEnter={() => void loadForm()} onFocus={() => void loadForm()}>
+    <LazyDialog
+      title="Add group credits"
+      load={loadForm}
+      trigger={
+        <Button variant={triggerVariant}>
           <Plus aria-hidden="true" />
           {triggerLabel}
         </Button>
-      </DialogTrigger>
-      <DialogContent>
-        {/* Content unmounts on close, so every opening starts fresh (type, quantity, idempotency key). */}
-        <Suspense fallback={<DialogLoading title="Add group credits" />}>
-          <AddCreditsForm groupId={groupId} billing={billing} onDone={() => setOpen(false)} />
-        </Suspense>
-      </DialogContent>
-    </Dialog>
+      }
+    >
+      {/* Every opening starts fresh (type, quantity, idempotency key). */}
+      {(close) => <AddCreditsForm groupId={groupId} billing={billing} onDone={close} />}
+    </LazyDialog>
   );
 }
