@@ -53,7 +53,7 @@ export async function raisePlan(deps: BillingDeps, p: PurchaseRow, customerId: s
 }
 
 /** Why a raise paid when its plan could no longer be raised is not granted (its payment is refunded). */
-export const RAISE_REFUNDED = "The plan ended before this payment was taken, so nothing was added; the payment was refunded.";
+export const RAISE_REFUNDED = "The plan or its period ended before this payment arrived, so nothing was added; the payment was refunded.";
 
 /**
  * A declined raise is over (the customer was told 402): its invoice is voided, so that it cannot be
