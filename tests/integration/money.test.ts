@@ -48,6 +48,17 @@ async function renewWhilePartner(at: Date, ...fault: Parameters<TestServer["part
     server.partner.setFault("none");
   }
 }
+/** Raise the plan by one package while Stripe does not answer: it is pending (202), for the settling loop to charge. */
+async function raiseUnanswered(g: G) {
+  server.stripe.setFault("hang");
+  try {
+    const r = await buy(g, "monthly", 1);
+    expect([r.status, r.json.status]).toEqual([202, "pending"]);
+    return r;
+  } finally {
+    server.stripe.setFault("none");
+  }
+}
 /** Monthly packages granted for the plan's current period. */
 async function grantedPackages(groupId: string) {
   const { rows } = await q<{ n: number }>(
@@ -202,15 +213,7 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     const g = await group(false);
     await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
     const { s: subscriptionId } = await planOf(g.groupId);
-    // Stripe does not answer the raise in time: it is pending, and the settling loop will charge it.
-    server.stripe.setFault("hang");
-    let r;
-    try {
-      r = await buy(g, "monthly", 1);
-    } finally {
-      server.stripe.setFault("none");
-    }
-    expect([r.status, r.json.status]).toEqual([202, "pending"]);
+    const r = await raiseUnanswered(g);
     // Meanwhile the plan ends.
     await fetch(`${server.stripe.url}/v1/subscriptions/${subscriptionId}`, { method: "DELETE", headers: { authorization: "Bearer sk_test_x" } });
     await eventually(async () => (await summary(g)).plan === null);
@@ -241,14 +244,7 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
   it("a raise paid after its plan's period ended is refunded, not granted for the period that is over", async () => {
     const g = await group(false);
     await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
-    server.stripe.setFault("hang");
-    let r;
-    try {
-      r = await buy(g, "monthly", 1);
-    } finally {
-      server.stripe.setFault("none");
-    }
-    expect(r.status).toBe(202);
+    const r = await raiseUnanswered(g);
     const { rows } = await q<{ end: Date }>("select current_period_end as end from plans where group_id = $1", [g.groupId]);
     const grantsBefore = await grantCount(server, g.groupId);
     server.clock.set(new Date(rows[0]!.end.getTime() + 1000));
