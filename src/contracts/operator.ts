@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { PlanSummary } from "./billing.js";
 import { Role } from "./session.js";
 
 /** Limits on strings (credits.md "Settled details"). */
@@ -52,6 +53,34 @@ export const OperatorGroup = z
     example: { id: "5d0f2a7c-8b1e-4c3d-a9f6-7e2b1c0d9a88", externalId: "grp_stores", orgExternalId: "org_1842", name: "Online Stores" },
   });
 export type OperatorGroup = z.infer<typeof OperatorGroup>;
+
+/** The reseller's change of a partner plan, applied at its next renewal. */
+export const OperatorPlanBody = z
+  .object({
+    /** The packages from the next period: the plan's current packages, or fewer. */
+    nextPeriodPackages: z.number().int().min(1).max(50),
+    /** true: the plan ends at its period end; false: it renews (a cancelling plan resumes). */
+    cancelAtPeriodEnd: z.boolean(),
+  })
+  .strict()
+  .openapi("OperatorPlanRequest", { example: { nextPeriodPackages: 2, cancelAtPeriodEnd: false } });
+export type OperatorPlanBody = z.infer<typeof OperatorPlanBody>;
+
+export const OperatorPlan = z
+  .object({ plan: PlanSummary.nullable() })
+  .openapi("OperatorPlan", {
+    example: {
+      plan: {
+        packages: 3,
+        price: { amount: 2400, currency: "usd" },
+        status: "active",
+        currentPeriodEnd: "2026-12-27T00:00:00.000Z",
+        cancelAt: null,
+        nextPeriodPackages: 2,
+      },
+    },
+  });
+export type OperatorPlan = z.infer<typeof OperatorPlan>;
 
 export const OperatorWebsiteBody = z
   .object({

@@ -353,6 +353,7 @@ describe("operator key", () => {
       ["DELETE", `/api/operator/orgs/o_${t}`, undefined],
       ["PUT", `/api/operator/orgs/o_${t}/groups/g`, { name: "G" }],
       ["DELETE", `/api/operator/orgs/o_${t}/groups/g`, undefined],
+      ["PUT", `/api/operator/orgs/o_${t}/groups/g/plan`, { nextPeriodPackages: 1, cancelAtPeriodEnd: true }],
       ["PUT", `/api/operator/websites/w_${t}`, { orgExternalId: `o_${t}`, groupExternalId: null, name: "W", url: "https://w.example" }],
       ["DELETE", `/api/operator/websites/w_${t}`, undefined],
       ["PUT", `/api/operator/users/u_${t}`, { email: `u-${t}@x.example`, name: "U", memberships: [] }],
@@ -409,6 +410,7 @@ describe("operator key", () => {
       "delete /api/operator/websites/{externalId}",
       "put /api/operator/orgs/{externalId}",
       "put /api/operator/orgs/{orgExternalId}/groups/{externalId}",
+      "put /api/operator/orgs/{orgExternalId}/groups/{externalId}/plan",
       "put /api/operator/users/{externalId}",
       "put /api/operator/websites/{externalId}",
     ]);

@@ -4,7 +4,7 @@ import { buyThroughCheckout } from "../support/billing.js";
 import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { eventually, startTestServer, type TestServer } from "../support/server.js";
+import { eventually, OPERATOR_KEY, startTestServer, type TestServer } from "../support/server.js";
 
 // Issue 12: the paying customer's plan. "Manage plan" opens a Stripe customer portal session; the
 // portal's changes (cancel at period end, resume, a lower quantity from the next period) come back
@@ -277,5 +277,107 @@ describe("the monthly credits card after a renewal", () => {
     // Before, the spent grant of the old period still counted: 4,000 in all, 4 packages, for a plan of 2.
     expect(await monthly()).toMatchObject({ total: 2000, remaining: 2000, packages: 2 });
     await expectLedgerConsistent(server.deps.database);
+  });
+});
+
+describe("partner plans: the reseller lowers, cancels and resumes them; a declined renewal is tried again", () => {
+  const DAY = 86400_000;
+  /** A partner group with a 4-package plan, known to the operator API by external ids. */
+  async function partnerPlan() {
+    const g = await group(true);
+    await enable(g);
+    const org = `org_pp_${crypto.randomUUID().slice(0, 8)}`;
+    await q("update organizations set external_id = $2 where id = $1", [g.f.org.id, org]);
+    await q("update groups set external_id = 'grp_a' where id = $1", [g.groupId]);
+    expect((await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 4 })).json.status).toBe("completed");
+    const op = server.client({ authorization: `Bearer ${OPERATOR_KEY}` });
+    const change = (body: unknown) => op.request("PUT", `/api/operator/orgs/${org}/groups/grp_a/plan`, body);
+    const end = new Date((await planOf(g))!.currentPeriodEnd);
+    return { g, change, end };
+  }
+  const charges = (g: Awaited<ReturnType<typeof group>>) => server.partner.charges().filter((c) => c.accountId === g.f.org.partnerAccountId).map((c) => c.amount);
+  const renew = async (at: Date, fault: "none" | "decline" = "none") => {
+    server.partner.setFault(fault);
+    try {
+      await server.billing.renewDuePartnerPlans(at);
+    } finally {
+      server.partner.setFault("none");
+    }
+  };
+  const monthlyRemaining = async (g: Awaited<ReturnType<typeof group>>, at: Date) => {
+    server.clock.set(at);
+    try {
+      return (await g.admin.get(`/api/groups/${g.groupId}/billing`)).json.credits.monthly?.remaining ?? 0;
+    } finally {
+      server.clock.reset();
+    }
+  };
+
+  it("a lowered plan is charged and granted the lower packages from its next period; a replay changes nothing", async () => {
+    const { g, change, end } = await partnerPlan();
+    const r = await change({ nextPeriodPackages: 2, cancelAtPeriodEnd: false });
+    expect([r.status, r.json.plan]).toEqual([200, expect.objectContaining({ packages: 4, status: "active", nextPeriodPackages: 2 })]);
+    const again = await change({ nextPeriodPackages: 2, cancelAtPeriodEnd: false });
+    expect(again.json).toEqual(r.json);
+    expect(await planOf(g)).toMatchObject({ packages: 4, nextPeriodPackages: 2 });
+    await renew(new Date(end.getTime() + 1000));
+    expect(charges(g)).toEqual([3200, 1600]); // billed 2 packages for the new period
+    expect(await grantedPackages(g.groupId)).toBe(2); // and granted 2
+    expect(await planOf(g)).toMatchObject({ packages: 2, nextPeriodPackages: null, status: "active" });
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("a cancelled plan ends at its period end, charging nothing; resumed before, it renews", async () => {
+    const { g, change, end } = await partnerPlan();
+    expect((await change({ nextPeriodPackages: 4, cancelAtPeriodEnd: true })).json.plan).toMatchObject({ status: "canceling", cancelAt: end.toISOString() });
+    expect((await change({ nextPeriodPackages: 4, cancelAtPeriodEnd: false })).json.plan).toMatchObject({ status: "active", cancelAt: null });
+    expect((await change({ nextPeriodPackages: 4, cancelAtPeriodEnd: true })).status).toBe(200);
+    await renew(new Date(end.getTime() + 1000));
+    expect(charges(g)).toEqual([3200]);
+    expect(await planOf(g)).toBeNull();
+    expect(await monthlyRemaining(g, new Date(end.getTime() + 2000))).toBe(0);
+    // Once it has ended there is nothing to change; a new monthly purchase starts a new plan.
+    expect((await change({ nextPeriodPackages: 1, cancelAtPeriodEnd: false })).status).toBe(409);
+  });
+
+  it("a declined renewal is charged again a day later and granted once; unpaid for a week, the plan ends", async () => {
+    const { g, end } = await partnerPlan();
+    await renew(new Date(end.getTime() + 1000), "decline");
+    expect(await planOf(g)).toMatchObject({ status: "past_due" });
+    // Within the day nothing is tried again.
+    await renew(new Date(end.getTime() + DAY - 1000));
+    expect(charges(g)).toEqual([3200]);
+    // A day later the account's payment method works: the renewal is charged once and its period granted.
+    await renew(new Date(end.getTime() + DAY + 2000));
+    await renew(new Date(end.getTime() + DAY + 3000));
+    expect(charges(g)).toEqual([3200, 3200]);
+    expect(await planOf(g)).toMatchObject({ status: "active", packages: 4 });
+    expect(await grantedPackages(g.groupId)).toBe(4);
+    expect(await monthlyRemaining(g, new Date(end.getTime() + DAY + 4000))).toBe(4000);
+
+    const other = await partnerPlan();
+    for (let day = 0; day <= 7; day++) await renew(new Date(other.end.getTime() + day * DAY + 1000), "decline");
+    expect(charges(other.g)).toEqual([3200]);
+    expect(await planOf(other.g)).toBeNull();
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("refuses a Stripe customer's plan, a raise, and a group without a plan, changing nothing", async () => {
+    const { change } = await partnerPlan();
+    const raise = await change({ nextPeriodPackages: 5, cancelAtPeriodEnd: false });
+    expect([raise.status, raise.json.error.message]).toEqual([409, expect.stringContaining("Raising it is a purchase") as string]);
+    expect((await change({ nextPeriodPackages: 0, cancelAtPeriodEnd: false })).status).toBe(400);
+
+    const s = await group(false);
+    await enable(s);
+    await buyThroughCheckout(server, s.admin, s.groupId, "monthly", 2);
+    const org = `org_ps_${crypto.randomUUID().slice(0, 8)}`;
+    await q("update organizations set external_id = $2 where id = $1", [s.f.org.id, org]);
+    await q("update groups set external_id = 'grp_s' where id = $1", [s.groupId]);
+    const op = server.client({ authorization: `Bearer ${OPERATOR_KEY}` });
+    const stripe = await op.request("PUT", `/api/operator/orgs/${org}/groups/grp_s/plan`, { nextPeriodPackages: 1, cancelAtPeriodEnd: true });
+    expect([stripe.status, stripe.json.error.message]).toEqual([409, expect.stringContaining("Manage plan") as string]);
+    expect(await planOf(s)).toMatchObject({ packages: 2, status: "active", nextPeriodPackages: null });
+    expect((await op.request("PUT", `/api/operator/orgs/${org}/groups/nope/plan`, { nextPeriodPackages: 1, cancelAtPeriodEnd: true })).status).toBe(404);
   });
 });

@@ -1,4 +1,6 @@
 import type { PurchaseBody } from "../../../contracts/billing.js";
+import type { OperatorPlanBody } from "../../../contracts/operator.js";
+import { changePartnerPlan } from "./change-partner-plan.js";
 import type { BillingDeps, GroupRef } from "./billing-deps.js";
 import { enableBilling } from "./enable-billing.js";
 import { getBillingSummary } from "./get-billing-summary.js";
@@ -29,6 +31,7 @@ export function createBillingService(deps: BillingDeps) {
     handleStripeEvent: (event: StripeEventLike) => handleStripeEvent(deps, event),
     settlePendingPurchases: () => settlePendingPurchases(deps),
     renewDuePartnerPlans: (now = deps.clock()) => renewDuePartnerPlans(deps, { now }),
+    changePartnerPlan: (groupId: string, body: OperatorPlanBody) => changePartnerPlan(deps, groupId, body),
   };
 }
 

@@ -32,7 +32,8 @@ export async function getBillingSummary(deps: BillingDeps, group: GroupRef): Pro
   };
 }
 
-function planSummary(plan: PlanRow, price: { amount: number; currency: string }): PlanSummary {
+/** The plan as the billing page shows it. */
+export function planSummary(plan: PlanRow, price: { amount: number; currency: string }): PlanSummary {
   const end = plan.current_period_end.toISOString();
   return {
     packages: plan.quantity,

@@ -6,6 +6,10 @@ import type { PartnerChargeInfo } from "./ports.js";
 
 /** A claim older than this is taken over by another process (its holder crashed or hung). */
 const CLAIM_MS = 60_000;
+/** A declined renewal is charged again this long after its last try (the reseller may have fixed the account's payment method). */
+export const PARTNER_RENEWAL_RETRY_MS = 24 * 3600_000;
+/** A renewal still unpaid this long after the period end ends the plan, as Stripe ends a subscription after its retries. */
+export const PARTNER_PAST_DUE_CANCEL_AFTER_MS = 7 * 24 * 3600_000;
 
 const renewalKeyOf = (plan: Pick<PlanRow, "id" | "current_period_end">) => `renewal:${plan.id}:${plan.current_period_end.toISOString()}`;
 
@@ -16,7 +20,9 @@ const renewalKeyOf = (plan: Pick<PlanRow, "id" | "current_period_end">) => `rene
  * period (no lock held), then apply the answer under the group's lock. A late or lost answer
  * leaves the plan active and the old period's grant spendable; the next round asks again with the
  * same key (the partner never charges twice), so it settles exactly once. Only a known decline
- * makes the plan `past_due`. Returns how many plans were settled.
+ * makes the plan `past_due`; it is charged again (same key) once a day, and ended a week after its
+ * period end if still unpaid. A renewal charges the packages set for the next period (a lowering
+ * from the operator API), and a plan set to cancel ends instead. Returns how many plans were settled.
  */
 export async function renewDuePartnerPlans(deps: BillingDeps, { now }: { now: Date }) {
   let handled = 0;
@@ -25,15 +31,17 @@ export async function renewDuePartnerPlans(deps: BillingDeps, { now }: { now: Da
     const plan = await deps.database.transaction(async (q) => {
       const { rows } = await q<PlanRow & { partner_account_id: string | null }>(
         `select p.*, bp.partner_account_id from plans p join billing_profiles bp on bp.group_id = p.group_id
-          where p.provider = 'partner' and p.status = 'active' and p.current_period_end <= $1
-            and (p.renewal_claimed_at is null or p.renewal_claimed_at <= $2) and not (p.id = any($3::uuid[]))
+          where p.provider = 'partner' and p.current_period_end <= $1 and not (p.id = any($3::uuid[]))
+            and ((p.status = 'active' and (p.renewal_claimed_at is null or p.renewal_claimed_at <= $2))
+              or (p.status = 'past_due' and (p.renewal_claimed_at is null or p.renewal_claimed_at <= $4)))
           order by p.current_period_end limit 1
             for update of bp, p skip locked`,
-        [now, new Date(now.getTime() - CLAIM_MS), [...seen]],
+        [now, new Date(now.getTime() - CLAIM_MS), [...seen], new Date(now.getTime() - PARTNER_RENEWAL_RETRY_MS)],
       );
       const row = rows[0];
       if (!row) return null;
-      if (row.cancel_at_period_end) {
+      const givenUp = row.status === "past_due" && now.getTime() >= row.current_period_end.getTime() + PARTNER_PAST_DUE_CANCEL_AFTER_MS;
+      if (row.cancel_at_period_end || givenUp) {
         await q("update plans set status = 'canceled', updated_at = now() where id = $1", [row.id]);
         await endMonthlyCredits(q, { groupId: row.group_id, now });
         return { ...row, done: true };
@@ -49,10 +57,11 @@ export async function renewDuePartnerPlans(deps: BillingDeps, { now }: { now: Da
       handled++;
       continue;
     }
-    const description = describePartnerCharge({ type: "renewal", quantity: plan.quantity, creditsPerPackage: deps.config.CREDITS_PER_PACKAGE });
+    const quantity = plan.next_period_quantity ?? plan.quantity;
+    const description = describePartnerCharge({ type: "renewal", quantity, creditsPerPackage: deps.config.CREDITS_PER_PACKAGE });
     const result = await deps.partner.charge({
       accountId: plan.partner_account_id!,
-      amount: plan.quantity * deps.config.PRICE_MONTHLY,
+      amount: quantity * deps.config.PRICE_MONTHLY,
       currency: deps.config.CURRENCY,
       description,
       idempotencyKey: renewalKeyOf(plan),
@@ -61,22 +70,23 @@ export async function renewDuePartnerPlans(deps: BillingDeps, { now }: { now: Da
       deps.logger.warn({ planId: plan.id, reason: result.reason }, "partner renewal outcome unknown; asking again next round");
       const charge = await deps.partner.findChargeByIdempotencyKey(renewalKeyOf(plan)).catch(() => null);
       if (!charge) continue;
-      await applyRenewal(deps, plan, charge, description, now);
+      await applyRenewal(deps, plan, quantity, charge, description, now);
     } else if (!result.ok) {
       await deps.database.transaction(async (q) => {
         await lockGroupBilling(q, plan.group_id);
-        // An unpaid plan grants nothing more; the old period's credits end with it.
-        await q("update plans set status = 'past_due', renewal_claimed_at = null, updated_at = now() where id = $1 and current_period_end = $2", [plan.id, plan.current_period_end]);
+        // An unpaid plan grants nothing more; the old period's credits end with it. The try is stamped: the next is a day later.
+        await q("update plans set status = 'past_due', renewal_claimed_at = $3, updated_at = now() where id = $1 and current_period_end = $2", [plan.id, plan.current_period_end, now]);
         await endMonthlyCredits(q, { groupId: plan.group_id, now });
       });
     } else {
-      await applyRenewal(deps, plan, result.charge, description, now);
+      await applyRenewal(deps, plan, quantity, result.charge, description, now);
     }
     handled++;
   }
 }
 
-async function applyRenewal(deps: BillingDeps, plan: PlanRow, charge: PartnerChargeInfo, description: string, now: Date) {
+/** The paid renewal's period is granted and the plan moves to it, active again and at the packages charged. */
+async function applyRenewal(deps: BillingDeps, plan: PlanRow, quantity: number, charge: PartnerChargeInfo, description: string, now: Date) {
   const start = plan.current_period_end;
   const end = addMonths(start, 1);
   await deps.database.transaction(async (q) => {
@@ -88,11 +98,17 @@ async function applyRenewal(deps: BillingDeps, plan: PlanRow, charge: PartnerCha
       groupId: plan.group_id,
       periodStart: start,
       periodEnd: end,
-      packages: plan.quantity,
-      credits: plan.quantity * deps.config.CREDITS_PER_PACKAGE,
+      packages: quantity,
+      credits: quantity * deps.config.CREDITS_PER_PACKAGE,
       sourceKey: `partner-period:${plan.id}:${start.toISOString()}`,
       now,
     });
-    await q("update plans set current_period_start = $2, current_period_end = $3, renewal_claimed_at = null, updated_at = now() where id = $1", [plan.id, start, end]);
+    // A lowering set while this renewal was in flight is for the period after it: kept.
+    await q(
+      `update plans set current_period_start = $2, current_period_end = $3, status = 'active', quantity = $4, renewal_claimed_at = null,
+              next_period_quantity = case when next_period_quantity = $4 then null else next_period_quantity end, updated_at = now()
+        where id = $1`,
+      [plan.id, start, end, quantity],
+    );
   });
 }
