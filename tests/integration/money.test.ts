@@ -264,12 +264,7 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
     const { s: subscriptionId } = await planOf(g.groupId);
     const old = (await q<{ start: Date; end: Date }>("select current_period_start as start, current_period_end as end from plans where group_id = $1", [g.groupId])).rows[0]!;
-    server.stripe.setWebhookUrl(null); // Stripe's events about the renewal never arrive
-    try {
-      await server.stripe.advanceSubscription(subscriptionId);
-    } finally {
-      server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
-    }
+    await withLostWebhooks(() => server.stripe.advanceSubscription(subscriptionId)); // Stripe's events about the renewal never arrive
     const sub = await stripeGet(`/v1/subscriptions/${subscriptionId}`);
     const renewal = await stripeGet(`/v1/invoices/${sub.latest_invoice}`);
     expect([renewal.billing_reason, renewal.amount_paid]).toEqual(["subscription_cycle", 2 * 800]);
@@ -292,6 +287,88 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     } finally {
       server.clock.reset();
     }
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  /** Stripe's events about what `act` does, held back (lost), then the ones named by `deliver` sent, signed. */
+  async function withLostWebhooks(act: () => Promise<unknown>, deliver: (e: { type: string }) => boolean = () => false) {
+    const from = server.stripe.events().length;
+    server.stripe.setWebhookUrl(null);
+    try {
+      await act();
+    } finally {
+      server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
+    }
+    for (const e of server.stripe.events().slice(from).filter(deliver)) {
+      const payload = JSON.stringify(e);
+      const r = await fetch(`${server.url}/api/webhooks/stripe`, { method: "POST", body: payload, headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) } });
+      expect(r.status).toBe(200);
+    }
+  }
+  const periodOf = async (groupId: string) =>
+    (await q<{ start: Date; end: Date; status: string }>("select current_period_start as start, current_period_end as end, status from plans where group_id = $1", [groupId])).rows[0]!;
+  /** The settling loop at `at` (the server's clock), as the scheduler runs it. */
+  async function settleAt(at: Date) {
+    server.clock.set(at);
+    try {
+      await server.billing.settlePendingPurchases();
+    } finally {
+      server.clock.reset();
+    }
+  }
+
+  it("a renewal whose subscription.updated arrived but whose invoice.paid was lost is still read back and granted once", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const { s: subscriptionId } = await planOf(g.groupId);
+    const old = await periodOf(g.groupId);
+    await withLostWebhooks(() => server.stripe.advanceSubscription(subscriptionId), (e) => e.type === "customer.subscription.updated");
+    const grantsBefore = await grantCount(server, g.groupId);
+    await settleAt(new Date(old.end.getTime() + 6 * 60_000));
+    expect(await grantCount(server, g.groupId)).toBe(grantsBefore + 1);
+    expect((await periodOf(g.groupId)).start.toISOString()).toBe(old.end.toISOString());
+    expect(await grantedPackages(g.groupId)).toBe(2);
+  });
+
+  it("a past-due renewal paid later while its webhooks are lost is read back: the plan is active again and the period granted", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const { s: subscriptionId } = await planOf(g.groupId);
+    const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [g.groupId])).rows[0]!.c;
+    const old = await periodOf(g.groupId);
+    await server.stripe.declineNextCharges(customer, 1);
+    await server.stripe.advanceSubscription(subscriptionId);
+    await eventually(async () => (await summary(g)).plan?.status === "past_due");
+    const { latest_invoice: unpaid } = (await stripeGet(`/v1/subscriptions/${subscriptionId}`)) as { latest_invoice: string };
+    await withLostWebhooks(() => stripeForm(`/v1/invoices/${unpaid}/pay`, {}));
+    expect((await stripeGet(`/v1/invoices/${unpaid}`)).amount_paid).toBe(2 * 800);
+    const grantsBefore = await grantCount(server, g.groupId);
+    await settleAt(new Date(old.end.getTime() + 60 * 60_000));
+    expect(await periodOf(g.groupId)).toMatchObject({ status: "active", start: old.end });
+    expect(await grantCount(server, g.groupId)).toBe(grantsBefore + 1);
+    expect(await grantedPackages(g.groupId)).toBe(2);
+  });
+
+  it("a subscription deleted before its renewal's invoice.paid arrives stays ended: the late renewal revives nothing", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+    const { s: subscriptionId } = await planOf(g.groupId);
+    const from = server.stripe.events().length;
+    await withLostWebhooks(async () => {
+      await server.stripe.advanceSubscription(subscriptionId);
+      await fetch(`${server.stripe.url}/v1/subscriptions/${subscriptionId}`, { method: "DELETE", headers: { authorization: "Bearer sk_test_x" } });
+    });
+    const events = server.stripe.events().slice(from);
+    const deleted = events.find((e) => e.type === "customer.subscription.deleted")!;
+    const paid = events.find((e) => e.type === "invoice.paid")!;
+    const grantsBefore = await grantCount(server, g.groupId);
+    for (const e of [deleted, paid]) {
+      const payload = JSON.stringify(e);
+      await fetch(`${server.url}/api/webhooks/stripe`, { method: "POST", body: payload, headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) } });
+    }
+    expect((await periodOf(g.groupId)).status).toBe("canceled");
+    expect((await summary(g)).plan).toBeNull();
+    expect(await grantCount(server, g.groupId)).toBe(grantsBefore);
     await expectLedgerConsistent(server.deps.database);
   });
 

@@ -154,6 +154,11 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string) {
   await deps.database.transaction(async (q) => {
     await lockGroupBilling(q, groupId);
     const plan = await findPlan(q, groupId, true);
+    if (plan?.status === "canceled") {
+      // Its subscription.deleted came first: as in the usual order (paid, then deleted), the plan stays ended and its credits with it.
+      deps.logger.warn({ invoiceId, subscriptionId: sub.id }, "renewal paid for a plan that has ended; nothing granted");
+      return;
+    }
     if (plan && plan.current_period_start.getTime() <= invoice.periodStart.getTime()) {
       await q(
         `update plans set current_period_start = $2, current_period_end = $3, status = 'active', quantity = case when quantity_synced then $4 else quantity end, updated_at = now()
@@ -246,12 +251,14 @@ async function onSubscriptionChanged(deps: BillingDeps, subscriptionId: string) 
     // While a raise is not yet at Stripe (quantity_synced false) the plan's resume, and the end of a scheduled
     // lowering, are ours too: an event from before it must not make the plan cancel or lower again
     // (syncPlanQuantity sends both, releasing the schedule).
+    // The period is not moved here: only its paid renewal invoice moves it (onInvoicePaid), with its grant. A
+    // period moved without its grant would hide a renewal whose invoice.paid was lost from the settling loop,
+    // which reads back plans whose period has ended (reconcileLateRenewals), and so would an unpaid one.
     await q(
       `update plans set status = $2, cancel_at_period_end = case when quantity_synced then $3 else cancel_at_period_end end,
-              current_period_start = greatest(current_period_start, $4), current_period_end = greatest(current_period_end, $5),
-              next_period_quantity = case when quantity_synced then $6 else next_period_quantity end, updated_at = now()
+              next_period_quantity = case when quantity_synced then $4 else next_period_quantity end, updated_at = now()
         where id = $1`,
-      [plan.id, status, sub?.cancelAtPeriodEnd ?? false, sub?.currentPeriodStart ?? plan.current_period_start, sub?.currentPeriodEnd ?? plan.current_period_end, sub?.scheduledQuantity ?? null],
+      [plan.id, status, sub?.cancelAtPeriodEnd ?? false, sub?.scheduledQuantity ?? null],
     );
     if (status === "canceled") await endMonthlyCredits(q, { groupId: owner, now: deps.clock() });
   });
