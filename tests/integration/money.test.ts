@@ -555,6 +555,38 @@ describe("between a plan's period end and its renewal, the plan is still the gro
 });
 
 describe("a slow partner never takes money without granting", () => {
+  it("a raise answered after its plan's period ended waits for the renewal, then is granted for the new period: billed == granted", async () => {
+    const g = await group(true);
+    expect((await buy(g, "monthly", 2)).json.status).toBe("completed");
+    const end = (await q<{ end: Date }>("select current_period_end as end from plans where group_id = $1", [g.groupId])).rows[0]!.end;
+    server.partner.setFault("delay", { delayMs: 4000 });
+    let r;
+    try {
+      r = await buy(g, "monthly", 3);
+    } finally {
+      server.partner.setFault("none");
+    }
+    expect([r.status, r.json.status]).toEqual([202, "pending"]);
+    const status = async () => (await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${r.json.purchaseId}`)).json.status;
+    server.clock.set(new Date(end.getTime() + 1000));
+    try {
+      await server.billing.settlePendingPurchases();
+      expect(await status()).toBe("pending"); // its period is over; the renewal has not moved the plan on yet
+      await server.billing.renewDuePartnerPlans(new Date(end.getTime() + 2000));
+      server.clock.set(new Date(end.getTime() + 10_000));
+      await server.billing.settlePendingPurchases();
+      expect(await status()).toBe("completed");
+      expect(await grantedPackages(g.groupId)).toBe(5); // the renewal's 2 and the raise's 3, for the new period
+    } finally {
+      server.clock.reset();
+    }
+    expect(chargesOf(g).map((c) => c.amount)).toEqual([1600, 2400, 1600]);
+    const { rows } = await q<{ n: number }>("select coalesce(sum(packages), 0)::int as n from credit_grants where group_id = $1", [g.groupId]);
+    expect(rows[0]!.n).toBe(7); // 7 packages billed, 7 granted
+    expect((await q<{ quantity: number }>("select quantity from plans where group_id = $1", [g.groupId])).rows[0]!.quantity).toBe(5);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("a late answer is pending (202), then settled once: one charge, one grant, one invoice line", async () => {
     const g = await group(true);
     // A real outside delay is what is tested: the partner answers after the gateway's 3 s deadline.

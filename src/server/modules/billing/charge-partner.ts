@@ -43,6 +43,7 @@ export async function chargePartner(deps: BillingDeps, p: PurchaseRow, accountId
   if (result.ok) {
     const status = await applyPartnerCharge(deps, p.id, result.charge);
     if (status === "completed") return { httpStatus: 200, body: { status: "completed", credits: Number(p.credits), purchaseId: p.id } };
+    if (status === "pending") return { httpStatus: 202, body: { status: "pending", purchaseId: p.id } };
     throw new AppError("payment_failed", "The partner's charge did not match the purchase.");
   }
   if (result.code === "declined" || result.code === "rejected") {
@@ -60,7 +61,10 @@ export async function chargePartner(deps: BillingDeps, p: PurchaseRow, accountId
 /**
  * Apply a partner charge to its purchase under the group's lock, exactly once: the charge must be
  * the purchase's own (amount and currency); the invoice line, the grant and the plan change are
- * written together. Returns the purchase's status afterwards.
+ * written together. A raise paid once its plan's period has ended, before the renewal moved the
+ * plan on, waits (pending; the settling loop asks again): it is granted for the plan's next current
+ * period, since the one it was bought for is over and the partner has no refund. Returns the
+ * purchase's status afterwards.
  */
 export async function applyPartnerCharge(deps: BillingDeps, purchaseId: string, charge: PartnerChargeInfo) {
   return deps.database.transaction(async (q) => {
@@ -73,6 +77,11 @@ export async function applyPartnerCharge(deps: BillingDeps, purchaseId: string, 
       deps.logger.error({ purchaseId, chargeId: charge.id, amount: charge.amount, currency: charge.currency }, "partner charge does not match its purchase; nothing granted");
       await markPurchase(q, p.id, "failed", "The partner's charge did not match the purchase.");
       return "failed" as const;
+    }
+    if (p.type === "monthly") {
+      const plan = await findPlan(q, p.group_id, true);
+      const now = deps.clock();
+      if (isLivePlan(plan, now) && plan.current_period_end.getTime() <= now.getTime()) return "pending" as const;
     }
     await recordPartnerCharge(q, { groupId: p.group_id, charge, description: describePurchase(deps, p) });
     await setPurchaseRefs(q, p.id, { partnerChargeId: charge.id });
