@@ -132,4 +132,26 @@ describe("auto top-up", () => {
     expect(history.find((i) => i.description.endsWith("· auto top-up"))).toMatchObject({ total: { amount: 2000 } });
     await expectLedgerConsistent(server.deps.database);
   });
+
+  it("a partner top-up answered late stays pending while the purchases' settling loop runs, then is charged and granted once", async () => {
+    const g = await group(true);
+    await fundGroupPool(server.deps.database, g.groupId, { oneTime: 600 });
+    server.partner.setFault("delay", { delayMs: 4000 });
+    try {
+      await g.admin.put(g.settings, { autoTopUp: { threshold: 500, packages: 1, maxPerMonth: 5 } });
+      await g.drain(1, 200);
+      await eventually(async () => (await topUpPurchases(g.groupId)).pending === 1);
+      // Minutes later by the server's clock the purchases' loop runs; the top-up is not its to close.
+      server.clock.set(new Date(Date.now() + 5 * 60_000));
+      await server.billing.settlePendingPurchases();
+      expect(await topUpPurchases(g.groupId)).toEqual({ pending: 1 });
+    } finally {
+      server.partner.setFault("none");
+      server.clock.reset();
+    }
+    await eventually(async () => (await topUpPurchases(g.groupId)).completed === 1, 20_000);
+    expect(await topUpPurchases(g.groupId)).toEqual({ completed: 1 });
+    expect(server.partner.charges().filter((c) => c.accountId === g.f.org.partnerAccountId)).toHaveLength(1);
+    await expectLedgerConsistent(server.deps.database);
+  });
 });

@@ -19,7 +19,8 @@ export const CHECKOUT_NEVER_STARTED_AFTER_MS = 10 * 60_000;
  * The background loop that settles pending purchases (credits.md "Unknown outcomes"), so a late
  * or lost answer never depends on the page polling: a partner charge is looked up by its
  * idempotency key and granted (or failed) exactly once; a plan raise's invoice is continued with
- * its derived keys; a Checkout whose webhook was lost is read again from Stripe.
+ * its derived keys; a Checkout whose webhook was lost is read again from Stripe. Auto top-ups are
+ * the auto top-up loop's (their charges have the intent's key, not the purchase's).
  * Rows are claimed one at a time with `FOR UPDATE SKIP LOCKED` and stamped `checked_at`, so any
  * number of processes share the work; no lock is held while the provider is asked.
  * Returns how many purchases were looked at.
@@ -33,6 +34,7 @@ export async function settlePendingPurchases(deps: BillingDeps, { limit = 50 }: 
         `select * from purchases
           where status = 'pending' and (checked_at is null or checked_at <= $1)
             and (provider = 'partner' or raises_plan or stripe_checkout_session_id is not null or created_at <= $2)
+            and coalesce(idempotency_key, '') not like 'auto-top-up:%'
           order by created_at limit 1
             for update skip locked`,
         [new Date(now.getTime() - RECHECK_MS), new Date(now.getTime() - CHECKOUT_NEVER_STARTED_AFTER_MS)],
