@@ -133,6 +133,30 @@ describe("auto top-up", () => {
     await expectLedgerConsistent(server.deps.database);
   });
 
+  it("a declined top-up's invoice paid later while its webhook is lost is read back by the settling loop and granted once", async () => {
+    const g = await group(false);
+    await buyThroughCheckout(server, g.admin, g.groupId, "one_time", 1);
+    const { rows } = await server.deps.database.query<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [g.groupId]);
+    await server.stripe.declineNextCharges(rows[0]!.c, 1);
+    await g.admin.put(g.settings, { autoTopUp: { threshold: 500, packages: 2, maxPerMonth: 3 } });
+    await g.drain(6, 100); // 1000 -> 400
+    await eventually(async () => (await topUpPurchases(g.groupId)).failed === 1);
+    const { rows: inv } = await server.deps.database.query<{ i: string }>("select stripe_invoice_id as i from purchases where group_id = $1 and status = 'failed'", [g.groupId]);
+    server.stripe.setWebhookUrl(null);
+    try {
+      const paid = await fetch(`${server.stripe.url}/v1/invoices/${inv[0]!.i}/pay`, { method: "POST", headers: { authorization: "Bearer sk_test_x" } }).then((r) => r.json() as Promise<{ status: string }>);
+      expect(paid.status).toBe("paid");
+    } finally {
+      server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
+    }
+    expect((await g.admin.get(g.settings)).json.poolAvailable).toBe(400);
+    await server.billing.settlePendingPurchases();
+    await server.billing.settlePendingPurchases();
+    expect(await topUpPurchases(g.groupId)).toEqual({ completed: 1 });
+    expect((await g.admin.get(g.settings)).json.poolAvailable).toBe(2400);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("a partner top-up answered late stays pending while the purchases' settling loop runs, then is charged and granted once", async () => {
     const g = await group(true);
     await fundGroupPool(server.deps.database, g.groupId, { oneTime: 600 });

@@ -210,7 +210,7 @@ async function onOneOffInvoice(deps: BillingDeps, invoice: InvoiceState) {
  * page, or Stripe's retry went through): the purchase's own payment, so its credits are granted,
  * once. Auto top-up stays off, with the reason it was turned off, until an admin turns it on again.
  */
-async function applyPaidTopUpInvoice(deps: BillingDeps, purchaseId: string, invoice: InvoiceState) {
+export async function applyPaidTopUpInvoice(deps: BillingDeps, purchaseId: string, invoice: InvoiceState) {
   await deps.database.transaction(async (q) => {
     const { rows } = await q<{ group_id: string }>("select group_id from purchases where id = $1", [purchaseId]);
     const profile = await lockGroupBilling(q, rows[0]!.group_id);

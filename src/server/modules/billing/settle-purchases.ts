@@ -1,7 +1,7 @@
 import type { BillingDeps } from "./billing-deps.js";
 import { findProfile, lockGroupBilling, lockPurchase, markPurchase, type PurchaseRow } from "./billing-repo.js";
 import { applyPartnerCharge, partnerKeyOf } from "./charge-partner.js";
-import { fulfilCheckoutSession, reconcileSubscription } from "./handle-stripe-event.js";
+import { applyPaidTopUpInvoice, fulfilCheckoutSession, reconcileSubscription } from "./handle-stripe-event.js";
 import { raisePlan, syncPlanQuantity } from "./raise-plan.js";
 
 /** How long a purchase may stay unknown before "no charge at the partner" means it never happened. */
@@ -54,7 +54,43 @@ export async function settlePendingPurchases(deps: BillingDeps, { limit = 50 }: 
   const { rows } = await deps.database.query<{ group_id: string }>("select group_id from plans where not quantity_synced and stripe_subscription_id is not null limit 20");
   for (const r of rows) await syncPlanQuantity(deps, r.group_id).catch(() => undefined);
   await reconcileLateRenewals(deps);
+  await reconcileDeclinedTopUps(deps);
   return handled;
+}
+
+/** A declined top-up's invoice is read back this often, for this long after the top-up. */
+export const DECLINED_TOP_UP_RECHECK_MS = 3600_000;
+export const DECLINED_TOP_UP_PAYABLE_MS = 30 * 24 * 3600_000;
+
+/**
+ * Declined Stripe auto top-ups whose invoice may have been paid since (its hosted page) while the
+ * `invoice.paid` webhook was lost, or arrived before the decline was recorded: each is read back,
+ * first at the next round and then hourly for 30 days, and a paid one is granted once
+ * (`applyPaidTopUpInvoice`, the webhook's own path).
+ */
+async function reconcileDeclinedTopUps(deps: BillingDeps, { limit = 20 }: { limit?: number } = {}) {
+  for (let i = 0; i < limit; i++) {
+    const now = deps.clock();
+    const p = await deps.database.transaction(async (q) => {
+      const { rows } = await q<{ id: string; stripe_invoice_id: string }>(
+        `select id, stripe_invoice_id from purchases
+          where status = 'failed' and provider = 'stripe' and stripe_invoice_id is not null and idempotency_key like 'auto-top-up:%'
+            and created_at > $1 and (checked_at is null or checked_at <= $2)
+          order by checked_at nulls first limit 1
+            for update skip locked`,
+        [new Date(now.getTime() - DECLINED_TOP_UP_PAYABLE_MS), new Date(now.getTime() - DECLINED_TOP_UP_RECHECK_MS)],
+      );
+      if (rows[0]) await q("update purchases set checked_at = $2 where id = $1", [rows[0].id, now]);
+      return rows[0] ?? null;
+    });
+    if (!p) return;
+    try {
+      const invoice = await deps.stripe.retrieveInvoice(p.stripe_invoice_id);
+      if (invoice.paid) await applyPaidTopUpInvoice(deps, p.id, invoice);
+    } catch (err) {
+      deps.logger.warn({ purchaseId: p.id, err: (err as Error).message }, "could not read a declined top-up's invoice back yet; retrying later");
+    }
+  }
 }
 
 /** How long a Stripe plan's renewal may go unheard of after its period end before Stripe is asked (and again, per plan). */

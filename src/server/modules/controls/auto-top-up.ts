@@ -52,7 +52,8 @@ const RETRY_AFTER_UNKNOWN_MS = 5_000;
 /** The one wording of domain/invoice-lines.ts: "One-time credits · 2 packages (2,000 credits) · auto top-up". */
 export const describeAutoTopUp = (packages: number, creditsPerPackage: number) => describeBillingLine({ kind: "one_time", packages, autoTopUp: true }, creditsPerPackage);
 
-type ChargeOutcome = { kind: "paid"; partnerCharge: PartnerChargeInfo | null } | { kind: "failed"; reason: string } | { kind: "unknown" };
+/** A declined Stripe top-up names its invoice: it stays open, and if it is paid later the purchase is granted. */
+type ChargeOutcome = { kind: "paid"; partnerCharge: PartnerChargeInfo | null } | { kind: "failed"; reason: string; invoiceId?: string } | { kind: "unknown" };
 
 /** Run due top-ups until none is left to claim; returns how many were handled. */
 export async function runAutoTopUps(deps: AutoTopUpDeps): Promise<number> {
@@ -68,7 +69,7 @@ export async function runAutoTopUps(deps: AutoTopUpDeps): Promise<number> {
     }
     const outcome = await charge(deps, intent, purchase, profile, unitAmount);
     if (outcome.kind === "paid") await applySuccess(deps, intent, purchase, outcome.partnerCharge);
-    else if (outcome.kind === "failed") await applyFailure(deps, intent, purchase, outcome.reason);
+    else if (outcome.kind === "failed") await applyFailure(deps, intent, purchase, outcome.reason, outcome.invoiceId);
     else await deps.database.query("update auto_top_ups set claimed_until = now() + make_interval(secs => $2::double precision / 1000) where id = $1", [intent.id, RETRY_AFTER_UNKNOWN_MS]);
   }
 }
@@ -124,9 +125,9 @@ async function charge({ stripe, partner, config }: AutoTopUpDeps, intent: Intent
     });
     return invoice.paid ? { kind: "paid", partnerCharge: null } : { kind: "unknown" };
   } catch (err) {
-    const e = err as { code?: string; message?: string; outcomeUnknown?: boolean };
+    const e = err as { code?: string; message?: string; outcomeUnknown?: boolean; invoiceId?: string };
     // The decline's own words ("Your card was declined."): the page puts them after "Auto top-up is off" and "Turned off:".
-    if (e.code === "payment_failed") return { kind: "failed", reason: e.message || "The saved card was declined." };
+    if (e.code === "payment_failed") return { kind: "failed", reason: e.message || "The saved card was declined.", ...(e.invoiceId ? { invoiceId: e.invoiceId } : {}) };
     if (e.code === "billing_unavailable") return { kind: "unknown" };
     return { kind: "failed", reason: `Stripe refused the top-up: ${e.message ?? "unknown error"}` };
   }
@@ -162,14 +163,19 @@ async function applySuccess({ database, clock, config }: AutoTopUpDeps, intent: 
   });
 }
 
-/** Step 3, failed: nothing granted; auto top-up is turned off and keeps the reason for the page. */
-async function applyFailure({ database, clock }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, reason: string) {
+/**
+ * Step 3, failed: nothing granted; auto top-up is turned off and keeps the reason for the page. A
+ * declined invoice is kept on the purchase, so the settling loop can read it back if its payment's
+ * webhook is lost (or came before this).
+ */
+async function applyFailure({ database, clock }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, reason: string, invoiceId?: string) {
   await database.transaction(async (q) => {
     await lockGroupBilling(q, intent.group_id);
     const { rows } = await q<{ status: string }>("select status from auto_top_ups where id = $1 for update", [intent.id]);
     if (rows[0]?.status !== "pending") return;
     await q("update auto_top_ups set status = 'failed', failure_reason = $2, completed_at = now(), claimed_until = null where id = $1", [intent.id, reason]);
     await markPurchase(q, purchase.id, "failed", reason);
+    if (invoiceId) await q("update purchases set stripe_invoice_id = $2 where id = $1", [purchase.id, invoiceId]);
     const { rows: c } = await q<{ url: string | null }>(
       `update group_controls set auto_top_up_enabled = false, auto_top_up_disabled_reason = $2, updated_at = now()
         where group_id = $1 returning alert_webhook_url as url`,
