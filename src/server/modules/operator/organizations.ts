@@ -54,8 +54,7 @@ export async function upsertOrganization({ db, externalId, body }: { db: Db; ext
  * minute), since its retry must reach the same account with the same key.
  */
 async function movePartnerAccount(tx: DbOrTx, orgId: string, accountId: string) {
-  const live = await tx.select({ id: groups.id }).from(groups).where(eq(groups.orgId, orgId));
-  const groupIds = live.map((g) => g.id);
+  const groupIds = (await tx.select({ id: groups.id }).from(groups).where(eq(groups.orgId, orgId))).map((g) => g.id);
   const locked = await lockBillingProfiles({ db: tx, groupIds });
   if (locked.length === 0) return;
   const ids = locked.map((l) => l.groupId);
