@@ -276,8 +276,8 @@ async function onAsyncPaymentFailed(deps: BillingDeps, session: CheckoutSessionS
 
 /**
  * Read a subscription back from Stripe as if its events had arrived (a renewal whose webhook was
- * lost): its newest invoice, if it is a paid renewal, is granted once, and the plan follows the
- * subscription's status and period. Every check of the webhook path applies.
+ * lost): its newest invoice, if it is a paid renewal, is granted once (which moves the plan's
+ * period), and the plan follows the subscription's status. Every check of the webhook path applies.
  */
 export async function reconcileSubscription(deps: BillingDeps, subscriptionId: string) {
   const sub = await deps.stripe.retrieveSubscription(subscriptionId).catch((err: unknown) => {
