@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addMonths } from "../../src/domain/periods.js";
 import { pressHostedButton } from "../../src/emulators/shared/test-support.js";
 import { buyThroughCheckout } from "../support/billing.js";
 import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
@@ -359,6 +360,143 @@ describe("partner plans: the reseller lowers, cancels and resumes them; a declin
     for (let day = 0; day <= 7; day++) await renew(new Date(other.end.getTime() + day * DAY + 1000), "decline");
     expect(charges(other.g)).toEqual([3200]);
     expect(await planOf(other.g)).toBeNull();
+    expect((await planRow(other.g)).status).toBe("canceled");
+    expect(await monthlyRemaining(other.g, new Date(other.end.getTime() + 7 * DAY + 2000))).toBe(0);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  /**
+   * A renewal round whose charge the partner takes but whose answer is lost, and so is the look-up
+   * that follows it (the partner answers late, then errs): the outcome is unknown to us.
+   */
+  async function renewLosingAnswer(g: Awaited<ReturnType<typeof group>>, at: Date) {
+    const before = charges(g).length;
+    server.partner.setFault("delay", { delayMs: 4000 });
+    try {
+      const round = server.billing.renewDuePartnerPlans(at);
+      await eventually(() => Promise.resolve(charges(g).length > before));
+      server.partner.setFault("error");
+      await round;
+    } finally {
+      server.partner.setFault("none");
+    }
+    expect(charges(g)).toHaveLength(before + 1);
+  }
+  const planRow = async (g: Awaited<ReturnType<typeof group>>) =>
+    (await q<{ status: string; quantity: number; next_period_quantity: number | null; current_period_end: Date }>("select * from plans where group_id = $1", [g.groupId])).rows[0]!;
+  const monthlyGrants = async (g: Awaited<ReturnType<typeof group>>) =>
+    (await q<{ packages: number }>("select packages from credit_grants where group_id = $1 and kind = 'monthly' order by id", [g.groupId])).rows.map((r) => r.packages);
+
+  it("concurrent rounds charge a declined renewal's retry once and grant its period once", async () => {
+    const { g, end } = await partnerPlan();
+    await renew(new Date(end.getTime() + 1000), "decline");
+    const later = new Date(end.getTime() + DAY + 1000);
+    const settled = await Promise.all([1, 2, 3].map(() => server.billing.renewDuePartnerPlans(later)));
+    expect(settled.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(charges(g)).toEqual([3200, 3200]);
+    expect(await monthlyGrants(g)).toEqual([4, 4]);
+    // Its period is the one the first try was for: [old period end, +1 month).
+    expect((await planRow(g)).current_period_end).toEqual(addMonths(end, 1));
+    expect(await planRow(g)).toMatchObject({ status: "active" });
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("a renewal charged with its answer lost, then lowered, is granted the packages it was charged; the lowering waits for the next period", async () => {
+    const { g, change, end } = await partnerPlan();
+    await renewLosingAnswer(g, new Date(end.getTime() + 1000));
+    expect(await planRow(g)).toMatchObject({ status: "active", current_period_end: end });
+    expect((await change({ nextPeriodPackages: 2, cancelAtPeriodEnd: false })).status).toBe(200);
+    // Before, the next round charged the same key for 2 packages: the partner refused it as another charge, and the plan went past due with 4 packages paid.
+    await renew(new Date(end.getTime() + 61_000));
+    expect(charges(g)).toEqual([3200, 3200]);
+    expect(await monthlyGrants(g)).toEqual([4, 4]);
+    const renewed = await planRow(g);
+    expect(renewed).toMatchObject({ status: "active", quantity: 4, next_period_quantity: 2 });
+    await renew(new Date(renewed.current_period_end.getTime() + 1000));
+    expect(charges(g)).toEqual([3200, 3200, 1600]);
+    expect(await monthlyGrants(g)).toEqual([4, 4, 2]);
+    expect(await planRow(g)).toMatchObject({ status: "active", quantity: 2, next_period_quantity: null });
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("a renewal charged with its answer lost, then cancelled, is granted its period and ends after it, never charged without a grant", async () => {
+    const { g, change, end } = await partnerPlan();
+    await renewLosingAnswer(g, new Date(end.getTime() + 1000));
+    expect((await change({ nextPeriodPackages: 4, cancelAtPeriodEnd: true })).status).toBe(200);
+    await renew(new Date(end.getTime() + 61_000));
+    expect(charges(g)).toEqual([3200, 3200]);
+    expect(await monthlyGrants(g)).toEqual([4, 4]);
+    const paid = await planRow(g);
+    expect(paid).toMatchObject({ status: "active", cancel_at_period_end: true });
+    expect(paid.current_period_end.getTime()).toBeGreaterThan(end.getTime());
+    await renew(new Date(paid.current_period_end.getTime() + 1000));
+    expect(charges(g)).toEqual([3200, 3200]);
+    expect((await planRow(g)).status).toBe("canceled");
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("a past-due retry charged with its answer lost is asked again within minutes and granted, never ended a week on", async () => {
+    const { g, end } = await partnerPlan();
+    await renew(new Date(end.getTime() + 1000), "decline");
+    // The last daily try, just before the week is over, is charged; its answer is lost.
+    const lastTry = new Date(end.getTime() + 7 * DAY - 30_000);
+    await renewLosingAnswer(g, lastTry);
+    expect((await planRow(g)).status).toBe("past_due");
+    // A minute later (the week is over now) the charge is found and its period granted: the plan is not ended.
+    await renew(new Date(lastTry.getTime() + 61_000));
+    expect(charges(g)).toEqual([3200, 3200]);
+    expect(await monthlyGrants(g)).toEqual([4, 4]);
+    expect(await planRow(g)).toMatchObject({ status: "active", quantity: 4 });
+
+    // Mid-week likewise: not a day later.
+    const other = await partnerPlan();
+    await renew(new Date(other.end.getTime() + 1000), "decline");
+    const retry = new Date(other.end.getTime() + DAY + 1000);
+    await renewLosingAnswer(other.g, retry);
+    await renew(new Date(retry.getTime() + 61_000));
+    expect(charges(other.g)).toEqual([3200, 3200]);
+    expect(await planRow(other.g)).toMatchObject({ status: "active", quantity: 4 });
+    expect(await monthlyRemaining(other.g, new Date(retry.getTime() + 62_000))).toBe(4000);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("a past-due plan cancelled by the reseller after a retry was charged with its answer lost is granted that period, then ends", async () => {
+    const { g, change, end } = await partnerPlan();
+    await renew(new Date(end.getTime() + 1000), "decline");
+    await renewLosingAnswer(g, new Date(end.getTime() + DAY + 1000));
+    server.clock.set(new Date(end.getTime() + DAY + 2000));
+    try {
+      const r = await change({ nextPeriodPackages: 4, cancelAtPeriodEnd: true });
+      expect([r.status, r.json]).toEqual([200, { plan: null }]);
+    } finally {
+      server.clock.reset();
+    }
+    // Before, the plan ended at once: the retry's charge was never granted.
+    await renew(new Date(end.getTime() + DAY + 62_000));
+    expect(charges(g)).toEqual([3200, 3200]);
+    expect(await monthlyGrants(g)).toEqual([4, 4]);
+    const paid = await planRow(g);
+    expect(paid).toMatchObject({ status: "active", cancel_at_period_end: true });
+    await renew(new Date(paid.current_period_end.getTime() + 1000));
+    expect(charges(g)).toEqual([3200, 3200]);
+    expect((await planRow(g)).status).toBe("canceled");
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("a past-due plan the reseller cancels is ended, charging nothing more, with its credits ended", async () => {
+    const { g, change, end } = await partnerPlan();
+    await renew(new Date(end.getTime() + 1000), "decline");
+    server.clock.set(new Date(end.getTime() + 2 * 3600_000));
+    try {
+      expect((await change({ nextPeriodPackages: 4, cancelAtPeriodEnd: true })).json).toEqual({ plan: null });
+      expect(await planOf(g)).toBeNull();
+      expect(await monthlyRemaining(g, new Date(end.getTime() + 2 * 3600_000))).toBe(0);
+    } finally {
+      server.clock.reset();
+    }
+    for (let day = 1; day <= 8; day++) await renew(new Date(end.getTime() + day * DAY + 1000));
+    expect(charges(g)).toEqual([3200]);
+    expect((await planRow(g)).status).toBe("canceled");
     await expectLedgerConsistent(server.deps.database);
   });
 
@@ -379,5 +517,10 @@ describe("partner plans: the reseller lowers, cancels and resumes them; a declin
     expect([stripe.status, stripe.json.error.message]).toEqual([409, expect.stringContaining("Manage plan") as string]);
     expect(await planOf(s)).toMatchObject({ packages: 2, status: "active", nextPeriodPackages: null });
     expect((await op.request("PUT", `/api/operator/orgs/${org}/groups/nope/plan`, { nextPeriodPackages: 1, cancelAtPeriodEnd: true })).status).toBe(404);
+    expect((await op.request("PUT", `/api/operator/orgs/nope_${org}/groups/grp_s/plan`, { nextPeriodPackages: 1, cancelAtPeriodEnd: true })).status).toBe(404);
+    // A group without billing.
+    await q("update groups set external_id = 'grp_off' where id = $1", [s.f.groupB.id]);
+    const off = await op.request("PUT", `/api/operator/orgs/${org}/groups/grp_off/plan`, { nextPeriodPackages: 1, cancelAtPeriodEnd: true });
+    expect([off.status, off.json.error.code]).toEqual([409, "conflict"]);
   });
 });

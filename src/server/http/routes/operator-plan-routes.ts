@@ -21,7 +21,7 @@ export function operatorPlanRoutes(deps: AppDeps & { billing: BillingService }) 
       security: [{ operatorKey: [] }],
       summary: "Lower, cancel or resume a partner customer's monthly plan",
       description:
-        "For partner-managed groups: the packages from the next period (the current ones or fewer; a raise is a purchase, charged now) and whether the plan ends at its period end. Applied at the next renewal. A past-due plan told to cancel ends at once (`plan: null`). Replaying the same body changes nothing.",
+        "For partner-managed groups: the packages from the next period (the current ones or fewer; a raise is a purchase, charged now) and whether the plan ends at its period end. Applied at the next renewal. A past-due plan told to cancel is over at once (`plan: null`, as on the billing page); it is ended by the next renewal round, which first asks the partner whether a retry was charged after all (then that period is granted and the plan ends after it). Replaying the same body changes nothing.",
       request: { params: GroupParams, body: jsonBody(OperatorPlanBody) },
       responses: {
         200: jsonResponse(OperatorPlan, "The plan as the billing page shows it, or null once it has ended"),
