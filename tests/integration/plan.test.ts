@@ -460,6 +460,26 @@ describe("partner plans: the reseller lowers, cancels and resumes them; a declin
     await expectLedgerConsistent(server.deps.database);
   });
 
+  it("a plan the reseller lowered and cancelled leaves no lowering to the plan bought after it", async () => {
+    const { g, change, end } = await partnerPlan();
+    expect((await change({ nextPeriodPackages: 2, cancelAtPeriodEnd: true })).status).toBe(200);
+    await renew(new Date(end.getTime() + 1000));
+    expect((await planRow(g)).status).toBe("canceled");
+    server.clock.set(new Date(end.getTime() + 2000));
+    let next: Date;
+    try {
+      expect((await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 3 })).json.status).toBe("completed");
+      expect(await planOf(g)).toMatchObject({ packages: 3, status: "active", nextPeriodPackages: null });
+      next = (await planRow(g)).current_period_end;
+    } finally {
+      server.clock.reset();
+    }
+    await renew(new Date(next.getTime() + 1000));
+    expect(charges(g)).toEqual([3200, 2400, 2400]);
+    expect(await monthlyGrants(g)).toEqual([4, 3, 3]);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("a past-due plan cancelled by the reseller after a retry was charged with its answer lost is granted that period, then ends", async () => {
     const { g, change, end } = await partnerPlan();
     await renew(new Date(end.getTime() + 1000), "decline");

@@ -128,7 +128,11 @@ export async function upsertPlan(query: Query, p: PlanState) {
        provider = excluded.provider, stripe_subscription_id = excluded.stripe_subscription_id, quantity = excluded.quantity,
        status = excluded.status, current_period_start = excluded.current_period_start,
        current_period_end = excluded.current_period_end, cancel_at_period_end = excluded.cancel_at_period_end,
-       quantity_synced = true, renewal_claimed_at = null, updated_at = now()
+       quantity_synced = true, renewal_claimed_at = null, updated_at = now(),
+       -- A lowering belongs to the plan it was set on: a new plan (the old one ended, another subscription,
+       -- or a partner plan, which is only upserted when it starts) has none.
+       next_period_quantity = case when plans.status = 'canceled' or excluded.stripe_subscription_id is null
+         or plans.stripe_subscription_id is distinct from excluded.stripe_subscription_id then null else plans.next_period_quantity end
      returning *`,
     [p.groupId, p.provider, p.subscriptionId, p.quantity, p.status, p.periodStart, p.periodEnd, p.cancelAtPeriodEnd],
   );
