@@ -129,11 +129,12 @@ async function groupOfSubscription(deps: BillingDeps, sub: { id: string; custome
   return r && r.stripe_customer_id === sub.customerId ? r.group_id : null;
 }
 
-async function onInvoicePaid(deps: BillingDeps, invoiceId: string) {
+/** `known`: the invoice's subscription, already read from Stripe by the caller (the read-back). */
+async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: SubscriptionState) {
   const invoice = await deps.stripe.retrieveInvoice(invoiceId);
   if (!invoice.subscriptionId) return onOneOffInvoice(deps, invoice);
   if (!invoice.paid) return;
-  const sub = await deps.stripe.retrieveSubscription(invoice.subscriptionId);
+  const sub = known?.id === invoice.subscriptionId ? known : await deps.stripe.retrieveSubscription(invoice.subscriptionId);
   if (!sub) return;
   if (invoice.billingReason === "subscription_create") {
     // The first invoice of a Checkout subscription: the purchase's own session decides (verified there).
@@ -228,12 +229,17 @@ export async function applyPaidTopUpInvoice(deps: BillingDeps, purchaseId: strin
   });
 }
 
-async function onSubscriptionChanged(deps: BillingDeps, subscriptionId: string) {
-  // A subscription Stripe no longer has is over: the plan is cancelled.
-  const sub = await deps.stripe.retrieveSubscription(subscriptionId).catch((err: unknown) => {
+/** A subscription as Stripe has it now; null once Stripe no longer has it. */
+const currentSubscription = (deps: BillingDeps, subscriptionId: string) =>
+  deps.stripe.retrieveSubscription(subscriptionId).catch((err: unknown) => {
     if (isMissingStripeObject(err)) return null;
     throw err;
   });
+
+/** `known`: the subscription as the caller just read it from Stripe (null: Stripe no longer has it). */
+async function onSubscriptionChanged(deps: BillingDeps, subscriptionId: string, known?: SubscriptionState | null) {
+  // A subscription Stripe no longer has is over: the plan is cancelled.
+  const sub = known !== undefined ? known : await currentSubscription(deps, subscriptionId);
   const { rows } = await deps.database.query<{ group_id: string }>("select group_id from plans where stripe_subscription_id = $1", [subscriptionId]);
   const owner = rows[0]?.group_id;
   if (!owner) return; // not (yet) ours: a plan is created only from our verified Checkout Session
@@ -280,12 +286,9 @@ async function onAsyncPaymentFailed(deps: BillingDeps, session: CheckoutSessionS
  * period), and the plan follows the subscription's status. Every check of the webhook path applies.
  */
 export async function reconcileSubscription(deps: BillingDeps, subscriptionId: string) {
-  const sub = await deps.stripe.retrieveSubscription(subscriptionId).catch((err: unknown) => {
-    if (isMissingStripeObject(err)) return null;
-    throw err;
-  });
-  if (sub?.latestInvoiceId) await onInvoicePaid(deps, sub.latestInvoiceId);
-  await onSubscriptionChanged(deps, subscriptionId);
+  const sub = await currentSubscription(deps, subscriptionId);
+  if (sub?.latestInvoiceId) await onInvoicePaid(deps, sub.latestInvoiceId, sub);
+  await onSubscriptionChanged(deps, subscriptionId, sub);
 }
 
 /** Stripe answered 404 for the object an event names (the gateway's StripeRequestError). */
