@@ -1,3 +1,4 @@
+import type { Query } from "../../db/client.js";
 import type { BillingDeps } from "./billing-deps.js";
 import { findProfile, lockGroupBilling, lockPurchase, markPurchase, type PurchaseRow } from "./billing-repo.js";
 import { applyPartnerCharge, partnerKeyOf } from "./charge-partner.js";
@@ -26,10 +27,9 @@ export const CHECKOUT_NEVER_STARTED_AFTER_MS = 10 * 60_000;
  * Returns how many purchases were looked at.
  */
 export async function settlePendingPurchases(deps: BillingDeps, { limit = 50 }: { limit?: number } = {}) {
-  let handled = 0;
-  for (; handled < limit; handled++) {
-    const now = deps.clock();
-    const p = await deps.database.transaction(async (q) => {
+  const handled = await forEachClaimed(deps, {
+    limit,
+    claim: async (q, now) => {
       const { rows } = await q<PurchaseRow>(
         `select * from purchases
           where status = 'pending' and (checked_at is null or checked_at <= $1)
@@ -39,17 +39,12 @@ export async function settlePendingPurchases(deps: BillingDeps, { limit = 50 }: 
             for update skip locked`,
         [new Date(now.getTime() - RECHECK_MS), new Date(now.getTime() - CHECKOUT_NEVER_STARTED_AFTER_MS)],
       );
-      const row = rows[0];
-      if (row) await q("update purchases set checked_at = $2 where id = $1", [row.id, now]);
-      return row ?? null;
-    });
-    if (!p) break;
-    try {
-      await settleOne(deps, p, now);
-    } catch (err) {
-      deps.logger.warn({ purchaseId: p.id, err: (err as Error).message }, "could not settle a pending purchase yet; retrying later");
-    }
-  }
+      if (rows[0]) await q("update purchases set checked_at = $2 where id = $1", [rows[0].id, now]);
+      return rows[0] ?? null;
+    },
+    work: (p, now) => settleOne(deps, p, now),
+    failure: "could not settle a pending purchase yet; retrying later",
+  });
   // Plans whose Stripe quantity lags a raise applied here (the raise's own sync failed or crashed).
   const { rows } = await deps.database.query<{ group_id: string }>("select group_id from plans where not quantity_synced and stripe_subscription_id is not null limit 20");
   for (const r of rows) await syncPlanQuantity(deps, r.group_id).catch(() => undefined);
@@ -68,10 +63,10 @@ export const DECLINED_TOP_UP_PAYABLE_MS = 30 * 24 * 3600_000;
  * first at the next round and then hourly for 30 days, and a paid one is granted once
  * (`applyPaidTopUpInvoice`, the webhook's own path).
  */
-async function reconcileDeclinedTopUps(deps: BillingDeps, { limit = 20 }: { limit?: number } = {}) {
-  for (let i = 0; i < limit; i++) {
-    const now = deps.clock();
-    const p = await deps.database.transaction(async (q) => {
+async function reconcileDeclinedTopUps(deps: BillingDeps) {
+  await forEachClaimed(deps, {
+    limit: 20,
+    claim: async (q, now) => {
       const { rows } = await q<{ id: string; stripe_invoice_id: string }>(
         `select id, stripe_invoice_id from purchases
           where status = 'failed' and provider = 'stripe' and stripe_invoice_id is not null and idempotency_key like 'auto-top-up:%'
@@ -82,15 +77,13 @@ async function reconcileDeclinedTopUps(deps: BillingDeps, { limit = 20 }: { limi
       );
       if (rows[0]) await q("update purchases set checked_at = $2 where id = $1", [rows[0].id, now]);
       return rows[0] ?? null;
-    });
-    if (!p) return;
-    try {
+    },
+    work: async (p) => {
       const invoice = await deps.stripe.retrieveInvoice(p.stripe_invoice_id);
       if (invoice.paid) await applyPaidTopUpInvoice(deps, p.id, invoice);
-    } catch (err) {
-      deps.logger.warn({ purchaseId: p.id, err: (err as Error).message }, "could not read a declined top-up's invoice back yet; retrying later");
-    }
-  }
+    },
+    failure: "could not read a declined top-up's invoice back yet; retrying later",
+  });
 }
 
 /** How long a Stripe plan's renewal may go unheard of after its period end before Stripe is asked (and again, per plan). */
@@ -103,11 +96,11 @@ export const STRIPE_RENEWAL_LATE_MS = 5 * 60_000;
  * claimed with `FOR UPDATE SKIP LOCKED` and stamped (`renewal_claimed_at`, which Stripe plans use
  * for nothing else), so it is asked at most once per STRIPE_RENEWAL_LATE_MS across processes.
  */
-async function reconcileLateRenewals(deps: BillingDeps, { limit = 20 }: { limit?: number } = {}) {
-  for (let i = 0; i < limit; i++) {
-    const now = deps.clock();
-    const late = new Date(now.getTime() - STRIPE_RENEWAL_LATE_MS);
-    const plan = await deps.database.transaction(async (q) => {
+async function reconcileLateRenewals(deps: BillingDeps) {
+  await forEachClaimed(deps, {
+    limit: 20,
+    claim: async (q, now) => {
+      const late = new Date(now.getTime() - STRIPE_RENEWAL_LATE_MS);
       const { rows } = await q<{ id: string; stripe_subscription_id: string }>(
         `select id, stripe_subscription_id from plans
           where provider = 'stripe' and stripe_subscription_id is not null and status <> 'canceled'
@@ -118,12 +111,34 @@ async function reconcileLateRenewals(deps: BillingDeps, { limit = 20 }: { limit?
       );
       if (rows[0]) await q("update plans set renewal_claimed_at = $2 where id = $1", [rows[0].id, now]);
       return rows[0] ?? null;
-    });
-    if (!plan) return;
-    await reconcileSubscription(deps, plan.stripe_subscription_id).catch((err: unknown) =>
-      deps.logger.warn({ planId: plan.id, err: (err as Error).message }, "could not read a late renewal back from Stripe yet; retrying later"),
-    );
+    },
+    work: (plan) => reconcileSubscription(deps, plan.stripe_subscription_id),
+    failure: "could not read a late renewal back from Stripe yet; retrying later",
+  });
+}
+
+/**
+ * Claim rows one at a time and work on each: `claim` selects one row `FOR UPDATE SKIP LOCKED` and
+ * stamps it in its own transaction, so other processes (and this loop) pass it by until the stamp
+ * is old; `work` then runs with no lock held. A failure is logged and the row waits for its stamp
+ * to age. Returns how many rows were claimed.
+ */
+async function forEachClaimed<T extends { id: string }>(
+  deps: BillingDeps,
+  { limit, claim, work, failure }: { limit: number; claim: (q: Query, now: Date) => Promise<T | null>; work: (row: T, now: Date) => Promise<unknown>; failure: string },
+) {
+  let handled = 0;
+  for (; handled < limit; handled++) {
+    const now = deps.clock();
+    const row = await deps.database.transaction((q) => claim(q, now));
+    if (!row) break;
+    try {
+      await work(row, now);
+    } catch (err) {
+      deps.logger.warn({ id: row.id, err: (err as Error).message }, failure);
+    }
   }
+  return handled;
 }
 
 async function settleOne(deps: BillingDeps, p: PurchaseRow, now: Date) {
