@@ -12,7 +12,7 @@ import { createApp } from "./http/app.js";
 import type { AppDeps } from "./http/context.js";
 import { billingRoutes } from "./http/routes/billing-routes.js";
 import { controlsRoutes } from "./http/routes/controls-routes.js";
-import { operatorPlanRoutes } from "./http/routes/operator-plan-routes.js";
+import { operatorPlanRoutes } from "./http/routes/operator-routes.js";
 import { webhookRoutes } from "./http/routes/webhook-routes.js";
 import { createPartnerGateway } from "./integrations/partner/index.js";
 import { createStripeGateway } from "./integrations/stripe/index.js";
