@@ -234,6 +234,11 @@ export const purchases = pgTable(
     stripeSubscriptionId: text("stripe_subscription_id"),
     /** Last time the settling loop asked the provider about this pending purchase. */
     checkedAt: timestamp("checked_at", { withTimezone: true }),
+    /**
+     * Failed only because the partner had no charge for its key when the settling loop looked (its
+     * outcome was unknown): a slow partner may commit it later, so it is read back for a while.
+     */
+    chargeNotFound: boolean("charge_not_found").notNull().default(false),
     createdAt: createdAt(),
     completedAt: timestamp("completed_at", { withTimezone: true }),
   },

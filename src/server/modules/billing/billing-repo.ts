@@ -70,10 +70,19 @@ export async function insertPurchase(
 /** A purchase's final state; a completed purchase never changes again. */
 export async function markPurchase(query: Query, id: string, status: PurchaseRow["status"], failureReason: string | null = null) {
   await query(
-    `update purchases set status = $2, failure_reason = $3, completed_at = case when $2 = 'completed' then now() else completed_at end
+    `update purchases set status = $2, failure_reason = $3, charge_not_found = false, completed_at = case when $2 = 'completed' then now() else completed_at end
       where id = $1 and status <> 'completed'`,
     [id, status, failureReason],
   );
+}
+
+/**
+ * A pending partner purchase failed because the partner has no charge for its key (its outcome was
+ * unknown): unlike a decline, the charge may still turn up (a slow partner commits it late), so the
+ * settling loop reads it back, from its next round (settle-purchases.ts).
+ */
+export async function markChargeNotFound(query: Query, id: string, failureReason: string) {
+  await query("update purchases set status = 'failed', failure_reason = $2, charge_not_found = true, checked_at = null where id = $1 and status = 'pending'", [id, failureReason]);
 }
 
 /** The credits of a paid one-time purchase, and the purchase completed (caller holds the group's billing lock). */

@@ -1,3 +1,4 @@
+import { describeBillingLine } from "../../../domain/invoice-lines.js";
 import { addMonths } from "../../../domain/periods.js";
 import type { Query } from "../../db/client.js";
 import { AppError } from "../../errors.js";
@@ -22,8 +23,16 @@ import type { PurchaseOutcome } from "./start-purchase.js";
 /** The partner's idempotency key of a purchase's charge: derived, so every retry and lookup uses the same. */
 export const partnerKeyOf = (purchaseId: string) => `purchase:${purchaseId}`;
 
-export const describePurchase = (deps: BillingDeps, p: Pick<PurchaseRow, "type" | "quantity">) =>
-  describePartnerCharge({ type: p.type, quantity: p.quantity, creditsPerPackage: deps.config.CREDITS_PER_PACKAGE });
+/** An auto top-up's purchase is charged with its intent's key, which is the purchase's own key (controls/auto-top-up.ts). */
+const isAutoTopUp = (p: Pick<PurchaseRow, "idempotency_key">) => p.idempotency_key?.startsWith("auto-top-up:") ?? false;
+
+/** The key a purchase's partner charge was (or would have been) made with. */
+export const partnerChargeKeyOf = (p: Pick<PurchaseRow, "id" | "idempotency_key">) => (isAutoTopUp(p) ? p.idempotency_key! : partnerKeyOf(p.id));
+
+export const describePurchase = (deps: BillingDeps, p: Pick<PurchaseRow, "type" | "quantity" | "idempotency_key">) =>
+  isAutoTopUp(p)
+    ? describeBillingLine({ kind: "one_time", packages: p.quantity, autoTopUp: true }, deps.config.CREDITS_PER_PACKAGE)
+    : describePartnerCharge({ type: p.type, quantity: p.quantity, creditsPerPackage: deps.config.CREDITS_PER_PACKAGE });
 
 /**
  * Charge the partner account for a recorded purchase (no database lock is held meanwhile), then
@@ -61,7 +70,8 @@ export async function chargePartner(deps: BillingDeps, p: PurchaseRow, accountId
 /**
  * Apply a partner charge to its purchase under the group's lock, exactly once: the charge must be
  * the purchase's own (amount and currency); the invoice line, the grant and the plan change are
- * written together. A raise paid once its plan's period has ended, before the renewal moved the
+ * written together. The purchase is pending, or failed only because the partner had no charge for
+ * it when asked (the charge turned up later); a declined or otherwise failed purchase is left as it is. A raise paid once its plan's period has ended, before the renewal moved the
  * plan on, waits (pending; the settling loop asks again): it is granted for the plan's next current
  * period, since the one it was bought for is over and the partner has no refund. Returns the
  * purchase's status afterwards.
@@ -73,6 +83,7 @@ export async function applyPartnerCharge(deps: BillingDeps, purchaseId: string, 
     await lockGroupBilling(q, rows[0].group_id);
     const p = (await lockPurchase(q, purchaseId))!;
     if (p.status === "completed") return "completed" as const;
+    if (p.status !== "pending" && !(p.status === "failed" && p.charge_not_found)) return "failed" as const;
     if (charge.amount !== Number(p.amount) || charge.currency.toLowerCase() !== p.currency.toLowerCase()) {
       deps.logger.error({ purchaseId, chargeId: charge.id, amount: charge.amount, currency: charge.currency }, "partner charge does not match its purchase; nothing granted");
       await markPurchase(q, p.id, "failed", "The partner's charge did not match the purchase.");

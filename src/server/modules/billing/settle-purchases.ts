@@ -1,11 +1,15 @@
 import type { Query } from "../../db/client.js";
 import type { BillingDeps } from "./billing-deps.js";
-import { findProfile, lockGroupBilling, lockPurchase, markPurchase, type PurchaseRow } from "./billing-repo.js";
-import { applyPartnerCharge, partnerKeyOf } from "./charge-partner.js";
+import { findProfile, lockGroupBilling, lockPurchase, markChargeNotFound, markPurchase, type PurchaseRow } from "./billing-repo.js";
+import { applyPartnerCharge, partnerChargeKeyOf, partnerKeyOf } from "./charge-partner.js";
 import { applyPaidTopUpInvoice, fulfilCheckoutSession, reconcileSubscription } from "./handle-stripe-event.js";
 import { raisePlan, syncPlanQuantity } from "./raise-plan.js";
 
-/** How long a purchase may stay unknown before "no charge at the partner" means it never happened. */
+/**
+ * How long a purchase may stay unknown before "no charge at the partner" closes it as failed. A slow
+ * partner may still commit the charge after that: such a purchase is read back for a while
+ * (`reconcileUnfoundPartnerCharges`).
+ */
 export const PARTNER_SETTLE_AFTER_MS = 60_000;
 /** Between two looks at one pending purchase (across every process). */
 const RECHECK_MS = 5_000;
@@ -27,6 +31,8 @@ export const CHECKOUT_NEVER_STARTED_AFTER_MS = 10 * 60_000;
  * Returns how many purchases were looked at.
  */
 export async function settlePendingPurchases(deps: BillingDeps, { limit = 50 }: { limit?: number } = {}) {
+  // First, so a purchase failed below for "no charge found" is looked up again at the next round, not at once.
+  await reconcileUnfoundPartnerCharges(deps);
   const handled = await forEachClaimed(deps, {
     limit,
     claim: async (q, now) => {
@@ -51,6 +57,40 @@ export async function settlePendingPurchases(deps: BillingDeps, { limit = 50 }: 
   await reconcileLateRenewals(deps);
   await reconcileDeclinedTopUps(deps);
   return handled;
+}
+
+/** A partner purchase failed for "no charge found" is read back this often, for this long after the purchase. */
+export const UNFOUND_CHARGE_RECHECK_MS = 3600_000;
+export const UNFOUND_CHARGE_LOOKUP_MS = 30 * 24 * 3600_000;
+
+/**
+ * Partner purchases (auto top-ups included) failed because the partner had no charge for their key
+ * when asked: their request may still have been in flight at a slow partner, which commits it
+ * later, and the customer is billed. Each is looked up by its key again, first at the next round
+ * and then hourly for 30 days, and a charge that turned up is granted once (`applyPartnerCharge`,
+ * under the group's lock, like any other). A declined purchase is never read back.
+ */
+async function reconcileUnfoundPartnerCharges(deps: BillingDeps) {
+  await forEachClaimed(deps, {
+    limit: 20,
+    claim: async (q, now) => {
+      const { rows } = await q<PurchaseRow>(
+        `select * from purchases
+          where status = 'failed' and charge_not_found and provider = 'partner'
+            and created_at > $1 and (checked_at is null or checked_at <= $2)
+          order by checked_at nulls first limit 1
+            for update skip locked`,
+        [new Date(now.getTime() - UNFOUND_CHARGE_LOOKUP_MS), new Date(now.getTime() - UNFOUND_CHARGE_RECHECK_MS)],
+      );
+      if (rows[0]) await q("update purchases set checked_at = $2 where id = $1", [rows[0].id, now]);
+      return rows[0] ?? null;
+    },
+    work: async (p) => {
+      const charge = await deps.partner.findChargeByIdempotencyKey(partnerChargeKeyOf(p));
+      if (charge) await applyPartnerCharge(deps, p.id, charge);
+    },
+    failure: "could not look a failed partner purchase's charge up again yet; retrying later",
+  });
 }
 
 /** A declined top-up's invoice is read back this often, for this long after the top-up. */
@@ -151,8 +191,8 @@ async function settleOne(deps: BillingDeps, p: PurchaseRow, now: Date) {
     if (now.getTime() - p.created_at.getTime() < PARTNER_SETTLE_AFTER_MS) return;
     await deps.database.transaction(async (q) => {
       await lockGroupBilling(q, p.group_id);
-      const locked = await lockPurchase(q, p.id);
-      if (locked?.status === "pending") await markPurchase(q, p.id, "failed", "The partner has no charge for this purchase; nothing was charged.");
+      await lockPurchase(q, p.id);
+      await markChargeNotFound(q, p.id, "The partner has no charge for this purchase; nothing was charged.");
     });
     return;
   }
