@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grantCount } from "../support/billing.js";
-import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD } from "../support/factories.js";
+import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { PARTNER_KEY, startTestServer, type TestServer } from "../support/server.js";
+import { eventually, PARTNER_KEY, startTestServer, type TestServer } from "../support/server.js";
 
 // Partner charges whose outcome was unknown: what the partner ends up charging is what the group is
 // granted, however late the partner commits the charge, and whatever the admin changed meanwhile.
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ CONTROLS_POLL_MS: "50" });
 });
 afterAll(() => server?.close());
 
@@ -132,5 +133,74 @@ describe("a partner purchase failed because the partner had no charge for it", (
     expect(await purchaseStatus(g, id)).toBe("failed");
     expect(await grantCount(server, g.groupId)).toBe(0);
     expect(await invoiceCount(g)).toBe(0);
+  });
+});
+
+describe("an auto top-up whose outcome was unknown, retried after auto top-up was turned off", () => {
+  async function lowPoolWithAutoTopUp() {
+    const g = await partnerGroup();
+    await fundGroupPool(server.deps.database, g.groupId, { oneTime: 600 });
+    const key = await createApiKeyFor(server.deps.database, g.f.org.id);
+    const api = new Client(server.url, { authorization: `Bearer ${key}` });
+    const settings = `/api/groups/${g.groupId}/billing/settings`;
+    expect((await g.admin.put(settings, { autoTopUp: { threshold: 500, packages: 1, maxPerMonth: 5 } })).status).toBe(200);
+    /** 600 -> 400: below the threshold, so one top-up starts. */
+    const cross = async () => expect((await api.post("/api/v1/usage", { websiteId: g.f.websitesA[0]!.id, credits: 200, idempotencyKey: crypto.randomUUID() })).status).toBe(200);
+    const topUp = async () =>
+      (await q<{ status: string; attempts: number; purchase_status: string | null }>(
+        "select t.status, t.attempts, p.status as purchase_status from auto_top_ups t left join purchases p on p.id = t.purchase_id where t.group_id = $1",
+        [g.groupId],
+      )).rows;
+    const turnOff = async () => expect((await g.admin.put(settings, { autoTopUp: null })).json.autoTopUp).toBeNull();
+    return { g, settings, cross, topUp, turnOff };
+  }
+
+  it("the earlier try had charged: the retry only looks it up, and it is granted once", async () => {
+    const { g, settings, cross, topUp, turnOff } = await lowPoolWithAutoTopUp();
+    // The partner takes the charge at once but answers after our 3 s deadline: outcome unknown.
+    server.partner.setFault("delay", { delayMs: 4000 });
+    try {
+      await cross();
+      await eventually(() => Promise.resolve(chargesOf(g).length === 1));
+      await turnOff();
+      await eventually(async () => (await topUp())[0]?.status !== "pending", 20_000);
+    } finally {
+      server.partner.setFault("none");
+    }
+    expect(await topUp()).toEqual([{ status: "succeeded", attempts: 2, purchase_status: "completed" }]);
+    expect(chargesOf(g)).toHaveLength(1);
+    expect(await poolAvailable(g)).toBe(1400);
+    expect(await invoiceCount(g)).toBe(1);
+    expect((await g.admin.get(settings)).json).toMatchObject({ autoTopUp: null, autoTopUpDisabledReason: null });
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("nothing reached the partner: the retry charges nothing, and the top-up is closed after the settle delay", async () => {
+    const { g, settings, cross, topUp, turnOff } = await lowPoolWithAutoTopUp();
+    // The partner holds the request and drops it: nothing is charged, the outcome is unknown.
+    server.partner.setFault("hang");
+    try {
+      await cross();
+      await eventually(async () => ((await topUp())[0]?.attempts ?? 0) >= 1);
+      await turnOff();
+    } finally {
+      server.partner.setFault("none");
+    }
+    // The retry comes minutes later by the server's clock, past the settle delay.
+    server.clock.set(Date.now() + 5 * 60_000);
+    try {
+      await eventually(async () => (await topUp())[0]?.status !== "pending", 20_000);
+    } finally {
+      server.clock.reset();
+    }
+    expect(chargesOf(g)).toHaveLength(0);
+    expect(await topUp()).toMatchObject([{ status: "failed", purchase_status: "failed" }]);
+    expect(await poolAvailable(g)).toBe(400);
+    expect(await grantCount(server, g.groupId)).toBe(1); // the funding grant only
+    // Turned off by the admin, not by a failure: no reason to show, no failure alert.
+    expect((await g.admin.get(settings)).json).toMatchObject({ autoTopUp: null, autoTopUpDisabledReason: null });
+    const alerts = ((await g.admin.get(`/api/groups/${g.groupId}/billing/alerts`)).json.alerts as { type: string }[]).map((a) => a.type);
+    expect(alerts).not.toContain("group.auto_top_up.failed");
+    await expectLedgerConsistent(server.deps.database);
   });
 });

@@ -4,10 +4,12 @@ import type { Config } from "../../config.js";
 import type { Database, Query } from "../../db/client.js";
 import { pricingOf } from "../billing/billing-service.js";
 import { describeBillingLine } from "../../../domain/invoice-lines.js";
-import { grantOneTimePurchase, lockGroupBilling, lockPurchase, markPurchase, recordPartnerCharge, type PurchaseRow } from "../billing/billing-repo.js";
+import { grantOneTimePurchase, lockGroupBilling, lockPurchase, markChargeNotFound, markPurchase, recordPartnerCharge, type PurchaseRow } from "../billing/billing-repo.js";
 import type { PartnerChargeInfo, PartnerPort, StripePort } from "../billing/ports.js";
+import { PARTNER_SETTLE_AFTER_MS } from "../billing/settle-purchases.js";
 import { findPoolAvailable } from "./controls-repo.js";
 import { enqueueAlert } from "./outbox.js";
+import { syncPoolControls } from "./pool-state.js";
 
 /**
  * Auto top-ups (credits.md "Pool controls"). `syncPoolControls` records the intent (an
@@ -20,6 +22,8 @@ import { enqueueAlert } from "./outbox.js";
  *    `group.auto_top_up.succeeded`, or auto top-up turned off with the reason and
  *    `group.auto_top_up.failed`. An unknown outcome (timeout, outage) leaves the intent pending
  *    for a later attempt with the same key.
+ * A top-up whose settings were turned off or changed after it started is never charged (again):
+ * see `settleWithoutCharging`.
  */
 
 export interface AutoTopUpDeps {
@@ -67,12 +71,19 @@ export async function runAutoTopUps(deps: AutoTopUpDeps): Promise<number> {
       await applyFailure(deps, intent, purchase, "Billing is not enabled for this group.");
       continue;
     }
+    if (claimed.settingsChanged) {
+      await settleWithoutCharging(deps, intent, purchase, profile);
+      continue;
+    }
     const outcome = await charge(deps, intent, purchase, profile, unitAmount);
     if (outcome.kind === "paid") await applySuccess(deps, intent, purchase, outcome.partnerCharge);
     else if (outcome.kind === "failed") await applyFailure(deps, intent, purchase, outcome.reason, outcome.invoiceId);
-    else await deps.database.query("update auto_top_ups set claimed_until = now() + make_interval(secs => $2::double precision / 1000) where id = $1", [intent.id, RETRY_AFTER_UNKNOWN_MS]);
+    else await retryLater(deps, intent);
   }
 }
+
+const retryLater = ({ database }: AutoTopUpDeps, intent: Intent) =>
+  database.query("update auto_top_ups set claimed_until = now() + make_interval(secs => $2::double precision / 1000) where id = $1", [intent.id, RETRY_AFTER_UNKNOWN_MS]);
 
 /** Step 1: one pending intent, leased to this process, with its purchase opened. */
 async function claimTopUp({ database, config }: AutoTopUpDeps) {
@@ -87,6 +98,11 @@ async function claimTopUp({ database, config }: AutoTopUpDeps) {
     );
     const intent = rows[0];
     if (!intent) return null;
+    const { rows: controls } = await q<{ enabled: boolean; packages: number | null }>(
+      "select auto_top_up_enabled as enabled, auto_top_up_packages as packages from group_controls where group_id = $1",
+      [intent.group_id],
+    );
+    const settingsChanged = !controls[0]?.enabled || controls[0].packages !== intent.packages;
     const { rows: profiles } = await q<Profile>("select customer_type, stripe_customer_id, partner_account_id from billing_profiles where group_id = $1", [intent.group_id]);
     const profile = profiles[0] ?? null;
     const quote = quotePurchase({ type: "one_time", quantity: intent.packages, pricing: pricingOf(config) });
@@ -99,7 +115,7 @@ async function claimTopUp({ database, config }: AutoTopUpDeps) {
     );
     const purchase = purchases[0]!;
     if (!intent.purchase_id) await q("update auto_top_ups set purchase_id = $2 where id = $1", [intent.id, purchase.id]);
-    return { intent, purchase, profile, unitAmount: quote.unitAmount };
+    return { intent, purchase, profile, unitAmount: quote.unitAmount, settingsChanged };
   });
 }
 
@@ -131,6 +147,61 @@ async function charge({ stripe, partner, config }: AutoTopUpDeps, intent: Intent
     if (e.code === "billing_unavailable") return { kind: "unknown" };
     return { kind: "failed", reason: `Stripe refused the top-up: ${e.message ?? "unknown error"}` };
   }
+}
+
+/**
+ * Auto top-up was turned off, or its packages changed, after this top-up started: the admin no
+ * longer wants this charge, so it is never sent (again). A first attempt has sent nothing and is
+ * closed at once. A retry's earlier attempt may have charged (its answer was lost), so the charge
+ * is only looked up by its key: granted once if found; otherwise, once the provider has had the
+ * usual settle delay, the top-up is closed as not charged (a partner purchase stays marked, so a
+ * slow partner's late charge is still found and granted by the settling loop; a Stripe invoice paid
+ * later is granted by its webhook). Auto top-up's settings are left as the admin set them.
+ */
+async function settleWithoutCharging(deps: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile) {
+  if (intent.attempts > 1) {
+    let found: { partnerCharge: PartnerChargeInfo | null } | null;
+    try {
+      found = await findEarlierCharge(deps, intent, purchase, profile);
+    } catch {
+      await retryLater(deps, intent); // an outage: ask again
+      return;
+    }
+    if (found) {
+      await applySuccess(deps, intent, purchase, found.partnerCharge);
+      return;
+    }
+    if (deps.clock().getTime() - purchase.created_at.getTime() < PARTNER_SETTLE_AFTER_MS) {
+      await retryLater(deps, intent);
+      return;
+    }
+  }
+  await closeNotCharged(deps, intent, purchase, "Auto top-up was turned off or changed before this top-up was charged; nothing was charged.");
+}
+
+/** The charge an earlier attempt made with the intent's key, read only: the partner's by its key, Stripe's paid invoice by its metadata. */
+async function findEarlierCharge({ stripe, partner }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile) {
+  if (profile.customer_type === "partner") {
+    const partnerCharge = await partner.findChargeByIdempotencyKey(`auto-top-up:${intent.id}`);
+    return partnerCharge ? { partnerCharge } : null;
+  }
+  const invoices = await stripe.listPaidInvoices(profile.stripe_customer_id!);
+  const paid = invoices.find((i) => i.facts?.metadata.autoTopUpId === intent.id && i.total.amount === Number(purchase.amount));
+  return paid ? { partnerCharge: null } : null;
+}
+
+/** Closed without a charge: nothing granted; the settings stay as they are, and a top-up due under them starts. */
+async function closeNotCharged({ database, clock }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, reason: string) {
+  await database.transaction(async (q) => {
+    await lockGroupBilling(q, intent.group_id);
+    await lockPurchase(q, purchase.id);
+    const { rows } = await q<{ status: string }>("select status from auto_top_ups where id = $1 for update", [intent.id]);
+    if (rows[0]?.status !== "pending") return;
+    await q("update auto_top_ups set status = 'failed', failure_reason = $2, completed_at = now(), claimed_until = null where id = $1", [intent.id, reason]);
+    if (purchase.provider === "partner") await markChargeNotFound(q, purchase.id, reason);
+    else await markPurchase(q, purchase.id, "failed", reason);
+    await syncPoolControls(q, [intent.group_id], clock());
+  });
 }
 
 async function topUpThreshold(q: Query, groupId: string) {
