@@ -51,6 +51,11 @@ try {
   };
   // AFTER_NODE_OPTIONS: node options for this checkout's processes only (BEFORE_DIR=$PWD compares options alone).
   const afterOptions: Record<string, string> = process.env.AFTER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.AFTER_NODE_OPTIONS } : {};
+  // AFTER_ENV=NAME=value,NAME=value: environment for this checkout's processes only (a setting A/B).
+  for (const pair of (process.env.AFTER_ENV ?? "").split(",").filter(Boolean)) {
+    const at = pair.indexOf("=");
+    afterOptions[pair.slice(0, at)] = pair.slice(at + 1);
+  }
   const servers = { before: await spawnMany(process.env.BEFORE_DIR ?? ""), after: await spawnMany(process.cwd(), afterOptions) };
   console.log("spawned", servers);
   const secs = Number(process.env.S ?? 8);
