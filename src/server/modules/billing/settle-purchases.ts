@@ -59,72 +59,64 @@ export async function settlePendingPurchases(deps: BillingDeps, { limit = 50 }: 
   return handled;
 }
 
-/** A partner purchase failed for "no charge found" is read back this often, for this long after the purchase. */
-export const UNFOUND_CHARGE_RECHECK_MS = 3600_000;
-export const UNFOUND_CHARGE_LOOKUP_MS = 30 * 24 * 3600_000;
+/** A failed purchase that may still be paid is read back this often, for this long after the purchase. */
+export const READ_BACK_EVERY_MS = 3600_000;
+export const READ_BACK_FOR_MS = 30 * 24 * 3600_000;
 
 /**
- * Partner purchases (auto top-ups included) failed because the partner had no charge for their key
- * when asked: their request may still have been in flight at a slow partner, which commits it
- * later, and the customer is billed. Each is looked up by its key again, first at the next round
- * and then hourly for 30 days, and a charge that turned up is granted once (`applyPartnerCharge`,
- * under the group's lock, like any other). A declined purchase is never read back.
+ * Failed purchases that may still be paid (`which`, a condition on `purchases`): each is claimed
+ * with `FOR UPDATE SKIP LOCKED` and read back, first at the next round and then hourly for 30 days
+ * after the purchase; `work` grants it once if it was paid after all.
  */
-async function reconcileUnfoundPartnerCharges(deps: BillingDeps) {
-  await forEachClaimed(deps, {
+function readBackFailed(deps: BillingDeps, { which, work, failure }: { which: string; work: (p: PurchaseRow) => Promise<unknown>; failure: string }) {
+  return forEachClaimed(deps, {
     limit: 20,
     claim: async (q, now) => {
       const { rows } = await q<PurchaseRow>(
         `select * from purchases
-          where status = 'failed' and charge_not_found and provider = 'partner'
-            and created_at > $1 and (checked_at is null or checked_at <= $2)
+          where status = 'failed' and (${which}) and created_at > $1 and (checked_at is null or checked_at <= $2)
           order by checked_at nulls first limit 1
             for update skip locked`,
-        [new Date(now.getTime() - UNFOUND_CHARGE_LOOKUP_MS), new Date(now.getTime() - UNFOUND_CHARGE_RECHECK_MS)],
+        [new Date(now.getTime() - READ_BACK_FOR_MS), new Date(now.getTime() - READ_BACK_EVERY_MS)],
       );
       if (rows[0]) await q("update purchases set checked_at = $2 where id = $1", [rows[0].id, now]);
       return rows[0] ?? null;
     },
+    work,
+    failure,
+  });
+}
+
+/**
+ * Partner purchases (auto top-ups included) failed because the partner had no charge for their key
+ * when asked: their request may still have been in flight at a slow partner, which commits it
+ * later, and the customer is billed. A charge that turned up is granted once (`applyPartnerCharge`,
+ * under the group's lock, like any other). A declined purchase is never read back.
+ */
+const reconcileUnfoundPartnerCharges = (deps: BillingDeps) =>
+  readBackFailed(deps, {
+    which: "charge_not_found and provider = 'partner'",
     work: async (p) => {
       const charge = await deps.partner.findChargeByIdempotencyKey(partnerChargeKeyOf(p));
       if (charge) await applyPartnerCharge(deps, p.id, charge);
     },
     failure: "could not look a failed partner purchase's charge up again yet; retrying later",
   });
-}
-
-/** A declined top-up's invoice is read back this often, for this long after the top-up. */
-export const DECLINED_TOP_UP_RECHECK_MS = 3600_000;
-export const DECLINED_TOP_UP_PAYABLE_MS = 30 * 24 * 3600_000;
 
 /**
  * Declined Stripe auto top-ups whose invoice may have been paid since (its hosted page) while the
- * `invoice.paid` webhook was lost, or arrived before the decline was recorded: each is read back,
- * first at the next round and then hourly for 30 days, and a paid one is granted once
- * (`applyPaidTopUpInvoice`, the webhook's own path).
+ * `invoice.paid` webhook was lost, or arrived before the decline was recorded: a paid one is
+ * granted once (`applyPaidTopUpInvoice`, the webhook's own path).
  */
-async function reconcileDeclinedTopUps(deps: BillingDeps) {
-  await forEachClaimed(deps, {
-    limit: 20,
-    claim: async (q, now) => {
-      const { rows } = await q<{ id: string; stripe_invoice_id: string }>(
-        `select id, stripe_invoice_id from purchases
-          where status = 'failed' and provider = 'stripe' and stripe_invoice_id is not null and idempotency_key like 'auto-top-up:%'
-            and created_at > $1 and (checked_at is null or checked_at <= $2)
-          order by checked_at nulls first limit 1
-            for update skip locked`,
-        [new Date(now.getTime() - DECLINED_TOP_UP_PAYABLE_MS), new Date(now.getTime() - DECLINED_TOP_UP_RECHECK_MS)],
-      );
-      if (rows[0]) await q("update purchases set checked_at = $2 where id = $1", [rows[0].id, now]);
-      return rows[0] ?? null;
-    },
+const reconcileDeclinedTopUps = (deps: BillingDeps) =>
+  readBackFailed(deps, {
+    which: "provider = 'stripe' and stripe_invoice_id is not null and idempotency_key like 'auto-top-up:%'",
     work: async (p) => {
-      const invoice = await deps.stripe.retrieveInvoice(p.stripe_invoice_id);
+      const invoice = await deps.stripe.retrieveInvoice(p.stripe_invoice_id!);
       if (invoice.paid) await applyPaidTopUpInvoice(deps, p.id, invoice);
     },
     failure: "could not read a declined top-up's invoice back yet; retrying later",
   });
-}
 
 /** How long a Stripe plan's renewal may go unheard of after its period end before Stripe is asked (and again, per plan). */
 export const STRIPE_RENEWAL_LATE_MS = 5 * 60_000;
