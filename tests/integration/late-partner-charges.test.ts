@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grantCount } from "../support/billing.js";
+import { grantCount, settleAt } from "../support/billing.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
@@ -26,16 +26,6 @@ const chargesOf = (g: G) => server.partner.charges().filter((c) => c.accountId =
 const purchaseStatus = async (g: G, id: string) => (await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${id}`)).json.status as string;
 const invoiceCount = async (g: G) => (await q<{ n: number }>("select count(*)::int as n from invoices where group_id = $1", [g.groupId])).rows[0]!.n;
 const poolAvailable = async (g: G) => (await g.admin.get(`/api/groups/${g.groupId}/billing/settings`)).json.poolAvailable as number;
-
-/** The settling loop at `at` (the server's clock), as the scheduler runs it. */
-async function settleAt(at: Date) {
-  server.clock.set(at);
-  try {
-    await server.billing.settlePendingPurchases();
-  } finally {
-    server.clock.reset();
-  }
-}
 
 /** A one-time purchase of one package sent while the partner does not answer: pending (202). */
 async function buyUnanswered(g: G) {
@@ -70,14 +60,14 @@ describe("a partner purchase failed because the partner had no charge for it", (
     const g = await partnerGroup();
     const id = await buyUnanswered(g);
     const p = await purchaseOf(id);
-    await settleAt(after(p.created_at, 61_000));
+    await settleAt(server, after(p.created_at, 61_000));
     expect(await purchaseStatus(g, id)).toBe("failed");
     expect(chargesOf(g)).toHaveLength(0);
 
     // The partner's in-flight request commits after our look-up: the customer is billed.
     await commitAtPartner(g, `purchase:${id}`, p);
     expect(chargesOf(g)).toHaveLength(1);
-    await settleAt(after(p.created_at, 62_000));
+    await settleAt(server, after(p.created_at, 62_000));
     expect(await purchaseStatus(g, id)).toBe("completed");
     expect(await grantCount(server, g.groupId)).toBe(1);
     expect(await poolAvailable(g)).toBe(1000);
@@ -90,7 +80,7 @@ describe("a partner purchase failed because the partner had no charge for it", (
     } finally {
       server.clock.reset();
     }
-    await settleAt(after(p.created_at, 5 * 3600_000));
+    await settleAt(server, after(p.created_at, 5 * 3600_000));
     expect(await grantCount(server, g.groupId)).toBe(1);
     expect(await poolAvailable(g)).toBe(1000);
     expect(await invoiceCount(g)).toBe(1);
@@ -102,7 +92,7 @@ describe("a partner purchase failed because the partner had no charge for it", (
     const g = await partnerGroup();
     const id = await buyUnanswered(g);
     const p = await purchaseOf(id);
-    await settleAt(after(p.created_at, 61_000));
+    await settleAt(server, after(p.created_at, 61_000));
     await commitAtPartner(g, `purchase:${id}`, p);
     // Its first look back comes 31 days after the purchase: past the 30 days, so it is not looked up.
     server.clock.set(after(p.created_at, 31 * 86400_000));
@@ -128,8 +118,8 @@ describe("a partner purchase failed because the partner had no charge for it", (
     const id = rows[0]!.id;
     const p = await purchaseOf(id);
     await commitAtPartner(g, `purchase:${id}`, p);
-    await settleAt(after(p.created_at, 61_000));
-    await settleAt(after(p.created_at, 2 * 3600_000));
+    await settleAt(server, after(p.created_at, 61_000));
+    await settleAt(server, after(p.created_at, 2 * 3600_000));
     expect(await purchaseStatus(g, id)).toBe("failed");
     expect(await grantCount(server, g.groupId)).toBe(0);
     expect(await invoiceCount(g)).toBe(0);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signWebhookPayload } from "../../src/emulators/stripe/index.js";
-import { buyThroughCheckout, grantCount, payOnHostedCheckout } from "../support/billing.js";
+import { buyThroughCheckout, grantCount, payOnHostedCheckout, settleAt } from "../support/billing.js";
 import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, WEBHOOK_SECRET, type TestServer } from "../support/server.js";
@@ -307,15 +307,6 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
   }
   const periodOf = async (groupId: string) =>
     (await q<{ start: Date; end: Date; status: string }>("select current_period_start as start, current_period_end as end, status from plans where group_id = $1", [groupId])).rows[0]!;
-  /** The settling loop at `at` (the server's clock), as the scheduler runs it. */
-  async function settleAt(at: Date) {
-    server.clock.set(at);
-    try {
-      await server.billing.settlePendingPurchases();
-    } finally {
-      server.clock.reset();
-    }
-  }
 
   it("a renewal whose subscription.updated arrived but whose invoice.paid was lost is still read back and granted once", async () => {
     const g = await group(false);
@@ -324,7 +315,7 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     const old = await periodOf(g.groupId);
     await withLostWebhooks(() => server.stripe.advanceSubscription(subscriptionId), (e) => e.type === "customer.subscription.updated");
     const grantsBefore = await grantCount(server, g.groupId);
-    await settleAt(new Date(old.end.getTime() + 6 * 60_000));
+    await settleAt(server, new Date(old.end.getTime() + 6 * 60_000));
     expect(await grantCount(server, g.groupId)).toBe(grantsBefore + 1);
     expect((await periodOf(g.groupId)).start.toISOString()).toBe(old.end.toISOString());
     expect(await grantedPackages(g.groupId)).toBe(2);
@@ -343,7 +334,7 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     await withLostWebhooks(() => stripeForm(`/v1/invoices/${unpaid}/pay`, {}));
     expect((await stripeGet(`/v1/invoices/${unpaid}`)).amount_paid).toBe(2 * 800);
     const grantsBefore = await grantCount(server, g.groupId);
-    await settleAt(new Date(old.end.getTime() + 60 * 60_000));
+    await settleAt(server, new Date(old.end.getTime() + 60 * 60_000));
     expect(await periodOf(g.groupId)).toMatchObject({ status: "active", start: old.end });
     expect(await grantCount(server, g.groupId)).toBe(grantsBefore + 1);
     expect(await grantedPackages(g.groupId)).toBe(2);

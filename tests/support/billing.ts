@@ -28,3 +28,13 @@ export async function grantCount(server: TestServer, groupId: string) {
   const { rows } = await server.deps.database.query<{ n: number }>("select count(*)::int as n from credit_grants where group_id = $1", [groupId]);
   return rows[0]!.n;
 }
+
+/** The settling loop at `at` (the server's clock), as the scheduler runs it. */
+export async function settleAt(server: TestServer, at: Date) {
+  server.clock.set(at);
+  try {
+    await server.billing.settlePendingPurchases();
+  } finally {
+    server.clock.reset();
+  }
+}
