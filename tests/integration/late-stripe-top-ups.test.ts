@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buyThroughCheckout, grantCount } from "../support/billing.js";
+import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { Client } from "../support/http.js";
+import { expectLedgerConsistent } from "../support/invariant.js";
+import { eventually, startTestServer, type TestServer } from "../support/server.js";
+
+// Stripe auto top-ups whose outcome was unknown, retried after the admin turned auto top-up off:
+// the retry never charges; what Stripe ends up holding for the top-up is what the group is granted.
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ CONTROLS_POLL_MS: "50" });
+});
+afterAll(() => server?.close());
+
+const q = <T,>(sql: string, params: unknown[]) => server.deps.database.query<T>(sql, params);
+
+interface StripeInvoice {
+  id: string;
+  status: string;
+  amount_paid: number;
+  metadata: Record<string, string>;
+}
+const stripeApi = async <T,>(path: string, body?: Record<string, string>) => {
+  const res = await fetch(`${server.stripe.url}${path}`, {
+    method: body ? "POST" : "GET",
+    headers: { authorization: "Bearer sk_test_x", "content-type": "application/x-www-form-urlencoded" },
+    ...(body ? { body: new URLSearchParams(body).toString() } : {}),
+  });
+  return { status: res.status, json: (await res.json()) as T };
+};
+
+/** A standard group with 1,000 credits bought through Checkout (its card saved), auto top-up at 500. */
+async function lowPoolWithAutoTopUp() {
+  const f = await createOrgFixture(server.db, { partnerManaged: false, websites: 1 });
+  const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
+  const groupId = f.groupA.id;
+  expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
+  await buyThroughCheckout(server, admin, groupId, "one_time", 1);
+  const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [groupId])).rows[0]!.c;
+  const key = await createApiKeyFor(server.deps.database, f.org.id);
+  const api = new Client(server.url, { authorization: `Bearer ${key}` });
+  const settings = `/api/groups/${groupId}/billing/settings`;
+  expect((await admin.put(settings, { autoTopUp: { threshold: 500, packages: 1, maxPerMonth: 5 } })).status).toBe(200);
+  const topUp = async () =>
+    (await q<{ id: string; status: string; attempts: number; purchase_id: string | null; purchase_status: string | null; amount: number | null; retry_in_ms: number | null }>(
+      `select t.id, t.status, t.attempts, t.purchase_id, p.status as purchase_status, p.amount::int as amount,
+              (extract(epoch from (t.claimed_until - now())) * 1000)::int as retry_in_ms
+         from auto_top_ups t left join purchases p on p.id = t.purchase_id where t.group_id = $1`,
+      [groupId],
+    )).rows;
+  /**
+   * 1,000 -> 400 while Stripe answers 500 (an error of its own: a request it may or may not have
+   * carried out), so the top-up's outcome is unknown; then the admin turns auto top-up off.
+   * Resolves once the first attempt is over and waits for its retry.
+   */
+  const crossWhileStripeFails = async () => {
+    server.stripe.setFault("error");
+    try {
+      const r = await api.post("/api/v1/usage", { websiteId: f.websitesA[0]!.id, credits: 600, idempotencyKey: crypto.randomUUID() });
+      expect(r.status).toBe(200);
+      // The attempt is over when its lease (30 s) was cut to the retry wait (5 s).
+      await eventually(async () => {
+        const t = (await topUp())[0];
+        return t?.status === "pending" && t.attempts === 1 && t.retry_in_ms !== null && t.retry_in_ms < 10_000;
+      });
+      expect((await admin.put(settings, { autoTopUp: null })).json.autoTopUp).toBeNull();
+    } finally {
+      server.stripe.setFault("none");
+    }
+    return (await topUp())[0]!;
+  };
+  const invoicesAtStripe = async () => (await stripeApi<{ data: StripeInvoice[] }>(`/v1/invoices?customer=${customer}&limit=100`)).json.data;
+  const poolAvailable = async () => (await admin.get(settings)).json.poolAvailable as number;
+  return { f, admin, groupId, customer, settings, topUp, crossWhileStripeFails, invoicesAtStripe, poolAvailable };
+}
+type G = Awaited<ReturnType<typeof lowPoolWithAutoTopUp>>;
+
+/**
+ * What the first attempt's requests did at Stripe, landing there although their answers were lost:
+ * the top-up's invoice, finalized, and paid when `pay`.
+ */
+async function invoiceLandedAtStripe(g: G, t: { id: string; purchase_id: string | null; amount: number | null }, { pay }: { pay: boolean }) {
+  const metadata = { "metadata[groupId]": g.groupId, "metadata[purchaseId]": t.purchase_id!, "metadata[autoTopUpId]": t.id };
+  const draft = await stripeApi<{ id: string }>("/v1/invoices", {
+    customer: g.customer,
+    currency: "usd",
+    collection_method: "charge_automatically",
+    pending_invoice_items_behavior: "exclude",
+    auto_advance: "false",
+    description: "One-time credits · 1 package (1,000 credits) · auto top-up",
+    ...metadata,
+  });
+  expect(draft.status).toBe(200);
+  const item = await stripeApi("/v1/invoiceitems", {
+    customer: g.customer,
+    invoice: draft.json.id,
+    currency: "usd",
+    unit_amount_decimal: String(t.amount),
+    quantity: "1",
+    description: "One-time credits · 1 package (1,000 credits) · auto top-up",
+  });
+  expect(item.status).toBe(200);
+  expect((await stripeApi<StripeInvoice>(`/v1/invoices/${draft.json.id}/finalize`, {})).json.status).toBe("open");
+  if (pay) expect((await stripeApi<StripeInvoice>(`/v1/invoices/${draft.json.id}/pay`, {})).json.status).toBe("paid");
+  return draft.json.id;
+}
+
+/** The retry, minutes later by the server's clock (past the settle delay), until the top-up is closed. */
+async function retriedLater(g: G) {
+  server.clock.set(Date.now() + 5 * 60_000);
+  try {
+    await eventually(async () => (await g.topUp())[0]?.status !== "pending", 20_000);
+  } finally {
+    server.clock.reset();
+  }
+}
+
+const topUpInvoices = (invoices: StripeInvoice[]) => invoices.filter((i) => i.metadata.autoTopUpId);
+const paidTotal = (invoices: StripeInvoice[]) => invoices.filter((i) => i.status === "paid").reduce((sum, i) => sum + i.amount_paid, 0);
+const grantedTotal = async (g: G) =>
+  (await q<{ n: number }>("select coalesce(sum(amount), 0)::int as n from purchases where group_id = $1 and status = 'completed'", [g.groupId])).rows[0]!.n;
+
+describe("a Stripe auto top-up whose outcome was unknown, retried after auto top-up was turned off", () => {
+  it("the earlier try had paid its invoice: the retry only looks it up, grants it once and creates no invoice", async () => {
+    const g = await lowPoolWithAutoTopUp();
+    const t = await g.crossWhileStripeFails();
+    await invoiceLandedAtStripe(g, t, { pay: true });
+    await eventually(async () => (await g.topUp())[0]?.status !== "pending", 20_000);
+
+    expect(await g.topUp()).toMatchObject([{ status: "succeeded", attempts: 2, purchase_status: "completed" }]);
+    expect(await g.poolAvailable()).toBe(1400);
+    const invoices = await g.invoicesAtStripe();
+    expect(topUpInvoices(invoices)).toHaveLength(1); // the retry sent no invoice of its own
+    // Billed == granted: the customer's paid invoices (Checkout's and the top-up's) are the completed purchases.
+    expect(paidTotal(invoices)).toBe(await grantedTotal(g));
+    expect(paidTotal(invoices)).toBe(2 * server.config.PRICE_ONE_TIME);
+    expect(await grantCount(server, g.groupId)).toBe(2);
+    // Later rounds and the invoice's webhook grant nothing more.
+    await retriedLater(g);
+    expect(await grantCount(server, g.groupId)).toBe(2);
+    expect((await g.admin.get(g.settings)).json).toMatchObject({ autoTopUp: null, autoTopUpDisabledReason: null, poolAvailable: 1400 });
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("nothing reached Stripe: the retry creates no invoice and charges nothing, and the top-up is closed as not charged", async () => {
+    const g = await lowPoolWithAutoTopUp();
+    await g.crossWhileStripeFails();
+    await retriedLater(g);
+
+    expect(await g.topUp()).toMatchObject([{ status: "failed", attempts: 2, purchase_status: "failed" }]);
+    const invoices = await g.invoicesAtStripe();
+    expect(topUpInvoices(invoices)).toHaveLength(0);
+    expect(paidTotal(invoices)).toBe(server.config.PRICE_ONE_TIME); // Checkout's only
+    expect(await g.poolAvailable()).toBe(400);
+    expect(await grantCount(server, g.groupId)).toBe(1);
+    // Turned off by the admin, not by a failure: no reason to show, no failure alert.
+    expect((await g.admin.get(g.settings)).json).toMatchObject({ autoTopUp: null, autoTopUpDisabledReason: null });
+    const alerts = ((await g.admin.get(`/api/groups/${g.groupId}/billing/alerts`)).json.alerts as { type: string }[]).map((a) => a.type);
+    expect(alerts).not.toContain("group.auto_top_up.failed");
+    await expectLedgerConsistent(server.deps.database);
+  });
+});
