@@ -160,4 +160,44 @@ describe("a Stripe auto top-up whose outcome was unknown, retried after auto top
     expect(alerts).not.toContain("group.auto_top_up.failed");
     await expectLedgerConsistent(server.deps.database);
   });
+
+  it("the earlier try's invoice was created but never paid: closing the top-up voids it, so it can no longer be paid", async () => {
+    const g = await lowPoolWithAutoTopUp();
+    const t = await g.crossWhileStripeFails();
+    const invoiceId = await invoiceLandedAtStripe(g, t, { pay: false });
+    await retriedLater(g);
+
+    expect(await g.topUp()).toMatchObject([{ status: "failed", attempts: 2, purchase_status: "failed" }]);
+    const left = await stripeApi<StripeInvoice>(`/v1/invoices/${invoiceId}`);
+    expect(left.json.status).toBe("void");
+    // The customer's hosted page (or anyone) paying it is refused: nothing is billed that nothing grants.
+    const pay = await stripeApi<{ error: { message: string } }>(`/v1/invoices/${invoiceId}/pay`, {});
+    expect(pay.status).toBe(400);
+    expect(pay.json.error.message).toMatch(/voided/);
+    const invoices = await g.invoicesAtStripe();
+    expect(topUpInvoices(invoices)).toHaveLength(1);
+    expect(paidTotal(invoices)).toBe(await grantedTotal(g));
+    expect(await g.poolAvailable()).toBe(400);
+    expect(await grantCount(server, g.groupId)).toBe(1);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("Stripe down when the top-up would close: it stays open until its invoice is voided", async () => {
+    const g = await lowPoolWithAutoTopUp();
+    const t = await g.crossWhileStripeFails();
+    const invoiceId = await invoiceLandedAtStripe(g, t, { pay: false });
+    server.stripe.setFault("error");
+    server.clock.set(Date.now() + 5 * 60_000);
+    try {
+      await eventually(async () => ((await g.topUp())[0]?.attempts ?? 0) >= 3, 20_000);
+      expect(await g.topUp()).toMatchObject([{ status: "pending", purchase_status: "pending" }]);
+    } finally {
+      server.stripe.setFault("none");
+      server.clock.reset();
+    }
+    await retriedLater(g);
+    expect(await g.topUp()).toMatchObject([{ status: "failed", purchase_status: "failed" }]);
+    expect((await stripeApi<StripeInvoice>(`/v1/invoices/${invoiceId}`)).json.status).toBe("void");
+    expect(await grantCount(server, g.groupId)).toBe(1);
+  });
 });

@@ -122,6 +122,19 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
   });
   const call = <T>(operation: () => Promise<T>): Promise<T> => withDeadline({ operation, timeoutMs });
 
+  /** Every invoice of the customer in `status`, newest first (follows pagination). */
+  async function listInvoices(customerId: string, status: Stripe.InvoiceListParams.Status): Promise<Stripe.Invoice[]> {
+    const invoices: Stripe.Invoice[] = [];
+    let startingAfter: string | undefined;
+    for (;;) {
+      const page = await stripe.invoices.list({ customer: customerId, status, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) });
+      invoices.push(...page.data);
+      const last = page.data.at(-1);
+      if (!page.has_more || !last) return invoices;
+      startingAfter = last.id;
+    }
+  }
+
   /** With its schedule, so a quantity lowered from the next period shows as `scheduledQuantity`. */
   async function fetchSubscription(id: string): Promise<Stripe.Subscription> {
     return stripe.subscriptions.retrieve(id, { expand: ["schedule"] });
@@ -412,23 +425,10 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
       }),
 
     /** Every paid invoice of the customer, newest first (follows pagination). */
-    listPaidInvoices: (customerId: string) =>
-      call(async () => {
-        const invoices: PaidInvoice[] = [];
-        let startingAfter: string | undefined;
-        for (;;) {
-          const page = await stripe.invoices.list({
-            customer: customerId,
-            status: "paid",
-            limit: 100,
-            ...(startingAfter ? { starting_after: startingAfter } : {}),
-          });
-          invoices.push(...page.data.map(toPaidInvoice));
-          const last = page.data.at(-1);
-          if (!page.has_more || !last) return invoices;
-          startingAfter = last.id;
-        }
-      }),
+    listPaidInvoices: (customerId: string) => call(async () => (await listInvoices(customerId, "paid")).map(toPaidInvoice)),
+
+    /** Every open invoice of the customer (finalized, neither paid nor void), newest first (follows pagination). */
+    listOpenInvoices: (customerId: string) => call(async () => (await listInvoices(customerId, "open")).map(toInvoiceDetails)),
 
     /** Verifies the raw body against `Stripe-Signature`; throws WebhookSignatureError when it does not match. */
     constructEvent: (rawBody: string, signature: string | undefined): Stripe.Event => {

@@ -188,6 +188,8 @@ export interface StripePort {
   /** Voids an open invoice so that it can never be paid; one already paid or void is answered as it is (check `paid`). */
   voidInvoice(o: { invoiceId: string; idempotencyKey: string }): Promise<InvoiceState>;
   listPaidInvoices(customerId: string): Promise<PaidInvoice[]>;
+  /** The customer's open invoices (finalized, neither paid nor void), newest first: ones a customer could still pay. */
+  listOpenInvoices(customerId: string): Promise<InvoiceState[]>;
   constructEvent(rawBody: string, signature: string | undefined): StripeEventLike;
 }
 

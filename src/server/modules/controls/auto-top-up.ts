@@ -155,14 +155,17 @@ async function charge({ stripe, partner, config }: AutoTopUpDeps, intent: Intent
  * closed at once. A retry's earlier attempt may have charged (its answer was lost), so the charge
  * is only looked up by its key: granted once if found; otherwise, once the provider has had the
  * usual settle delay, the top-up is closed as not charged (a partner purchase stays marked, so a
- * slow partner's late charge is still found and granted by the settling loop; a Stripe invoice paid
- * later is granted by its webhook). Auto top-up's settings are left as the admin set them.
+ * slow partner's late charge is still found and granted by the settling loop). A Stripe top-up is
+ * closed only once the invoices its earlier attempt left open are voided, so that none can be paid
+ * later. Auto top-up's settings are left as the admin set them.
  */
 async function settleWithoutCharging(deps: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile) {
   if (intent.attempts > 1) {
+    const settled = deps.clock().getTime() - purchase.created_at.getTime() >= PARTNER_SETTLE_AFTER_MS;
     let found: { partnerCharge: PartnerChargeInfo | null } | null;
     try {
       found = await findEarlierCharge(deps, intent, purchase, profile);
+      if (!found && settled && profile.customer_type === "standard") found = await voidOpenInvoices(deps, intent, purchase, profile);
     } catch {
       await retryLater(deps, intent); // an outage: ask again
       return;
@@ -171,7 +174,7 @@ async function settleWithoutCharging(deps: AutoTopUpDeps, intent: Intent, purcha
       await applySuccess(deps, intent, purchase, found.partnerCharge);
       return;
     }
-    if (deps.clock().getTime() - purchase.created_at.getTime() < PARTNER_SETTLE_AFTER_MS) {
+    if (!settled) {
       await retryLater(deps, intent);
       return;
     }
@@ -187,6 +190,21 @@ async function findEarlierCharge({ stripe, partner }: AutoTopUpDeps, intent: Int
   }
   const invoices = await stripe.listPaidInvoices(profile.stripe_customer_id!);
   const paid = invoices.find((i) => i.facts?.metadata.autoTopUpId === intent.id && i.total.amount === Number(purchase.amount));
+  return paid ? { partnerCharge: null } : null;
+}
+
+/**
+ * The Stripe invoices an earlier attempt created but never paid (its answer lost between create and
+ * pay), voided: left open, the customer could still pay one on its hosted page, and no purchase
+ * would know its id to read it back. One paid meanwhile cannot be voided: it is the charge, found.
+ */
+async function voidOpenInvoices({ stripe }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile) {
+  const open = (await stripe.listOpenInvoices(profile.stripe_customer_id!)).filter((i) => i.metadata.autoTopUpId === intent.id);
+  let paid = false;
+  for (const invoice of open) {
+    const after = await stripe.voidInvoice({ invoiceId: invoice.id, idempotencyKey: `auto-top-up:${intent.id}:void:${invoice.id}` });
+    if (after.paid && after.total === Number(purchase.amount)) paid = true;
+  }
   return paid ? { partnerCharge: null } : null;
 }
 
