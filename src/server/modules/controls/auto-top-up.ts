@@ -216,7 +216,8 @@ async function closeNotCharged({ database, clock }: AutoTopUpDeps, intent: Inten
     const { rows } = await q<{ status: string }>("select status from auto_top_ups where id = $1 for update", [intent.id]);
     if (rows[0]?.status !== "pending") return;
     await q("update auto_top_ups set status = 'failed', failure_reason = $2, completed_at = now(), claimed_until = null where id = $1", [intent.id, reason]);
-    if (purchase.provider === "partner") await markChargeNotFound(q, purchase.id, reason);
+    // A retry's earlier attempt was sent: a slow partner may still commit it (read back by the settling loop).
+    if (purchase.provider === "partner" && intent.attempts > 1) await markChargeNotFound(q, purchase.id, reason);
     else await markPurchase(q, purchase.id, "failed", reason);
     await syncPoolControls(q, [intent.group_id], clock());
   });
