@@ -71,10 +71,11 @@ export async function chargePartner(deps: BillingDeps, p: PurchaseRow, accountId
  * Apply a partner charge to its purchase under the group's lock, exactly once: the charge must be
  * the purchase's own (amount and currency); the invoice line, the grant and the plan change are
  * written together. The purchase is pending, or failed only because the partner had no charge for
- * it when asked (the charge turned up later); a declined or otherwise failed purchase is left as it is. A raise paid once its plan's period has ended, before the renewal moved the
- * plan on, waits (pending; the settling loop asks again): it is granted for the plan's next current
- * period, since the one it was bought for is over and the partner has no refund. Returns the
- * purchase's status afterwards.
+ * it when asked (the charge turned up later); a declined or otherwise failed purchase is left as it
+ * is. A raise paid once its plan's period has ended, before the renewal moved the plan on, waits
+ * (pending; the settling loop asks again): it is granted for the plan's next current period, since
+ * the one it was bought for is over and the partner has no refund. Returns the purchase's status
+ * afterwards.
  */
 export async function applyPartnerCharge(deps: BillingDeps, purchaseId: string, charge: PartnerChargeInfo) {
   return deps.database.transaction(async (q) => {
