@@ -12,7 +12,7 @@ import { createApp } from "./http/app.js";
 import type { AppDeps } from "./http/context.js";
 import { billingRoutes } from "./http/routes/billing-routes.js";
 import { controlsRoutes } from "./http/routes/controls-routes.js";
-import { operatorPlanRoutes } from "./http/routes/operator-routes.js";
+import { operatorRoutes } from "./http/routes/operator-routes.js";
 import { webhookRoutes } from "./http/routes/webhook-routes.js";
 import { createPartnerGateway } from "./integrations/partner/index.js";
 import { createStripeGateway } from "./integrations/stripe/index.js";
@@ -125,7 +125,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     },
     partnerPortalUrl: config.PARTNER_PORTAL_URL ?? `${partnerBase}/portal`,
   });
-  const { app, usageFastPath } = createApp(deps, [(d) => billingRoutes({ ...d, billing }), controlsRoutes, (d) => webhookRoutes({ ...d, stripe, billing }), (d) => operatorPlanRoutes({ ...d, billing })]);
+  const { app, usageFastPath } = createApp(deps, [(d) => billingRoutes({ ...d, billing }), controlsRoutes, (d) => webhookRoutes({ ...d, stripe, billing }), (d) => operatorRoutes({ ...d, billing })]);
   const scheduler = opts.scheduler === false ? null : startScheduler({ billing });
   const controlsWorker =
     opts.controlsWorker === false

@@ -17,7 +17,6 @@ import { pageHtml } from "./page-html.js";
 import { apiKeyRoutes } from "./routes/api-key-routes.js";
 import { groupRoutes } from "./routes/group-routes.js";
 import { handoffRoutes } from "./routes/handoff-routes.js";
-import { operatorRoutes } from "./routes/operator-routes.js";
 import { insightRoutes, usagePreviewRoutes } from "./routes/insight-routes.js";
 import { sessionRoutes } from "./routes/session-routes.js";
 import { usageRoutes } from "./routes/usage-routes.js";
@@ -106,7 +105,6 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
   app.route("/", sessionRoutes(deps));
   app.route("/", groupRoutes(deps));
   app.route("/", apiKeyRoutes(deps));
-  app.route("/", operatorRoutes(deps));
   app.route("/", handoffRoutes(deps));
   app.route("/", insightRoutes(deps));
   for (const routes of extraRoutes) app.route("/", routes(deps));

@@ -35,9 +35,11 @@ const deleted = { 204: { description: "Deleted (or was not there): replaying a d
 
 /**
  * The host platform's API: it owns organizations, groups, websites and people, and syncs them by
- * replaying its state. Every PUT is an upsert keyed by the platform's own id.
+ * replaying its state. Every PUT is an upsert keyed by the platform's own id. Also the reseller's
+ * controls of a partner plan (a Stripe customer changes theirs in the Stripe portal), which need
+ * the billing service: mounted by server.ts with the billing routes (`createApp`'s extra routes).
  */
-export function operatorRoutes(deps: AppDeps) {
+export function operatorRoutes(deps: AppDeps & { billing: BillingService }) {
   const app = createRouter();
   const db = deps.database.db;
   app.use("/api/operator/*", requireOperatorKey(deps));
@@ -171,17 +173,6 @@ export function operatorRoutes(deps: AppDeps) {
       return c.body(null, 204);
     },
   );
-  return app;
-}
-
-/**
- * The reseller's controls of a partner plan (a Stripe customer changes theirs in the Stripe portal).
- * Mounted with the billing routes: it needs the billing service, which `createApp` is built without.
- */
-export function operatorPlanRoutes(deps: AppDeps & { billing: BillingService }) {
-  const app = createRouter();
-  const db = deps.database.db;
-  app.use("/api/operator/*", requireOperatorKey(deps));
 
   app.openapi(
     createRoute({
