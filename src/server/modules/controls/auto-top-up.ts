@@ -82,6 +82,12 @@ export async function runAutoTopUps(deps: AutoTopUpDeps): Promise<number> {
   }
 }
 
+/**
+ * A top-up's idempotency key: its purchase's, its charge's (partner and Stripe) and every look-up's,
+ * so that a retry finds what an earlier attempt did.
+ */
+const topUpKeyOf = (intent: Pick<Intent, "id">) => `auto-top-up:${intent.id}`;
+
 const retryLater = ({ database }: AutoTopUpDeps, intent: Intent) =>
   database.query("update auto_top_ups set claimed_until = now() + make_interval(secs => $2::double precision / 1000) where id = $1", [intent.id, RETRY_AFTER_UNKNOWN_MS]);
 
@@ -111,7 +117,7 @@ async function claimTopUp({ database, config }: AutoTopUpDeps) {
        values ($1, 'one_time', $2, $3, $4, $5, $6, 'pending', $7)
        on conflict (group_id, idempotency_key) do update set idempotency_key = excluded.idempotency_key
        returning *`,
-      [intent.group_id, intent.packages, quote.credits, quote.total.amount, quote.total.currency, profile?.customer_type === "partner" ? "partner" : "stripe", `auto-top-up:${intent.id}`],
+      [intent.group_id, intent.packages, quote.credits, quote.total.amount, quote.total.currency, profile?.customer_type === "partner" ? "partner" : "stripe", topUpKeyOf(intent)],
     );
     const purchase = purchases[0]!;
     if (!intent.purchase_id) await q("update auto_top_ups set purchase_id = $2 where id = $1", [intent.id, purchase.id]);
@@ -122,7 +128,7 @@ async function claimTopUp({ database, config }: AutoTopUpDeps) {
 /** Step 2: the outside call, never under a database lock. */
 async function charge({ stripe, partner, config }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile, unitAmount: number): Promise<ChargeOutcome> {
   const description = describeAutoTopUp(purchase.quantity, config.CREDITS_PER_PACKAGE);
-  const idempotencyKey = `auto-top-up:${intent.id}`;
+  const idempotencyKey = topUpKeyOf(intent);
   if (profile.customer_type === "partner") {
     const result = await partner.charge({ accountId: profile.partner_account_id!, amount: purchase.amount, currency: purchase.currency, description, idempotencyKey });
     if (result.ok) return { kind: "paid", partnerCharge: result.charge };
@@ -185,7 +191,7 @@ async function settleWithoutCharging(deps: AutoTopUpDeps, intent: Intent, purcha
 /** The charge an earlier attempt made with the intent's key, read only: the partner's by its key, Stripe's paid invoice by its metadata. */
 async function findEarlierCharge({ stripe, partner }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile) {
   if (profile.customer_type === "partner") {
-    const partnerCharge = await partner.findChargeByIdempotencyKey(`auto-top-up:${intent.id}`);
+    const partnerCharge = await partner.findChargeByIdempotencyKey(topUpKeyOf(intent));
     return partnerCharge ? { partnerCharge } : null;
   }
   const invoices = await stripe.listPaidInvoices(profile.stripe_customer_id!);
@@ -202,7 +208,7 @@ async function voidOpenInvoices({ stripe }: AutoTopUpDeps, intent: Intent, purch
   const open = (await stripe.listOpenInvoices(profile.stripe_customer_id!)).filter((i) => i.metadata.autoTopUpId === intent.id);
   let paid = false;
   for (const invoice of open) {
-    const after = await stripe.voidInvoice({ invoiceId: invoice.id, idempotencyKey: `auto-top-up:${intent.id}:void:${invoice.id}` });
+    const after = await stripe.voidInvoice({ invoiceId: invoice.id, idempotencyKey: `${topUpKeyOf(intent)}:void:${invoice.id}` });
     if (after.paid && after.total === Number(purchase.amount)) paid = true;
   }
   return paid ? { partnerCharge: null } : null;
