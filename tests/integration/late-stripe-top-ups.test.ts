@@ -78,9 +78,9 @@ type G = Awaited<ReturnType<typeof lowPoolWithAutoTopUp>>;
 
 /**
  * What the first attempt's requests did at Stripe, landing there although their answers were lost:
- * the top-up's invoice, finalized, and paid when `pay`.
+ * the top-up's invoice with its item, then (up to `stage`) finalized and paid.
  */
-async function invoiceLandedAtStripe(g: G, t: { id: string; purchase_id: string | null; amount: number | null }, { pay }: { pay: boolean }) {
+async function invoiceLandedAtStripe(g: G, t: { id: string; purchase_id: string | null; amount: number | null }, { stage }: { stage: "draft" | "open" | "paid" }) {
   const metadata = { "metadata[groupId]": g.groupId, "metadata[purchaseId]": t.purchase_id!, "metadata[autoTopUpId]": t.id };
   const draft = await stripeApi<{ id: string }>("/v1/invoices", {
     customer: g.customer,
@@ -101,8 +101,8 @@ async function invoiceLandedAtStripe(g: G, t: { id: string; purchase_id: string 
     description: "One-time credits · 1 package (1,000 credits) · auto top-up",
   });
   expect(item.status).toBe(200);
-  expect((await stripeApi<StripeInvoice>(`/v1/invoices/${draft.json.id}/finalize`, {})).json.status).toBe("open");
-  if (pay) expect((await stripeApi<StripeInvoice>(`/v1/invoices/${draft.json.id}/pay`, {})).json.status).toBe("paid");
+  if (stage !== "draft") expect((await stripeApi<StripeInvoice>(`/v1/invoices/${draft.json.id}/finalize`, {})).json.status).toBe("open");
+  if (stage === "paid") expect((await stripeApi<StripeInvoice>(`/v1/invoices/${draft.json.id}/pay`, {})).json.status).toBe("paid");
   return draft.json.id;
 }
 
@@ -125,7 +125,7 @@ describe("a Stripe auto top-up whose outcome was unknown, retried after auto top
   it("the earlier try had paid its invoice: the retry only looks it up, grants it once and creates no invoice", async () => {
     const g = await lowPoolWithAutoTopUp();
     const t = await g.crossWhileStripeFails();
-    await invoiceLandedAtStripe(g, t, { pay: true });
+    await invoiceLandedAtStripe(g, t, { stage: "paid" });
     await eventually(async () => (await g.topUp())[0]?.status !== "pending", 20_000);
 
     expect(await g.topUp()).toMatchObject([{ status: "succeeded", attempts: 2, purchase_status: "completed" }]);
@@ -164,7 +164,7 @@ describe("a Stripe auto top-up whose outcome was unknown, retried after auto top
   it("the earlier try's invoice was created but never paid: closing the top-up voids it, so it can no longer be paid", async () => {
     const g = await lowPoolWithAutoTopUp();
     const t = await g.crossWhileStripeFails();
-    const invoiceId = await invoiceLandedAtStripe(g, t, { pay: false });
+    const invoiceId = await invoiceLandedAtStripe(g, t, { stage: "open" });
     await retriedLater(g);
 
     expect(await g.topUp()).toMatchObject([{ status: "failed", attempts: 2, purchase_status: "failed" }]);
@@ -182,10 +182,27 @@ describe("a Stripe auto top-up whose outcome was unknown, retried after auto top
     await expectLedgerConsistent(server.deps.database);
   });
 
+  it("the earlier try's invoice was created but never finalized: closing the top-up deletes the draft, so nobody can finalize and collect it", async () => {
+    const g = await lowPoolWithAutoTopUp();
+    const t = await g.crossWhileStripeFails();
+    const invoiceId = await invoiceLandedAtStripe(g, t, { stage: "draft" });
+    await retriedLater(g);
+
+    expect(await g.topUp()).toMatchObject([{ status: "failed", attempts: 2, purchase_status: "failed" }]);
+    expect((await stripeApi(`/v1/invoices/${invoiceId}`)).status).toBe(404);
+    expect((await stripeApi(`/v1/invoices/${invoiceId}/finalize`, {})).status).toBe(404);
+    const invoices = await g.invoicesAtStripe();
+    expect(topUpInvoices(invoices)).toHaveLength(0);
+    expect(paidTotal(invoices)).toBe(await grantedTotal(g));
+    expect(await g.poolAvailable()).toBe(400);
+    expect(await grantCount(server, g.groupId)).toBe(1);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("Stripe down when the top-up would close: it stays open until its invoice is voided", async () => {
     const g = await lowPoolWithAutoTopUp();
     const t = await g.crossWhileStripeFails();
-    const invoiceId = await invoiceLandedAtStripe(g, t, { pay: false });
+    const invoiceId = await invoiceLandedAtStripe(g, t, { stage: "open" });
     server.stripe.setFault("error");
     server.clock.set(Date.now() + 5 * 60_000);
     try {

@@ -16,7 +16,7 @@ import {
   type ProrationBehavior,
 } from "./billing-engine.js";
 import { invalidParam, resourceMissing, StripeApiError } from "./emulator-state.js";
-import { createInvoice, createInvoiceItem, finalizeInvoice, payInvoice, voidInvoice, withPayments } from "./invoicing-engine.js";
+import { createInvoice, createInvoiceItem, deleteInvoice, finalizeInvoice, payInvoice, voidInvoice, withPayments } from "./invoicing-engine.js";
 import { createPaymentIntent, createRefund, findCharge, findPaymentIntent } from "./payments-engine.js";
 import { createPortalSession, findSchedule, releaseScheduleById } from "./portal-engine.js";
 import { applyExpand } from "./expand.js";
@@ -133,6 +133,7 @@ export function createApiRoutes({ ctx, commit }: { ctx: BillingEngineContext; co
     answer(c, (params) => payInvoice(ctx, { id: c.req.param("id"), paymentMethodId: readString(params, "payment_method") ?? null })),
   );
   api.post("/invoices/:id/void", (c) => answer(c, () => voidInvoice(ctx, c.req.param("id"))));
+  api.delete("/invoices/:id", (c) => answer(c, () => deleteInvoice(ctx, c.req.param("id"))));
   api.get("/invoice_payments", (c) =>
     answer(c, (params) => {
       const invoiceId = requireString(params, "invoice");

@@ -220,6 +220,21 @@ export function voidInvoice(ctx: BillingEngineContext, id: string): Stripe.Invoi
 }
 
 /**
+ * DELETE /v1/invoices/:id: a draft is deleted for good, with its invoice items (`invoice.deleted`);
+ * as on Stripe, a finalized invoice cannot be deleted (400: void it instead).
+ */
+export function deleteInvoice(ctx: BillingEngineContext, id: string): Stripe.DeletedInvoice {
+  const invoice = invoiceOf(ctx, id, "id");
+  if (invoice.status !== "draft") {
+    throw new StripeApiError({ status: 400, message: `You can only delete draft invoices. This invoice is ${invoice.status ?? "draft"}.` });
+  }
+  ctx.state.invoices.splice(ctx.state.invoices.indexOf(invoice), 1);
+  for (const item of Object.values(ctx.state.invoiceItems)) if (item.invoice === id || (typeof item.invoice === "object" && item.invoice?.id === id)) delete ctx.state.invoiceItems[item.id];
+  ctx.emit({ type: "invoice.deleted", object: invoice });
+  return { id, object: "invoice", deleted: true };
+}
+
+/**
  * Charges an open invoice's amount to a card and records the attempt. Used by `pay` and by
  * subscription invoices. Returns the outcome; the invoice is paid (events sent) or left open
  * with `invoice.payment_failed`.

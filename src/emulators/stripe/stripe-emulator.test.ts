@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import Stripe from "stripe";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   BillingUnavailableError,
@@ -392,6 +393,30 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     expect(emulator.events().filter((event) => event.type === "payment_intent.succeeded")).toHaveLength(2);
     const invoices = await gateway.listPaidInvoices(customer.id);
     expect(invoices.map((paid) => paid.total.amount)).toEqual([2400, 3000]);
+  });
+
+  it("deletes a draft invoice with its items, refuses to delete a finalized one, and the gateway's void deletes drafts", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer } = await subscribed({ gateway, emulator });
+    const stripe = new Stripe("sk_test_emulator", { host: new URL(emulator.url).hostname, port: Number(new URL(emulator.url).port), protocol: "http" });
+    const draft = await stripe.invoices.create({ customer: customer.id, currency: "usd", pending_invoice_items_behavior: "exclude", auto_advance: false });
+    const item = await stripe.invoiceItems.create({ customer: customer.id, invoice: draft.id, currency: "usd", unit_amount_decimal: Stripe.Decimal.from(800), quantity: 1 });
+    expect(await stripe.invoices.del(draft.id)).toEqual({ id: draft.id, object: "invoice", deleted: true });
+    await expect(stripe.invoices.retrieve(draft.id)).rejects.toMatchObject({ statusCode: 404, code: "resource_missing" });
+    await expect(stripe.invoiceItems.retrieve(item.id)).rejects.toMatchObject({ statusCode: 404 });
+    expect(emulator.events().filter((event) => event.type === "invoice.deleted").map((event) => (event.data.object as { id: string }).id)).toEqual([draft.id]);
+
+    const toFinalize = await stripe.invoices.create({ customer: customer.id, currency: "usd", auto_advance: false });
+    await stripe.invoiceItems.create({ customer: customer.id, invoice: toFinalize.id, currency: "usd", unit_amount_decimal: Stripe.Decimal.from(800), quantity: 1 });
+    const open = await stripe.invoices.finalizeInvoice(toFinalize.id);
+    await expect(stripe.invoices.del(open.id)).rejects.toMatchObject({ statusCode: 400 });
+    expect((await stripe.invoices.retrieve(open.id)).status).toBe("open");
+
+    const other = await stripe.invoices.create({ customer: customer.id, currency: "usd", auto_advance: false });
+    expect((await gateway.listUnpaidInvoices(customer.id)).map((invoice) => invoice.id).sort()).toEqual([open.id, other.id].sort());
+    expect(await gateway.voidInvoice({ invoiceId: other.id, idempotencyKey: "void-draft" })).toMatchObject({ id: other.id, paid: false, voided: true });
+    expect(await gateway.voidInvoice({ invoiceId: open.id, idempotencyKey: "void-open" })).toMatchObject({ id: open.id, paid: false, voided: true });
+    expect(await gateway.listUnpaidInvoices(customer.id)).toEqual([]);
   });
 
   it("declines the saved card when told to: the invoice stays unpaid, invoice.payment_failed is sent, the next key pays", async () => {

@@ -619,6 +619,7 @@ export type EmulatedEventType =
   | "customer.subscription.deleted"
   | "customer.subscription.updated"
   | "invoice.created"
+  | "invoice.deleted"
   | "invoice.finalized"
   | "invoice.paid"
   | "invoice.payment_failed"

@@ -416,10 +416,18 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
 
     retrieveInvoice: (id: string) => call(async () => toInvoiceDetails(await stripe.invoices.retrieve(id))),
 
-    /** Voids an open invoice so that it can never be paid; one already paid or void is answered as it is. */
+    /**
+     * Voids an open invoice so that it can never be paid, and deletes a draft (Stripe cannot void
+     * one; deleted, nobody can finalize and collect it later); one already paid or void is answered
+     * as it is.
+     */
     voidInvoice: ({ invoiceId, idempotencyKey }: { invoiceId: string; idempotencyKey: string }) =>
       call(async () => {
         const invoice = await stripe.invoices.retrieve(invoiceId);
+        if (invoice.status === "draft") {
+          await stripe.invoices.del(invoiceId);
+          return { ...toInvoiceDetails(invoice), voided: true };
+        }
         if (invoice.status !== "open") return toInvoiceDetails(invoice);
         return toInvoiceDetails(await stripe.invoices.voidInvoice(invoiceId, {}, { idempotencyKey }));
       }),
@@ -427,8 +435,9 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
     /** Every paid invoice of the customer, newest first (follows pagination). */
     listPaidInvoices: (customerId: string) => call(async () => (await listInvoices(customerId, "paid")).map(toPaidInvoice)),
 
-    /** Every open invoice of the customer (finalized, neither paid nor void), newest first (follows pagination). */
-    listOpenInvoices: (customerId: string) => call(async () => (await listInvoices(customerId, "open")).map(toInvoiceDetails)),
+    /** Every invoice of the customer that is not paid or void yet (drafts and open ones), newest first (follows pagination). */
+    listUnpaidInvoices: (customerId: string) =>
+      call(async () => [...(await listInvoices(customerId, "draft")), ...(await listInvoices(customerId, "open"))].map(toInvoiceDetails)),
 
     /** Verifies the raw body against `Stripe-Signature`; throws WebhookSignatureError when it does not match. */
     constructEvent: (rawBody: string, signature: string | undefined): Stripe.Event => {

@@ -185,11 +185,11 @@ export interface StripePort {
   /** A customer portal session (cancel at period end, resume, lower from the next period); open its `url`. */
   createPortalSession(o: { customerId: string; returnUrl: string }): Promise<{ id: string; url: string }>;
   retrieveInvoice(id: string): Promise<InvoiceState>;
-  /** Voids an open invoice so that it can never be paid; one already paid or void is answered as it is (check `paid`). */
+  /** Voids an open invoice, deletes a draft, so that it can never be paid; one already paid or void is answered as it is (check `paid`). */
   voidInvoice(o: { invoiceId: string; idempotencyKey: string }): Promise<InvoiceState>;
   listPaidInvoices(customerId: string): Promise<PaidInvoice[]>;
-  /** The customer's open invoices (finalized, neither paid nor void), newest first: ones a customer could still pay. */
-  listOpenInvoices(customerId: string): Promise<InvoiceState[]>;
+  /** The customer's invoices neither paid nor void (drafts and open ones): ones a customer could still pay, or be made to. */
+  listUnpaidInvoices(customerId: string): Promise<InvoiceState[]>;
   constructEvent(rawBody: string, signature: string | undefined): StripeEventLike;
 }
 

@@ -171,7 +171,7 @@ async function settleWithoutCharging(deps: AutoTopUpDeps, intent: Intent, purcha
     let found: { partnerCharge: PartnerChargeInfo | null } | null;
     try {
       found = await findEarlierCharge(deps, intent, purchase, profile);
-      if (!found && settled && profile.customer_type === "standard") found = await voidOpenInvoices(deps, intent, purchase, profile);
+      if (!found && settled && profile.customer_type === "standard") found = await voidUnpaidInvoices(deps, intent, purchase, profile);
     } catch {
       await retryLater(deps, intent); // an outage: ask again
       return;
@@ -201,13 +201,14 @@ async function findEarlierCharge({ stripe, partner }: AutoTopUpDeps, intent: Int
 
 /**
  * The Stripe invoices an earlier attempt created but never paid (its answer lost between create and
- * pay), voided: left open, the customer could still pay one on its hosted page, and no purchase
- * would know its id to read it back. One paid meanwhile cannot be voided: it is the charge, found.
+ * pay), voided (a draft deleted): left open, the customer could still pay one on its hosted page,
+ * and no purchase would know its id to read it back. One paid meanwhile cannot be voided: it is the
+ * charge, found.
  */
-async function voidOpenInvoices({ stripe }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile) {
-  const open = (await stripe.listOpenInvoices(profile.stripe_customer_id!)).filter((i) => i.metadata.autoTopUpId === intent.id);
+async function voidUnpaidInvoices({ stripe }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile) {
+  const unpaid = (await stripe.listUnpaidInvoices(profile.stripe_customer_id!)).filter((i) => i.metadata.autoTopUpId === intent.id);
   let paid = false;
-  for (const invoice of open) {
+  for (const invoice of unpaid) {
     const after = await stripe.voidInvoice({ invoiceId: invoice.id, idempotencyKey: `${topUpKeyOf(intent)}:void:${invoice.id}` });
     if (after.paid && after.total === Number(purchase.amount)) paid = true;
   }
