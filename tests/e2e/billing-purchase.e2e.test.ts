@@ -26,6 +26,16 @@ describe("enabling billing and buying credits", () => {
     await shows(page.getByRole("heading", { name: "Marketing Sites", level: 2 }));
     expect(await page.getByRole("heading", { name: "Billing history" }).count()).toBe(0);
     await screenshots(page, "billing-empty");
+
+    // No paid invoices: the history stays hidden also with a month in the address (a shared link).
+    const filtered = new URL(page.url());
+    filtered.search = "?month=2026-05";
+    const invoices = page.waitForResponse((res) => res.url().includes("/billing/invoices?month=2026-05"));
+    await page.goto(filtered.href);
+    expect((await invoices).status()).toBe(200);
+    await shows(page.getByText("No credits purchased for this group yet."));
+    await page.waitForTimeout(300); // the answer is rendered
+    expect(await page.getByRole("heading", { name: "Billing history" }).count()).toBe(0);
   });
 
   it("buys one-time credits through Stripe Checkout and confirms the payment on return", async () => {

@@ -40,7 +40,7 @@ function InvoiceLink({ invoice, className }: { invoice: Invoice; className?: str
 
 /**
  * Paid invoices of the group, newest first. Renders nothing while the first page loads, when the
- * group has no invoices at all, or when the billing service is unavailable.
+ * group has no paid invoices at all (whatever month the address names), or when the billing service is unavailable.
  */
 export function BillingHistory({ groupId }: { groupId: string }) {
   const [month, setMonth] = useMonthParam();
@@ -49,7 +49,8 @@ export function BillingHistory({ groupId }: { groupId: string }) {
   const data = invoicesQuery.data;
 
   if (invoicesQuery.isError || !data) return null;
-  if (month === null && data.invoices.length === 0) return null;
+  // `months` names every month with a paid invoice, whatever the filter: none at all hides the section, also with `?month=`.
+  if (data.months.length === 0) return null;
 
   const invoices = [...data.invoices].sort((a, b) => Date.parse(b.paidAt) - Date.parse(a.paidAt));
   const months = [...new Set(month ? [...data.months, month] : data.months)].sort().reverse();
