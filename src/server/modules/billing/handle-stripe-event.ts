@@ -219,7 +219,9 @@ export async function applyPaidTopUpInvoice(deps: BillingDeps, purchaseId: strin
     // Only a declined one: a top-up still pending is the auto top-up loop's, which charges the same
     // invoice again by its key and completes the purchase and its top-up row together.
     if (p.status !== "failed") return;
-    if (!isPurchaseInvoice(invoice, p, profile)) {
+    // A declined top-up names its own invoice: only that one is its payment. Another naming the purchase
+    // in its metadata (a copy made in the dashboard) grants nothing, or paying both bills twice for one grant.
+    if ((p.stripe_invoice_id && p.stripe_invoice_id !== invoice.id) || !isPurchaseInvoice(invoice, p, profile)) {
       deps.logger.error({ purchaseId, invoiceId: invoice.id }, "top-up invoice does not match its purchase; nothing granted");
       return;
     }
