@@ -36,6 +36,16 @@ export async function lockGroupBilling(query: Query, groupId: string) {
   return rows[0] ?? null;
 }
 
+/**
+ * Whether the group was deleted. Read under the group's billing lock, which a delete takes (after the
+ * group's row) before its checks: a change let in before the delete committed finds it here, once the
+ * delete is done, instead of charging for a group no one can use any more.
+ */
+export async function isGroupDeleted(query: Query, groupId: string) {
+  const { rows } = await query<{ deleted: boolean }>("select deleted_at is not null as deleted from groups where id = $1", [groupId]);
+  return rows[0]?.deleted ?? true;
+}
+
 export async function findPurchase(query: Query, id: string) {
   const { rows } = await query<PurchaseRow>("select * from purchases where id = $1", [id]);
   return rows[0] ?? null;

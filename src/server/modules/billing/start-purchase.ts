@@ -1,7 +1,7 @@
 import type { PurchaseBody, PurchaseResponse } from "../../../contracts/billing.js";
-import { AppError } from "../../errors.js";
+import { AppError, notFound } from "../../errors.js";
 import { pricingOf, type BillingDeps, type GroupRef } from "./billing-deps.js";
-import { findPlan, findPurchaseByKey, insertPurchase, lockGroupBilling, type PurchaseRow } from "./billing-repo.js";
+import { findPlan, findPurchaseByKey, insertPurchase, isGroupDeleted, lockGroupBilling, type PurchaseRow } from "./billing-repo.js";
 import { chargePartner } from "./charge-partner.js";
 import { startCheckout } from "./start-checkout.js";
 import { pastDueConflict, priceChange, raiseRefusal, renewingConflict } from "./preview-purchase.js";
@@ -22,6 +22,8 @@ export async function startPurchase(deps: BillingDeps, group: GroupRef, body: Pu
   const intent = await deps.database.transaction(async (q) => {
     const profile = await lockGroupBilling(q, group.id);
     if (!profile) throw new AppError("billing_not_enabled", "Billing is not enabled for this group.");
+    // The request was let in while the group was there; a delete may have committed since.
+    if (await isGroupDeleted(q, group.id)) throw notFound("Group");
     const existing = await findPurchaseByKey(q, group.id, key);
     if (existing) {
       if (existing.type !== body.type || existing.quantity !== body.quantity) {
