@@ -71,6 +71,10 @@ export async function runAutoTopUps(deps: AutoTopUpDeps): Promise<number> {
       await applyFailure(deps, intent, purchase, "Billing is not enabled for this group.");
       continue;
     }
+    if (claimed.groupDeleted) {
+      await applyFailure(deps, intent, purchase, "The group was deleted; nothing was charged.");
+      continue;
+    }
     if (claimed.settingsChanged) {
       await settleWithoutCharging(deps, intent, purchase, profile);
       continue;
@@ -104,6 +108,10 @@ async function claimTopUp({ database, config }: AutoTopUpDeps) {
     );
     const intent = rows[0];
     if (!intent) return null;
+    // A share lock on the group's row, which a delete locks first: a delete under way commits before
+    // this reads it (and then nothing is charged), or waits for this claim's purchase and is refused.
+    const { rows: group } = await q<{ deleted: boolean }>("select deleted_at is not null as deleted from groups where id = $1 for share", [intent.group_id]);
+    const groupDeleted = group[0]?.deleted ?? true;
     const { rows: controls } = await q<{ enabled: boolean; packages: number | null }>(
       "select auto_top_up_enabled as enabled, auto_top_up_packages as packages from group_controls where group_id = $1",
       [intent.group_id],
@@ -121,7 +129,7 @@ async function claimTopUp({ database, config }: AutoTopUpDeps) {
     );
     const purchase = purchases[0]!;
     if (!intent.purchase_id) await q("update auto_top_ups set purchase_id = $2 where id = $1", [intent.id, purchase.id]);
-    return { intent, purchase, profile, unitAmount: quote.unitAmount, settingsChanged };
+    return { intent, purchase, profile, unitAmount: quote.unitAmount, settingsChanged, groupDeleted };
   });
 }
 

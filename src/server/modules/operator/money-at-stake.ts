@@ -1,6 +1,6 @@
 import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
-import { billingProfiles, creditGrants, plans, purchases } from "../../db/schema.js";
+import { autoTopUps, billingProfiles, creditGrants, plans, purchases } from "../../db/schema.js";
 import { liveGrantSql } from "../ledger/index.js";
 
 /** Credits still spendable, by the ledger's one rule (read only: the ledger module alone writes grants). */
@@ -45,6 +45,13 @@ export async function findGroupMoneyAtStake({ db, groupIds }: { db: DbOrTx; grou
     .where(and(inArray(purchases.groupId, groupIds), eq(purchases.status, "pending")))
     .limit(1);
   if (pending) return "A purchase is waiting for its payment. Delete once it has settled.";
+  // Started by the pool's last change and not yet claimed (its purchase is made when it is claimed).
+  const [topUp] = await db
+    .select({ id: autoTopUps.id })
+    .from(autoTopUps)
+    .where(and(inArray(autoTopUps.groupId, groupIds), eq(autoTopUps.status, "pending")))
+    .limit(1);
+  if (topUp) return "An auto top-up is being bought. Delete once it has settled.";
   return null;
 }
 
