@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
 import { autoTopUps, billingProfiles, creditGrants, plans, purchases } from "../../db/schema.js";
 import { liveGrantSql } from "../ledger/index.js";
@@ -35,7 +35,15 @@ export async function findGroupMoneyAtStake({ db, groupIds }: { db: DbOrTx; grou
   const [plan] = await db
     .select({ id: plans.id })
     .from(plans)
-    .where(and(inArray(plans.groupId, groupIds), inArray(plans.status, ["active", "past_due"]), eq(plans.cancelAtPeriodEnd, false)))
+    // A plan cancelling at its period end is the customer's until then: resumed (the Stripe portal, the
+    // reseller), it renews and bills again, for a group that would be gone.
+    .where(
+      and(
+        inArray(plans.groupId, groupIds),
+        inArray(plans.status, ["active", "past_due"]),
+        or(eq(plans.cancelAtPeriodEnd, false), gt(plans.currentPeriodEnd, sql`now()`)),
+      ),
+    )
     .limit(1);
   if (plan) return "A monthly plan is still active. Cancel it first; delete once its period has ended and no credits are left.";
   if (credits && credits.left > 0) return `${credits.left} credits are left in the pool. Delete once they are spent or have expired.`;
