@@ -17,7 +17,7 @@ export type PurchaseOutcome = { httpStatus: 200 | 202; body: PurchaseResponse };
  * same purchase and its outside calls; it never makes a second, different request.
  */
 export async function startPurchase(deps: BillingDeps, group: GroupRef, body: PurchaseBody, idempotencyKey: string | undefined): Promise<PurchaseOutcome> {
-  const key = idempotencyKey ?? crypto.randomUUID();
+  const key = storedKeyOf(idempotencyKey ?? crypto.randomUUID());
   const pricing = pricingOf(deps.config);
   const intent = await deps.database.transaction(async (q) => {
     const profile = await lockGroupBilling(q, group.id);
@@ -56,6 +56,15 @@ export async function startPurchase(deps: BillingDeps, group: GroupRef, body: Pu
   if (!intent.purchase) throw await pastDueConflict(deps, intent.profile.partner_account_id, intent.plan?.stripe_subscription_id ?? null);
   return resumePurchase(deps, group, intent.profile, intent.purchase);
 }
+
+/**
+ * The key a client's purchase is stored under. An auto top-up's purchase is told apart by its key's
+ * prefix (`auto-top-up:`, controls/auto-top-up.ts): the settling loop leaves it to its own loop and
+ * looks its charge up under that key. A client's key shaped like one is stored under `client:`, as is
+ * one already starting with it (so two different keys never share a purchase); a late answer to its
+ * purchase was otherwise never settled by the loop, billed and not granted.
+ */
+const storedKeyOf = (key: string) => (key.startsWith("auto-top-up:") || key.startsWith("client:") ? `client:${key}` : key);
 
 /** Take a recorded purchase as far as it goes now (first attempt, or a retry with the same key). */
 async function resumePurchase(deps: BillingDeps, group: GroupRef, profile: { stripe_customer_id: string | null; partner_account_id: string | null }, p: PurchaseRow): Promise<PurchaseOutcome> {
