@@ -124,5 +124,8 @@ export async function grantPurchase(deps: BillingDeps, q: Query, p: PurchaseRow,
     );
     return;
   }
-  await upsertPlan(q, { groupId: p.group_id, provider, subscriptionId: null, quantity: p.quantity, status: "active", periodStart: start, periodEnd: end, cancelAtPeriodEnd: false });
+  // A raise paid once its plan had ended (a partner charge that turned up late; Stripe refunds instead)
+  // bought added packages, not a plan: its month is granted, and the plan it makes ends with that month
+  // instead of renewing and charging every month for a plan no one bought.
+  await upsertPlan(q, { groupId: p.group_id, provider, subscriptionId: null, quantity: p.quantity, status: "active", periodStart: start, periodEnd: end, cancelAtPeriodEnd: p.raises_plan });
 }
