@@ -152,13 +152,18 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: Subsc
     deps.logger.warn({ invoiceId, subscriptionId: sub.id }, "renewal invoice of a subscription that is not ours; ignored");
     return;
   }
-  await deps.database.transaction(async (q) => {
+  const sourceKey = `stripe-period:${sub.id}:${invoice.periodStart.toISOString()}`;
+  const refund = await deps.database.transaction(async (q) => {
     await lockGroupBilling(q, groupId);
     const plan = await findPlan(q, groupId, true);
     if (plan?.status === "canceled") {
       // Its subscription.deleted came first: as in the usual order (paid, then deleted), the plan stays ended and its credits with it.
       deps.logger.warn({ invoiceId, subscriptionId: sub.id }, "renewal paid for a plan that has ended; nothing granted");
-      return;
+      // Paid only after the subscription had ended (a declined renewal's open invoice, paid on its hosted page
+      // once dunning ended the plan): it bought nothing, so it is refunded, as a raise paid too late is.
+      const paidAfterEnd = !!invoice.paidAt && !!sub.canceledAt && invoice.paidAt.getTime() > sub.canceledAt.getTime();
+      const { rows: granted } = await q("select 1 from credit_grants where source_key = $1", [sourceKey]);
+      return paidAfterEnd && granted.length === 0;
     }
     if (plan && plan.current_period_start.getTime() <= invoice.periodStart.getTime()) {
       await q(
@@ -174,10 +179,15 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: Subsc
       periodEnd: invoice.periodEnd,
       packages: quantity,
       credits: quantity * deps.config.CREDITS_PER_PACKAGE,
-      sourceKey: `stripe-period:${sub.id}:${invoice.periodStart.toISOString()}`,
+      sourceKey,
       now: deps.clock(),
     });
+    return false;
   });
+  if (refund) {
+    const refunded = await deps.stripe.refundInvoice({ invoiceId, metadata: { reason: "renewal paid after its plan ended" }, idempotencyKey: `renewal-refund:${invoiceId}` });
+    deps.logger.warn({ groupId, invoiceId, refunded: refunded.amount }, "renewal paid after its plan ended refunded");
+  }
 }
 
 /** An invoice outside a subscription: a plan raise's charge settles its purchase. */

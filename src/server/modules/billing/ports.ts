@@ -55,6 +55,8 @@ export interface SubscriptionState {
   scheduledQuantity: number | null;
   /** The newest invoice (a renewal's, paid or not): a past-due plan's unpaid invoice. */
   latestInvoiceId: string | null;
+  /** When it ended (null while it has not). */
+  canceledAt?: Date | null;
   metadata: Record<string, string>;
 }
 
@@ -79,6 +81,8 @@ export interface InvoiceState {
   periodStart: Date;
   periodEnd: Date;
   paid: boolean;
+  /** When it was paid (null while unpaid). */
+  paidAt?: Date | null;
   /** Voided: it can never be paid. */
   voided: boolean;
   total: number;

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signWebhookPayload } from "../../src/emulators/stripe/index.js";
+import { buyThroughCheckout } from "../support/billing.js";
+import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { expectLedgerConsistent } from "../support/invariant.js";
+import { eventually, startTestServer, WEBHOOK_SECRET, type TestServer } from "../support/server.js";
+
+// A declined Stripe renewal leaves its invoice open; dunning (or the customer) then ends the
+// subscription, and the plan grants nothing more (credits.md). The open invoice can still be paid on
+// its hosted page: that payment bought nothing, so it is refunded, once, as a raise paid too late is.
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.close());
+const q = <T,>(sql: string, params: unknown[]) => server.deps.database.query<T>(sql, params);
+const stripe = <T,>(path: string, method = "GET") => fetch(`${server.stripe.url}${path}`, { method, headers: { authorization: "Bearer sk_test_x" } }).then((r) => r.json() as Promise<T>);
+const planStatus = async (groupId: string) => (await q<{ s: string }>("select status as s from plans where group_id = $1", [groupId])).rows[0]!.s;
+describe("a declined renewal whose subscription ended", () => {
+  it("is refunded when its invoice is paid after the end, once however often the event comes, and grants nothing", async () => {
+    const f = await createOrgFixture(server.db, {});
+    const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
+    const groupId = f.groupA.id;
+    expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
+    await buyThroughCheckout(server, admin, groupId, "monthly", 2);
+    const { s: sub, c: customer } = (
+      await q<{ s: string; c: string }>("select p.stripe_subscription_id as s, b.stripe_customer_id as c from plans p join billing_profiles b using (group_id) where p.group_id = $1", [groupId])
+    ).rows[0]!;
+    await server.stripe.declineNextCharges(customer, 1);
+    await server.stripe.advanceSubscription(sub);
+    await eventually(async () => (await planStatus(groupId)) === "past_due");
+    await stripe(`/v1/subscriptions/${sub}`, "DELETE");
+    await eventually(async () => (await planStatus(groupId)) === "canceled");
+    const grantsBefore = (await q<{ n: number }>("select count(*)::int as n from credit_grants where group_id = $1", [groupId])).rows[0]!.n;
+
+    const open = (await stripe<{ data: { id: string }[] }>(`/v1/invoices?customer=${customer}&status=open`)).data;
+    expect(open).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 1100)); // paid a moment after the end (Stripe's times are in seconds)
+    const from = server.stripe.events().length;
+    expect((await stripe<{ status: string }>(`/v1/invoices/${open[0]!.id}/pay`, "POST")).status).toBe("paid");
+    const refunds = () => server.stripe.events().slice(from).filter((e) => e.type === "refund.created");
+    await eventually(() => Promise.resolve(refunds().length === 1));
+
+    // The paid event again (Stripe retries, or a replay): the same refund, nothing more.
+    const paid = server.stripe.events().slice(from).find((e) => e.type === "invoice.paid")!;
+    const replay = { ...paid, id: `${paid.id}_replay` };
+    const payload = JSON.stringify(replay);
+    const r = await fetch(`${server.url}/api/webhooks/stripe`, {
+      method: "POST",
+      body: payload,
+      headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) },
+    });
+    expect(r.status).toBe(200);
+    expect(refunds(), "a renewal paid after its plan ended was billed and neither granted nor refunded").toHaveLength(1);
+    expect((refunds()[0]!.data.object as { amount: number }).amount).toBe(1600);
+    expect((await q<{ n: number }>("select count(*)::int as n from credit_grants where group_id = $1", [groupId])).rows[0]!.n).toBe(grantsBefore);
+    expect(await planStatus(groupId)).toBe("canceled");
+    await expectLedgerConsistent(server.deps.database);
+  });
+});
