@@ -58,3 +58,43 @@ describe("a declined renewal whose subscription ended", () => {
     await expectLedgerConsistent(server.deps.database);
   });
 });
+
+describe("a declined renewal paid only after its period ended", () => {
+  it("is refunded, since its period's credits can no longer be spent; the later period's renewal is granted as usual", async () => {
+    const f = await createOrgFixture(server.db, {});
+    const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
+    const groupId = f.groupA.id;
+    expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
+    await buyThroughCheckout(server, admin, groupId, "monthly", 2);
+    const { s: sub, c: customer } = (
+      await q<{ s: string; c: string }>("select p.stripe_subscription_id as s, b.stripe_customer_id as c from plans p join billing_profiles b using (group_id) where p.group_id = $1", [groupId])
+    ).rows[0]!;
+    await server.stripe.declineNextCharges(customer, 1);
+    await server.stripe.advanceSubscription(sub);
+    await eventually(async () => (await planStatus(groupId)) === "past_due");
+    const declined = (await stripe<{ data: { id: string }[] }>(`/v1/invoices?customer=${customer}&status=open`)).data;
+    expect(declined).toHaveLength(1);
+    // The next period comes (Stripe leaves the subscription past due and renews it; this renewal is paid).
+    await server.stripe.advanceSubscription(sub);
+    await eventually(async () => (await planStatus(groupId)) === "active");
+    const grantsBefore = (await q<{ n: number }>("select count(*)::int as n from credit_grants where group_id = $1", [groupId])).rows[0]!.n;
+
+    // Our clock where Stripe's test clock is: the declined renewal's period is over, the next one current.
+    const { e: currentEnd } = (await q<{ e: Date }>("select current_period_end as e from plans where group_id = $1", [groupId])).rows[0]!;
+    server.clock.set(new Date(currentEnd.getTime() - 86400_000));
+    const from = server.stripe.events().length;
+    try {
+      expect((await stripe<{ status: string }>(`/v1/invoices/${declined[0]!.id}/pay`, "POST")).status).toBe("paid");
+      await eventually(() => Promise.resolve(refunds().length === 1), 5000).catch(() => undefined);
+    } finally {
+      server.clock.reset();
+    }
+    function refunds() {
+      return server.stripe.events().slice(from).filter((e) => e.type === "refund.created");
+    }
+    expect(refunds(), "a renewal paid after its period ended was billed and neither granted nor refunded").toHaveLength(1);
+    expect((await q<{ n: number }>("select count(*)::int as n from credit_grants where group_id = $1", [groupId])).rows[0]!.n).toBe(grantsBefore);
+    expect(await planStatus(groupId)).toBe("active");
+    await expectLedgerConsistent(server.deps.database);
+  });
+});

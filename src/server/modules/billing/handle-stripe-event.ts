@@ -173,7 +173,7 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: Subsc
       );
     }
     const quantity = invoice.quantity ?? sub.quantity;
-    await grantMonthlyPeriod(q, {
+    const grant = await grantMonthlyPeriod(q, {
       groupId,
       periodStart: invoice.periodStart,
       periodEnd: invoice.periodEnd,
@@ -182,11 +182,15 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: Subsc
       sourceKey,
       now: deps.clock(),
     });
-    return false;
+    if (grant) return false;
+    // Its period was over when it was paid (a past-due renewal paid after later periods came): nothing to
+    // spend it on, so, unless it was granted in its time (a replay), it is refunded too.
+    const { rows: granted } = await q("select 1 from credit_grants where source_key = $1", [sourceKey]);
+    return granted.length === 0;
   });
   if (refund) {
     const refunded = await deps.stripe.refundInvoice({ invoiceId, metadata: { reason: "renewal paid after its plan ended" }, idempotencyKey: `renewal-refund:${invoiceId}` });
-    deps.logger.warn({ groupId, invoiceId, refunded: refunded.amount }, "renewal paid after its plan ended refunded");
+    deps.logger.warn({ groupId, invoiceId, refunded: refunded.amount }, "renewal paid after its plan or its period ended refunded");
   }
 }
 
