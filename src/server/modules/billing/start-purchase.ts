@@ -60,11 +60,13 @@ export async function startPurchase(deps: BillingDeps, group: GroupRef, body: Pu
 /**
  * The key a client's purchase is stored under. An auto top-up's purchase is told apart by its key's
  * prefix (`auto-top-up:`, controls/auto-top-up.ts): the settling loop leaves it to its own loop and
- * looks its charge up under that key. A client's key shaped like one is stored under `client:`, as is
- * one already starting with it (so two different keys never share a purchase); a late answer to its
- * purchase was otherwise never settled by the loop, billed and not granted.
+ * looks its charge up under that key. A client's key shaped like one is stored under `client:`; a
+ * late answer to its purchase was otherwise never settled by the loop, billed and not granted. Every
+ * other key is stored as it is, so a retry of a purchase made before this rule still finds it. (A
+ * client sending both `auto-top-up:x` and `client:auto-top-up:x` gets the first purchase answered
+ * for the second: nothing billed that is not granted.)
  */
-const storedKeyOf = (key: string) => (key.startsWith("auto-top-up:") || key.startsWith("client:") ? `client:${key}` : key);
+const storedKeyOf = (key: string) => (key.startsWith("auto-top-up:") ? `client:${key}` : key);
 
 /** Take a recorded purchase as far as it goes now (first attempt, or a retry with the same key). */
 async function resumePurchase(deps: BillingDeps, group: GroupRef, profile: { stripe_customer_id: string | null; partner_account_id: string | null }, p: PurchaseRow): Promise<PurchaseOutcome> {
