@@ -1,6 +1,6 @@
 import { endMonthlyCredits, grantMonthlyPeriod } from "../ledger/index.js";
 import type { BillingDeps } from "./billing-deps.js";
-import { findPlan, grantOneTimePurchase, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, upsertPlan, type PlanRow, type PurchaseRow } from "./billing-repo.js";
+import { findPlan, grantOneTimePurchase, isGroupDeleted, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, upsertPlan, type PlanRow, type PurchaseRow } from "./billing-repo.js";
 import { grantPurchase } from "./charge-partner.js";
 import type { CheckoutSessionState, InvoiceState, StripeEventLike, SubscriptionState } from "./ports.js";
 import { applyRaiseInvoice, isPurchaseInvoice, refundRaise, syncPlanQuantity } from "./raise-plan.js";
@@ -220,29 +220,44 @@ async function onOneOffInvoice(deps: BillingDeps, invoice: InvoiceState) {
   if (status === "refund") await refundRaise(deps, p, invoice.id);
 }
 
+/** Why a declined top-up's invoice paid after its group was deleted granted nothing. */
+export const TOP_UP_REFUNDED = "The group was deleted before this payment arrived, so nothing was added; the payment was refunded.";
+
 /**
  * An auto top-up's invoice paid after its charge was declined (the customer paid it on its hosted
  * page, or Stripe's retry went through): the purchase's own payment, so its credits are granted,
  * once. Auto top-up stays off, with the reason it was turned off, until an admin turns it on again.
+ * Paid after the group was deleted (a declined top-up does not hold a delete back), it buys nothing
+ * anyone can use: it is refunded, under one key for every replay, and marked so once refunded.
  */
 export async function applyPaidTopUpInvoice(deps: BillingDeps, purchaseId: string, invoice: InvoiceState) {
-  await deps.database.transaction(async (q) => {
+  const refund = await deps.database.transaction(async (q) => {
     const { rows } = await q<{ group_id: string }>("select group_id from purchases where id = $1", [purchaseId]);
     const profile = await lockGroupBilling(q, rows[0]!.group_id);
     const p = (await lockPurchase(q, purchaseId))!;
     // Only a declined one: a top-up still pending is the auto top-up loop's, which charges the same
     // invoice again by its key and completes the purchase and its top-up row together.
-    if (p.status !== "failed") return;
+    if (p.status !== "failed") return false;
     // A declined top-up names its own invoice: only that one is its payment. Another naming the purchase
     // in its metadata (a copy made in the dashboard) grants nothing, or paying both bills twice for one grant.
     if ((p.stripe_invoice_id && p.stripe_invoice_id !== invoice.id) || !isPurchaseInvoice(invoice, p, profile)) {
       deps.logger.error({ purchaseId, invoiceId: invoice.id }, "top-up invoice does not match its purchase; nothing granted");
-      return;
+      return false;
     }
+    if (await isGroupDeleted(q, p.group_id)) return p.failure_reason !== TOP_UP_REFUNDED;
     await setPurchaseRefs(q, p.id, { stripeInvoiceId: invoice.id });
     await grantOneTimePurchase(q, p);
     await markPurchase(q, p.id, "completed");
+    return false;
   });
+  if (!refund) return;
+  const refunded = await deps.stripe.refundInvoice({
+    invoiceId: invoice.id,
+    metadata: { reason: "group deleted before the top-up was paid", purchaseId },
+    idempotencyKey: `top-up-refund:${purchaseId}`,
+  });
+  await deps.database.query("update purchases set failure_reason = $2 where id = $1 and status = 'failed'", [purchaseId, TOP_UP_REFUNDED]);
+  deps.logger.warn({ purchaseId, invoiceId: invoice.id, refunded: refunded.amount }, "top-up paid after its group was deleted refunded");
 }
 
 /** A subscription as Stripe has it now; null once Stripe no longer has it. */
