@@ -3,7 +3,7 @@ import { grantCount, settleAt } from "../support/billing.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { eventually, PARTNER_KEY, startTestServer, type TestServer } from "../support/server.js";
+import { eventually, OPERATOR_KEY, PARTNER_KEY, startTestServer, type TestServer } from "../support/server.js";
 
 // Partner charges whose outcome was unknown: what the partner ends up charging is what the group is
 // granted, however late the partner commits the charge, and whatever the admin changed meanwhile.
@@ -123,6 +123,32 @@ describe("a partner purchase failed because the partner had no charge for it", (
     expect(await purchaseStatus(g, id)).toBe("failed");
     expect(await grantCount(server, g.groupId)).toBe(0);
     expect(await invoiceCount(g)).toBe(0);
+  });
+});
+
+describe("deleting a group while a partner charge may still arrive", () => {
+  it("is refused while its failed purchase is still looked up, and allowed once the 30 days are over", async () => {
+    const f = await createOrgFixture(server.db, { partnerManaged: true, websites: 0 });
+    const g: G = { f, admin: await server.client().login(f.orgAdmin, TEST_PASSWORD), groupId: f.groupA.id };
+    expect((await g.admin.post(`/api/groups/${g.groupId}/billing/enable`)).status).toBe(200);
+    const org = `org_${g.groupId.slice(0, 8)}`;
+    const grp = `grp_${g.groupId.slice(0, 8)}`;
+    await q("update organizations set external_id = $2 where id = $1", [f.org.id, org]);
+    await q("update groups set external_id = $2 where id = $1", [g.groupId, grp]);
+    const id = await buyUnanswered(g);
+    const p = await purchaseOf(id);
+    await settleAt(server, after(p.created_at, 61_000));
+    expect(await purchaseStatus(g, id)).toBe("failed");
+
+    // A slow partner may still commit the charge: deleted now, the customer would be billed for a group that is gone.
+    const op = server.client({ authorization: `Bearer ${OPERATOR_KEY}` });
+    const refused = await op.delete(`/api/operator/orgs/${org}/groups/${grp}`);
+    expect([refused.status, refused.json.error.code]).toEqual([409, "conflict"]);
+    expect(refused.json.error.message).toMatch(/partner charge of an earlier purchase may still arrive/);
+
+    // 30 days on it is no longer looked up, and nothing holds the delete back.
+    await q("update purchases set created_at = now() - interval '31 days' where id = $1", [id]);
+    expect((await op.delete(`/api/operator/orgs/${org}/groups/${grp}`)).status).toBe(204);
   });
 });
 

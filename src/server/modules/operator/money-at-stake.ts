@@ -1,6 +1,7 @@
 import { and, eq, gt, inArray, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
 import { autoTopUps, billingProfiles, creditGrants, plans, purchases } from "../../db/schema.js";
+import { READ_BACK_FOR_MS } from "../billing/settle-purchases.js";
 import { liveGrantSql } from "../ledger/index.js";
 
 /** Credits still spendable, by the ledger's one rule (read only: the ledger module alone writes grants). */
@@ -53,6 +54,21 @@ export async function findGroupMoneyAtStake({ db, groupIds }: { db: DbOrTx; grou
     .where(and(inArray(purchases.groupId, groupIds), eq(purchases.status, "pending")))
     .limit(1);
   if (pending) return "A purchase is waiting for its payment. Delete once it has settled.";
+  // A partner purchase failed because no charge was found is read back for READ_BACK_FOR_MS: a slow
+  // partner may still commit its charge, which would bill the customer for a group that is gone.
+  const [unfound] = await db
+    .select({ id: purchases.id })
+    .from(purchases)
+    .where(
+      and(
+        inArray(purchases.groupId, groupIds),
+        eq(purchases.status, "failed"),
+        eq(purchases.chargeNotFound, true),
+        gt(purchases.createdAt, sql`now() - make_interval(secs => ${READ_BACK_FOR_MS / 1000})`),
+      ),
+    )
+    .limit(1);
+  if (unfound) return "A partner charge of an earlier purchase may still arrive. Delete once it has been found or 30 days after the purchase.";
   // Started by the pool's last change and not yet claimed (its purchase is made when it is claimed).
   const [topUp] = await db
     .select({ id: autoTopUps.id })
