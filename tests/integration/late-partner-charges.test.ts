@@ -105,6 +105,35 @@ describe("a partner purchase failed because the partner had no charge for it", (
     expect(await grantCount(server, g.groupId)).toBe(0);
   });
 
+  it("a plan purchase charged late, after the admin bought another plan, grants its month without raising that plan", async () => {
+    const g = await partnerGroup();
+    server.partner.setFault("hang");
+    let id: string;
+    try {
+      const r = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 2 });
+      expect([r.status, r.json.status]).toEqual([202, "pending"]);
+      id = r.json.purchaseId as string;
+    } finally {
+      server.partner.setFault("none");
+    }
+    const p = await purchaseOf(id);
+    await settleAt(server, after(p.created_at, 61_000));
+    expect(await purchaseStatus(g, id)).toBe("failed");
+    // Told it failed, the admin buys a plan of 3 packages.
+    const bought = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 3 });
+    expect([bought.status, bought.json.status]).toEqual([200, "completed"]);
+
+    // The first request commits at the partner after all: 2 packages billed once, for one month.
+    await commitAtPartner(g, `purchase:${id}`, p);
+    await settleAt(server, after(p.created_at, 62_000));
+    expect(await purchaseStatus(g, id)).toBe("completed");
+    const plan = (await q<{ quantity: number }>("select quantity from plans where group_id = $1", [g.groupId])).rows[0]!;
+    expect(plan.quantity, "the plan the admin bought is not raised by a purchase they were told had failed").toBe(3);
+    expect(await poolAvailable(g)).toBe(5000);
+    expect(await grantCount(server, g.groupId)).toBe(2);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("a declined purchase is never read back, even if a charge turns up under its key", async () => {
     const g = await partnerGroup();
     server.partner.setFault("decline");

@@ -115,6 +115,12 @@ export async function grantPurchase(deps: BillingDeps, q: Query, p: PurchaseRow,
   const start = raise ? plan.current_period_start : now;
   const end = raise ? plan.current_period_end : addMonths(now, 1);
   await grantMonthlyPeriod(q, { groupId: p.group_id, periodStart: start, periodEnd: end, packages: p.quantity, credits: Number(p.credits), sourceKey: `purchase:${p.id}`, purchaseId: p.id, now });
+  if (raise && !p.raises_plan) {
+    // A new plan's first month, told failed and found charged later (`charge_not_found`), while the
+    // plan the admin bought since runs: its month is granted in that plan's period, and that plan
+    // stays as bought (raised, it would bill the added packages every month).
+    return;
+  }
   if (raise) {
     // Raising resumes a cancelling plan and replaces a lowering scheduled for the next period (the
     // preview promised the raised plan for every later period); Stripe's quantity follows (`syncPlanQuantity`).
