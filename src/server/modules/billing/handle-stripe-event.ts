@@ -129,6 +129,16 @@ async function groupOfSubscription(deps: BillingDeps, sub: { id: string; custome
   return r && r.stripe_customer_id === sub.customerId ? r.group_id : null;
 }
 
+/** The group a purchase of ours started this subscription for, once another plan replaced it (the customer's must be that group's). */
+async function formerGroupOfSubscription(deps: BillingDeps, sub: { id: string; customerId: string | null }) {
+  const { rows } = await deps.database.query<{ group_id: string }>(
+    `select p.group_id from purchases p join billing_profiles bp on bp.group_id = p.group_id
+      where p.stripe_subscription_id = $1 and bp.stripe_customer_id = $2 limit 1`,
+    [sub.id, sub.customerId],
+  );
+  return rows[0]?.group_id ?? null;
+}
+
 /** `known`: the invoice's subscription, already read from Stripe by the caller (the read-back). */
 async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: SubscriptionState) {
   const invoice = await deps.stripe.retrieveInvoice(invoiceId);
@@ -147,7 +157,8 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: Subsc
     return;
   }
   if (invoice.billingReason !== "subscription_cycle") return; // other subscription invoices grant nothing
-  const groupId = await groupOfSubscription(deps, sub);
+  const current = await groupOfSubscription(deps, sub);
+  const groupId = current ?? (await formerGroupOfSubscription(deps, sub));
   if (!groupId || invoice.customerId !== sub.customerId) {
     deps.logger.warn({ invoiceId, subscriptionId: sub.id }, "renewal invoice of a subscription that is not ours; ignored");
     return;
@@ -156,7 +167,8 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: Subsc
   const refund = await deps.database.transaction(async (q) => {
     await lockGroupBilling(q, groupId);
     const plan = await findPlan(q, groupId, true);
-    if (plan?.status === "canceled") {
+    // Ended, or replaced since by a plan the admin bought after it ended: its renewals grant nothing.
+    if (plan?.status === "canceled" || plan?.stripe_subscription_id !== sub.id) {
       // Its subscription.deleted came first: as in the usual order (paid, then deleted), the plan stays ended and its credits with it.
       deps.logger.warn({ invoiceId, subscriptionId: sub.id }, "renewal paid for a plan that has ended; nothing granted");
       // Paid only after the subscription had ended (a declined renewal's open invoice, paid on its hosted page
