@@ -16,19 +16,25 @@ afterAll(() => server?.close());
 const q = <T,>(sql: string, params: unknown[]) => server.deps.database.query<T>(sql, params);
 const stripe = <T,>(path: string, method = "GET") => fetch(`${server.stripe.url}${path}`, { method, headers: { authorization: "Bearer sk_test_x" } }).then((r) => r.json() as Promise<T>);
 const planStatus = async (groupId: string) => (await q<{ s: string }>("select status as s from plans where group_id = $1", [groupId])).rows[0]!.s;
+
+/** A group on a Stripe plan of 2 packages whose renewal was declined: the plan past due, the renewal's invoice open. */
+async function pastDueRenewal() {
+  const f = await createOrgFixture(server.db, {});
+  const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
+  const groupId = f.groupA.id;
+  expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
+  await buyThroughCheckout(server, admin, groupId, "monthly", 2);
+  const { s: sub, c: customer } = (
+    await q<{ s: string; c: string }>("select p.stripe_subscription_id as s, b.stripe_customer_id as c from plans p join billing_profiles b using (group_id) where p.group_id = $1", [groupId])
+  ).rows[0]!;
+  await server.stripe.declineNextCharges(customer, 1);
+  await server.stripe.advanceSubscription(sub);
+  await eventually(async () => (await planStatus(groupId)) === "past_due");
+  return { admin, groupId, sub, customer };
+}
 describe("a declined renewal whose subscription ended", () => {
   it("is refunded when its invoice is paid after the end, once however often the event comes, and grants nothing", async () => {
-    const f = await createOrgFixture(server.db, {});
-    const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
-    const groupId = f.groupA.id;
-    expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
-    await buyThroughCheckout(server, admin, groupId, "monthly", 2);
-    const { s: sub, c: customer } = (
-      await q<{ s: string; c: string }>("select p.stripe_subscription_id as s, b.stripe_customer_id as c from plans p join billing_profiles b using (group_id) where p.group_id = $1", [groupId])
-    ).rows[0]!;
-    await server.stripe.declineNextCharges(customer, 1);
-    await server.stripe.advanceSubscription(sub);
-    await eventually(async () => (await planStatus(groupId)) === "past_due");
+    const { groupId, sub, customer } = await pastDueRenewal();
     await stripe(`/v1/subscriptions/${sub}`, "DELETE");
     await eventually(async () => (await planStatus(groupId)) === "canceled");
     const grantsBefore = (await q<{ n: number }>("select count(*)::int as n from credit_grants where group_id = $1", [groupId])).rows[0]!.n;
@@ -61,17 +67,7 @@ describe("a declined renewal whose subscription ended", () => {
 
 describe("a declined renewal of a plan replaced by a new one", () => {
   it("is refunded when its invoice is paid after its subscription ended and the admin bought a new plan, and the new plan is untouched", async () => {
-    const f = await createOrgFixture(server.db, {});
-    const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
-    const groupId = f.groupA.id;
-    expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
-    await buyThroughCheckout(server, admin, groupId, "monthly", 2);
-    const { s: sub, c: customer } = (
-      await q<{ s: string; c: string }>("select p.stripe_subscription_id as s, b.stripe_customer_id as c from plans p join billing_profiles b using (group_id) where p.group_id = $1", [groupId])
-    ).rows[0]!;
-    await server.stripe.declineNextCharges(customer, 1);
-    await server.stripe.advanceSubscription(sub);
-    await eventually(async () => (await planStatus(groupId)) === "past_due");
+    const { admin, groupId, sub, customer } = await pastDueRenewal();
     await stripe(`/v1/subscriptions/${sub}`, "DELETE");
     await eventually(async () => (await planStatus(groupId)) === "canceled");
     const open = (await stripe<{ data: { id: string }[] }>(`/v1/invoices?customer=${customer}&status=open`)).data;
@@ -101,17 +97,7 @@ describe("a declined renewal of a plan replaced by a new one", () => {
 
 describe("a declined renewal paid only after its period ended", () => {
   it("is refunded, since its period's credits can no longer be spent; the later period's renewal is granted as usual", async () => {
-    const f = await createOrgFixture(server.db, {});
-    const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
-    const groupId = f.groupA.id;
-    expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
-    await buyThroughCheckout(server, admin, groupId, "monthly", 2);
-    const { s: sub, c: customer } = (
-      await q<{ s: string; c: string }>("select p.stripe_subscription_id as s, b.stripe_customer_id as c from plans p join billing_profiles b using (group_id) where p.group_id = $1", [groupId])
-    ).rows[0]!;
-    await server.stripe.declineNextCharges(customer, 1);
-    await server.stripe.advanceSubscription(sub);
-    await eventually(async () => (await planStatus(groupId)) === "past_due");
+    const { groupId, sub, customer } = await pastDueRenewal();
     const declined = (await stripe<{ data: { id: string }[] }>(`/v1/invoices?customer=${customer}&status=open`)).data;
     expect(declined).toHaveLength(1);
     // The next period comes (Stripe leaves the subscription past due and renews it; this renewal is paid).

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signWebhookPayload } from "../../src/emulators/stripe/index.js";
-import { buyThroughCheckout, grantCount, payOnHostedCheckout, settleAt } from "../support/billing.js";
+import { buyThroughCheckout, grantCount, payOnHostedCheckout, settleAt, webhookHandled } from "../support/billing.js";
 import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, WEBHOOK_SECRET, type TestServer } from "../support/server.js";
@@ -30,15 +30,6 @@ const stripeForm = (path: string, body: Record<string, string>) =>
     body: new URLSearchParams(body).toString(),
   }).then((r) => r.json() as Promise<{ id: string; url: string }>);
 const chargesOf = (g: G) => server.partner.charges().filter((c) => c.accountId === g.f.org.partnerAccountId);
-/** Wait until our server has processed Stripe's event about this object (webhooks are asynchronous). */
-const webhookHandled = (type: string, objectId: string) =>
-  eventually(async () => {
-    const { rows } = await q<{ n: number }>(
-      "select count(*)::int as n from webhook_events where type = $1 and payload->'data'->'object'->>'id' = $2 and processed_at is not null",
-      [type, objectId],
-    );
-    return rows[0]!.n > 0;
-  });
 /** The partner renewals due at `at`, while the partner answers with `fault`. */
 async function renewWhilePartner(at: Date, ...fault: Parameters<TestServer["partner"]["setFault"]>) {
   server.partner.setFault(...fault);
@@ -231,7 +222,7 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
         .slice(from)
         .filter((e) => e.type === "refund.created")
         .map((e) => (e.data.object as { amount: number }).amount);
-    await eventually(async () => (await webhookHandled("invoice.paid", purchase.i)) && refunds().length > 0);
+    await eventually(async () => (await webhookHandled(server, "invoice.paid", purchase.i)) && refunds().length > 0);
     expect(refunds()).toEqual([800]);
     expect(await grantCount(server, g.groupId)).toBe(grantsBefore);
     const plans = (await q<{ status: string; s: string }>("select status, stripe_subscription_id as s from plans where group_id = $1", [g.groupId])).rows;
@@ -381,7 +372,7 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     }, 30_000);
     expect(await grantedPackages(g.groupId)).toBe(5);
     // Stripe's later events (the update's own) leave it resumed.
-    await webhookHandled("customer.subscription.updated", subscriptionId);
+    await webhookHandled(server, "customer.subscription.updated", subscriptionId);
     await eventually(async () => (await summary(g)).plan?.status === "active");
     expect((await summary(g)).plan).toMatchObject({ packages: 5, status: "active", cancelAt: null });
 
@@ -417,7 +408,7 @@ describe("fulfilment is verified, never trusted from metadata", () => {
       "metadata[groupId]": g.groupId,
     });
     await server.stripe.payCheckoutSession(forged.id);
-    await webhookHandled("checkout.session.completed", forged.id);
+    await webhookHandled(server, "checkout.session.completed", forged.id);
     const p = await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${real.json.purchaseId}`);
     expect(p.json.status).toBe("open");
     expect(await grantCount(server, g.groupId)).toBe(0);
@@ -443,7 +434,7 @@ describe("fulfilment is verified, never trusted from metadata", () => {
       "metadata[groupId]": victim.groupId,
     });
     await server.stripe.payCheckoutSession(forged.id);
-    await webhookHandled("checkout.session.completed", forged.id);
+    await webhookHandled(server, "checkout.session.completed", forged.id);
     const after = (await q<{ s: string; quantity: number }>("select stripe_subscription_id as s, quantity from plans where group_id = $1", [victim.groupId])).rows[0]!;
     expect(after).toEqual({ s: before, quantity: 2 });
     expect(await grantedPackages(victim.groupId)).toBe(2);

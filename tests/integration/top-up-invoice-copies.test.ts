@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buyThroughCheckout } from "../support/billing.js";
+import { buyThroughCheckout, webhookHandled } from "../support/billing.js";
 import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
@@ -23,14 +23,6 @@ const stripe = <T,>(path: string, body?: Record<string, string>) =>
     headers: { authorization: "Bearer sk_test_x", "content-type": "application/x-www-form-urlencoded" },
     ...(body ? { body: new URLSearchParams(body).toString() } : {}),
   }).then((r) => r.json() as Promise<T>);
-const webhookHandled = (type: string, objectId: string) =>
-  eventually(async () => {
-    const { rows } = await q<{ n: number }>(
-      "select count(*)::int as n from webhook_events where type = $1 and payload->'data'->'object'->>'id' = $2 and processed_at is not null",
-      [type, objectId],
-    );
-    return rows[0]!.n > 0;
-  });
 
 describe("a declined Stripe auto top-up", () => {
   it("is granted only for its own invoice: a copy of it paid first grants nothing, and its own invoice paid after grants once", async () => {
@@ -67,12 +59,12 @@ describe("a declined Stripe auto top-up", () => {
     await stripe("/v1/invoiceitems", { customer, invoice: copy.id, currency: "usd", amount: String(Number(failed.amount)), description: "copy" });
     await stripe(`/v1/invoices/${copy.id}/finalize`, {});
     expect((await stripe<{ status: string }>(`/v1/invoices/${copy.id}/pay`, {})).status).toBe("paid");
-    await webhookHandled("invoice.paid", copy.id);
+    await webhookHandled(server, "invoice.paid", copy.id);
     expect((await admin.get(settings)).json.poolAvailable, "a copy of the top-up's invoice granted its credits").toBe(400);
 
     // The customer pays the top-up's own invoice on its hosted page: that is the purchase's payment.
     expect((await stripe<{ status: string }>(`/v1/invoices/${own.id}/pay`, {})).status).toBe("paid");
-    await webhookHandled("invoice.paid", own.id);
+    await webhookHandled(server, "invoice.paid", own.id);
     expect((await admin.get(settings)).json.poolAvailable, "the top-up's own invoice, paid, was not granted").toBe(2400);
     const { rows: grants } = await q<{ n: number }>("select count(*)::int as n from credit_grants where purchase_id = $1", [failed.id]);
     expect(grants[0]!.n).toBe(1);

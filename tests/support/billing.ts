@@ -38,3 +38,13 @@ export async function settleAt(server: TestServer, at: Date) {
     server.clock.reset();
   }
 }
+
+/** Wait until the server has processed Stripe's event of this type about this object (webhooks are asynchronous). */
+export const webhookHandled = (server: TestServer, type: string, objectId: string) =>
+  eventually(async () => {
+    const { rows } = await server.deps.database.query<{ n: number }>(
+      "select count(*)::int as n from webhook_events where type = $1 and payload->'data'->'object'->>'id' = $2 and processed_at is not null",
+      [type, objectId],
+    );
+    return rows[0]!.n > 0;
+  });
