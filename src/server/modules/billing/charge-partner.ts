@@ -116,9 +116,10 @@ export async function grantPurchase(deps: BillingDeps, q: Query, p: PurchaseRow,
   const end = raise ? plan.current_period_end : addMonths(now, 1);
   await grantMonthlyPeriod(q, { groupId: p.group_id, periodStart: start, periodEnd: end, packages: p.quantity, credits: Number(p.credits), sourceKey: `purchase:${p.id}`, purchaseId: p.id, now });
   if (raise && !p.raises_plan) {
-    // A new plan's first month, told failed and found charged later (`charge_not_found`), while the
-    // plan the admin bought since runs: its month is granted in that plan's period, and that plan
-    // stays as bought (raised, it would bill the added packages every month).
+    // A new plan's first month paid while another plan runs (told failed and found charged later,
+    // `charge_not_found`, after the admin bought another plan; or two first purchases racing): its
+    // month is granted in the running plan's period, and that plan stays as bought (raised, it would
+    // bill the added packages every month, which no preview showed).
     return;
   }
   if (raise) {
