@@ -1,4 +1,5 @@
 import { endMonthlyCredits, grantMonthlyPeriod } from "../ledger/index.js";
+import type { Query } from "../../db/client.js";
 import type { BillingDeps } from "./billing-deps.js";
 import { findPlan, grantOneTimePurchase, isGroupDeleted, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, upsertPlan, type PlanRow, type PurchaseRow } from "./billing-repo.js";
 import { grantPurchase } from "./charge-partner.js";
@@ -139,6 +140,12 @@ async function formerGroupOfSubscription(deps: BillingDeps, sub: { id: string; c
   return rows[0]?.group_id ?? null;
 }
 
+/** Whether a grant was ever made under this source key (a renewal's period), spent or expired since or not. */
+async function wasGranted(q: Query, sourceKey: string) {
+  const { rows } = await q("select 1 from credit_grants where source_key = $1", [sourceKey]);
+  return rows.length > 0;
+}
+
 /** `known`: the invoice's subscription, already read from Stripe by the caller (the read-back). */
 async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: SubscriptionState) {
   const invoice = await deps.stripe.retrieveInvoice(invoiceId);
@@ -167,15 +174,14 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: Subsc
   const refund = await deps.database.transaction(async (q) => {
     await lockGroupBilling(q, groupId);
     const plan = await findPlan(q, groupId, true);
-    // Ended, or replaced since by a plan the admin bought after it ended: its renewals grant nothing.
+    // Ended (its subscription.deleted came first), or replaced since by a plan the admin bought after it
+    // ended: its renewals grant nothing; as in the usual order (paid, then deleted), the plan stays ended.
     if (plan?.status === "canceled" || plan?.stripe_subscription_id !== sub.id) {
-      // Its subscription.deleted came first: as in the usual order (paid, then deleted), the plan stays ended and its credits with it.
       deps.logger.warn({ invoiceId, subscriptionId: sub.id }, "renewal paid for a plan that has ended; nothing granted");
       // Paid only after the subscription had ended (a declined renewal's open invoice, paid on its hosted page
       // once dunning ended the plan): it bought nothing, so it is refunded, as a raise paid too late is.
       const paidAfterEnd = !!invoice.paidAt && !!sub.canceledAt && invoice.paidAt.getTime() > sub.canceledAt.getTime();
-      const { rows: granted } = await q("select 1 from credit_grants where source_key = $1", [sourceKey]);
-      return paidAfterEnd && granted.length === 0;
+      return paidAfterEnd && !(await wasGranted(q, sourceKey));
     }
     if (plan && plan.current_period_start.getTime() <= invoice.periodStart.getTime()) {
       await q(
@@ -197,8 +203,7 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: Subsc
     if (grant) return false;
     // Its period was over when it was paid (a past-due renewal paid after later periods came): nothing to
     // spend it on, so, unless it was granted in its time (a replay), it is refunded too.
-    const { rows: granted } = await q("select 1 from credit_grants where source_key = $1", [sourceKey]);
-    return granted.length === 0;
+    return !(await wasGranted(q, sourceKey));
   });
   if (refund) {
     const refunded = await deps.stripe.refundInvoice({ invoiceId, metadata: { reason: "renewal paid after its plan ended" }, idempotencyKey: `renewal-refund:${invoiceId}` });
