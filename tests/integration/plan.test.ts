@@ -460,6 +460,38 @@ describe("partner plans: the reseller lowers, cancels and resumes them; a declin
     await expectLedgerConsistent(server.deps.database);
   });
 
+  it("renewal rounds that stopped for over a month charge only the month that holds now, and grant it: billed == granted", async () => {
+    const { g, end } = await partnerPlan();
+    // The rounds resume a month and a day after the period end: the month after `end` is over.
+    const resumed = new Date(addMonths(end, 1).getTime() + DAY);
+    await renew(resumed);
+    await renew(new Date(resumed.getTime() + 61_000));
+    // Before, the over month was charged and granted nothing (3 charges for 2 grants once the rounds caught up).
+    expect(charges(g)).toEqual([3200, 3200]);
+    expect(await monthlyGrants(g)).toEqual([4, 4]);
+    expect(await planRow(g)).toMatchObject({ status: "active", current_period_end: addMonths(end, 2) });
+    expect(await monthlyRemaining(g, new Date(resumed.getTime() + 62_000))).toBe(4000);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("a renewal charged with its answer unknown until its month had ended is granted the month that holds now", async () => {
+    const { g, end } = await partnerPlan();
+    await renewLosingAnswer(g, new Date(end.getTime() + 1000));
+    // The partner cannot be asked for over a month; then it answers: the charge was taken.
+    const answered = new Date(addMonths(end, 1).getTime() + DAY);
+    await renew(answered);
+    expect(charges(g)).toEqual([3200, 3200]);
+    // Before, the charge was recorded and its grant, for a month already over, was nothing to spend.
+    expect(await monthlyGrants(g)).toEqual([4, 4]);
+    expect(await planRow(g)).toMatchObject({ status: "active", current_period_end: addMonths(end, 2) });
+    expect(await monthlyRemaining(g, new Date(answered.getTime() + 1000))).toBe(4000);
+    // The next month renews as usual, once.
+    await renew(new Date(addMonths(end, 2).getTime() + 1000));
+    expect(charges(g)).toEqual([3200, 3200, 3200]);
+    expect(await monthlyGrants(g)).toEqual([4, 4, 4]);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("a plan the reseller lowered and cancelled leaves no lowering to the plan bought after it", async () => {
     const { g, change, end } = await partnerPlan();
     expect((await change({ nextPeriodPackages: 2, cancelAtPeriodEnd: true })).status).toBe(200);

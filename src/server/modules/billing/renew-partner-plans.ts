@@ -57,10 +57,13 @@ export async function renewDuePartnerPlans(deps: BillingDeps, { now }: { now: Da
         await endPlan(q, row, now);
         return { ...row, ending, tried, done: true };
       }
-      await q("update plans set renewal_claimed_at = $2 where id = $1", [row.id, now]);
+      // Months that ended with no renewal round (the rounds stopped) are skipped, neither charged nor
+      // granted: only the period that holds `now` is charged. A tried renewal keeps its key (its charge may exist).
+      const due = tried ? row : { ...row, ...periodHolding(row.current_period_start, row.current_period_end, now) };
+      await q("update plans set renewal_claimed_at = $2, current_period_start = $3, current_period_end = $4 where id = $1", [row.id, now, due.current_period_start, due.current_period_end]);
       // The old period's grant stays spendable while its renewal is in flight.
-      await extendMonthlyGrant(q, { groupId: row.group_id, periodStart: row.current_period_start, until: new Date(now.getTime() + 2 * CLAIM_MS) });
-      return { ...row, ending, tried, done: false };
+      await extendMonthlyGrant(q, { groupId: row.group_id, periodStart: due.current_period_start, until: new Date(now.getTime() + 2 * CLAIM_MS) });
+      return { ...due, ending, tried, done: false };
     });
     if (!plan) return handled;
     seen.add(plan.id);
@@ -154,14 +157,28 @@ function packagesPaidBy(deps: BillingDeps, charge: PartnerChargeInfo, plan: Plan
   return plan.next_period_quantity ?? plan.quantity;
 }
 
-/** The paid renewal's period is granted and the plan moves to it, active again and at the packages charged. */
+/**
+ * The plan's period and the one before it, moved on by whole months until the period after it has
+ * not ended by `now` (chained as renewals chain them): unchanged when the rounds ran in time.
+ */
+function periodHolding(start: Date, end: Date, now: Date) {
+  let [s, e] = [start, end];
+  while (addMonths(e, 1).getTime() <= now.getTime()) [s, e] = [e, addMonths(e, 1)];
+  return { current_period_start: s, current_period_end: e };
+}
+
+/**
+ * The paid renewal's period is granted and the plan moves to it, active again and at the packages
+ * charged. A charge found only after its month had ended (its answer unknown all that time) pays
+ * for the month that holds `now`, so that what was billed is spendable.
+ */
 async function applyRenewal(deps: BillingDeps, plan: PlanRow, quantity: number, charge: PartnerChargeInfo, now: Date) {
-  const start = plan.current_period_end;
+  const start = periodHolding(plan.current_period_start, plan.current_period_end, now).current_period_end;
   const end = addMonths(start, 1);
   const description = describePartnerCharge({ type: "renewal", quantity, creditsPerPackage: deps.config.CREDITS_PER_PACKAGE });
   await deps.database.transaction(async (q) => {
     await lockGroupBilling(q, plan.group_id);
-    const { rows } = await q<{ id: string }>("select id from plans where id = $1 and current_period_end = $2 for update", [plan.id, start]);
+    const { rows } = await q<{ id: string }>("select id from plans where id = $1 and current_period_end = $2 for update", [plan.id, plan.current_period_end]);
     if (!rows[0]) return; // settled by another process
     await recordPartnerCharge(q, { groupId: plan.group_id, charge, description });
     await grantMonthlyPeriod(q, {
