@@ -112,6 +112,11 @@ describe("an auto top-up of a group being deleted", () => {
     expect(chargesOf(), "the deleted group's auto top-up was charged").toHaveLength(1);
     const { rows } = await q<{ status: string; failure_reason: string | null }>("select status, failure_reason from auto_top_ups where group_id = $1 order by seq desc limit 1", [groupId]);
     expect(rows[0]).toEqual({ status: "failed", failure_reason: expect.stringMatching(/deleted/) });
+    // Closed quietly: no "auto top-up failed" alert for a group that is gone, and no next top-up started.
+    const alerts = await q<{ type: string }>("select type from alert_outbox where group_id = $1 and type = 'group.auto_top_up.failed'", [groupId]);
+    expect(alerts.rows).toEqual([]);
+    const { rows: controls } = await q<{ enabled: boolean }>("select auto_top_up_enabled as enabled from group_controls where group_id = $1", [groupId]);
+    expect(controls[0]).toEqual({ enabled: true });
   });
 });
 

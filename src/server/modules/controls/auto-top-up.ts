@@ -72,7 +72,8 @@ export async function runAutoTopUps(deps: AutoTopUpDeps): Promise<number> {
       continue;
     }
     if (claimed.groupDeleted) {
-      await applyFailure(deps, intent, purchase, "The group was deleted; nothing was charged.");
+      // Closed quietly: no settings turned off, failure alert sent or next top-up started for a group that is gone.
+      await closeNotCharged(deps, intent, purchase, "The group was deleted; nothing was charged.", { groupGone: true });
       continue;
     }
     if (claimed.settingsChanged) {
@@ -224,7 +225,7 @@ async function voidUnpaidInvoices({ stripe }: AutoTopUpDeps, intent: Intent, pur
 }
 
 /** Closed without a charge: nothing granted; the settings stay as they are, and a top-up due under them starts. */
-async function closeNotCharged({ database, clock }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, reason: string) {
+async function closeNotCharged({ database, clock }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, reason: string, { groupGone = false } = {}) {
   await database.transaction(async (q) => {
     await lockGroupBilling(q, intent.group_id);
     await lockPurchase(q, purchase.id);
@@ -234,7 +235,7 @@ async function closeNotCharged({ database, clock }: AutoTopUpDeps, intent: Inten
     // A retry's earlier attempt was sent: a slow partner may still commit it (read back by the settling loop).
     if (purchase.provider === "partner" && intent.attempts > 1) await markChargeNotFound(q, purchase.id, reason);
     else await markPurchase(q, purchase.id, "failed", reason);
-    await syncPoolControls(q, [intent.group_id], clock());
+    if (!groupGone) await syncPoolControls(q, [intent.group_id], clock());
   });
 }
 
