@@ -386,4 +386,15 @@ describe("POST /api/v1/usage/preview", () => {
     }
     expect((await new Client(server.url).post("/api/v1/usage/preview", { websiteId: s.f.websitesA[0]!.id, credits: 1 })).status).toBe(401);
   });
+
+  it("answers a website the platform deleted 404, as the debit and the balance do", async () => {
+    const s = await setup({ oneTime: 10 });
+    const site = s.f.websitesA[0]!.id;
+    await database.query("update websites set external_id = $2 where id = $1", [site, `site_${site}`]);
+    expect((await s.operator.delete(`/api/operator/websites/site_${site}`)).status).toBe(204);
+    const p = await s.api.post("/api/v1/usage/preview", { websiteId: site, credits: 1 });
+    expect((await use(s, site, 1)).status).toBe(404);
+    expect((await s.api.get(`/api/v1/websites/${site}/balance`)).status).toBe(404);
+    expect({ status: p.status, body: p.json }).toEqual({ status: 404, body: { error: { code: "not_found", message: "Website not found." } } });
+  });
 });

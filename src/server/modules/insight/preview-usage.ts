@@ -24,7 +24,7 @@ export async function previewUsage({ query, orgId, websiteId, credits, now }: { 
             case when c.used_month = $3 then c.used_credits else 0 end as cap_used
        from websites w left join billing_profiles bp on bp.group_id = w.group_id
        left join website_pool_caps c on c.website_id = w.id and c.group_id = w.group_id and bp.group_id is not null
-      where w.id = $1 and w.org_id = $2`,
+      where w.id = $1 and w.org_id = $2 and w.deleted_at is null`,
     [websiteId, orgId, monthKey(now)],
   );
   const site = sites[0];
