@@ -142,4 +142,50 @@ describe("per-website pool cap", () => {
     await server.deps.database.query("update websites set group_id = $2 where id = $1", [site, g.f.groupB.id]);
     expect((await g.use(0, site, 200)).status).toBe(200);
   });
+
+  it("counts a debit that was waiting on the pool while the cap was being set: the cap's use is the ledger's", async (ctx) => {
+    ctx.skip(!onPostgres, "PostgreSQL only: the pool's grants are held in one connection while the cap and the debit wait in others; PGlite has one connection");
+    const g = await pool();
+    await fundGroupPool(server.deps.database, g.groupId, { oneTime: 1000 });
+    const site = g.f.websitesA[0]!.id;
+    // Hold the pool's grants, so that setting the cap and a debit of the pool both wait for them, in that order.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = server.deps.database.transaction(async (q) => {
+      await q("select id from credit_grants where group_id = $1 for update", [g.groupId]);
+      locked();
+      await held;
+    });
+    await isLocked;
+    const setting = g.admin.put(`/api/groups/${g.groupId}/websites/${site}/pool-cap`, { monthlyCredits: 10 });
+    await waitForLockWaits(1);
+    const debiting = g.use(0, site, 8);
+    await waitForLockWaits(2);
+    release();
+    await holder;
+    expect((await setting).status).toBe(200);
+    expect((await debiting).status).toBe(200);
+
+    const { rows } = await server.deps.database.query<{ drawn: number }>(
+      "select coalesce(-sum(l.amount), 0)::int as drawn from ledger_entries l join usage_events e on e.id = l.usage_event_id where e.website_id = $1",
+      [site],
+    );
+    expect(rows[0]!.drawn).toBe(8);
+    const caps = (await g.admin.get(`/api/groups/${g.groupId}/pool-caps`)).json.caps;
+    expect(caps.map((c: { usedThisMonth: number }) => c.usedThisMonth), "the cap's use this month is the ledger's").toEqual([8]);
+    // 8 of the 10 are drawn: 5 more would pass the cap.
+    expect((await g.use(0, site, 5)).json.error?.code).toBe("pool_cap_reached");
+  });
 });
+
+/** Until `n` statements wait for a row lock (PostgreSQL). */
+async function waitForLockWaits(n: number) {
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await server.deps.database.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'");
+    if (rows[0]!.n >= n) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`fewer than ${n} statements waited for a lock`);
+}

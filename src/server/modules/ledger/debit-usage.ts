@@ -136,6 +136,8 @@ const WRITE = `with ev as (
                when (select count(*) from debits) <> cardinality($7::bigint[]) then usage_plan_stale('a part was not written')
                when (select count(*) from balances) <> cardinality($10::bigint[]) then usage_plan_stale('a grant no longer covers its part')
                when (select count(*) from capped) <> cardinality($13::uuid[]) then usage_plan_stale('a cap was reached meanwhile')
+               -- After the grants are held (balances above), with a snapshot of its own (migration 0018).
+               when cardinality($32::uuid[]) > 0 and usage_caps_set($32::uuid[], $33::uuid[]) then usage_plan_stale('a cap was set meanwhile')
                else 0 end as ok,
           (select coalesce(json_agg(json_build_array(id, remaining)), '[]') from balances) as grants,
           (select coalesce(json_agg(json_build_array(website_id, used_credits)), '[]') from capped) as caps`;
@@ -215,6 +217,8 @@ async function debit(
   const capLeft = new Map(caps.map((c) => [c.website_id, Math.max(0, Number(c.monthly_credits) - Number(c.used))]));
   const capOf = new Map(caps.map((c) => [c.website_id, Number(c.monthly_credits)]));
   const capDrawn = new Map<string, number>();
+  /** Websites that draw on their pool without a cap: the write checks that none was set meanwhile. */
+  const uncapped = new Map<string, string>();
   const poolsDebited = new Set<string>();
   const sites = new Map(siteRows.map((s) => [s.id, s]));
   const firstByKey = new Map<string, { websiteId: string; credits: number; outcome: UsageOutcome | null }>();
@@ -304,7 +308,7 @@ async function debit(
       if (left !== undefined) {
         capLeft.set(site.id, left - fromPool);
         capDrawn.set(site.id, (capDrawn.get(site.id) ?? 0) + fromPool);
-      }
+      } else uncapped.set(site.id, site.group_id!);
     }
     const id = timeOrderedId(now.getTime());
     const result: UsageResult = {
@@ -386,6 +390,8 @@ async function debit(
       plainArray(plannedCaps.map((c) => `${c.website_id}:${Number(c.monthly_credits)}`)),
       plainArray(controlled.filter((g) => pools.includes(g)).sort(compare)),
       plainArray(keys.filter((k) => keyIds.includes(k))),
+      plainArray([...uncapped.keys()]),
+      plainArray([...uncapped.values()]),
     ], { prepare: "usage_write" });
     if (from !== "lock") cache?.absorbWrite(rows[0]!.grants, rows[0]!.caps);
   }
