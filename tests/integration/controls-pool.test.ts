@@ -80,6 +80,38 @@ describe("low-balance alerts", () => {
     expect((await g.alerts()).map((a) => a.type)).toEqual(["group.credits.low", "group.credits.recovered", "group.credits.low"]);
     expect((await g.alerts()).every((a) => a.deliveredAt === null)).toBe(true); // no URL: listed, never sent
   });
+
+  it("a first threshold saved while a debit that crosses it waits for the pool's grants is one low, whichever gets the pool first", async (ctx) => {
+    ctx.skip(!onPostgres, "PostgreSQL only: the pool's grants are held in one connection while the debit and the save wait in others; PGlite has one connection");
+    for (const debitFirst of [true, false]) {
+      const g = await pool();
+      await fundGroupPool(server.deps.database, g.groupId, { oneTime: 150 });
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const holder = server.deps.database.transaction(async (q) => {
+        await q("select id from credit_grants where group_id = $1 for update", [g.groupId]);
+        locked();
+        await held;
+      });
+      await isLocked;
+      // The group's first controls, saved while a debit planned without them is under way.
+      const debit = () => g.use(0, g.f.websitesA[0]!.id, 100);
+      const save = () => g.admin.put(g.settings, { lowBalanceThreshold: 100 });
+      const first = debitFirst ? debit() : save();
+      await waitForLockWaits(1);
+      const second = debitFirst ? save() : debit();
+      await waitForLockWaits(2).catch(() => undefined); // before the fix the save did not wait
+      release();
+      await holder;
+      expect((await first).status).toBe(200);
+      expect((await second).status).toBe(200);
+      // 50 left, under the threshold of 100: the crossing is known without waiting for another debit.
+      expect((await g.admin.get(g.settings)).json, `debit first: ${debitFirst}`).toMatchObject({ poolLow: true, poolAvailable: 50 });
+      expect((await g.alerts()).map((a) => a.type)).toEqual(["group.credits.low"]);
+    }
+  });
 });
 
 describe("per-website pool cap", () => {

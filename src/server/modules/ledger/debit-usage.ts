@@ -138,6 +138,7 @@ const WRITE = `with ev as (
                when (select count(*) from capped) <> cardinality($13::uuid[]) then usage_plan_stale('a cap was reached meanwhile')
                -- After the grants are held (balances above), with a snapshot of its own (migration 0018).
                when cardinality($32::uuid[]) > 0 and usage_caps_set($32::uuid[], $33::uuid[]) then usage_plan_stale('a cap was set meanwhile')
+               when cardinality($34::uuid[]) > 0 and usage_pools_controlled($34::uuid[]) then usage_plan_stale('pool controls were set meanwhile')
                else 0 end as ok,
           (select coalesce(json_agg(json_build_array(id, remaining)), '[]') from balances) as grants,
           (select coalesce(json_agg(json_build_array(website_id, used_credits)), '[]') from capped) as caps`;
@@ -392,6 +393,7 @@ async function debit(
       plainArray(keys.filter((k) => keyIds.includes(k))),
       plainArray([...uncapped.keys()]),
       plainArray([...uncapped.values()]),
+      plainArray([...poolsDebited].filter((g) => !controlled.includes(g))),
     ], { prepare: "usage_write" });
     if (from !== "lock") cache?.absorbWrite(rows[0]!.grants, rows[0]!.caps);
   }
