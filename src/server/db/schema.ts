@@ -272,6 +272,8 @@ export const creditGrants = pgTable(
     purchaseId: uuid("purchase_id").references(() => purchases.id),
     /** What produced the grant (a purchase, an invoice, an API idempotency key): one grant each. */
     sourceKey: text("source_key").unique(),
+    /** Raised under the grants' locks whenever a pool cap or the pool's controls are set (0018): a debit planned before fails and plans again. */
+    poolEpoch: integer("pool_epoch").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [

@@ -2,6 +2,7 @@ import type { PoolCap, PoolCapsResponse } from "../../../contracts/controls.js";
 import { monthKey } from "../../../domain/periods.js";
 import type { Database, Query } from "../../db/client.js";
 import { notFound } from "../../errors.js";
+import { holdPoolForSetting } from "../ledger/index.js";
 
 /** Pool credits the website drew in its group this calendar month, from the ledger. */
 async function poolDrawnThisMonth(query: Query, { websiteId, groupId, now }: { websiteId: string; groupId: string; now: Date }) {
@@ -19,14 +20,15 @@ async function poolDrawnThisMonth(query: Query, { websiteId, groupId, now }: { w
 
 /**
  * PUT .../websites/{websiteId}/pool-cap: set (or, with null, clear) the most pool credits the
- * website may draw per calendar month. The pool's grants are locked first, as a debit does, so
- * the month's use counted from the ledger misses no debit running at the same moment.
+ * website may draw per calendar month. The pool is held first (`holdPoolForSetting`): the month's
+ * use counted from the ledger misses no debit running at the same moment, and a debit planned
+ * before the cap is planned again against it.
  */
 export async function setPoolCap({ database, groupId, websiteId, monthlyCredits, now = new Date() }: { database: Database; groupId: string; websiteId: string; monthlyCredits: number | null; now?: Date }): Promise<PoolCap> {
   return database.transaction(async (q) => {
     const { rows: site } = await q("select 1 from websites where id = $1 and group_id = $2", [websiteId, groupId]);
     if (site.length === 0) throw notFound("Website");
-    await q("select id from credit_grants where group_id = $1 and remaining > 0 order by id for update", [groupId]);
+    await holdPoolForSetting(q, groupId);
     const used = await poolDrawnThisMonth(q, { websiteId, groupId, now });
     if (monthlyCredits === null) {
       await q("delete from website_pool_caps where website_id = $1", [websiteId]);

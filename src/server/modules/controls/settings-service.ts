@@ -1,6 +1,7 @@
 import type { AlertsResponse, ControlSettings, ControlSettingsBody } from "../../../contracts/controls.js";
 import type { Database } from "../../db/client.js";
 import { AppError } from "../../errors.js";
+import { holdPoolForSetting } from "../ledger/index.js";
 import { ensureControls, findPoolAvailable, type ControlsRow } from "./controls-repo.js";
 import { enqueueAlert } from "./outbox.js";
 import { syncPoolControls } from "./pool-state.js";
@@ -54,9 +55,9 @@ export async function updateControlSettings(deps: ControlsDeps & { groupId: stri
   }
   if (body.autoTopUp && body.autoTopUp.maxPerMonth < 1) throw new AppError("invalid_request", "maxPerMonth must be at least 1.");
   await database.transaction(async (q) => {
-    // The pool's grants first (the lock order: grants before controls), as a debit holds them: a debit
-    // under way commits before the balance is read below, and one that comes later sees these controls.
-    await q("select id from credit_grants where group_id = $1 and remaining > 0 order by id for update", [groupId]);
+    // The pool first (the lock order: grants before controls): a debit under way commits before the
+    // balance is read below, and one planned before these controls is planned again against them.
+    await holdPoolForSetting(q, groupId);
     await ensureControls(q, groupId, true);
     const sets: string[] = [];
     const params: unknown[] = [groupId];

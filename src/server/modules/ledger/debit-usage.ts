@@ -103,8 +103,10 @@ const WRITE = `with ev as (
             group_one_time = u.group_one_time + excluded.group_one_time
    ), balances as (
      -- The guarded UPDATEs run as functions (0016): when another process's write of the pool holds
-     -- the row, the re-check after its commit rebuilds their small plans, not this statement's.
-     select grant_id as id, credits_left as remaining from usage_debit_grants($10::bigint[], $11::bigint[])
+     -- the row, the re-check after its commit rebuilds their small plans, not this statement's. Each
+     -- takes its grant only at the pool epoch this statement's snapshot reads (0018): a cap or pool
+     -- controls committed since, which the checks below could not see, fail it.
+     select grant_id as id, credits_left as remaining from usage_debit_grants($10::bigint[], $11::bigint[], usage_grant_epochs($10::bigint[]))
    ), capped as (
      select capped_website as website_id, credits_used as used_credits from usage_draw_caps($12::text, $13::uuid[], $14::bigint[])
       where cardinality($13::uuid[]) > 0
@@ -136,9 +138,6 @@ const WRITE = `with ev as (
                when (select count(*) from debits) <> cardinality($7::bigint[]) then usage_plan_stale('a part was not written')
                when (select count(*) from balances) <> cardinality($10::bigint[]) then usage_plan_stale('a grant no longer covers its part')
                when (select count(*) from capped) <> cardinality($13::uuid[]) then usage_plan_stale('a cap was reached meanwhile')
-               -- After the grants are held (balances above), with a snapshot of its own (migration 0018).
-               when cardinality($32::uuid[]) > 0 and usage_caps_set($32::uuid[], $33::uuid[]) then usage_plan_stale('a cap was set meanwhile')
-               when cardinality($34::uuid[]) > 0 and usage_pools_controlled($34::uuid[]) then usage_plan_stale('pool controls were set meanwhile')
                else 0 end as ok,
           (select coalesce(json_agg(json_build_array(id, remaining)), '[]') from balances) as grants,
           (select coalesce(json_agg(json_build_array(website_id, used_credits)), '[]') from capped) as caps`;
@@ -218,8 +217,6 @@ async function debit(
   const capLeft = new Map(caps.map((c) => [c.website_id, Math.max(0, Number(c.monthly_credits) - Number(c.used))]));
   const capOf = new Map(caps.map((c) => [c.website_id, Number(c.monthly_credits)]));
   const capDrawn = new Map<string, number>();
-  /** Websites that draw on their pool without a cap: the write checks that none was set meanwhile. */
-  const uncapped = new Map<string, string>();
   const poolsDebited = new Set<string>();
   const sites = new Map(siteRows.map((s) => [s.id, s]));
   const firstByKey = new Map<string, { websiteId: string; credits: number; outcome: UsageOutcome | null }>();
@@ -309,7 +306,7 @@ async function debit(
       if (left !== undefined) {
         capLeft.set(site.id, left - fromPool);
         capDrawn.set(site.id, (capDrawn.get(site.id) ?? 0) + fromPool);
-      } else uncapped.set(site.id, site.group_id!);
+      }
     }
     const id = timeOrderedId(now.getTime());
     const result: UsageResult = {
@@ -391,12 +388,20 @@ async function debit(
       plainArray(plannedCaps.map((c) => `${c.website_id}:${Number(c.monthly_credits)}`)),
       plainArray(controlled.filter((g) => pools.includes(g)).sort(compare)),
       plainArray(keys.filter((k) => keyIds.includes(k))),
-      plainArray([...uncapped.keys()]),
-      plainArray([...uncapped.values()]),
-      plainArray([...poolsDebited].filter((g) => !controlled.includes(g))),
     ], { prepare: "usage_write" });
     if (from !== "lock") cache?.absorbWrite(rows[0]!.grants, rows[0]!.caps);
   }
   // Low-balance alerts and auto top-up, for pools that have controls (others cost nothing here).
   return { outcomes: outcomes as UsageOutcome[], poolsToSync: controlled.filter((g) => poolsDebited.has(g) || expiredPools.includes(g)) };
+}
+
+/**
+ * Before a pool cap or the pool's controls are set: the pool's grants are locked (in id order, as a
+ * debit takes them) and their `pool_epoch` raised (0018), so that a debit planned and snapshotted
+ * before the setting commits fails its write and is planned again against it, and the setting's own
+ * reads (a cap's use this month, the pool's balance) see every debit committed before it.
+ */
+export async function holdPoolForSetting(query: Query, groupId: string) {
+  await query("select id from credit_grants where group_id = $1 and remaining > 0 order by id for update", [groupId]);
+  await query("update credit_grants set pool_epoch = pool_epoch + 1 where group_id = $1 and remaining > 0", [groupId]);
 }
