@@ -29,7 +29,7 @@ async function prepare(env: ChaosEnv, count: number, seed: number) {
   // 10% on the websites' own grants, 50% monthly, the rest one-time.
   const perSite = Math.floor((available * 0.1) / 5);
   await env.database.transaction(async (q) => {
-    for (let i = 0; i < 5; i++) await grantCredits(q, { kind: "website", websiteId: f.websitesA[i]!.id, credits: perSite, sourceKey: `chaos-site-${seed}-${i}` });
+    for (let i = 0; i < 5; i++) await grantCredits(q, { kind: "website", websiteId: f.websitesA[i]!.id, credits: perSite, sourceKey: `chaos-site-${seed}-${i}`, now: new Date() });
   });
   const monthly = Math.floor(available * 0.5);
   await fundGroupPool(env.database, f.groupA.id, { monthly, oneTime: available - monthly - perSite * 5 });

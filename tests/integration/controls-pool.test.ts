@@ -144,7 +144,7 @@ describe("per-website pool cap", () => {
     await g.admin.put(`/api/groups/${g.groupId}/websites/${site}/pool-cap`, { monthlyCredits: 0 });
     await server.deps.database.transaction(async (q) => {
       const { grantCredits } = await import("../../src/server/modules/ledger/index.js");
-      await grantCredits(q, { kind: "website", websiteId: site, credits: 50, sourceKey: `t:${crypto.randomUUID()}` });
+      await grantCredits(q, { kind: "website", websiteId: site, credits: 50, sourceKey: `t:${crypto.randomUUID()}`, now: new Date() });
     });
     expect((await g.use(0, site, 51)).json.error.code).toBe("pool_cap_reached");
     expect((await g.use(0, site, 151)).json.error.code).toBe("insufficient_credits");

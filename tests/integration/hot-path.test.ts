@@ -265,14 +265,14 @@ describe("a lane's memory of its websites (a batch planned without the read, iss
 
   it("answers with credits added to a grant since (an adjustment)", async () => {
     const { grantId, debit } = await remembered();
-    await database.transaction((q) => adjustGrant(q, { grantId, amount: 5 }));
+    await database.transaction((q) => adjustGrant(q, { grantId, amount: 5, now: new Date() }));
     expect(await debit(1, "after-adjustment")).toMatchObject({ status: 200, result: { balance: { groupOneTime: 99 } } });
     await expectLedgerConsistent(database);
   });
 
   it("holds a pool cap set since", async () => {
     const { f, site, debit } = await remembered();
-    await setPoolCap({ database, groupId: f.groupA.id, websiteId: site, monthlyCredits: 8 });
+    await setPoolCap({ database, groupId: f.groupA.id, websiteId: site, monthlyCredits: 8, now: new Date() });
     expect(await debit(5, "past-the-cap")).toMatchObject({ status: 402, error: { code: "pool_cap_reached" } });
     expect(await debit(3, "up-to-the-cap")).toMatchObject({ status: 200 });
     await expectLedgerConsistent(database);

@@ -40,7 +40,7 @@ describe("expiry at the boundary", () => {
 
   it("the sweep writes nothing 1 ms before the end and the whole remainder at it, stamped with that instant", async () => {
     const f = await group();
-    const g = await database.transaction((q) => grantCredits(q, { kind: "website", websiteId: f.websitesA[0]!.id, credits: 70, expiresAt: T, sourceKey: `t:${crypto.randomUUID()}` }));
+    const g = await database.transaction((q) => grantCredits(q, { kind: "website", websiteId: f.websitesA[0]!.id, credits: 70, expiresAt: T, sourceKey: `t:${crypto.randomUUID()}`, now: new Date() }));
     const sweep = (now: Date) => database.transaction((q) => expireDueGrants(q, { now }));
     const entries = async () =>
       (await database.query<{ amount: string }>("select amount from ledger_entries where grant_id = $1 and kind = 'expiry'", [g.id])).rows.map((r) => Number(r.amount));
@@ -90,7 +90,7 @@ describe("monthly periods", () => {
     for (const spent of [false, true]) {
       const f = await group();
       const g = await monthly(f.groupA.id, at(30 * DAY), at(58 * DAY), 2000, at(30 * DAY));
-      if (spent) await database.transaction((q) => adjustGrant(q, { grantId: g!.id, amount: -2000 }));
+      if (spent) await database.transaction((q) => adjustGrant(q, { grantId: g!.id, amount: -2000, now: new Date() }));
       await database.transaction((q) => endMonthlyCredits(q, { groupId: f.groupA.id, now: at(31 * DAY) }));
       await monthly(f.groupA.id, T, at(28 * DAY), 3000, T);
       expect((await balances(f.groupA.id, T)).monthly).toMatchObject({ granted: 3000, remaining: 3000, periodStart: T });
@@ -111,11 +111,11 @@ describe("monthly periods", () => {
 describe("adjustments", () => {
   it("move a balance within 0..granted as ledger entries, and refuse anything outside", async () => {
     const f = await group();
-    const g = await database.transaction((q) => grantCredits(q, { kind: "one_time", groupId: f.groupA.id, credits: 100, sourceKey: `t:${crypto.randomUUID()}` }));
-    await database.transaction((q) => adjustGrant(q, { grantId: g.id, amount: -40 }));
-    await database.transaction((q) => adjustGrant(q, { grantId: g.id, amount: 10 }));
-    await expect(database.transaction((q) => adjustGrant(q, { grantId: g.id, amount: 31 }))).rejects.toMatchObject({ code: "conflict" });
-    await expect(database.transaction((q) => adjustGrant(q, { grantId: g.id, amount: -71 }))).rejects.toMatchObject({ code: "conflict" });
+    const g = await database.transaction((q) => grantCredits(q, { kind: "one_time", groupId: f.groupA.id, credits: 100, sourceKey: `t:${crypto.randomUUID()}`, now: new Date() }));
+    await database.transaction((q) => adjustGrant(q, { grantId: g.id, amount: -40, now: new Date() }));
+    await database.transaction((q) => adjustGrant(q, { grantId: g.id, amount: 10, now: new Date() }));
+    await expect(database.transaction((q) => adjustGrant(q, { grantId: g.id, amount: 31, now: new Date() }))).rejects.toMatchObject({ code: "conflict" });
+    await expect(database.transaction((q) => adjustGrant(q, { grantId: g.id, amount: -71, now: new Date() }))).rejects.toMatchObject({ code: "conflict" });
     expect((await balances(f.groupA.id, T)).oneTime).toMatchObject({ granted: 100, remaining: 70 });
     await expectLedgerConsistent(database);
   });

@@ -57,9 +57,9 @@ export async function fundGroupPool(
   await database.transaction(async (q) => {
     if (pool.monthly) {
       const end = pool.periodEnd ?? new Date(Date.now() + 20 * 86400_000);
-      await grantCredits(q, { kind: "monthly", groupId, credits: pool.monthly, expiresAt: end, periodStart: new Date(end.getTime() - 30 * 86400_000), packages: 1, sourceKey: `test:m:${crypto.randomUUID()}` });
+      await grantCredits(q, { kind: "monthly", groupId, credits: pool.monthly, expiresAt: end, periodStart: new Date(end.getTime() - 30 * 86400_000), packages: 1, sourceKey: `test:m:${crypto.randomUUID()}`, now: new Date() });
     }
-    if (pool.oneTime) await grantCredits(q, { kind: "one_time", groupId, credits: pool.oneTime, sourceKey: `test:o:${crypto.randomUUID()}` });
+    if (pool.oneTime) await grantCredits(q, { kind: "one_time", groupId, credits: pool.oneTime, sourceKey: `test:o:${crypto.randomUUID()}`, now: new Date() });
   });
 }
 

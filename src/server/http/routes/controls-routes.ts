@@ -37,7 +37,7 @@ export function controlsRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
-      return c.json(await getControlSettings({ database, groupId: group.id }), 200);
+      return c.json(await getControlSettings({ database, clock: deps.clock, groupId: group.id }), 200);
     },
   );
 
@@ -56,7 +56,7 @@ export function controlsRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
-      return c.json(await updateControlSettings({ database, allowPrivateWebhooks, groupId: group.id, body: c.req.valid("json") }), 200);
+      return c.json(await updateControlSettings({ database, clock: deps.clock, allowPrivateWebhooks, groupId: group.id, body: c.req.valid("json") }), 200);
     },
   );
 
@@ -72,7 +72,7 @@ export function controlsRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
-      return c.json(await sendTestAlert({ database, allowPrivateWebhooks, groupId: group.id }), 202);
+      return c.json(await sendTestAlert({ database, clock: deps.clock, allowPrivateWebhooks, groupId: group.id }), 202);
     },
   );
 
@@ -102,7 +102,7 @@ export function controlsRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId: c.req.valid("param").groupId });
-      return c.json(await listPoolCaps({ database, groupId: group.id }), 200);
+      return c.json(await listPoolCaps({ database, groupId: group.id, now: deps.clock() }), 200);
     },
   );
 
@@ -118,7 +118,7 @@ export function controlsRoutes(deps: AppDeps) {
     async (c) => {
       const { groupId, websiteId } = c.req.valid("param");
       const group = await requireGroupAdmin({ db, principal: c.get("principal"), groupId });
-      return c.json(await setPoolCap({ database, groupId: group.id, websiteId, monthlyCredits: c.req.valid("json").monthlyCredits }), 200);
+      return c.json(await setPoolCap({ database, groupId: group.id, websiteId, monthlyCredits: c.req.valid("json").monthlyCredits, now: deps.clock() }), 200);
     },
   );
   return app;

@@ -96,8 +96,8 @@ export async function markChargeNotFound(query: Query, id: string, failureReason
 }
 
 /** The credits of a paid one-time purchase, and the purchase completed (caller holds the group's billing lock). */
-export async function grantOneTimePurchase(query: Query, p: PurchaseRow) {
-  await grantCredits(query, { kind: "one_time", groupId: p.group_id, credits: Number(p.credits), packages: p.quantity, purchaseId: p.id, sourceKey: `purchase:${p.id}` });
+export async function grantOneTimePurchase(query: Query, p: PurchaseRow, now: Date) {
+  await grantCredits(query, { kind: "one_time", groupId: p.group_id, credits: Number(p.credits), packages: p.quantity, purchaseId: p.id, sourceKey: `purchase:${p.id}`, now });
   await markPurchase(query, p.id, "completed");
 }
 

@@ -109,7 +109,7 @@ export async function applyPartnerCharge(deps: BillingDeps, purchaseId: string, 
  */
 export async function grantPurchase(deps: BillingDeps, q: Query, p: PurchaseRow, provider: "stripe" | "partner") {
   const now = deps.clock();
-  if (p.type === "one_time") return grantOneTimePurchase(q, p);
+  if (p.type === "one_time") return grantOneTimePurchase(q, p, now);
   const plan = await findPlan(q, p.group_id, true);
   const raise = isLivePlan(plan, now);
   const start = raise ? plan.current_period_start : now;

@@ -263,7 +263,7 @@ export async function applyPaidTopUpInvoice(deps: BillingDeps, purchaseId: strin
     }
     if (await isGroupDeleted(q, p.group_id)) return p.failure_reason !== TOP_UP_REFUNDED;
     await setPurchaseRefs(q, p.id, { stripeInvoiceId: invoice.id });
-    await grantOneTimePurchase(q, p);
+    await grantOneTimePurchase(q, p, deps.clock());
     await markPurchase(q, p.id, "completed");
     return false;
   });

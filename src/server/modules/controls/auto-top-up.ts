@@ -257,7 +257,7 @@ async function applySuccess({ database, clock, config }: AutoTopUpDeps, intent: 
     }
     // Done before the grant: the grant's pool check may start the next top-up if the pool is still below.
     await q("update auto_top_ups set status = 'succeeded', completed_at = now(), claimed_until = null where id = $1", [intent.id]);
-    await grantOneTimePurchase(q, locked ?? purchase);
+    await grantOneTimePurchase(q, locked ?? purchase, clock());
     const available = (await findPoolAvailable(q, [intent.group_id], clock())).get(intent.group_id) ?? 0;
     const { rows: c } = await q<{ url: string | null }>("select alert_webhook_url as url from group_controls where group_id = $1", [intent.group_id]);
     await enqueueAlert(q, {

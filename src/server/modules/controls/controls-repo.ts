@@ -38,7 +38,7 @@ export async function lockControls(query: Query, groupIds: string[]): Promise<Co
 }
 
 /** Spendable credits of each group's pool (monthly + one-time), read now: call it after taking the controls lock. */
-export async function findPoolAvailable(query: Query, groupIds: string[], now = new Date()): Promise<Map<string, number>> {
+export async function findPoolAvailable(query: Query, groupIds: string[], now: Date): Promise<Map<string, number>> {
   const { rows } = await query<{ group_id: string; available: number }>(
     `select g.group_id, coalesce(sum(g.remaining), 0)::bigint as available from credit_grants g
       where g.group_id = any($1::uuid[]) and g.remaining > 0 and ${liveGrantSql("g", "$2")}

@@ -24,7 +24,7 @@ async function poolDrawnThisMonth(query: Query, { websiteId, groupId, now }: { w
  * use counted from the ledger misses no debit running at the same moment, and a debit planned
  * before the cap is planned again against it.
  */
-export async function setPoolCap({ database, groupId, websiteId, monthlyCredits, now = new Date() }: { database: Database; groupId: string; websiteId: string; monthlyCredits: number | null; now?: Date }): Promise<PoolCap> {
+export async function setPoolCap({ database, groupId, websiteId, monthlyCredits, now }: { database: Database; groupId: string; websiteId: string; monthlyCredits: number | null; now: Date }): Promise<PoolCap> {
   return database.transaction(async (q) => {
     const { rows: site } = await q("select 1 from websites where id = $1 and group_id = $2", [websiteId, groupId]);
     if (site.length === 0) throw notFound("Website");
@@ -45,7 +45,7 @@ export async function setPoolCap({ database, groupId, websiteId, monthlyCredits,
 }
 
 /** The group's capped websites with their use of the cap this month. */
-export async function listPoolCaps({ database, groupId, now = new Date() }: { database: Database; groupId: string; now?: Date }): Promise<PoolCapsResponse> {
+export async function listPoolCaps({ database, groupId, now }: { database: Database; groupId: string; now: Date }): Promise<PoolCapsResponse> {
   const { rows } = await database.query<{ website_id: string; name: string; monthly_credits: number; used: number }>(
     `select c.website_id, w.name, c.monthly_credits, case when c.used_month = $2 then c.used_credits else 0 end as used
        from website_pool_caps c join websites w on w.id = c.website_id and w.group_id = c.group_id

@@ -14,7 +14,7 @@ import { enqueueAlert, wakeControlsWorker } from "./outbox.js";
  * the others find it flipped already. Likewise one auto top-up is started per crossing (the
  * unique index on pending top-ups backs that up). Lock order: grants before controls.
  */
-export async function syncPoolControls(query: Query, groupIds: readonly string[], now = new Date()) {
+export async function syncPoolControls(query: Query, groupIds: readonly string[], now: Date) {
   const ids = [...new Set(groupIds)];
   if (ids.length === 0) return;
   const controls = await lockControls(query, ids);

@@ -1,4 +1,5 @@
 import type { AlertsResponse, ControlSettings, ControlSettingsBody } from "../../../contracts/controls.js";
+import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/client.js";
 import { AppError } from "../../errors.js";
 import { holdPoolForSetting } from "../ledger/index.js";
@@ -9,6 +10,7 @@ import { checkWebhookUrl } from "./webhook-url-guard.js";
 
 export interface ControlsDeps {
   database: Database;
+  clock: Clock;
   /** ALLOW_PRIVATE_WEBHOOKS=1: loopback and private addresses may receive webhooks (local demo, tests). */
   allowPrivateWebhooks: boolean;
 }
@@ -35,9 +37,9 @@ async function billingEnabled(database: Database, groupId: string) {
 }
 
 /** GET .../billing/settings. The first read creates the group's signing secret. */
-export async function getControlSettings({ database, groupId }: { database: Database; groupId: string }): Promise<ControlSettings> {
+export async function getControlSettings({ database, clock, groupId }: Pick<ControlsDeps, "database" | "clock"> & { groupId: string }): Promise<ControlSettings> {
   const controls = await ensureControls(database.query, groupId);
-  const available = await findPoolAvailable(database.query, [groupId]);
+  const available = await findPoolAvailable(database.query, [groupId], clock());
   return toSettings(controls, available.get(groupId) ?? 0);
 }
 
@@ -77,9 +79,9 @@ export async function updateControlSettings(deps: ControlsDeps & { groupId: stri
       set("auto_top_up_disabled_reason", null);
     }
     if (sets.length > 0) await q(`update group_controls set ${sets.join(", ")}, updated_at = now() where group_id = $1`, params);
-    await syncPoolControls(q, [groupId]);
+    await syncPoolControls(q, [groupId], deps.clock());
   });
-  return getControlSettings({ database, groupId });
+  return getControlSettings({ database, clock: deps.clock, groupId });
 }
 
 /** POST .../settings/test-event: a `test` event through the outbox, to the URL as it is now. */
@@ -88,7 +90,7 @@ export async function sendTestAlert(deps: ControlsDeps & { groupId: string }) {
   const controls = await ensureControls(database.query, groupId);
   if (!controls.alert_webhook_url) throw new AppError("invalid_request", "Set an alert webhook URL first.");
   await checkWebhookUrl(controls.alert_webhook_url, deps.allowPrivateWebhooks);
-  const available = await findPoolAvailable(database.query, [groupId]);
+  const available = await findPoolAvailable(database.query, [groupId], deps.clock());
   const id = await database.transaction((q) =>
     enqueueAlert(q, {
       groupId,

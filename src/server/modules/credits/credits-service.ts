@@ -12,7 +12,7 @@ export async function grantWebsiteCredits({ database, clock, orgId, websiteId, b
   const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
   if (expiresAt && expiresAt.getTime() <= clock().getTime()) throw new AppError("invalid_request", "expiresAt must be in the future.");
   const grant = await database.transaction((query) =>
-    grantCredits(query, { kind: "website", websiteId, credits: body.credits, expiresAt, sourceKey: `api:${orgId}:${body.idempotencyKey}` }),
+    grantCredits(query, { kind: "website", websiteId, credits: body.credits, expiresAt, sourceKey: `api:${orgId}:${body.idempotencyKey}`, now: clock() }),
   );
   const same = grant.website_id === websiteId && grant.granted === body.credits && (grant.expires_at?.getTime() ?? null) === (expiresAt?.getTime() ?? null);
   if (!grant.created && !same) throw new AppError("conflict", "This idempotency key was already used with a different request.");

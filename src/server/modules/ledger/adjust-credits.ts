@@ -7,7 +7,7 @@ import { syncPoolControls } from "../controls/pool-state.js";
  * `adjustment` entry. The balance stays within 0..granted (the table's check), so an adjustment
  * never creates credits that no grant entry accounts for.
  */
-export async function adjustGrant(query: Query, { grantId, amount }: { grantId: number; amount: number }) {
+export async function adjustGrant(query: Query, { grantId, amount, now }: { grantId: number; amount: number; now: Date }) {
   if (!Number.isSafeInteger(amount) || amount === 0) throw new AppError("invalid_request", "An adjustment is a non-zero whole number of credits.");
   const { rows } = await query<{ remaining: number; granted: number; group_id: string | null }>(
     "select remaining, granted, group_id from credit_grants where id = $1 for update",
@@ -22,6 +22,6 @@ export async function adjustGrant(query: Query, { grantId, amount }: { grantId: 
      update credit_grants set remaining = remaining + $2 where id = $1`,
     [grantId, amount],
   );
-  if (g.group_id) await syncPoolControls(query, [g.group_id]);
+  if (g.group_id) await syncPoolControls(query, [g.group_id], now);
   return { remaining: after };
 }

@@ -14,8 +14,8 @@ export interface NewGrant {
   purchaseId?: string | null;
   /** What produced the grant (a purchase, an invoice, an API key): a second grant with the same key is not created. */
   sourceKey: string;
-  /** The caller's clock: when the grant and its entry are written, and the pool's low-balance check (the database's and the system clock if left out). */
-  now?: Date;
+  /** The caller's clock: when the grant and its entry are written, and the pool's low-balance check. */
+  now: Date;
   /** false: the caller syncs the pool's controls at its end (one check per change, not per step). */
   poolSync?: boolean;
 }
@@ -43,11 +43,11 @@ export async function grantCredits(query: Query, g: NewGrant): Promise<GrantResu
      select id, granted, expires_at, website_id, true as created from ins
      union all
      select id, granted, expires_at, website_id, false from credit_grants where source_key = $9 and not exists (select 1 from ins)`,
-    [g.kind, g.websiteId ?? null, g.groupId ?? null, g.credits, g.expiresAt ?? null, g.periodStart ?? null, g.packages ?? null, g.purchaseId ?? null, g.sourceKey, g.now ?? null],
+    [g.kind, g.websiteId ?? null, g.groupId ?? null, g.credits, g.expiresAt ?? null, g.periodStart ?? null, g.packages ?? null, g.purchaseId ?? null, g.sourceKey, g.now],
   );
   const row = rows[0]!;
   // A pool that gained credits may have recovered above its low-balance threshold.
-  if (row.created && g.groupId && g.poolSync !== false) await syncPoolControls(query, [g.groupId], g.now ?? new Date());
+  if (row.created && g.groupId && g.poolSync !== false) await syncPoolControls(query, [g.groupId], g.now);
   return { ...row, id: Number(row.id), granted: Number(row.granted) };
 }
 
