@@ -175,6 +175,26 @@ describe("per-website pool cap", () => {
     expect((await g.use(0, site, 200)).status).toBe(200);
   });
 
+  it("counts a cap's use per calendar month of the server's clock: next month starts at 0, and a cap set then counts from 0", async () => {
+    const g = await pool();
+    await fundGroupPool(server.deps.database, g.groupId, { oneTime: 1000 });
+    const site = g.f.websitesA[0]!.id;
+    const caps = `/api/groups/${g.groupId}/pool-caps`;
+    expect((await g.admin.put(`/api/groups/${g.groupId}/websites/${site}/pool-cap`, { monthlyCredits: 10 })).status).toBe(200);
+    expect((await g.use(0, site, 8)).status).toBe(200);
+    expect((await g.admin.get(caps)).json.caps.map((c: { usedThisMonth: number }) => c.usedThisMonth)).toEqual([8]);
+    const now = new Date();
+    server.clock.set(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1, 0, 0, 1)));
+    try {
+      // Before, the list and the cap counted the machine's month: 8 of the 10 still used.
+      expect((await g.admin.get(caps)).json.caps.map((c: { usedThisMonth: number }) => c.usedThisMonth)).toEqual([0]);
+      const reset = await g.admin.put(`/api/groups/${g.groupId}/websites/${site}/pool-cap`, { monthlyCredits: 10 });
+      expect(reset.json).toMatchObject({ monthlyCredits: 10, usedThisMonth: 0 });
+    } finally {
+      server.clock.reset();
+    }
+  });
+
   it("counts a debit that was waiting on the pool while the cap was being set: the cap's use is the ledger's", async (ctx) => {
     ctx.skip(!onPostgres, "PostgreSQL only: the pool's grants are held in one connection while the cap and the debit wait in others; PGlite has one connection");
     const g = await pool();
