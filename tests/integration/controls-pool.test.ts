@@ -86,16 +86,7 @@ describe("low-balance alerts", () => {
     for (const debitFirst of [true, false]) {
       const g = await pool();
       await fundGroupPool(server.deps.database, g.groupId, { oneTime: 150 });
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      let locked!: () => void;
-      const isLocked = new Promise<void>((r) => (locked = r));
-      const holder = server.deps.database.transaction(async (q) => {
-        await q("select id from credit_grants where group_id = $1 for update", [g.groupId]);
-        locked();
-        await held;
-      });
-      await isLocked;
+      const release = await holdPoolGrants(g.groupId);
       // The group's first controls, saved while a debit planned without them is under way.
       const debit = () => g.use(0, g.f.websitesA[0]!.id, 100);
       const save = () => g.admin.put(g.settings, { lowBalanceThreshold: 100 });
@@ -103,8 +94,7 @@ describe("low-balance alerts", () => {
       await waitForLockWaits(1);
       const second = debitFirst ? save() : debit();
       await waitForLockWaits(2).catch(() => undefined); // before the fix the save did not wait
-      release();
-      await holder;
+      await release();
       expect((await first).status).toBe(200);
       expect((await second).status).toBe(200);
       // 50 left, under the threshold of 100: the crossing is known without waiting for another debit.
@@ -201,22 +191,12 @@ describe("per-website pool cap", () => {
     await fundGroupPool(server.deps.database, g.groupId, { oneTime: 1000 });
     const site = g.f.websitesA[0]!.id;
     // Hold the pool's grants, so that setting the cap and a debit of the pool both wait for them, in that order.
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holder = server.deps.database.transaction(async (q) => {
-      await q("select id from credit_grants where group_id = $1 for update", [g.groupId]);
-      locked();
-      await held;
-    });
-    await isLocked;
+    const release = await holdPoolGrants(g.groupId);
     const setting = g.admin.put(`/api/groups/${g.groupId}/websites/${site}/pool-cap`, { monthlyCredits: 10 });
     await waitForLockWaits(1);
     const debiting = g.use(0, site, 8);
     await waitForLockWaits(2);
-    release();
-    await holder;
+    await release();
     expect((await setting).status).toBe(200);
     expect((await debiting).status).toBe(200);
 
@@ -231,6 +211,24 @@ describe("per-website pool cap", () => {
     expect((await g.use(0, site, 5)).json.error?.code).toBe("pool_cap_reached");
   });
 });
+
+/** The pool's grants held by a transaction of another connection, until the returned function ends it. */
+async function holdPoolGrants(groupId: string) {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const holder = server.deps.database.transaction(async (q) => {
+    await q("select id from credit_grants where group_id = $1 for update", [groupId]);
+    locked();
+    await held;
+  });
+  await isLocked;
+  return async () => {
+    release();
+    await holder;
+  };
+}
 
 /** Until `n` statements wait for a row lock (PostgreSQL). */
 async function waitForLockWaits(n: number) {
