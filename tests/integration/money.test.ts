@@ -299,6 +299,38 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
   const periodOf = async (groupId: string) =>
     (await q<{ start: Date; end: Date; status: string }>("select current_period_start as start, current_period_end as end, status from plans where group_id = $1", [groupId])).rows[0]!;
 
+  it("a monthly Checkout whose events arrive only after its first renewal's (newest first): each payment grants its own period, billed == granted", async () => {
+    const g = await group(false);
+    const r = await buy(g, "monthly", 2);
+    const { rows } = await q<{ s: string }>("select stripe_checkout_session_id as s from purchases where id = $1", [r.json.purchaseId]);
+    const from = server.stripe.events().length;
+    server.stripe.setWebhookUrl(null);
+    let subscriptionId: string;
+    try {
+      await server.stripe.payCheckoutSession(rows[0]!.s);
+      const session = await stripeGet(`/v1/checkout/sessions/${rows[0]!.s}`);
+      subscriptionId = typeof session.subscription === "string" ? session.subscription : session.subscription.id;
+      await server.stripe.advanceSubscription(subscriptionId);
+    } finally {
+      server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
+    }
+    for (const e of server.stripe.events().slice(from).reverse()) {
+      const payload = JSON.stringify(e);
+      const res = await fetch(`${server.url}/api/webhooks/stripe`, { method: "POST", body: payload, headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) } });
+      expect(res.status).toBe(200);
+    }
+    const sub = await stripeGet(`/v1/subscriptions/${subscriptionId}`);
+    const paid = (await stripeGet(`/v1/invoices?customer=${sub.customer}&status=paid&limit=100`)).data as { billing_reason: string }[];
+    expect(paid.map((i) => i.billing_reason).sort()).toEqual(["subscription_create", "subscription_cycle"]);
+    // Before: the renewal's invoice.paid, first, found no plan and was dropped, and the Checkout then
+    // granted the renewal's period as its own: two payments, one grant.
+    expect(await grantCount(server, g.groupId)).toBe(2);
+    const { rows: live } = await q<{ start: Date }>("select period_start as start from credit_grants where group_id = $1 and kind = 'monthly' and expired_at is null and remaining > 0", [g.groupId]);
+    expect(live.map((l) => l.start.getTime() / 1000)).toEqual([sub.items.data[0].current_period_start]);
+    expect((await summary(g)).plan).toMatchObject({ packages: 2, status: "active" });
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("a renewal whose subscription.updated arrived but whose invoice.paid was lost is still read back and granted once", async () => {
     const g = await group(false);
     await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);

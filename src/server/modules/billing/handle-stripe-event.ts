@@ -70,6 +70,11 @@ export async function fulfilCheckoutSession(deps: BillingDeps, session: Checkout
     deps.logger.error({ sessionId: session.id, purchaseId: purchase.id }, "subscription of a checkout does not match its purchase; nothing granted");
     return;
   }
+  // The first month is the period the session's own invoice paid, not the subscription's current one:
+  // fulfilled late (its webhooks after a renewal's), it would take the renewal's period and grant, and
+  // the first payment none.
+  const first = session.invoiceId ? await deps.stripe.retrieveInvoice(session.invoiceId) : null;
+  const firstPeriod = first?.subscriptionId === sub.id ? { start: first.periodStart, end: first.periodEnd } : { start: sub.currentPeriodStart, end: sub.currentPeriodEnd };
   const duplicate = await deps.database.transaction(async (q) => {
     await lockGroupBilling(q, purchase.group_id);
     const p = (await lockPurchase(q, purchase.id))!;
@@ -82,7 +87,7 @@ export async function fulfilCheckoutSession(deps: BillingDeps, session: Checkout
       await markPurchase(q, p.id, "failed", "The group already has a monthly plan; this payment was refunded.");
       return true;
     }
-    await adoptSubscription(deps, q, p.group_id, sub, p.id);
+    await adoptSubscription(deps, q, p.group_id, sub, p.id, firstPeriod);
     await markPurchase(q, p.id, "completed");
     return false;
   });
@@ -95,8 +100,15 @@ export async function fulfilCheckoutSession(deps: BillingDeps, session: Checkout
   }
 }
 
-/** Our plan follows a verified subscription, and its current period is granted (caller holds the lock). */
-async function adoptSubscription(deps: BillingDeps, q: import("../../db/client.js").Query, groupId: string, sub: SubscriptionState, purchaseId: string | null) {
+/** Our plan follows a verified subscription, and its first period (the Checkout's invoice's) is granted (caller holds the lock). */
+async function adoptSubscription(
+  deps: BillingDeps,
+  q: import("../../db/client.js").Query,
+  groupId: string,
+  sub: SubscriptionState,
+  purchaseId: string | null,
+  first: { start: Date; end: Date },
+) {
   await upsertPlan(q, {
     groupId,
     provider: "stripe",
@@ -110,11 +122,11 @@ async function adoptSubscription(deps: BillingDeps, q: import("../../db/client.j
   if (planStatus(sub.status) !== "active") return;
   await grantMonthlyPeriod(q, {
     groupId,
-    periodStart: sub.currentPeriodStart,
-    periodEnd: sub.currentPeriodEnd,
+    periodStart: first.start,
+    periodEnd: first.end,
     packages: sub.quantity,
     credits: sub.quantity * deps.config.CREDITS_PER_PACKAGE,
-    sourceKey: `stripe-period:${sub.id}:${sub.currentPeriodStart.toISOString()}`,
+    sourceKey: `stripe-period:${sub.id}:${first.start.toISOString()}`,
     purchaseId,
     now: deps.clock(),
   });
@@ -140,6 +152,16 @@ async function formerGroupOfSubscription(deps: BillingDeps, sub: { id: string; c
   return rows[0]?.group_id ?? null;
 }
 
+/** The Checkout Session of the purchase that started this subscription, fulfilled (verified and idempotent there). */
+async function fulfilCheckoutOf(deps: BillingDeps, sub: SubscriptionState) {
+  const { rows } = await deps.database.query<{ stripe_checkout_session_id: string | null }>(
+    "select stripe_checkout_session_id from purchases where id::text = $1",
+    [sub.metadata.purchaseId ?? ""],
+  );
+  const sessionId = rows[0]?.stripe_checkout_session_id;
+  if (sessionId) await fulfilCheckoutSession(deps, await deps.stripe.retrieveCheckoutSession(sessionId));
+}
+
 /** Whether a grant was ever made under this source key (a renewal's period), spent or expired since or not. */
 async function wasGranted(q: Query, sourceKey: string) {
   const { rows } = await q("select 1 from credit_grants where source_key = $1", [sourceKey]);
@@ -153,18 +175,16 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: Subsc
   if (!invoice.paid) return;
   const sub = known?.id === invoice.subscriptionId ? known : await deps.stripe.retrieveSubscription(invoice.subscriptionId);
   if (!sub) return;
-  if (invoice.billingReason === "subscription_create") {
-    // The first invoice of a Checkout subscription: the purchase's own session decides (verified there).
-    const { rows } = await deps.database.query<{ stripe_checkout_session_id: string | null }>(
-      "select stripe_checkout_session_id from purchases where id::text = $1",
-      [sub.metadata.purchaseId ?? ""],
-    );
-    const sessionId = rows[0]?.stripe_checkout_session_id;
-    if (sessionId) await fulfilCheckoutSession(deps, await deps.stripe.retrieveCheckoutSession(sessionId));
-    return;
-  }
+  // The first invoice of a Checkout subscription: the purchase's own session decides (verified there).
+  if (invoice.billingReason === "subscription_create") return fulfilCheckoutOf(deps, sub);
   if (invoice.billingReason !== "subscription_cycle") return; // other subscription invoices grant nothing
-  const current = await groupOfSubscription(deps, sub);
+  let current = await groupOfSubscription(deps, sub);
+  if (!current) {
+    // A renewal whose Checkout is not fulfilled yet (its events came before the Checkout's, or were
+    // lost): the plan is adopted from its verified session first, so that the renewal has a plan to renew.
+    await fulfilCheckoutOf(deps, sub);
+    current = await groupOfSubscription(deps, sub);
+  }
   const groupId = current ?? (await formerGroupOfSubscription(deps, sub));
   if (!groupId || invoice.customerId !== sub.customerId) {
     deps.logger.warn({ invoiceId, subscriptionId: sub.id }, "renewal invoice of a subscription that is not ours; ignored");
