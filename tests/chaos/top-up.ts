@@ -71,7 +71,8 @@ export async function topUpStorm(env: ChaosEnv, report: Report, processes: Serve
   const crossings = (await q<{ n: number }>("select count(*)::int as n from alert_outbox where group_id = $1 and type = 'group.credits.low'", [f.groupA.id])).rows[0]!.n;
   const purchases = (await q<{ n: number }>("select count(*)::int as n from purchases where group_id = $1 and idempotency_key like 'auto-top-up:%' and status = 'completed'", [f.groupA.id])).rows[0]!.n;
   const grants = (await q<{ n: number }>("select count(*)::int as n from credit_grants where group_id = $1 and source_key like 'purchase:%'", [f.groupA.id])).rows[0]!.n;
-  const charges = env.partner.charges().filter((c) => c.accountId === f.org.partnerAccountId && c.description.startsWith("Auto top-up")).length;
+  // The auto top-ups' charges, by their one wording (the manual refills are purchases of their own).
+  const charges = env.partner.charges().filter((c) => c.accountId === f.org.partnerAccountId && c.description.endsWith("· auto top-up")).length;
   const succeeded = (await q<{ n: number }>("select count(*)::int as n from alert_outbox where group_id = $1 and type = 'group.auto_top_up.succeeded'", [f.groupA.id])).rows[0]!.n;
   const v = await findInvariantViolations(q);
   report.figure("topup.rounds", ROUNDS);
