@@ -5,6 +5,7 @@ import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import type { ServerProcess } from "../support/process.js";
 import { eventually, spawnPeer, startTestServer, type TestServer } from "../support/server.js";
+import { holdRowLocks, waitForLockWaits } from "../support/locks.js";
 import { startWebhookReceiver } from "../support/webhook-receiver.js";
 
 // Concurrency comes from two API processes on PostgreSQL; PGlite is one embedded process.
@@ -86,14 +87,14 @@ describe("low-balance alerts", () => {
     for (const debitFirst of [true, false]) {
       const g = await pool();
       await fundGroupPool(server.deps.database, g.groupId, { oneTime: 150 });
-      const release = await holdPoolGrants(g.groupId);
+      const release = await holdRowLocks(server.deps.database, "select id from credit_grants where group_id = $1 for update", [g.groupId]);
       // The group's first controls, saved while a debit planned without them is under way.
       const debit = () => g.use(0, g.f.websitesA[0]!.id, 100);
       const save = () => g.admin.put(g.settings, { lowBalanceThreshold: 100 });
       const first = debitFirst ? debit() : save();
-      await waitForLockWaits(1);
+      await waitForLockWaits(server.deps.database, 1);
       const second = debitFirst ? save() : debit();
-      await waitForLockWaits(2).catch(() => undefined); // before the fix the save did not wait
+      await waitForLockWaits(server.deps.database, 2).catch(() => undefined); // before the fix the save did not wait
       await release();
       expect((await first).status).toBe(200);
       expect((await second).status).toBe(200);
@@ -191,11 +192,11 @@ describe("per-website pool cap", () => {
     await fundGroupPool(server.deps.database, g.groupId, { oneTime: 1000 });
     const site = g.f.websitesA[0]!.id;
     // Hold the pool's grants, so that setting the cap and a debit of the pool both wait for them, in that order.
-    const release = await holdPoolGrants(g.groupId);
+    const release = await holdRowLocks(server.deps.database, "select id from credit_grants where group_id = $1 for update", [g.groupId]);
     const setting = g.admin.put(`/api/groups/${g.groupId}/websites/${site}/pool-cap`, { monthlyCredits: 10 });
-    await waitForLockWaits(1);
+    await waitForLockWaits(server.deps.database, 1);
     const debiting = g.use(0, site, 8);
-    await waitForLockWaits(2);
+    await waitForLockWaits(server.deps.database, 2);
     await release();
     expect((await setting).status).toBe(200);
     expect((await debiting).status).toBe(200);
@@ -211,31 +212,3 @@ describe("per-website pool cap", () => {
     expect((await g.use(0, site, 5)).json.error?.code).toBe("pool_cap_reached");
   });
 });
-
-/** The pool's grants held by a transaction of another connection, until the returned function ends it. */
-async function holdPoolGrants(groupId: string) {
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
-  let locked!: () => void;
-  const isLocked = new Promise<void>((r) => (locked = r));
-  const holder = server.deps.database.transaction(async (q) => {
-    await q("select id from credit_grants where group_id = $1 for update", [groupId]);
-    locked();
-    await held;
-  });
-  await isLocked;
-  return async () => {
-    release();
-    await holder;
-  };
-}
-
-/** Until `n` statements wait for a row lock (PostgreSQL). */
-async function waitForLockWaits(n: number) {
-  for (let i = 0; i < 200; i++) {
-    const { rows } = await server.deps.database.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'");
-    if (rows[0]!.n >= n) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`fewer than ${n} statements waited for a lock`);
-}

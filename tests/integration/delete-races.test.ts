@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { holdRowLocks, waitForLockWaits } from "../support/locks.js";
 import { eventually, OPERATOR_KEY, startTestServer, type TestServer } from "../support/server.js";
 
 // Deleting a group takes its billing lock, checks nothing is at stake, and deletes. A purchase
@@ -31,22 +32,12 @@ describe("deleting a group while a purchase comes in", () => {
 
     // Hold the delete open after it took the group's billing lock: this connection keeps the group's
     // membership rows, which the delete removes after its checks.
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holder = server.deps.database.transaction(async (q) => {
-      await q("select 1 from membership_groups where group_id = $1 for update", [groupId]);
-      locked();
-      await held;
-    });
-    await isLocked;
+    const release = await holdRowLocks(server.deps.database, "select 1 from membership_groups where group_id = $1 for update", [groupId]);
     const deleting = op.delete(`/api/operator/orgs/${org}/groups/${grp}`);
-    await waitForLockWait(server, "membership_groups");
+    await waitForLockWaits(server.deps.database, 1, "membership_groups");
     const buying = admin.post(`/api/groups/${groupId}/billing/purchases`, { type: "one_time", quantity: 3 });
-    await waitForLockWait(server, "billing_profiles");
-    release();
-    await holder;
+    await waitForLockWaits(server.deps.database, 1, "billing_profiles");
+    await release();
 
     expect((await deleting).status).toBe(204);
     const bought = await buying;
@@ -119,16 +110,3 @@ describe("an auto top-up of a group being deleted", () => {
     expect(controls[0]).toEqual({ enabled: true });
   });
 });
-
-/** Until some statement waits for a row lock on `table`'s rows (pg_locks of a waiting backend). */
-async function waitForLockWait(server: TestServer, table: string) {
-  for (let i = 0; i < 200; i++) {
-    const { rows } = await server.deps.database.query<{ n: number }>(
-      `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike $1`,
-      [`%${table}%`],
-    );
-    if (rows[0]!.n > 0) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`no statement waited for a lock on ${table}`);
-}
