@@ -66,15 +66,19 @@ export async function fulfilCheckoutSession(deps: BillingDeps, session: Checkout
   }
   if (!session.subscriptionId) return;
   const sub = await deps.stripe.retrieveSubscription(session.subscriptionId);
-  if (!sub || sub.customerId !== customer || sub.quantity !== purchase.quantity) {
+  // The first month is what the session's own invoice paid (its period and packages), not the
+  // subscription as it is now: fulfilled late (its webhooks after a renewal's), the subscription may be
+  // in a later period, lowered in the portal since, or past due on a later renewal, and the first
+  // payment would be granted the renewal's period, refused for its quantity, or granted nothing.
+  const first = sub && session.invoiceId ? await deps.stripe.retrieveInvoice(session.invoiceId) : null;
+  const firstPeriod =
+    sub && first?.subscriptionId === sub.id
+      ? { start: first.periodStart, end: first.periodEnd, quantity: first.quantity ?? sub.quantity, paid: first.paid }
+      : sub && { start: sub.currentPeriodStart, end: sub.currentPeriodEnd, quantity: sub.quantity, paid: planStatus(sub.status) === "active" };
+  if (!sub || !firstPeriod || sub.customerId !== customer || firstPeriod.quantity !== purchase.quantity) {
     deps.logger.error({ sessionId: session.id, purchaseId: purchase.id }, "subscription of a checkout does not match its purchase; nothing granted");
     return;
   }
-  // The first month is the period the session's own invoice paid, not the subscription's current one:
-  // fulfilled late (its webhooks after a renewal's), it would take the renewal's period and grant, and
-  // the first payment none.
-  const first = session.invoiceId ? await deps.stripe.retrieveInvoice(session.invoiceId) : null;
-  const firstPeriod = first?.subscriptionId === sub.id ? { start: first.periodStart, end: first.periodEnd } : { start: sub.currentPeriodStart, end: sub.currentPeriodEnd };
   const duplicate = await deps.database.transaction(async (q) => {
     await lockGroupBilling(q, purchase.group_id);
     const p = (await lockPurchase(q, purchase.id))!;
@@ -100,32 +104,39 @@ export async function fulfilCheckoutSession(deps: BillingDeps, session: Checkout
   }
 }
 
-/** Our plan follows a verified subscription, and its first period (the Checkout's invoice's) is granted (caller holds the lock). */
+/**
+ * Our plan follows a verified subscription from its first period (the Checkout's invoice's, with the
+ * packages it paid), which is granted; later periods are the renewals' (their paid invoices move the
+ * plan, as in the usual order, and a lost one is read back once the first period has ended). A
+ * subscription already past due on a later renewal still had its first month paid; one that has
+ * ended grants nothing more (the caller holds the lock).
+ */
 async function adoptSubscription(
   deps: BillingDeps,
   q: import("../../db/client.js").Query,
   groupId: string,
   sub: SubscriptionState,
   purchaseId: string | null,
-  first: { start: Date; end: Date },
+  first: { start: Date; end: Date; quantity: number; paid: boolean },
 ) {
+  const status = planStatus(sub.status);
   await upsertPlan(q, {
     groupId,
     provider: "stripe",
     subscriptionId: sub.id,
-    quantity: sub.quantity,
-    status: planStatus(sub.status),
-    periodStart: sub.currentPeriodStart,
-    periodEnd: sub.currentPeriodEnd,
+    quantity: first.quantity,
+    status,
+    periodStart: first.start,
+    periodEnd: first.end,
     cancelAtPeriodEnd: sub.cancelAtPeriodEnd,
   });
-  if (planStatus(sub.status) !== "active") return;
+  if (status === "canceled" || !first.paid) return;
   await grantMonthlyPeriod(q, {
     groupId,
     periodStart: first.start,
     periodEnd: first.end,
-    packages: sub.quantity,
-    credits: sub.quantity * deps.config.CREDITS_PER_PACKAGE,
+    packages: first.quantity,
+    credits: first.quantity * deps.config.CREDITS_PER_PACKAGE,
     sourceKey: `stripe-period:${sub.id}:${first.start.toISOString()}`,
     purchaseId,
     now: deps.clock(),
