@@ -56,7 +56,7 @@ async function held(act: () => Promise<unknown>, order: Order, lose: (e: { type:
   for (const e of events) {
     const payload = JSON.stringify(e);
     const r = await fetch(`${server.url}/api/webhooks/stripe`, { method: "POST", body: payload, headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) } });
-    expect(r.status).toBe(200);
+    expect(r.status, `${e.type}: ${await r.text()}`).toBe(200);
   }
   return events;
 }
@@ -262,6 +262,71 @@ describe("a one-time Checkout", () => {
       expect(await grantCount(server, g.groupId)).toBe(1);
       const money = await billedAndGranted(g);
       expect(money.granted).toBe(money.billed);
+      await expectLedgerConsistent(server.deps.database);
+    });
+  }
+});
+
+describe("every event lost, the read-back loop past the period end does the rest", () => {
+  const flows: Record<string, (g: G, subscriptionId: string, portalUrl: string) => Promise<void>> = {
+    "a raise, then the renewal": async (g, subscriptionId) => {
+      expect((await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1 })).json.status).toBe("completed");
+      await server.stripe.advanceSubscription(subscriptionId);
+    },
+    "a lowering, then the renewal that applies it": async (_g, subscriptionId, portalUrl) => {
+      await pressHostedButton({ pageUrl: portalUrl, button: "Update quantity", fields: { quantity: "1" } });
+      await server.stripe.advanceSubscription(subscriptionId);
+    },
+    "a declined renewal paid later": async (g, subscriptionId) => {
+      await server.stripe.declineNextCharges(g.customer, 1);
+      await server.stripe.advanceSubscription(subscriptionId);
+      const { latest_invoice: unpaid } = await stripeGet(`/v1/subscriptions/${subscriptionId}`);
+      expect((await stripePost(`/v1/invoices/${unpaid}/pay`)).status).toBe("paid");
+    },
+    "cancel at period end, resume, renewal, cancel at period end, end": async (_g, subscriptionId, portalUrl) => {
+      await pressHostedButton({ pageUrl: portalUrl, button: "Cancel plan" });
+      await pressHostedButton({ pageUrl: portalUrl, button: "Resume plan" });
+      await server.stripe.advanceSubscription(subscriptionId);
+      await pressHostedButton({ pageUrl: portalUrl, button: "Cancel plan" });
+      await server.stripe.advanceSubscription(subscriptionId);
+    },
+  };
+  for (const [name, act] of Object.entries(flows)) {
+    it(`${name}: billed == granted, the plan as Stripe has it`, async () => {
+      const g = await group();
+      await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+      const subscriptionId = (await planRow(g.groupId))!.s;
+      const portalUrl = (await g.admin.post(`/api/groups/${g.groupId}/billing/portal`)).json.url as string;
+      await held(() => act(g, subscriptionId, portalUrl), "in-order", () => true);
+      for (let i = 0; i < 3; i++) {
+        const plan = (await planRow(g.groupId))!;
+        await settleAt(server, new Date(plan.end.getTime() + 6 * 60_000));
+      }
+      await expectAsStripe(g, subscriptionId);
+    });
+  }
+});
+
+describe("a plan raise while Stripe has ended the subscription and its deletion event is late", () => {
+  for (const order of ["in-order", "newest-first"] as const) {
+    it(`(${order}) is refunded and grants nothing, as it is when the deletion arrived first; the plan ends`, async () => {
+      const g = await group();
+      await buyThroughCheckout(server, g.admin, g.groupId, "monthly", 2);
+      const subscriptionId = (await planRow(g.groupId))!.s;
+      let raise: { status: number; json: { status?: string } } | undefined;
+      await held(async () => {
+        await fetch(`${server.stripe.url}/v1/subscriptions/${subscriptionId}`, { method: "DELETE", headers: { authorization: "Bearer sk_test_x" } });
+        raise = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1 });
+      }, order);
+      // Before: the raise was charged on the ended subscription and answered "completed"; the late deletion
+      // then ended its credits with the plan's: paid, nothing to spend, nothing given back.
+      expect([raise?.status, raise?.json.status], "a raise on an ended subscription was charged and kept").toEqual([409, undefined]);
+      const refunds = server.stripe.events().filter((e) => e.type === "refund.created");
+      expect(refunds.filter((e) => (e.data.object as { metadata?: { purchaseId?: string } }).metadata?.purchaseId !== undefined).length).toBeGreaterThan(0);
+      expect(await grantCount(server, g.groupId)).toBe(1);
+      const money = await billedAndGranted(g);
+      expect(money.granted).toBe(money.billed);
+      expect((await planRow(g.groupId))?.status).toBe("canceled");
       await expectLedgerConsistent(server.deps.database);
     });
   }

@@ -91,6 +91,11 @@ export async function applyRaiseInvoice(
   purchaseId: string,
   invoice: { invoiceId: string; paid: boolean; declineReason: string | null; total: number; currency: string; customerId: string | null },
 ) {
+  // The plan's subscription as Stripe has it now (no lock held): one Stripe has ended, whose deletion has
+  // not reached us yet, can no longer be raised. Granted, the raise's credits would end with the plan as
+  // soon as the late deletion arrives, and its payment be kept for nothing; in the usual order (the
+  // deletion first) it is refunded, so it is here. Unknown (Stripe unreachable): the plan is taken as ours says.
+  const endedSubscription = invoice.paid ? await endedSubscriptionOf(deps, purchaseId) : null;
   return deps.database.transaction(async (q) => {
     const { rows } = await q<{ group_id: string }>("select group_id from purchases where id = $1", [purchaseId]);
     if (!rows[0]) return "failed" as const;
@@ -114,7 +119,8 @@ export async function applyRaiseInvoice(
     }
     const plan = await findPlan(q, p.group_id, true);
     const now = deps.clock();
-    if (!isLivePlan(plan, now) || plan.provider !== "stripe" || plan.current_period_end.getTime() <= now.getTime()) {
+    const ended = !!endedSubscription && plan?.stripe_subscription_id === endedSubscription;
+    if (!isLivePlan(plan, now) || ended || plan.provider !== "stripe" || plan.current_period_end.getTime() <= now.getTime()) {
       deps.logger.warn({ purchaseId, invoiceId: invoice.invoiceId }, "raise paid when its plan could no longer be raised; nothing granted, refunding");
       await markPurchase(q, p.id, "failed", RAISE_REFUNDED);
       return "refund" as const;
@@ -123,6 +129,23 @@ export async function applyRaiseInvoice(
     await markPurchase(q, p.id, "completed");
     return "completed" as const;
   });
+}
+
+/** The id of the subscription of the purchase's group's plan if Stripe has ended it (or no longer has it); null if live or unknown. */
+async function endedSubscriptionOf(deps: BillingDeps, purchaseId: string) {
+  const { rows } = await deps.database.query<{ s: string | null }>(
+    "select p.stripe_subscription_id as s from plans p join purchases pu on pu.group_id = p.group_id where pu.id = $1 and pu.status <> 'completed'",
+    [purchaseId],
+  );
+  const subscriptionId = rows[0]?.s;
+  if (!subscriptionId) return null;
+  try {
+    const sub = await deps.stripe.retrieveSubscription(subscriptionId);
+    return !sub || sub.status === "canceled" ? subscriptionId : null;
+  } catch (err) {
+    const missing = codeOf(err) === "stripe_request_failed" && (err as { status?: unknown }).status === 404;
+    return missing ? subscriptionId : null;
+  }
 }
 
 /**
@@ -140,7 +163,9 @@ export async function syncPlanQuantity(deps: BillingDeps, groupId: string) {
   let overtaken = false;
   for (let attempt = 0; attempt < 5; attempt++) {
     const plan = await findPlan(deps.database.query, groupId);
-    if (!plan || !plan.stripe_subscription_id || (plan.quantity_synced && !overtaken)) return;
+    // An ended plan has nothing to send: Stripe refuses to update an ended subscription, and a raise's
+    // replayed invoice.paid would fail (500) for as long as Stripe retries it.
+    if (!plan || !plan.stripe_subscription_id || plan.status === "canceled" || (plan.quantity_synced && !overtaken)) return;
     const sent = plan.quantity;
     await deps.stripe.updateSubscriptionQuantity({
       subscriptionId: plan.stripe_subscription_id,

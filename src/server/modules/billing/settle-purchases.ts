@@ -52,7 +52,7 @@ export async function settlePendingPurchases(deps: BillingDeps, { limit = 50 }: 
     failure: "could not settle a pending purchase yet; retrying later",
   });
   // Plans whose Stripe quantity lags a raise applied here (the raise's own sync failed or crashed).
-  const { rows } = await deps.database.query<{ group_id: string }>("select group_id from plans where not quantity_synced and stripe_subscription_id is not null limit 20");
+  const { rows } = await deps.database.query<{ group_id: string }>("select group_id from plans where not quantity_synced and stripe_subscription_id is not null and status <> 'canceled' limit 20");
   for (const r of rows) await syncPlanQuantity(deps, r.group_id).catch(() => undefined);
   await reconcileLateRenewals(deps);
   await reconcileDeclinedTopUps(deps);
