@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signWebhookPayload } from "../../src/emulators/stripe/index.js";
-import { buyThroughCheckout } from "../support/billing.js";
+import { buyThroughCheckout, postStripeEvent } from "../support/billing.js";
 import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { eventually, startTestServer, WEBHOOK_SECRET, type TestServer } from "../support/server.js";
+import { eventually, startTestServer, type TestServer } from "../support/server.js";
 
 // A declined Stripe renewal leaves its invoice open; dunning (or the customer) then ends the
 // subscription, and the plan grants nothing more (credits.md). The open invoice can still be paid on
@@ -50,12 +49,7 @@ describe("a declined renewal whose subscription ended", () => {
     // The paid event again (Stripe retries, or a replay): the same refund, nothing more.
     const paid = server.stripe.events().slice(from).find((e) => e.type === "invoice.paid")!;
     const replay = { ...paid, id: `${paid.id}_replay` };
-    const payload = JSON.stringify(replay);
-    const r = await fetch(`${server.url}/api/webhooks/stripe`, {
-      method: "POST",
-      body: payload,
-      headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) },
-    });
+    const r = await postStripeEvent(server, replay);
     expect(r.status).toBe(200);
     expect(refunds(), "a renewal paid after its plan ended was billed and neither granted nor refunded").toHaveLength(1);
     expect((refunds()[0]!.data.object as { amount: number }).amount).toBe(1600);

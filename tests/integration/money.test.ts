@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signWebhookPayload } from "../../src/emulators/stripe/index.js";
-import { buyThroughCheckout, grantCount, payOnHostedCheckout, settleAt, webhookHandled } from "../support/billing.js";
+import { buyThroughCheckout, grantCount, holdStripeEvents, payOnHostedCheckout, postStripeEvent, settleAt, webhookHandled } from "../support/billing.js";
 import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { eventually, startTestServer, WEBHOOK_SECRET, type TestServer } from "../support/server.js";
+import { eventually, startTestServer, type TestServer } from "../support/server.js";
 
 // Issue 10's four ways of losing money, reproduced as an attacker and a careless user would.
 let server: TestServer;
@@ -132,10 +131,7 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     } finally {
       server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
     }
-    for (const e of server.stripe.events().slice(from)) {
-      const payload = JSON.stringify(e);
-      await fetch(`${server.url}/api/webhooks/stripe`, { method: "POST", body: payload, headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) } });
-    }
+    for (const e of server.stripe.events().slice(from)) await postStripeEvent(server, e);
     const plan = await planOf(g.groupId);
     const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [g.groupId])).rows[0]!.c;
     const subs = (await stripeGet(`/v1/subscriptions?customer=${customer}&status=all`)).data as { id: string; status: string; items: { data: { quantity: number }[] } }[];
@@ -283,18 +279,7 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
 
   /** Stripe's events about what `act` does, held back (lost), then the ones named by `deliver` sent, signed. */
   async function withLostWebhooks(act: () => Promise<unknown>, deliver: (e: { type: string }) => boolean = () => false) {
-    const from = server.stripe.events().length;
-    server.stripe.setWebhookUrl(null);
-    try {
-      await act();
-    } finally {
-      server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
-    }
-    for (const e of server.stripe.events().slice(from).filter(deliver)) {
-      const payload = JSON.stringify(e);
-      const r = await fetch(`${server.url}/api/webhooks/stripe`, { method: "POST", body: payload, headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) } });
-      expect(r.status).toBe(200);
-    }
+    for (const e of (await holdStripeEvents(server, act)).filter(deliver)) expect((await postStripeEvent(server, e)).status).toBe(200);
   }
   const periodOf = async (groupId: string) =>
     (await q<{ start: Date; end: Date; status: string }>("select current_period_start as start, current_period_end as end, status from plans where group_id = $1", [groupId])).rows[0]!;
@@ -303,22 +288,14 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     const g = await group(false);
     const r = await buy(g, "monthly", 2);
     const { rows } = await q<{ s: string }>("select stripe_checkout_session_id as s from purchases where id = $1", [r.json.purchaseId]);
-    const from = server.stripe.events().length;
-    server.stripe.setWebhookUrl(null);
-    let subscriptionId: string;
-    try {
+    let subscriptionId = "";
+    const events = await holdStripeEvents(server, async () => {
       await server.stripe.payCheckoutSession(rows[0]!.s);
       const session = await stripeGet(`/v1/checkout/sessions/${rows[0]!.s}`);
       subscriptionId = typeof session.subscription === "string" ? session.subscription : session.subscription.id;
       await server.stripe.advanceSubscription(subscriptionId);
-    } finally {
-      server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
-    }
-    for (const e of server.stripe.events().slice(from).reverse()) {
-      const payload = JSON.stringify(e);
-      const res = await fetch(`${server.url}/api/webhooks/stripe`, { method: "POST", body: payload, headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) } });
-      expect(res.status).toBe(200);
-    }
+    });
+    for (const e of events.reverse()) expect((await postStripeEvent(server, e)).status).toBe(200);
     const sub = await stripeGet(`/v1/subscriptions/${subscriptionId}`);
     const paid = (await stripeGet(`/v1/invoices?customer=${sub.customer}&status=paid&limit=100`)).data as { billing_reason: string }[];
     expect(paid.map((i) => i.billing_reason).sort()).toEqual(["subscription_create", "subscription_cycle"]);
@@ -376,10 +353,7 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     const deleted = events.find((e) => e.type === "customer.subscription.deleted")!;
     const paid = events.find((e) => e.type === "invoice.paid")!;
     const grantsBefore = await grantCount(server, g.groupId);
-    for (const e of [deleted, paid]) {
-      const payload = JSON.stringify(e);
-      await fetch(`${server.url}/api/webhooks/stripe`, { method: "POST", body: payload, headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) } });
-    }
+    for (const e of [deleted, paid]) await postStripeEvent(server, e);
     expect((await periodOf(g.groupId)).status).toBe("canceled");
     expect((await summary(g)).plan).toBeNull();
     expect(await grantCount(server, g.groupId)).toBe(grantsBefore);
@@ -474,12 +448,7 @@ describe("fulfilment is verified, never trusted from metadata", () => {
   });
 
   it("a validly signed event without data.object is acknowledged and changes nothing", async () => {
-    const payload = JSON.stringify({ id: "evt_no_object", type: "checkout.session.completed", data: {} });
-    const r = await fetch(`${server.url}/api/webhooks/stripe`, {
-      method: "POST",
-      body: payload,
-      headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) },
-    });
+    const r = await postStripeEvent(server, { id: "evt_no_object", type: "checkout.session.completed", data: {} });
     expect(r.status).toBe(200);
   });
 });

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pressHostedButton } from "../../src/emulators/shared/test-support.js";
-import { signWebhookPayload } from "../../src/emulators/stripe/index.js";
-import { buyThroughCheckout, grantCount, payOnHostedCheckout, settleAt } from "../support/billing.js";
+import { buyThroughCheckout, grantCount, holdStripeEvents, payOnHostedCheckout, postStripeEvent, settleAt } from "../support/billing.js";
 import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { startTestServer, WEBHOOK_SECRET, type TestServer } from "../support/server.js";
+import { startTestServer, type TestServer } from "../support/server.js";
 
 // Stripe's events held back, then delivered newest first, twice and shuffled, or with one lost and the
 // read-back loop doing the rest: what Stripe bills is what the group is granted, whatever the order.
@@ -35,14 +34,7 @@ type G = Awaited<ReturnType<typeof group>>;
 type Order = "newest-first" | "twice-shuffled" | "in-order";
 /** Stripe's events about what `act` does, held back, then delivered signed in `order` (the `lose` ones never). */
 async function held(act: () => Promise<unknown>, order: Order, lose: (e: { type: string }) => boolean = () => false) {
-  const from = server.stripe.events().length;
-  server.stripe.setWebhookUrl(null);
-  try {
-    await act();
-  } finally {
-    server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
-  }
-  let events = server.stripe.events().slice(from).filter((e) => !lose(e));
+  let events = (await holdStripeEvents(server, act)).filter((e) => !lose(e));
   if (order === "newest-first") events = events.reverse();
   if (order === "twice-shuffled") {
     events = [...events, ...events];
@@ -54,8 +46,7 @@ async function held(act: () => Promise<unknown>, order: Order, lose: (e: { type:
     }
   }
   for (const e of events) {
-    const payload = JSON.stringify(e);
-    const r = await fetch(`${server.url}/api/webhooks/stripe`, { method: "POST", body: payload, headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) } });
+    const r = await postStripeEvent(server, e);
     expect(r.status, `${e.type}: ${await r.text()}`).toBe(200);
   }
   return events;

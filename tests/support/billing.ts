@@ -1,8 +1,9 @@
 import { expect } from "vitest";
 import { pressHostedButton } from "../../src/emulators/shared/test-support.js";
+import { signWebhookPayload } from "../../src/emulators/stripe/index.js";
 import type { Client } from "./http.js";
 import type { TestServer } from "./server.js";
-import { eventually } from "./server.js";
+import { eventually, WEBHOOK_SECRET } from "./server.js";
 
 /** Open the emulator's hosted Checkout page and press "Pay", as a customer would; returns where it sends the browser. */
 export async function payOnHostedCheckout(checkoutUrl: string) {
@@ -48,3 +49,25 @@ export const webhookHandled = (server: TestServer, type: string, objectId: strin
     );
     return rows[0]!.n > 0;
   });
+
+/** A Stripe event (or a hand-made one) posted to the webhook endpoint, signed as Stripe signs it. */
+export function postStripeEvent(server: TestServer, event: unknown) {
+  const payload = JSON.stringify(event);
+  return fetch(`${server.url}/api/webhooks/stripe`, {
+    method: "POST",
+    body: payload,
+    headers: { "content-type": "application/json", "stripe-signature": signWebhookPayload({ payload, secret: WEBHOOK_SECRET }) },
+  });
+}
+
+/** Runs `act` with Stripe's webhooks held back (lost, until posted with postStripeEvent); resolves to the events it made. */
+export async function holdStripeEvents(server: TestServer, act: () => Promise<unknown>) {
+  const from = server.stripe.events().length;
+  server.stripe.setWebhookUrl(null);
+  try {
+    await act();
+  } finally {
+    server.stripe.setWebhookUrl(`${server.url}/api/webhooks/stripe`);
+  }
+  return server.stripe.events().slice(from);
+}
