@@ -113,7 +113,7 @@ export async function fulfilCheckoutSession(deps: BillingDeps, session: Checkout
  */
 async function adoptSubscription(
   deps: BillingDeps,
-  q: import("../../db/client.js").Query,
+  q: Query,
   groupId: string,
   sub: SubscriptionState,
   purchaseId: string | null,
