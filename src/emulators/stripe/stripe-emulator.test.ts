@@ -247,6 +247,26 @@ describe("Stripe emulator through the Stripe gateway", () => {
     await expect(gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "k" })).resolves.toHaveProperty("id");
   });
 
+  it("faults one kind of request: `error` answers 500 and does nothing; `hold` carries it out once cleared, its answer too late", async () => {
+    const { gateway, emulator } = await setup();
+    const impatient = createStripeGateway({ secretKey: "sk_test_x", apiBase: emulator.url, webhookSecret: WEBHOOK_SECRET, timeoutMs: 300 });
+    emulator.setRequestFault({ method: "POST", path: /^\/v1\/customers$/, mode: "error" });
+    await expect(gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "failed" })).rejects.toBeInstanceOf(BillingUnavailableError);
+    await expect(gateway.listPaidInvoices("cus_any")).resolves.toEqual([]); // other requests are answered
+    expect(emulator.events()).toHaveLength(0);
+
+    emulator.setRequestFault({ method: "POST", path: /^\/v1\/customers$/, mode: "hold" });
+    await expect(impatient.createCustomer({ groupId: "g", name: "n", idempotencyKey: "held" })).rejects.toMatchObject({ outcomeUnknown: true });
+    expect(emulator.heldRequests()).toBeGreaterThan(0);
+    expect(emulator.events()).toHaveLength(0);
+    emulator.setRequestFault(null);
+    await waitFor(() => emulator.heldRequests() === 0 && emulator.events().length > 0);
+    // The held request and the SDK's retry of it (same key) made one customer, which the key now answers.
+    expect(emulator.events().filter((e) => e.type === "customer.created")).toHaveLength(1);
+    const again = await gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "held" });
+    expect(again.id).toBe((emulator.events()[0]!.data.object as { id: string }).id);
+  });
+
   it("answers unknown ids with 404 resource_missing and a missing key with 401", async () => {
     const { gateway, emulator } = await setup();
     await expect(gateway.retrieveSubscription("sub_missing")).rejects.toMatchObject({

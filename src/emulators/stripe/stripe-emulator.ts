@@ -24,6 +24,19 @@ import { createWebhookSender } from "./webhook-sender.js";
 
 export type StripeFaultMode = "none" | "error" | "hang";
 
+/**
+ * A fault of one kind of API request (e.g. `POST /v1/invoices/:id/void`), for tests of one step of
+ * a flow: `error` answers Stripe's 500 without carrying the request out; `hold` keeps it waiting
+ * until the fault is cleared, then carries it out, its answer too late for the caller (a request
+ * that reached Stripe while its answer was lost).
+ */
+export interface StripeRequestFault {
+  method: "GET" | "POST" | "DELETE";
+  /** Matched against the request's path, e.g. /^\/v1\/invoices\/[^/]+\/void$/. */
+  path: RegExp;
+  mode: "error" | "hold";
+}
+
 export interface StripeEmulatorOptions {
   port: number;
   dataDir: string | null;
@@ -43,6 +56,10 @@ export interface StripeEmulator {
   dashboardUrl: string;
   close(): Promise<void>;
   setFault(mode: StripeFaultMode): void;
+  /** Faults the requests `fault` matches, until set again; null clears it and carries out the held requests, one at a time. */
+  setRequestFault(fault: StripeRequestFault | null): void;
+  /** How many requests a `hold` fault keeps waiting now. */
+  heldRequests(): number;
   advanceSubscription(id: string): Promise<void>;
   setWebhookUrl(url: string | null): void;
   events(): Stripe.Event[];
@@ -75,6 +92,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     fault = mode;
     if (mode !== "hang") hangGate.releaseAll();
   };
+  const requestFault = createRequestFault();
 
   const ctx: BillingEngineContext = {
     state,
@@ -96,6 +114,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
   const app = new Hono();
   app.use("/_emulator/*", requireControlToken(controlToken));
   app.use("/v1/*", faultMiddleware({ getFault: () => fault, hangGate }));
+  app.use("/v1/*", requestFault.middleware);
   app.use("/v1/*", authMiddleware);
   app.use("/v1/*", idempotencyMiddleware({ state, commit }));
   app.route("/v1", createApiRoutes({ ctx, commit }));
@@ -123,10 +142,13 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     dashboardUrl: `${server.url}/_emulator/dashboard?${CONTROL_TOKEN_FIELD}=${encodeURIComponent(controlToken)}`,
     async close() {
       hangGate.releaseAll();
+      requestFault.set(null);
       await webhooks.close();
       await server.close();
     },
     setFault,
+    setRequestFault: (fault) => requestFault.set(fault),
+    heldRequests: () => requestFault.held(),
     advanceSubscription: (id) => runAndCommit(() => advanceSubscriptionInEngine(ctx, id)),
     payCheckoutSession: (id) => runAndCommit(() => completeCheckoutSession(ctx, id)),
     declineNextCharges: (customerId, count = 1) => runAndCommit(() => declineNextCharges(ctx, { customerId, count })),
@@ -161,6 +183,45 @@ function faultMiddleware({ getFault, hangGate }: { getFault: () => StripeFaultMo
       return c.json(new StripeApiError({ status: 503, type: "api_error", message: "The Stripe emulator stopped hanging." }).toBody(), 503);
     }
     await next();
+  };
+}
+
+/**
+ * The one request fault (see StripeRequestFault). Held requests are carried out one after another
+ * once released, so the SDK's retry of a held request (same idempotency key) replays the first
+ * one's answer instead of racing it.
+ */
+function createRequestFault() {
+  let current: StripeRequestFault | null = null;
+  const gate = createHangGate();
+  let held = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  const oneAtATime = (run: () => Promise<void>) => {
+    const done = queue.then(run);
+    queue = done.catch(() => undefined);
+    return done;
+  };
+  const middleware = async (c: Context, next: Next) => {
+    const fault = current;
+    if (!fault || c.req.method !== fault.method || !fault.path.test(c.req.path)) return next();
+    if (fault.mode === "error") {
+      return c.json(new StripeApiError({ status: 500, type: "api_error", message: "The Stripe emulator failed this request (a test fault)." }).toBody(), 500);
+    }
+    held++;
+    try {
+      await gate.wait();
+    } finally {
+      held--;
+    }
+    await oneAtATime(next);
+  };
+  return {
+    middleware,
+    held: () => held,
+    set: (fault: StripeRequestFault | null) => {
+      current = fault;
+      if (fault?.mode !== "hold") gate.releaseAll();
+    },
   };
 }
 
