@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buyThroughCheckout, grantCount } from "../support/billing.js";
+import { buyThroughCheckout, grantCount, webhookHandled } from "../support/billing.js";
 import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
@@ -198,6 +198,73 @@ describe("a Stripe auto top-up whose outcome was unknown, retried after auto top
     expect(await grantCount(server, g.groupId)).toBe(1);
     await expectLedgerConsistent(server.deps.database);
   });
+
+  it("Stripe refusing the void of the earlier try's invoice: the top-up stays open, its invoice payable; paid, it is granted once", async () => {
+    const g = await lowPoolWithAutoTopUp();
+    const t = await g.crossWhileStripeFails();
+    const invoiceId = await invoiceLandedAtStripe(g, t, { stage: "open" });
+    // Every other request works: the retry finds nothing paid and lists the open invoice; only its void fails.
+    server.stripe.setRequestFault({ method: "POST", path: /^\/v1\/invoices\/[^/]+\/void$/, mode: "error" });
+    server.clock.set(Date.now() + 5 * 60_000);
+    try {
+      await eventually(async () => ((await g.topUp())[0]?.attempts ?? 0) >= 3, 20_000);
+      // Not closed as not charged while its invoice can still be paid.
+      expect(await g.topUp()).toMatchObject([{ status: "pending", purchase_status: "pending" }]);
+      expect((await stripeApi<StripeInvoice>(`/v1/invoices/${invoiceId}`)).json.status).toBe("open");
+      expect(await g.poolAvailable()).toBe(400);
+      // The customer pays it on its hosted page meanwhile: the top-up's payment, granted once.
+      expect((await stripeApi<StripeInvoice>(`/v1/invoices/${invoiceId}/pay`, {})).json.status).toBe("paid");
+      await eventually(async () => (await g.topUp())[0]?.status !== "pending", 20_000);
+    } finally {
+      server.stripe.setRequestFault(null);
+      server.clock.reset();
+    }
+    expect(await g.topUp()).toMatchObject([{ status: "succeeded", purchase_status: "completed" }]);
+    expect(await g.poolAvailable()).toBe(1400);
+    await webhookHandled(server, "invoice.paid", invoiceId); // its webhook grants nothing more
+    await retriedLater(g);
+    const invoices = await g.invoicesAtStripe();
+    expect(topUpInvoices(invoices)).toHaveLength(1);
+    expect(paidTotal(invoices)).toBe(await grantedTotal(g));
+    expect(await grantCount(server, g.groupId)).toBe(2);
+    expect(await g.poolAvailable()).toBe(1400);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  for (const [moment, held] of [
+    ["as its void was sent", { method: "POST", path: /^\/v1\/invoices\/[^/]+\/void$/ }],
+    ["as the void looked it up", { method: "GET", path: /^\/v1\/invoices\/in_[^/]+$/ }],
+  ] as const) {
+    it(`the earlier try's invoice paid by the customer ${moment}: the void finds it paid, and the top-up is granted once`, async () => {
+      const g = await lowPoolWithAutoTopUp();
+      const t = await g.crossWhileStripeFails();
+      const invoiceId = await invoiceLandedAtStripe(g, t, { stage: "open" });
+      // The retry listed the invoice as unpaid; its request is held at Stripe while the customer pays.
+      server.stripe.setRequestFault({ ...held, mode: "hold" });
+      server.clock.set(Date.now() + 5 * 60_000);
+      try {
+        await eventually(() => Promise.resolve(server.stripe.heldRequests() > 0), 20_000);
+        expect((await stripeApi<StripeInvoice>(`/v1/invoices/${invoiceId}/pay`, {})).json.status).toBe("paid");
+        server.stripe.setRequestFault(null);
+        await eventually(async () => (await g.topUp())[0]?.status !== "pending", 20_000);
+      } finally {
+        server.stripe.setRequestFault(null);
+        server.clock.reset();
+      }
+      expect(await g.topUp()).toMatchObject([{ status: "succeeded", purchase_status: "completed" }]);
+      expect((await stripeApi<StripeInvoice>(`/v1/invoices/${invoiceId}`)).json.status).toBe("paid");
+      expect(await g.poolAvailable()).toBe(1400);
+      await webhookHandled(server, "invoice.paid", invoiceId);
+      await retriedLater(g);
+      const invoices = await g.invoicesAtStripe();
+      expect(topUpInvoices(invoices)).toHaveLength(1);
+      expect(paidTotal(invoices)).toBe(await grantedTotal(g));
+      expect(paidTotal(invoices)).toBe(2 * server.config.PRICE_ONE_TIME);
+      expect(await grantCount(server, g.groupId)).toBe(2);
+      expect(await g.poolAvailable()).toBe(1400);
+      await expectLedgerConsistent(server.deps.database);
+    });
+  }
 
   it("Stripe down when the top-up would close: it stays open until its invoice is voided", async () => {
     const g = await lowPoolWithAutoTopUp();
