@@ -22,7 +22,11 @@ import { renderCheckoutPage, renderDashboardPage, renderHomePage, renderInvoiceP
 import { buildEvent, type EmittedEvent } from "./stripe-objects.js";
 import { createWebhookSender } from "./webhook-sender.js";
 
-export type StripeFaultMode = "none" | "error" | "hang";
+/**
+ * `hang`: requests are held and never carried out; `lose-answers`: requests are carried out, but their
+ * answers are held until the mode ends (a timeout after the request was sent: the client cannot know).
+ */
+export type StripeFaultMode = "none" | "error" | "hang" | "lose-answers";
 
 /**
  * A fault of one kind of API request (e.g. `POST /v1/invoices/:id/void`), for tests of one step of
@@ -90,7 +94,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
   const undelivered: Stripe.Event[] = [];
   const setFault = (mode: StripeFaultMode) => {
     fault = mode;
-    if (mode !== "hang") hangGate.releaseAll();
+    if (mode !== "hang" && mode !== "lose-answers") hangGate.releaseAll();
   };
   const requestFault = createRequestFault();
 
@@ -183,6 +187,8 @@ function faultMiddleware({ getFault, hangGate }: { getFault: () => StripeFaultMo
       return c.json(new StripeApiError({ status: 503, type: "api_error", message: "The Stripe emulator stopped hanging." }).toBody(), 503);
     }
     await next();
+    // Carried out (and stored under its idempotency key); the answer goes out only when the mode ends.
+    if (fault === "lose-answers") await hangGate.wait();
   };
 }
 
@@ -341,8 +347,8 @@ function createControlRoutes({
   control.post("/fault", async (c) => {
     const body: unknown = await c.req.json().catch(() => null);
     const mode = typeof body === "object" && body !== null && "mode" in body ? body.mode : undefined;
-    if (mode !== "none" && mode !== "error" && mode !== "hang") {
-      return c.json({ error: { type: "invalid_request_error", message: 'mode must be "none", "error" or "hang".' } }, 400);
+    if (mode !== "none" && mode !== "error" && mode !== "hang" && mode !== "lose-answers") {
+      return c.json({ error: { type: "invalid_request_error", message: 'mode must be "none", "error", "hang" or "lose-answers".' } }, 400);
     }
     setFault(mode);
     return c.json({ mode });
