@@ -1,5 +1,5 @@
 import Stripe from "stripe";
-import type { CheckoutSessionInput, PaidInvoice } from "../../modules/billing/ports.js";
+import type { CheckoutSessionInput, InvoiceDraftInput, PaidInvoice } from "../../modules/billing/ports.js";
 import { BillingUnavailableError, CardDeclinedError, StripeRequestError, WebhookSignatureError } from "./stripe-errors.js";
 
 /** Pinned: upgrading the SDK must be a deliberate change (the literal fails to type-check otherwise). */
@@ -108,7 +108,7 @@ export interface PaymentIntentSummary {
   metadata: Record<string, string>;
 }
 
-export type { PaidInvoice };
+export type { InvoiceDraftInput, PaidInvoice };
 
 export type StripeGateway = ReturnType<typeof createStripeGateway>;
 
@@ -133,6 +133,59 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
       if (!page.has_more || !last) return invoices;
       startingAfter = last.id;
     }
+  }
+
+  async function createDraft({ customerId, currency, description, metadata, idempotencyKey }: InvoiceDraftInput) {
+    const draft = await stripe.invoices.create(
+      {
+        customer: customerId,
+        currency,
+        collection_method: "charge_automatically",
+        pending_invoice_items_behavior: "exclude",
+        auto_advance: false,
+        description,
+        metadata,
+      },
+      { idempotencyKey: `${idempotencyKey}:invoice` },
+    );
+    return { id: draft.id };
+  }
+
+  async function collect({
+    invoiceId,
+    customerId,
+    currency,
+    unitAmount,
+    quantity,
+    description,
+    metadata,
+    idempotencyKey,
+  }: InvoiceDraftInput & { invoiceId: string; unitAmount: number; quantity: number }) {
+    await stripe.invoiceItems.create(
+      {
+        customer: customerId,
+        invoice: invoiceId,
+        currency,
+        unit_amount_decimal: Stripe.Decimal.from(unitAmount),
+        quantity,
+        description,
+        metadata,
+      },
+      { idempotencyKey: `${idempotencyKey}:item` },
+    );
+    let invoice = await stripe.invoices.retrieve(invoiceId);
+    if (invoice.status === "draft") invoice = await stripe.invoices.finalizeInvoice(invoiceId, {}, { idempotencyKey: `${idempotencyKey}:finalize` });
+    if (invoice.status === "open") {
+      try {
+        invoice = await stripe.invoices.pay(invoiceId, { off_session: true }, { idempotencyKey: `${idempotencyKey}:pay` });
+      } catch (error) {
+        if (error instanceof Stripe.errors.StripeCardError) {
+          throw new CardDeclinedError({ message: error.message, declineCode: error.decline_code ?? error.code ?? null, invoiceId, cause: error });
+        }
+        throw error;
+      }
+    }
+    return toInvoiceDetails(invoice);
   }
 
   /** With its schedule, so a quantity lowered from the next period shows as `scheduledQuantity`. */
@@ -249,69 +302,22 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
       ),
 
     /**
-     * Bills `quantity × unitAmount` now on a one-off invoice charged to the customer's default
-     * card (off-session): a draft invoice, its invoice item, finalize, pay. Each step has its own
-     * key derived from `idempotencyKey`, so repeating the call after a timeout repeats nothing.
-     * A paid invoice sends `invoice.paid`; a declined card throws CardDeclinedError (the invoice
-     * stays open and `invoice.payment_failed` is sent).
+     * The draft of a one-off invoice, created once per key (`${idempotencyKey}:invoice`): repeating the
+     * call answers the same draft, so a caller that lost the answer learns which invoice its key made.
      */
-    chargeInvoiceNow: ({
-      customerId,
-      currency,
-      unitAmount,
-      quantity,
-      description,
-      metadata,
-      idempotencyKey,
-    }: {
-      customerId: string;
-      currency: string;
-      unitAmount: number;
-      quantity: number;
-      description: string;
-      metadata: Record<string, string>;
-      idempotencyKey: string;
-    }) =>
-      call(async () => {
-        const draft = await stripe.invoices.create(
-          {
-            customer: customerId,
-            currency,
-            collection_method: "charge_automatically",
-            pending_invoice_items_behavior: "exclude",
-            auto_advance: false,
-            description,
-            metadata,
-          },
-          { idempotencyKey: `${idempotencyKey}:invoice` },
-        );
-        await stripe.invoiceItems.create(
-          {
-            customer: customerId,
-            invoice: draft.id,
-            currency,
-            unit_amount_decimal: Stripe.Decimal.from(unitAmount),
-            quantity,
-            description,
-            metadata,
-          },
-          { idempotencyKey: `${idempotencyKey}:item` },
-        );
-        const invoiceId = draft.id;
-        let invoice = await stripe.invoices.retrieve(invoiceId);
-        if (invoice.status === "draft") invoice = await stripe.invoices.finalizeInvoice(invoiceId, {}, { idempotencyKey: `${idempotencyKey}:finalize` });
-        if (invoice.status === "open") {
-          try {
-            invoice = await stripe.invoices.pay(invoiceId, { off_session: true }, { idempotencyKey: `${idempotencyKey}:pay` });
-          } catch (error) {
-            if (error instanceof Stripe.errors.StripeCardError) {
-              throw new CardDeclinedError({ message: error.message, declineCode: error.decline_code ?? error.code ?? null, invoiceId, cause: error });
-            }
-            throw error;
-          }
-        }
-        return toInvoiceDetails(invoice);
-      }),
+    createInvoiceDraft: (input: InvoiceDraftInput) => call(() => createDraft(input)),
+
+    /**
+     * Bills `quantity × unitAmount` now on the draft `invoiceId` (createInvoiceDraft with the same key):
+     * its invoice item, finalize, pay, each step with its own key derived from `idempotencyKey`, so
+     * repeating the call after a timeout repeats nothing. A paid invoice sends `invoice.paid`; a
+     * declined card throws CardDeclinedError (the invoice stays open and `invoice.payment_failed` is sent).
+     */
+    chargeInvoice: (input: InvoiceDraftInput & { invoiceId: string; unitAmount: number; quantity: number }) => call(() => collect(input)),
+
+    /** createInvoiceDraft and chargeInvoice in one call (one deadline). */
+    chargeInvoiceNow: (input: InvoiceDraftInput & { unitAmount: number; quantity: number }) =>
+      call(async () => collect({ ...input, invoiceId: (await createDraft(input)).id })),
 
     /**
      * Charges the customer's saved card now, without the customer present: a PaymentIntent with

@@ -4,7 +4,7 @@ import type { BillingDeps } from "./billing-deps.js";
 import { findPlan, grantOneTimePurchase, isGroupDeleted, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, upsertPlan, type PlanRow, type PurchaseRow } from "./billing-repo.js";
 import { grantPurchase } from "./charge-partner.js";
 import type { CheckoutSessionState, InvoiceState, StripeEventLike, SubscriptionState } from "./ports.js";
-import { applyRaiseInvoice, isPurchaseInvoice, refundRaise, syncPlanQuantity } from "./raise-plan.js";
+import { applyRaiseInvoice, isPurchaseInvoice, refundRaise, refundRaiseCopy, syncPlanQuantity } from "./raise-plan.js";
 
 /**
  * Stripe webhooks. An event is only a trigger: the objects it names are read again from Stripe,
@@ -242,7 +242,7 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: Subsc
   }
 }
 
-/** An invoice outside a subscription: a plan raise's charge settles its purchase. */
+/** An invoice outside a subscription: a plan raise's own invoice settles its purchase; a copy of it is refunded. */
 async function onOneOffInvoice(deps: BillingDeps, invoice: InvoiceState) {
   const purchaseId = invoice.metadata.purchaseId;
   if (!purchaseId) return;
@@ -266,6 +266,7 @@ async function onOneOffInvoice(deps: BillingDeps, invoice: InvoiceState) {
   });
   if (status === "completed") await syncPlanQuantity(deps, p.group_id);
   if (status === "refund") await refundRaise(deps, p, invoice.id);
+  if (status === "copy") await refundRaiseCopy(deps, p, invoice.id);
 }
 
 /** Why a declined top-up's invoice paid after its group was deleted granted nothing. */

@@ -92,6 +92,15 @@ export interface InvoiceState {
   hostedInvoiceUrl: string | null;
 }
 
+/** A one-off invoice charged automatically to the customer's card; its steps' keys derive from `idempotencyKey`. */
+export interface InvoiceDraftInput {
+  customerId: string;
+  currency: string;
+  description: string;
+  metadata: Record<string, string>;
+  idempotencyKey: string;
+}
+
 export interface StripeEventLike {
   id: string;
   type: string;
@@ -161,15 +170,14 @@ export interface StripePort {
    * One-off invoice for `quantity × unitAmount`, charged now to the customer's default card
    * (`invoice.paid` follows). Throws `payment_failed` when declined. Safe to repeat with the same key.
    */
-  chargeInvoiceNow(o: {
-    customerId: string;
-    currency: string;
-    unitAmount: number;
-    quantity: number;
-    description: string;
-    metadata: Record<string, string>;
-    idempotencyKey: string;
-  }): Promise<InvoiceState>;
+  chargeInvoiceNow(o: InvoiceDraftInput & { unitAmount: number; quantity: number }): Promise<InvoiceState>;
+  /**
+   * chargeInvoiceNow's first step alone: the draft its key makes, made once; the same key answers the
+   * same draft, so whoever lost the answer learns which invoice is the key's own.
+   */
+  createInvoiceDraft(o: InvoiceDraftInput): Promise<{ id: string }>;
+  /** chargeInvoiceNow's other steps, on the draft createInvoiceDraft made with the same input and key. */
+  chargeInvoice(o: InvoiceDraftInput & { invoiceId: string; unitAmount: number; quantity: number }): Promise<InvoiceState>;
   /**
    * Charges the saved card (default unless `paymentMethodId`) off-session with a PaymentIntent.
    * Throws `payment_failed` when declined. Safe to repeat with the same key.

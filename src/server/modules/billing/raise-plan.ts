@@ -1,6 +1,6 @@
 import { AppError } from "../../errors.js";
 import type { BillingDeps } from "./billing-deps.js";
-import { findPlan, isLivePlan, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, type PurchaseRow } from "./billing-repo.js";
+import { findPlan, findProfile, findPurchase, isLivePlan, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, type PurchaseRow } from "./billing-repo.js";
 import { describePurchase, grantPurchase } from "./charge-partner.js";
 import type { PurchaseOutcome } from "./start-purchase.js";
 
@@ -8,24 +8,25 @@ const codeOf = (err: unknown) => (err as { code?: unknown }).code;
 const invoiceOf = (err: unknown) => (err as { invoiceId?: unknown }).invoiceId;
 
 /**
- * Raise a Stripe plan (credits.md "Settled details"): the added packages are charged at full
- * price now on their own invoice, granted for the current period once that invoice is paid, and
- * the subscription's quantity is raised with `proration_behavior: none` for every later period.
+ * Raise a Stripe plan (credits.md "Settled details"): the added packages are charged at full price now
+ * on their own invoice, granted for the current period once that invoice is paid, and the
+ * subscription's quantity is raised with `proration_behavior: none` for every later period.
  * No database lock is held during a Stripe call; the invoice's steps use keys derived from the
- * purchase, so a retry (same Idempotency-Key, or the settling loop) continues the same invoice.
+ * purchase, so a retry (same Idempotency-Key, or the settling loop) continues the same invoice. The
+ * invoice is recorded on the purchase before anything is charged on it (recordRaiseInvoice).
  */
 export async function raisePlan(deps: BillingDeps, p: PurchaseRow, customerId: string): Promise<PurchaseOutcome> {
   let charged;
   try {
-    const invoice = await deps.stripe.chargeInvoiceNow({
-      customerId,
-      currency: p.currency,
-      unitAmount: Number(p.amount) / p.quantity,
-      quantity: p.quantity,
-      description: describePurchase(deps, p),
-      metadata: { purchaseId: p.id, groupId: p.group_id },
-      idempotencyKey: `raise:${p.id}`,
-    });
+    const draft = await recordRaiseInvoice(deps, p, customerId);
+    // Settled meanwhile (its own invoice's event, or another retry, got there first): nothing more to charge.
+    if (draft.purchase.status !== "pending") return settledOutcome(draft.purchase);
+    if (draft.purchase.stripe_invoice_id !== draft.id) {
+      // The key made another draft than the one recorded (Stripe forgets keys after a day): never charged.
+      deps.logger.error({ purchaseId: p.id, recorded: draft.purchase.stripe_invoice_id, draft: draft.id }, "raise's key made another invoice than its own; not charged");
+      return { httpStatus: 202, body: { status: "pending", purchaseId: p.id } };
+    }
+    const invoice = await deps.stripe.chargeInvoice({ ...raiseInvoiceInput(deps, p, customerId), invoiceId: draft.id, unitAmount: Number(p.amount) / p.quantity, quantity: p.quantity });
     charged = { invoiceId: invoice.id, paid: invoice.paid, declineReason: null, total: invoice.total, currency: invoice.currency, customerId: invoice.customerId };
   } catch (err) {
     if (codeOf(err) === "payment_failed" && typeof invoiceOf(err) === "string") {
@@ -52,6 +53,39 @@ export async function raisePlan(deps: BillingDeps, p: PurchaseRow, customerId: s
   return { httpStatus: 202, body: { status: "pending", purchaseId: p.id } };
 }
 
+/** The answer for a raise already settled, as a retry of it gets it (start-purchase.ts resumePurchase). */
+function settledOutcome(p: PurchaseRow): PurchaseOutcome {
+  if (p.status === "completed") return { httpStatus: 200, body: { status: "completed", credits: Number(p.credits), purchaseId: p.id } };
+  if (p.failure_reason === RAISE_REFUNDED) throw new AppError("conflict", RAISE_REFUNDED);
+  throw new AppError("payment_failed", p.failure_reason ?? "The payment did not go through.");
+}
+
+/** A raise's invoice as its key makes it: the same every time, since Stripe answers a key only for the same request. */
+const raiseInvoiceInput = (deps: BillingDeps, p: PurchaseRow, customerId: string) => ({
+  customerId,
+  currency: p.currency,
+  description: describePurchase(deps, p),
+  metadata: { purchaseId: p.id, groupId: p.group_id },
+  idempotencyKey: `raise:${p.id}`,
+});
+
+/**
+ * The raise's own invoice: the draft its key makes (made now if no attempt got that far; the same key
+ * answers the same draft, so an attempt whose answer was lost is learned here), recorded on the purchase
+ * under the group's lock before anything is charged on it. From then on only that invoice is the raise's
+ * payment (applyRaiseInvoice). The Stripe call is made with no lock held. Returns the draft's id and the
+ * purchase as recorded (a purchase that had its invoice keeps it).
+ */
+async function recordRaiseInvoice(deps: BillingDeps, p: PurchaseRow, customerId: string) {
+  const draft = await deps.stripe.createInvoiceDraft(raiseInvoiceInput(deps, p, customerId));
+  const purchase = await deps.database.transaction(async (q) => {
+    await lockGroupBilling(q, p.group_id);
+    await setPurchaseRefs(q, p.id, { stripeInvoiceId: draft.id });
+    return (await lockPurchase(q, p.id))!;
+  });
+  return { id: draft.id, purchase };
+}
+
 /** Why a raise paid when its plan could no longer be raised is not granted (its payment is refunded). */
 export const RAISE_REFUNDED = "The plan or its period ended before this payment arrived, so nothing was added; the payment was refunded.";
 
@@ -72,6 +106,15 @@ export async function refundRaise(deps: BillingDeps, p: Pick<PurchaseRow, "id" |
   deps.logger.warn({ groupId: p.group_id, purchaseId: p.id, invoiceId, refunded: refund.amount }, "raise paid after its plan ended refunded");
 }
 
+/**
+ * Give back an invoice that billed the customer for a raise without being its payment (a copy of its
+ * invoice, made in the dashboard, paid): it bought nothing, and the raise is paid by its own invoice.
+ */
+export async function refundRaiseCopy(deps: BillingDeps, p: Pick<PurchaseRow, "id" | "group_id">, invoiceId: string) {
+  const refund = await deps.stripe.refundInvoice({ invoiceId, metadata: { reason: "not the raise's own invoice", purchaseId: p.id }, idempotencyKey: `raise-copy-refund:${invoiceId}` });
+  deps.logger.warn({ groupId: p.group_id, purchaseId: p.id, invoiceId, refunded: refund.amount }, "copy of a raise's invoice paid; refunded");
+}
+
 /** A one-off invoice is a purchase's own payment only on the group's Stripe customer, for the purchase's amount and currency. */
 export const isPurchaseInvoice = (
   invoice: { customerId: string | null; total: number; currency: string },
@@ -80,17 +123,28 @@ export const isPurchaseInvoice = (
 ) => invoice.customerId === profile?.stripe_customer_id && invoice.total === Number(p.amount) && invoice.currency.toLowerCase() === p.currency.toLowerCase();
 
 /**
- * Apply a raise's invoice to its purchase under the group's lock, exactly once; the invoice must be
- * the purchase's own (its customer, amount and currency). A paid raise is granted for the plan's
- * current period only while the plan is live and in that period; otherwise (the plan was cancelled,
- * or its period ended, before the payment arrived) nothing is granted, no plan is made, and the
- * answer is "refund": the caller gives the payment back (`refundRaise`), and so does every replay.
+ * Apply a raise's invoice to its purchase under the group's lock, exactly once. Only the raise's own
+ * invoice, the one its key made (recorded before anything was charged on it), is its payment
+ * (credits.md "Who owns what"): any other naming the purchase in its metadata (the dashboard's
+ * "Duplicate invoice" copies it) grants nothing, or the customer, paying both, is billed twice for
+ * one grant; one that billed the group's customer the raise's amount is answered "copy", and the caller
+ * gives it back (`refundRaiseCopy`). A purchase whose own invoice is not recorded yet (the answer that
+ * named it was lost) learns it first, as its retry would. The own invoice must match the purchase (its
+ * customer, amount and currency). A paid raise is granted for the plan's current period only while the
+ * plan is live and in that period; otherwise (the plan was cancelled, or its period ended, before the
+ * payment arrived) nothing is granted, no plan is made, and the answer is "refund": the caller gives
+ * the payment back (`refundRaise`), and so does every replay.
  */
 export async function applyRaiseInvoice(
   deps: BillingDeps,
   purchaseId: string,
   invoice: { invoiceId: string; paid: boolean; declineReason: string | null; total: number; currency: string; customerId: string | null },
 ) {
+  const known = await findPurchase(deps.database.query, purchaseId);
+  if (known?.status === "pending" && !known.stripe_invoice_id) {
+    const customerId = (await findProfile(deps.database.query, known.group_id))?.stripe_customer_id;
+    if (customerId) await recordRaiseInvoice(deps, known, customerId);
+  }
   // The plan's subscription as Stripe has it now (no lock held): one Stripe has ended, whose deletion has
   // not reached us yet, can no longer be raised. Granted, the raise's credits would end with the plan as
   // soon as the late deletion arrives, and its payment be kept for nothing; in the usual order (the
@@ -101,10 +155,14 @@ export async function applyRaiseInvoice(
     if (!rows[0]) return "failed" as const;
     const profile = await lockGroupBilling(q, rows[0].group_id);
     const p = (await lockPurchase(q, purchaseId))!;
+    if (!p.stripe_invoice_id) return "pending" as const; // its own invoice still unknown: the settling loop continues the raise
+    if (p.stripe_invoice_id !== invoice.invoiceId) {
+      const copy = invoice.paid && isPurchaseInvoice(invoice, p, profile);
+      deps.logger.error({ purchaseId, invoiceId: invoice.invoiceId, own: p.stripe_invoice_id, copy }, "invoice naming a raise is not its own; nothing granted");
+      return copy ? ("copy" as const) : ("not_own" as const);
+    }
     if (p.status === "completed") return "completed" as const;
-    if (p.stripe_invoice_id && p.stripe_invoice_id !== invoice.invoiceId) return p.status === "failed" ? ("failed" as const) : ("pending" as const);
     if (p.failure_reason === RAISE_REFUNDED) return "refund" as const;
-    await setPurchaseRefs(q, p.id, { stripeInvoiceId: invoice.invoiceId });
     if (!isPurchaseInvoice(invoice, p, profile)) {
       deps.logger.error({ purchaseId, invoiceId: invoice.invoiceId }, "raise invoice does not match its purchase; nothing granted");
       await markPurchase(q, p.id, "failed", "The invoice did not match the purchase.");
