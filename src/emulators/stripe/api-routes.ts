@@ -4,6 +4,7 @@ import {
   cancelSubscription,
   createCheckoutSession,
   createCustomer,
+  deleteCustomer,
   expireCheckoutSession,
   updateCustomer,
   findCheckout,
@@ -59,7 +60,8 @@ export function createApiRoutes({ ctx, commit }: { ctx: BillingEngineContext; co
       }),
     ),
   );
-  api.get("/customers/:id", (c) => answer(c, () => findCustomer(ctx, c.req.param("id"))));
+  api.get("/customers/:id", (c) => answer(c, () => ctx.state.deletedCustomers[c.req.param("id")] ?? findCustomer(ctx, c.req.param("id"))));
+  api.delete("/customers/:id", (c) => answer(c, () => deleteCustomer(ctx, c.req.param("id"))));
   api.post("/customers/:id", (c) =>
     answer(c, (params) => {
       const invoiceSettings = readObject(params, "invoice_settings");

@@ -102,6 +102,22 @@ export function updateCustomer(
   return customer;
 }
 
+/**
+ * DELETE /v1/customers/:id: the customer is gone for good, and, as on Stripe, its subscriptions end at
+ * once; anything naming it afterwards is refused ("No such customer"), retrieving it answers the stub.
+ */
+export function deleteCustomer(ctx: BillingEngineContext, id: string): Stripe.DeletedCustomer {
+  const customer = findCustomer(ctx, id);
+  for (const subscription of Object.values(ctx.state.subscriptions)) {
+    if (customerIdOf(subscription) === id && subscription.status !== "canceled") cancelSubscription(ctx, subscription.id);
+  }
+  delete ctx.state.customers[id];
+  const deleted: Stripe.DeletedCustomer = { id, object: "customer", deleted: true };
+  ctx.state.deletedCustomers[id] = deleted;
+  ctx.emit({ type: "customer.deleted", object: customer });
+  return deleted;
+}
+
 export function findCustomer(ctx: BillingEngineContext, id: string): Stripe.Customer {
   const customer = ctx.state.customers[id];
   if (!customer) throw resourceMissing({ kind: "customer", id });
@@ -156,7 +172,7 @@ export function createCheckoutSession(ctx: BillingEngineContext, input: CreateCh
 }
 
 function validateCheckoutInput(ctx: BillingEngineContext, input: CreateCheckoutInput): void {
-  if (input.customerId) findCustomer(ctx, input.customerId);
+  if (input.customerId && !ctx.state.customers[input.customerId]) throw resourceMissing({ kind: "customer", id: input.customerId, param: "customer" });
   if (input.lines.length === 0) throw invalidParam({ param: "line_items", message: "Missing required param: line_items." });
   input.lines.forEach((line, index) => {
     if (!Number.isInteger(line.unitAmount) || line.unitAmount < 0) {

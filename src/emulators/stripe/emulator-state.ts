@@ -25,6 +25,8 @@ export interface StoredResponse {
 export interface StripeEmulatorState {
   version: 1;
   customers: Record<string, Stripe.Customer>;
+  /** Customers deleted (DELETE /v1/customers/:id): retrieving one answers this stub, as Stripe does. */
+  deletedCustomers: Record<string, Stripe.DeletedCustomer>;
   checkoutSessions: Record<string, CheckoutRecord>;
   subscriptions: Record<string, Stripe.Subscription>;
   /** Oldest first. */
@@ -50,6 +52,7 @@ export function emptyState(): StripeEmulatorState {
   return {
     version: 1,
     customers: {},
+    deletedCustomers: {},
     checkoutSessions: {},
     subscriptions: {},
     invoices: [],

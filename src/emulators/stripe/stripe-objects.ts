@@ -614,6 +614,7 @@ export type EmulatedEventType =
   | "checkout.session.completed"
   | "checkout.session.expired"
   | "customer.created"
+  | "customer.deleted"
   | "customer.updated"
   | "customer.subscription.created"
   | "customer.subscription.deleted"
