@@ -71,6 +71,19 @@ export class StripeRequestError extends Error {
   }
 }
 
+/**
+ * Stripe refused the request because the customer it names no longer exists (deleted in Stripe's
+ * dashboard): nothing was done, and repeating it never helps.
+ */
+export class CustomerDeletedError extends Error {
+  readonly code = "stripe_customer_deleted";
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CustomerDeletedError";
+  }
+}
+
 /** A webhook whose `Stripe-Signature` is missing, stale or does not match the raw body. */
 export class WebhookSignatureError extends Error {
   readonly code = "invalid_signature";

@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import type { CheckoutSessionInput, InvoiceDraftInput, PaidInvoice } from "../../modules/billing/ports.js";
-import { BillingUnavailableError, CardDeclinedError, StripeRequestError, WebhookSignatureError } from "./stripe-errors.js";
+import { BillingUnavailableError, CardDeclinedError, CustomerDeletedError, StripeRequestError, WebhookSignatureError } from "./stripe-errors.js";
 
 /** Pinned: upgrading the SDK must be a deliberate change (the literal fails to type-check otherwise). */
 export const STRIPE_API_VERSION = "2026-10-28.endive" satisfies typeof Stripe.API_VERSION;
@@ -679,7 +679,11 @@ function refusedBeforeSending(error: InstanceType<typeof Stripe.errors.StripeCon
 }
 
 function translateError(error: unknown): never {
-  if (error instanceof BillingUnavailableError || error instanceof StripeRequestError || error instanceof CardDeclinedError) throw error;
+  if (error instanceof BillingUnavailableError || error instanceof StripeRequestError || error instanceof CardDeclinedError || error instanceof CustomerDeletedError) throw error;
+  // "No such customer" for the customer a request names: it was deleted at Stripe (its dashboard).
+  if (error instanceof Stripe.errors.StripeInvalidRequestError && error.code === "resource_missing" && error.param === "customer") {
+    throw new CustomerDeletedError(error.message, { cause: error });
+  }
   if (error instanceof Stripe.errors.StripeCardError) {
     throw new CardDeclinedError({
       message: error.message,

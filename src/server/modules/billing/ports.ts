@@ -137,6 +137,8 @@ export interface RefundState {
  *   true when the request may have reached Stripe: repeat it with the same idempotency key.
  * - `payment_failed` (CardDeclinedError): the saved card was declined; nothing was charged.
  * - `stripe_request_failed` (StripeRequestError): Stripe refused the request (4xx).
+ * - `stripe_customer_deleted` (CustomerDeletedError): the customer the request names was deleted at
+ *   Stripe (its dashboard); nothing was done, and repeating the request never helps.
  */
 export interface StripePort {
   createCustomer(o: { groupId: string; name: string; idempotencyKey: string }): Promise<{ id: string }>;

@@ -3,7 +3,9 @@ import type { BillingDeps } from "./billing-deps.js";
 import { findProfile, lockGroupBilling, lockPurchase, markChargeNotFound, markPurchase, type PurchaseRow } from "./billing-repo.js";
 import { applyPartnerCharge, partnerChargeKeyOf, partnerKeyOf } from "./charge-partner.js";
 import { applyPaidTopUpInvoice, fulfilCheckoutSession, reconcileSubscription, TOP_UP_REFUNDED } from "./handle-stripe-event.js";
+import { isCustomerDeleted } from "./customer-deleted.js";
 import { raisePlan, syncPlanQuantity } from "./raise-plan.js";
+import { closeForDeletedCustomer } from "./start-purchase.js";
 
 /**
  * How long a purchase may stay unknown before "no charge at the partner" closes it as failed. A slow
@@ -190,7 +192,12 @@ async function settleOne(deps: BillingDeps, p: PurchaseRow, now: Date) {
   }
   if (p.raises_plan) {
     const profile = await findProfile(deps.database.query, p.group_id);
-    if (profile?.stripe_customer_id) await raisePlan(deps, p, profile.stripe_customer_id).catch(() => undefined);
+    if (profile?.stripe_customer_id) {
+      await raisePlan(deps, p, profile.stripe_customer_id).catch(async (err: unknown) => {
+        // Its customer deleted at Stripe: nothing can be charged, now or later.
+        if (isCustomerDeleted(err)) await closeForDeletedCustomer(deps, p, false);
+      });
+    }
     return;
   }
   if (p.stripe_checkout_session_id && now.getTime() - p.created_at.getTime() > 30_000) {

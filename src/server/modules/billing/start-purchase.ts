@@ -1,7 +1,8 @@
 import type { PurchaseBody, PurchaseResponse } from "../../../contracts/billing.js";
 import { AppError, notFound } from "../../errors.js";
 import { pricingOf, type BillingDeps, type GroupRef } from "./billing-deps.js";
-import { findPlan, findPurchaseByKey, insertPurchase, isGroupDeleted, lockGroupBilling, type PurchaseRow } from "./billing-repo.js";
+import { findPlan, findPurchaseByKey, insertPurchase, isGroupDeleted, lockGroupBilling, lockPurchase, markPurchase, type PurchaseRow } from "./billing-repo.js";
+import { CUSTOMER_DELETED, customerDeleted, isCustomerDeleted } from "./customer-deleted.js";
 import { chargePartner } from "./charge-partner.js";
 import { startCheckout } from "./start-checkout.js";
 import { pastDueConflict, priceChange, raiseRefusal, renewingConflict } from "./preview-purchase.js";
@@ -29,7 +30,7 @@ export async function startPurchase(deps: BillingDeps, group: GroupRef, body: Pu
       if (existing.type !== body.type || existing.quantity !== body.quantity) {
         throw new AppError("conflict", "This idempotency key was already used for a different purchase.");
       }
-      return { profile, purchase: existing, plan: null };
+      return { profile, purchase: existing, plan: null, created: false };
     }
     const plan = await findPlan(q, group.id);
     const { quote, raisesPlan } = priceChange({ body, plan, pricing, now: deps.clock() });
@@ -37,7 +38,7 @@ export async function startPurchase(deps: BillingDeps, group: GroupRef, body: Pu
       throw new AppError("conflict", `The price changed: ${quote.total.amount} is due now, not ${body.expectedDueNow}. Review the purchase and try again.`);
     }
     const refusal = raisesPlan && plan ? raiseRefusal(plan, deps.clock()) : null;
-    if (refusal === "past_due") return { profile, purchase: null, plan }; // its 409 asks Stripe for the invoice, after this transaction
+    if (refusal === "past_due") return { profile, purchase: null, plan, created: false }; // its 409 asks Stripe for the invoice, after this transaction
     if (refusal === "renewing") throw renewingConflict();
     if (raisesPlan && plan && plan.quantity + body.quantity > 1000) throw new AppError("invalid_request", "A plan holds at most 1,000 packages.");
     const purchase = await insertPurchase(q, {
@@ -51,10 +52,33 @@ export async function startPurchase(deps: BillingDeps, group: GroupRef, body: Pu
       idempotency_key: key,
       raises_plan: raisesPlan,
     });
-    return { profile, purchase, plan };
+    return { profile, purchase, plan, created: true };
   });
   if (!intent.purchase) throw await pastDueConflict(deps, intent.profile.partner_account_id, intent.plan?.stripe_subscription_id ?? null);
-  return resumePurchase(deps, group, intent.profile, intent.purchase);
+  try {
+    return await resumePurchase(deps, group, intent.profile, intent.purchase);
+  } catch (err) {
+    if (!isCustomerDeleted(err)) throw err;
+    await closeForDeletedCustomer(deps, intent.purchase, intent.created);
+    throw customerDeleted();
+  }
+}
+
+/**
+ * Stripe refused the purchase because the group's customer was deleted there: nothing was charged.
+ * The intent this request recorded is taken back, so the refusal leaves nothing behind; a purchase
+ * recorded earlier (a retry of one whose answer was lost) is closed as failed, so the settling loop
+ * stops retrying it and its retries get the same answer.
+ */
+export async function closeForDeletedCustomer(deps: BillingDeps, p: PurchaseRow, createdNow: boolean) {
+  await deps.database.transaction(async (q) => {
+    await lockGroupBilling(q, p.group_id);
+    const locked = await lockPurchase(q, p.id);
+    if (locked?.status !== "pending") return;
+    const untouched = !locked.stripe_checkout_session_id && !locked.stripe_invoice_id && !locked.stripe_subscription_id;
+    if (createdNow && untouched) await q("delete from purchases where id = $1", [p.id]);
+    else await markPurchase(q, p.id, "failed", CUSTOMER_DELETED);
+  });
 }
 
 /**
@@ -71,6 +95,7 @@ const storedKeyOf = (key: string) => (key.startsWith("auto-top-up:") ? `client:$
 /** Take a recorded purchase as far as it goes now (first attempt, or a retry with the same key). */
 async function resumePurchase(deps: BillingDeps, group: GroupRef, profile: { stripe_customer_id: string | null; partner_account_id: string | null }, p: PurchaseRow): Promise<PurchaseOutcome> {
   if (p.status === "completed") return { httpStatus: 200, body: { status: "completed", credits: Number(p.credits), purchaseId: p.id } };
+  if (p.status === "failed" && p.failure_reason === CUSTOMER_DELETED) throw customerDeleted();
   if (p.status === "failed") throw new AppError("payment_failed", p.failure_reason ?? "The payment did not go through.");
   if (p.status === "cancelled") throw new AppError("conflict", "This purchase's checkout expired; start a new purchase.");
   if (p.provider === "partner") return chargePartner(deps, p, profile.partner_account_id!);
