@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buyThroughCheckout, grantCount, postStripeEvent, webhookHandled } from "../support/billing.js";
+import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { expectLedgerConsistent } from "../support/invariant.js";
+import { eventually, startTestServer, type TestServer } from "../support/server.js";
+
+// A declined plan raise is over: the customer is told 402 and its invoice is voided (raise-plan.ts
+// voidDeclinedRaise). When Stripe refuses the void, the answer is still 402 with nothing granted;
+// the invoice stays open, and if the customer pays it after all (its hosted page), that payment is
+// the raise's own and is granted once: billed == granted.
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.close());
+
+const q = <T,>(sql: string, params: unknown[]) => server.deps.database.query<T>(sql, params);
+const stripe = <T,>(path: string, body?: Record<string, string>) =>
+  fetch(`${server.stripe.url}${path}`, {
+    method: body ? "POST" : "GET",
+    headers: { authorization: "Bearer sk_test_x", "content-type": "application/x-www-form-urlencoded" },
+    ...(body ? { body: new URLSearchParams(body).toString() } : {}),
+  }).then((r) => r.json() as Promise<T>);
+
+describe("a declined Stripe plan raise whose void Stripe refused", () => {
+  it("answers 402 and grants nothing; its invoice, paid later by the customer, is granted once: billed == granted", async () => {
+    const f = await createOrgFixture(server.db, { partnerManaged: false });
+    const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
+    const groupId = f.groupA.id;
+    expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
+    await buyThroughCheckout(server, admin, groupId, "monthly", 2);
+    const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [groupId])).rows[0]!.c;
+    const subscriptionId = (await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [groupId])).rows[0]!.s;
+    const grantsBefore = await grantCount(server, groupId);
+
+    await server.stripe.declineNextCharges(customer, 1);
+    server.stripe.failNextRequests({ method: "POST", path: /^\/v1\/invoices\/[^/]+\/void$/, count: 2 }); // the SDK retries a 500 once
+    const r = await admin.post(`/api/groups/${groupId}/billing/purchases`, { type: "monthly", quantity: 1 });
+    expect([r.status, r.json.error?.code]).toEqual([402, "payment_failed"]);
+    const purchase = async () =>
+      (await q<{ status: string; i: string }>("select status, stripe_invoice_id as i from purchases where group_id = $1 and raises_plan", [groupId])).rows[0]!;
+    const { i: invoiceId } = await purchase();
+    expect((await stripe<{ status: string }>(`/v1/invoices/${invoiceId}`)).status, "the void was not refused").toBe("open");
+    expect(await grantCount(server, groupId)).toBe(grantsBefore);
+    expect((await admin.get(`/api/groups/${groupId}/billing`)).json.plan).toMatchObject({ packages: 2 });
+
+    // The customer pays it on its hosted page: the raise's own invoice, granted once, however often its events come.
+    expect((await stripe<{ status: string }>(`/v1/invoices/${invoiceId}/pay`, {})).status).toBe("paid");
+    await webhookHandled(server, "invoice.paid", invoiceId);
+    for (const e of server.stripe.events().filter((x) => x.type === "invoice.paid" && (x.data.object as { id: string }).id === invoiceId)) {
+      expect((await postStripeEvent(server, { ...e, id: `${e.id}_again` })).status).toBe(200);
+    }
+    expect((await purchase()).status).toBe("completed");
+    expect(await grantCount(server, groupId)).toBe(grantsBefore + 1);
+    await eventually(async () => (await stripe<{ items: { data: { quantity: number }[] } }>(`/v1/subscriptions/${subscriptionId}`)).items.data[0]!.quantity === 3);
+    expect((await admin.get(`/api/groups/${groupId}/billing`)).json.plan).toMatchObject({ packages: 3 });
+
+    const paid = (await stripe<{ data: { status: string; amount_paid: number }[] }>(`/v1/invoices?customer=${customer}&limit=100`)).data.filter((i) => i.status === "paid");
+    const billed = paid.reduce((s, i) => s + i.amount_paid, 0);
+    const { rows } = await q<{ n: number }>("select coalesce(sum(granted), 0)::int as n from credit_grants where group_id = $1", [groupId]);
+    expect(billed, "billed != granted").toBe((rows[0]!.n / server.config.CREDITS_PER_PACKAGE) * server.config.PRICE_MONTHLY);
+    await expectLedgerConsistent(server.deps.database);
+  });
+});
