@@ -34,8 +34,8 @@ describe("a declined Stripe plan raise whose void Stripe refused", () => {
     const grantsBefore = await grantCount(server, groupId);
 
     await server.stripe.declineNextCharges(customer, 1);
-    server.stripe.failNextRequests({ method: "POST", path: /^\/v1\/invoices\/[^/]+\/void$/, count: 2 }); // the SDK retries a 500 once
-    const r = await admin.post(`/api/groups/${groupId}/billing/purchases`, { type: "monthly", quantity: 1 });
+    server.stripe.setRequestFault({ method: "POST", path: /^\/v1\/invoices\/[^/]+\/void$/, mode: "error" }); // every void refused, the SDK's retry too
+    const r = await admin.post(`/api/groups/${groupId}/billing/purchases`, { type: "monthly", quantity: 1 }).finally(() => server.stripe.setRequestFault(null));
     expect([r.status, r.json.error?.code]).toEqual([402, "payment_failed"]);
     const purchase = async () =>
       (await q<{ status: string; i: string }>("select status, stripe_invoice_id as i from purchases where group_id = $1 and raises_plan", [groupId])).rows[0]!;
