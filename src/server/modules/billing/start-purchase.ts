@@ -58,11 +58,25 @@ export async function startPurchase(deps: BillingDeps, group: GroupRef, body: Pu
   try {
     return await resumePurchase(deps, group, intent.profile, intent.purchase);
   } catch (err) {
-    if (!isCustomerDeleted(err)) throw err;
-    await closeForDeletedCustomer(deps, intent.purchase, intent.created);
-    throw customerDeleted();
+    if (isCustomerDeleted(err)) {
+      await closeForDeletedCustomer(deps, intent.purchase, intent.created);
+      throw customerDeleted();
+    }
+    if (!intent.purchase.raises_plan || !isRefusedBeforeSent(err)) throw err;
+    // A raise Stripe refused before its invoice was there: 503 says nothing happened, so nothing may
+    // happen later either (the settling loop would charge it, and the admin's next click be a second
+    // raise). One whose invoice is at Stripe already goes on as a pending payment.
+    if (await closeIntent(deps, intent.purchase, intent.created, RAISE_NOT_SENT, { keepIfSent: true })) throw err;
+    return { httpStatus: 202, body: { status: "pending", purchaseId: intent.purchase.id } };
   }
 }
+
+/** Why a raise answered 503 is closed (stored on a purchase recorded by an earlier request). */
+const RAISE_NOT_SENT = "Stripe could not be reached, so nothing was charged. Try again in a moment.";
+
+/** Refused before anything was sent (credits.md "Unknown outcomes": 503, nothing happened). */
+const isRefusedBeforeSent = (err: unknown) =>
+  (err as { code?: unknown }).code === "billing_unavailable" && !(err as { outcomeUnknown?: boolean }).outcomeUnknown;
 
 /**
  * Stripe refused the purchase because the group's customer was deleted there: nothing was charged.
@@ -71,13 +85,25 @@ export async function startPurchase(deps: BillingDeps, group: GroupRef, body: Pu
  * stops retrying it and its retries get the same answer.
  */
 export async function closeForDeletedCustomer(deps: BillingDeps, p: PurchaseRow, createdNow: boolean) {
-  await deps.database.transaction(async (q) => {
+  await closeIntent(deps, p, createdNow, CUSTOMER_DELETED, { keepIfSent: false });
+}
+
+/**
+ * Close a pending purchase that Stripe refused, under the group's lock: taken back if this request
+ * recorded it and nothing of it reached Stripe, else failed with `reason`. With `keepIfSent`, one
+ * that has a Checkout Session, invoice or subscription at Stripe is left pending. Returns whether it
+ * was closed (false: left pending, or settled meanwhile).
+ */
+async function closeIntent(deps: BillingDeps, p: PurchaseRow, createdNow: boolean, reason: string, { keepIfSent }: { keepIfSent: boolean }) {
+  return deps.database.transaction(async (q) => {
     await lockGroupBilling(q, p.group_id);
     const locked = await lockPurchase(q, p.id);
-    if (locked?.status !== "pending") return;
+    if (locked?.status !== "pending") return false;
     const untouched = !locked.stripe_checkout_session_id && !locked.stripe_invoice_id && !locked.stripe_subscription_id;
+    if (keepIfSent && !untouched) return false;
     if (createdNow && untouched) await q("delete from purchases where id = $1", [p.id]);
-    else await markPurchase(q, p.id, "failed", CUSTOMER_DELETED);
+    else await markPurchase(q, p.id, "failed", reason);
+    return true;
   });
 }
 
