@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buyThroughCheckout, webhookHandled } from "../support/billing.js";
+import { billedAndGranted as billedAndGrantedAt, buyThroughCheckout, payInvoiceCopy, refundsOfInvoice, stripeApi, webhookHandled } from "../support/billing.js";
 import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, type TestServer } from "../support/server.js";
@@ -22,12 +22,7 @@ interface StripeInvoice {
   metadata: Record<string, string>;
 }
 const q = <T,>(sql: string, params: unknown[]) => server.deps.database.query<T>(sql, params);
-const stripe = <T,>(path: string, body?: Record<string, string>) =>
-  fetch(`${server.stripe.url}${path}`, {
-    method: body ? "POST" : "GET",
-    headers: { authorization: "Bearer sk_test_x", "content-type": "application/x-www-form-urlencoded" },
-    ...(body ? { body: new URLSearchParams(body).toString() } : {}),
-  }).then((r) => r.json() as Promise<T>);
+const stripe = <T,>(path: string, body?: Record<string, string>) => stripeApi<T>(server, path, body);
 
 /** A standard group with a 2-package Stripe plan bought through Checkout (its card saved). */
 async function groupWithPlan() {
@@ -52,44 +47,9 @@ const grantedPackages = async (g: G) =>
 
 const invoicesOf = async (g: G) => (await stripe<{ data: StripeInvoice[] }>(`/v1/invoices?customer=${g.customer}&limit=100`)).data;
 
-/** What Stripe kept from the customer (paid invoices minus refunds) and the money's worth of the credits granted. */
-async function billedAndGranted(g: G) {
-  const paid = (await invoicesOf(g)).filter((i) => i.status === "paid");
-  let billed = paid.reduce((s, i) => s + i.amount_paid, 0);
-  for (const e of server.stripe.events().filter((x) => x.type === "refund.created")) {
-    const refund = e.data.object as { amount: number; charge: string };
-    const charge = await stripe<{ customer: string }>(`/v1/charges/${refund.charge}`);
-    if (charge.customer === g.customer) billed -= refund.amount;
-  }
-  const { rows } = await q<{ n: number }>("select coalesce(sum(granted), 0)::int as n from credit_grants where group_id = $1", [g.groupId]);
-  return { billed, granted: (rows[0]!.n / server.config.CREDITS_PER_PACKAGE) * server.config.PRICE_MONTHLY };
-}
-
-/** Made outside the product: the same customer, amount and metadata as `own`, on another invoice, paid by the customer. */
-async function payCopyOf(g: G, own: StripeInvoice, amount: number) {
-  const copy = await stripe<{ id: string }>("/v1/invoices", {
-    customer: g.customer,
-    currency: "usd",
-    collection_method: "charge_automatically",
-    auto_advance: "false",
-    ...Object.fromEntries(Object.entries(own.metadata).map(([k, v]) => [`metadata[${k}]`, v])),
-  });
-  await stripe("/v1/invoiceitems", { customer: g.customer, invoice: copy.id, currency: "usd", amount: String(amount), description: "copy" });
-  await stripe(`/v1/invoices/${copy.id}/finalize`, {});
-  expect((await stripe<{ status: string }>(`/v1/invoices/${copy.id}/pay`, {})).status).toBe("paid");
-  await webhookHandled(server, "invoice.paid", copy.id);
-  return copy.id;
-}
-
-/** The amounts refunded of an invoice's payments. */
-async function refundsOf(invoiceId: string) {
-  const payments = (await stripe<{ data: { payment: { payment_intent?: string } }[] }>(`/v1/invoice_payments?invoice=${invoiceId}`)).data;
-  const intents = new Set(payments.map((p) => p.payment.payment_intent));
-  return server.stripe
-    .events()
-    .filter((e) => e.type === "refund.created" && intents.has((e.data.object as { payment_intent: string }).payment_intent))
-    .map((e) => (e.data.object as { amount: number }).amount);
-}
+const billedAndGranted = (g: G) => billedAndGrantedAt(server, g, server.config.PRICE_MONTHLY);
+const payCopyOf = (g: G, own: StripeInvoice, amount: number) => payInvoiceCopy(server, g.customer, own, amount);
+const refundsOf = (invoiceId: string) => refundsOfInvoice(server, invoiceId);
 
 describe("a Stripe plan raise is granted only for its own invoice", () => {
   it("its answer lost, a copy of its invoice paid first grants nothing and is refunded; the raise, settled, is billed and granted once", async () => {

@@ -71,3 +71,56 @@ export async function holdStripeEvents(server: TestServer, act: () => Promise<un
   }
   return server.stripe.events().slice(from);
 }
+
+/** A request to the Stripe emulator's API as anyone with the account's key makes it (the dashboard, a script). */
+export const stripeApi = <T,>(server: TestServer, path: string, body?: Record<string, string>) =>
+  fetch(`${server.stripe.url}${path}`, {
+    method: body ? "POST" : "GET",
+    headers: { authorization: "Bearer sk_test_x", "content-type": "application/x-www-form-urlencoded" },
+    ...(body ? { body: new URLSearchParams(body).toString() } : {}),
+  }).then((r) => r.json() as Promise<T>);
+
+/**
+ * Made outside the product (the dashboard's "Duplicate invoice"): an invoice of `customer` for `amount`
+ * with `own`'s metadata, paid by the customer; resolves once its `invoice.paid` was handled.
+ */
+export async function payInvoiceCopy(server: TestServer, customer: string, own: { metadata: Record<string, string> }, amount: number) {
+  const copy = await stripeApi<{ id: string }>(server, "/v1/invoices", {
+    customer,
+    currency: "usd",
+    collection_method: "charge_automatically",
+    auto_advance: "false",
+    ...Object.fromEntries(Object.entries(own.metadata).map(([k, v]) => [`metadata[${k}]`, v])),
+  });
+  await stripeApi(server, "/v1/invoiceitems", { customer, invoice: copy.id, currency: "usd", amount: String(amount), description: "copy" });
+  await stripeApi(server, `/v1/invoices/${copy.id}/finalize`, {});
+  expect((await stripeApi<{ status: string }>(server, `/v1/invoices/${copy.id}/pay`, {})).status).toBe("paid");
+  await webhookHandled(server, "invoice.paid", copy.id);
+  return copy.id;
+}
+
+/** The amounts refunded of an invoice's payments. */
+export async function refundsOfInvoice(server: TestServer, invoiceId: string) {
+  const payments = (await stripeApi<{ data: { payment: { payment_intent?: string } }[] }>(server, `/v1/invoice_payments?invoice=${invoiceId}`)).data;
+  const intents = new Set(payments.map((p) => p.payment.payment_intent));
+  return server.stripe
+    .events()
+    .filter((e) => e.type === "refund.created" && intents.has((e.data.object as { payment_intent: string }).payment_intent))
+    .map((e) => (e.data.object as { amount: number }).amount);
+}
+
+/**
+ * What Stripe kept from the group's customer (paid invoices minus refunds) and the money's worth of the
+ * credits granted to the group, at `pricePerPackage`: equal when every payment bought what it was granted.
+ */
+export async function billedAndGranted(server: TestServer, g: { groupId: string; customer: string }, pricePerPackage: number) {
+  const invoices = (await stripeApi<{ data: { status: string; amount_paid: number }[] }>(server, `/v1/invoices?customer=${g.customer}&limit=100`)).data;
+  let billed = invoices.filter((i) => i.status === "paid").reduce((s, i) => s + i.amount_paid, 0);
+  for (const e of server.stripe.events().filter((x) => x.type === "refund.created")) {
+    const refund = e.data.object as { amount: number; charge: string };
+    const charge = await stripeApi<{ customer: string }>(server, `/v1/charges/${refund.charge}`);
+    if (charge.customer === g.customer) billed -= refund.amount;
+  }
+  const { rows } = await server.deps.database.query<{ n: number }>("select coalesce(sum(granted), 0)::int as n from credit_grants where group_id = $1", [g.groupId]);
+  return { billed, granted: (rows[0]!.n / server.config.CREDITS_PER_PACKAGE) * pricePerPackage };
+}
