@@ -24,12 +24,12 @@ import type { PurchaseOutcome } from "./start-purchase.js";
 export const partnerKeyOf = (purchaseId: string) => `purchase:${purchaseId}`;
 
 /** An auto top-up's purchase is charged with its intent's key, which is the purchase's own key (controls/auto-top-up.ts). */
-const isAutoTopUp = (p: Pick<PurchaseRow, "idempotency_key">) => p.idempotency_key?.startsWith("auto-top-up:") ?? false;
+export const isAutoTopUp = (p: Pick<PurchaseRow, "idempotency_key">) => p.idempotency_key?.startsWith("auto-top-up:") ?? false;
 
 /** The key a purchase's partner charge was (or would have been) made with. */
 export const partnerChargeKeyOf = (p: Pick<PurchaseRow, "id" | "idempotency_key">) => (isAutoTopUp(p) ? p.idempotency_key! : partnerKeyOf(p.id));
 
-export const describePurchase = (deps: BillingDeps, p: Pick<PurchaseRow, "type" | "quantity" | "idempotency_key">) =>
+export const describePurchase = (deps: Pick<BillingDeps, "config">, p: Pick<PurchaseRow, "type" | "quantity" | "idempotency_key">) =>
   isAutoTopUp(p)
     ? describeBillingLine({ kind: "one_time", packages: p.quantity, autoTopUp: true }, deps.config.CREDITS_PER_PACKAGE)
     : describePartnerCharge({ type: p.type, quantity: p.quantity, creditsPerPackage: deps.config.CREDITS_PER_PACKAGE });

@@ -4,7 +4,8 @@ import type { BillingDeps } from "./billing-deps.js";
 import { findPlan, grantOneTimePurchase, isGroupDeleted, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, upsertPlan, type PlanRow, type PurchaseRow } from "./billing-repo.js";
 import { grantPurchase } from "./charge-partner.js";
 import type { CheckoutSessionState, InvoiceState, StripeEventLike, SubscriptionState } from "./ports.js";
-import { applyRaiseInvoice, isPurchaseInvoice, refundRaise, refundRaiseCopy, syncPlanQuantity } from "./raise-plan.js";
+import { isPurchaseInvoice, refundInvoiceCopy } from "./own-invoice.js";
+import { applyRaiseInvoice, refundRaise, syncPlanQuantity } from "./raise-plan.js";
 
 /**
  * Stripe webhooks. An event is only a trigger: the objects it names are read again from Stripe,
@@ -246,8 +247,8 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: Subsc
 async function onOneOffInvoice(deps: BillingDeps, invoice: InvoiceState) {
   const purchaseId = invoice.metadata.purchaseId;
   if (!purchaseId) return;
-  const { rows } = await deps.database.query<{ id: string; raises_plan: boolean; provider: string; group_id: string }>(
-    "select id, raises_plan, provider, group_id from purchases where id::text = $1",
+  const { rows } = await deps.database.query<{ id: string; raises_plan: boolean; provider: string; group_id: string; idempotency_key: string | null }>(
+    "select id, raises_plan, provider, group_id, idempotency_key from purchases where id::text = $1",
     [purchaseId],
   );
   const p = rows[0];
@@ -266,7 +267,7 @@ async function onOneOffInvoice(deps: BillingDeps, invoice: InvoiceState) {
   });
   if (status === "completed") await syncPlanQuantity(deps, p.group_id);
   if (status === "refund") await refundRaise(deps, p, invoice.id);
-  if (status === "copy") await refundRaiseCopy(deps, p, invoice.id);
+  if (status === "copy") await refundInvoiceCopy(deps, p, invoice.id);
 }
 
 /** Why a declined top-up's invoice paid after its group was deleted granted nothing. */

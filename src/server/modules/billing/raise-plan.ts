@@ -1,7 +1,8 @@
 import { AppError } from "../../errors.js";
 import type { BillingDeps } from "./billing-deps.js";
-import { findPlan, findProfile, findPurchase, isLivePlan, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, type PurchaseRow } from "./billing-repo.js";
-import { describePurchase, grantPurchase } from "./charge-partner.js";
+import { findPlan, isLivePlan, lockGroupBilling, lockPurchase, markPurchase, type PurchaseRow } from "./billing-repo.js";
+import { grantPurchase } from "./charge-partner.js";
+import { isPurchaseInvoice, learnOwnInvoice, ownInvoiceInput, recordOwnInvoice } from "./own-invoice.js";
 import type { PurchaseOutcome } from "./start-purchase.js";
 
 const codeOf = (err: unknown) => (err as { code?: unknown }).code;
@@ -13,12 +14,12 @@ const invoiceOf = (err: unknown) => (err as { invoiceId?: unknown }).invoiceId;
  * subscription's quantity is raised with `proration_behavior: none` for every later period.
  * No database lock is held during a Stripe call; the invoice's steps use keys derived from the
  * purchase, so a retry (same Idempotency-Key, or the settling loop) continues the same invoice. The
- * invoice is recorded on the purchase before anything is charged on it (recordRaiseInvoice).
+ * invoice is recorded on the purchase before anything is charged on it (own-invoice.ts recordOwnInvoice).
  */
 export async function raisePlan(deps: BillingDeps, p: PurchaseRow, customerId: string): Promise<PurchaseOutcome> {
   let charged;
   try {
-    const draft = await recordRaiseInvoice(deps, p, customerId);
+    const draft = await recordOwnInvoice(deps, p, customerId);
     // Settled meanwhile (its own invoice's event, or another retry, got there first): nothing more to charge.
     if (draft.purchase.status !== "pending") return settledOutcome(draft.purchase);
     if (draft.purchase.stripe_invoice_id !== draft.id) {
@@ -26,7 +27,7 @@ export async function raisePlan(deps: BillingDeps, p: PurchaseRow, customerId: s
       deps.logger.error({ purchaseId: p.id, recorded: draft.purchase.stripe_invoice_id, draft: draft.id }, "raise's key made another invoice than its own; not charged");
       return { httpStatus: 202, body: { status: "pending", purchaseId: p.id } };
     }
-    const invoice = await deps.stripe.chargeInvoice({ ...raiseInvoiceInput(deps, p, customerId), invoiceId: draft.id, unitAmount: Number(p.amount) / p.quantity, quantity: p.quantity });
+    const invoice = await deps.stripe.chargeInvoice({ ...ownInvoiceInput(deps, p, customerId), invoiceId: draft.id, unitAmount: Number(p.amount) / p.quantity, quantity: p.quantity });
     charged = { invoiceId: invoice.id, paid: invoice.paid, declineReason: null, total: invoice.total, currency: invoice.currency, customerId: invoice.customerId };
   } catch (err) {
     if (codeOf(err) === "payment_failed" && typeof invoiceOf(err) === "string") {
@@ -60,32 +61,6 @@ function settledOutcome(p: PurchaseRow): PurchaseOutcome {
   throw new AppError("payment_failed", p.failure_reason ?? "The payment did not go through.");
 }
 
-/** A raise's invoice as its key makes it: the same every time, since Stripe answers a key only for the same request. */
-const raiseInvoiceInput = (deps: BillingDeps, p: PurchaseRow, customerId: string) => ({
-  customerId,
-  currency: p.currency,
-  description: describePurchase(deps, p),
-  metadata: { purchaseId: p.id, groupId: p.group_id },
-  idempotencyKey: `raise:${p.id}`,
-});
-
-/**
- * The raise's own invoice: the draft its key makes (made now if no attempt got that far; the same key
- * answers the same draft, so an attempt whose answer was lost is learned here), recorded on the purchase
- * under the group's lock before anything is charged on it. From then on only that invoice is the raise's
- * payment (applyRaiseInvoice). The Stripe call is made with no lock held. Returns the draft's id and the
- * purchase as recorded (a purchase that had its invoice keeps it).
- */
-async function recordRaiseInvoice(deps: BillingDeps, p: PurchaseRow, customerId: string) {
-  const draft = await deps.stripe.createInvoiceDraft(raiseInvoiceInput(deps, p, customerId));
-  const purchase = await deps.database.transaction(async (q) => {
-    await lockGroupBilling(q, p.group_id);
-    await setPurchaseRefs(q, p.id, { stripeInvoiceId: draft.id });
-    return (await lockPurchase(q, p.id))!;
-  });
-  return { id: draft.id, purchase };
-}
-
 /** Why a raise paid when its plan could no longer be raised is not granted (its payment is refunded). */
 export const RAISE_REFUNDED = "The plan or its period ended before this payment arrived, so nothing was added; the payment was refunded.";
 
@@ -107,28 +82,12 @@ export async function refundRaise(deps: BillingDeps, p: Pick<PurchaseRow, "id" |
 }
 
 /**
- * Give back an invoice that billed the customer for a raise without being its payment (a copy of its
- * invoice, made in the dashboard, paid): it bought nothing, and the raise is paid by its own invoice.
- */
-export async function refundRaiseCopy(deps: BillingDeps, p: Pick<PurchaseRow, "id" | "group_id">, invoiceId: string) {
-  const refund = await deps.stripe.refundInvoice({ invoiceId, metadata: { reason: "not the raise's own invoice", purchaseId: p.id }, idempotencyKey: `raise-copy-refund:${invoiceId}` });
-  deps.logger.warn({ groupId: p.group_id, purchaseId: p.id, invoiceId, refunded: refund.amount }, "copy of a raise's invoice paid; refunded");
-}
-
-/** A one-off invoice is a purchase's own payment only on the group's Stripe customer, for the purchase's amount and currency. */
-export const isPurchaseInvoice = (
-  invoice: { customerId: string | null; total: number; currency: string },
-  p: Pick<PurchaseRow, "amount" | "currency">,
-  profile: { stripe_customer_id: string | null } | null,
-) => invoice.customerId === profile?.stripe_customer_id && invoice.total === Number(p.amount) && invoice.currency.toLowerCase() === p.currency.toLowerCase();
-
-/**
  * Apply a raise's invoice to its purchase under the group's lock, exactly once. Only the raise's own
  * invoice, the one its key made (recorded before anything was charged on it), is its payment
  * (credits.md "Who owns what"): any other naming the purchase in its metadata (the dashboard's
  * "Duplicate invoice" copies it) grants nothing, or the customer, paying both, is billed twice for
  * one grant; one that billed the group's customer the raise's amount is answered "copy", and the caller
- * gives it back (`refundRaiseCopy`). A purchase whose own invoice is not recorded yet (the answer that
+ * gives it back (`refundInvoiceCopy`). A purchase whose own invoice is not recorded yet (the answer that
  * named it was lost) learns it first, as its retry would. The own invoice must match the purchase (its
  * customer, amount and currency). A paid raise is granted for the plan's current period only while the
  * plan is live and in that period; otherwise (the plan was cancelled, or its period ended, before the
@@ -140,11 +99,7 @@ export async function applyRaiseInvoice(
   purchaseId: string,
   invoice: { invoiceId: string; paid: boolean; declineReason: string | null; total: number; currency: string; customerId: string | null },
 ) {
-  const known = await findPurchase(deps.database.query, purchaseId);
-  if (known?.status === "pending" && !known.stripe_invoice_id) {
-    const customerId = (await findProfile(deps.database.query, known.group_id))?.stripe_customer_id;
-    if (customerId) await recordRaiseInvoice(deps, known, customerId);
-  }
+  await learnOwnInvoice(deps, purchaseId);
   // The plan's subscription as Stripe has it now (no lock held): one Stripe has ended, whose deletion has
   // not reached us yet, can no longer be raised. Granted, the raise's credits would end with the plan as
   // soon as the late deletion arrives, and its payment be kept for nothing; in the usual order (the
