@@ -3,7 +3,10 @@ import { buyThroughCheckout, grantCount, webhookHandled } from "../support/billi
 import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
-import { eventually, startTestServer, type TestServer } from "../support/server.js";
+import { eventually, startTestServer, WEBHOOK_SECRET, type TestServer } from "../support/server.js";
+import { createStripeGateway } from "../../src/server/integrations/stripe/index.js";
+import type { PurchaseRow } from "../../src/server/modules/billing/billing-repo.js";
+import { ownInvoiceInput } from "../../src/server/modules/billing/own-invoice.js";
 
 // Stripe auto top-ups whose outcome was unknown, retried after the admin turned auto top-up off:
 // the retry never charges; what Stripe ends up holding for the top-up is what the group is granted.
@@ -78,32 +81,26 @@ type G = Awaited<ReturnType<typeof lowPoolWithAutoTopUp>>;
 
 /**
  * What the first attempt's requests did at Stripe, landing there although their answers were lost:
- * the top-up's invoice with its item, then (up to `stage`) finalized and paid.
+ * the top-up's invoice, made with its key exactly as the top-up makes it (so that it is the top-up's
+ * own), with its item, then (up to `stage`) finalized and paid.
  */
 async function invoiceLandedAtStripe(g: G, t: { id: string; purchase_id: string | null; amount: number | null }, { stage }: { stage: "draft" | "open" | "paid" }) {
-  const metadata = { "metadata[groupId]": g.groupId, "metadata[purchaseId]": t.purchase_id!, "metadata[autoTopUpId]": t.id };
-  const draft = await stripeApi<{ id: string }>("/v1/invoices", {
-    customer: g.customer,
-    currency: "usd",
-    collection_method: "charge_automatically",
-    pending_invoice_items_behavior: "exclude",
-    auto_advance: "false",
-    description: "One-time credits · 1 package (1,000 credits) · auto top-up",
-    ...metadata,
-  });
-  expect(draft.status).toBe(200);
+  const purchase = (await q<PurchaseRow>("select * from purchases where id = $1", [t.purchase_id])).rows[0]!;
+  // The product's own gateway, as the first attempt sent it: the key's request, answered to nobody.
+  const gateway = createStripeGateway({ secretKey: "sk_test_x", apiBase: server.stripe.url, webhookSecret: WEBHOOK_SECRET });
+  const draft = await gateway.createInvoiceDraft(ownInvoiceInput(server.deps, purchase, g.customer));
   const item = await stripeApi("/v1/invoiceitems", {
     customer: g.customer,
-    invoice: draft.json.id,
+    invoice: draft.id,
     currency: "usd",
     unit_amount_decimal: String(t.amount),
     quantity: "1",
     description: "One-time credits · 1 package (1,000 credits) · auto top-up",
   });
   expect(item.status).toBe(200);
-  if (stage !== "draft") expect((await stripeApi<StripeInvoice>(`/v1/invoices/${draft.json.id}/finalize`, {})).json.status).toBe("open");
-  if (stage === "paid") expect((await stripeApi<StripeInvoice>(`/v1/invoices/${draft.json.id}/pay`, {})).json.status).toBe("paid");
-  return draft.json.id;
+  if (stage !== "draft") expect((await stripeApi<StripeInvoice>(`/v1/invoices/${draft.id}/finalize`, {})).json.status).toBe("open");
+  if (stage === "paid") expect((await stripeApi<StripeInvoice>(`/v1/invoices/${draft.id}/pay`, {})).json.status).toBe("paid");
+  return draft.id;
 }
 
 /** The retry, minutes later by the server's clock (past the settle delay), until the top-up is closed. */

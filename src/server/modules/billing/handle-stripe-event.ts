@@ -4,7 +4,7 @@ import type { BillingDeps } from "./billing-deps.js";
 import { findPlan, grantOneTimePurchase, isGroupDeleted, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, upsertPlan, type PlanRow, type PurchaseRow } from "./billing-repo.js";
 import { grantPurchase } from "./charge-partner.js";
 import type { CheckoutSessionState, InvoiceState, StripeEventLike, SubscriptionState } from "./ports.js";
-import { isPurchaseInvoice, refundInvoiceCopy } from "./own-invoice.js";
+import { isPurchaseInvoice, learnOwnInvoice, refundInvoiceCopy } from "./own-invoice.js";
 import { applyRaiseInvoice, refundRaise, syncPlanQuantity } from "./raise-plan.js";
 
 /**
@@ -243,7 +243,7 @@ async function onInvoicePaid(deps: BillingDeps, invoiceId: string, known?: Subsc
   }
 }
 
-/** An invoice outside a subscription: a plan raise's own invoice settles its purchase; a copy of it is refunded. */
+/** An invoice outside a subscription: a plan raise's or an auto top-up's own invoice settles its purchase; a copy of it is refunded. */
 async function onOneOffInvoice(deps: BillingDeps, invoice: InvoiceState) {
   const purchaseId = invoice.metadata.purchaseId;
   if (!purchaseId) return;
@@ -274,33 +274,43 @@ async function onOneOffInvoice(deps: BillingDeps, invoice: InvoiceState) {
 export const TOP_UP_REFUNDED = "The group was deleted before this payment arrived, so nothing was added; the payment was refunded.";
 
 /**
- * An auto top-up's invoice paid after its charge was declined (the customer paid it on its hosted
- * page, or Stripe's retry went through): the purchase's own payment, so its credits are granted,
- * once. Auto top-up stays off, with the reason it was turned off, until an admin turns it on again.
- * Paid after the group was deleted (a declined top-up does not hold a delete back), it buys nothing
- * anyone can use: it is refunded, under one key for every replay, and marked so once refunded.
+ * An auto top-up's invoice paid. Only the top-up's own invoice, the one its key made (recorded before
+ * anything was charged on it), is its payment (credits.md "Who owns what"); when it is not recorded yet
+ * (the answer that named it was lost), it is learned first. Any other invoice naming the purchase (the
+ * dashboard's "Duplicate invoice" copies its metadata) grants nothing, whatever the top-up's state, and
+ * one that billed the group's customer the purchase's amount is refunded (`refundInvoiceCopy`), or the
+ * customer is billed for nothing. The own invoice paid after its charge was declined (the customer paid
+ * it on its hosted page, or Stripe's retry went through) is granted, once. Auto top-up stays off, with
+ * the reason it was turned off, until an admin turns it on again. Paid after the group was deleted (a
+ * declined top-up does not hold a delete back), it buys nothing anyone can use: it is refunded, under one
+ * key for every replay, and marked so once refunded.
  */
 export async function applyPaidTopUpInvoice(deps: BillingDeps, purchaseId: string, invoice: InvoiceState) {
-  const refund = await deps.database.transaction(async (q) => {
+  await learnOwnInvoice(deps, purchaseId);
+  const outcome = await deps.database.transaction(async (q) => {
     const { rows } = await q<{ group_id: string }>("select group_id from purchases where id = $1", [purchaseId]);
     const profile = await lockGroupBilling(q, rows[0]!.group_id);
     const p = (await lockPurchase(q, purchaseId))!;
+    if (p.stripe_invoice_id !== invoice.id) {
+      // Its own invoice unknown (a top-up completed before invoices were recorded): nothing to tell a copy by.
+      const copy = !!p.stripe_invoice_id && invoice.paid && isPurchaseInvoice(invoice, p, profile);
+      deps.logger.error({ purchaseId, invoiceId: invoice.id, own: p.stripe_invoice_id, copy }, "invoice naming a top-up is not its own; nothing granted");
+      return copy ? { kind: "copy" as const, p } : null;
+    }
     // Only a declined one: a top-up still pending is the auto top-up loop's, which charges the same
     // invoice again by its key and completes the purchase and its top-up row together.
-    if (p.status !== "failed") return false;
-    // A declined top-up names its own invoice: only that one is its payment. Another naming the purchase
-    // in its metadata (a copy made in the dashboard) grants nothing, or paying both bills twice for one grant.
-    if ((p.stripe_invoice_id && p.stripe_invoice_id !== invoice.id) || !isPurchaseInvoice(invoice, p, profile)) {
+    if (p.status !== "failed") return null;
+    if (!isPurchaseInvoice(invoice, p, profile)) {
       deps.logger.error({ purchaseId, invoiceId: invoice.id }, "top-up invoice does not match its purchase; nothing granted");
-      return false;
+      return null;
     }
-    if (await isGroupDeleted(q, p.group_id)) return p.failure_reason !== TOP_UP_REFUNDED;
-    await setPurchaseRefs(q, p.id, { stripeInvoiceId: invoice.id });
+    if (await isGroupDeleted(q, p.group_id)) return p.failure_reason !== TOP_UP_REFUNDED ? { kind: "refund" as const, p } : null;
     await grantOneTimePurchase(q, p, deps.clock());
     await markPurchase(q, p.id, "completed");
-    return false;
+    return null;
   });
-  if (!refund) return;
+  if (outcome?.kind === "copy") await refundInvoiceCopy(deps, outcome.p, invoice.id);
+  if (outcome?.kind !== "refund") return;
   const refunded = await deps.stripe.refundInvoice({
     invoiceId: invoice.id,
     metadata: { reason: "group deleted before the top-up was paid", purchaseId },

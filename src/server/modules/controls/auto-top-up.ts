@@ -6,6 +6,7 @@ import { pricingOf } from "../billing/billing-service.js";
 import { describeBillingLine } from "../../../domain/invoice-lines.js";
 import { grantOneTimePurchase, lockGroupBilling, lockPurchase, markChargeNotFound, markPurchase, recordPartnerCharge, type PurchaseRow } from "../billing/billing-repo.js";
 import type { PartnerChargeInfo, PartnerPort, StripePort } from "../billing/ports.js";
+import { ownInvoiceInput, recordOwnInvoice } from "../billing/own-invoice.js";
 import { PARTNER_SETTLE_AFTER_MS } from "../billing/settle-purchases.js";
 import { findPoolAvailable } from "./controls-repo.js";
 import { enqueueAlert } from "./outbox.js";
@@ -17,7 +18,9 @@ import { syncPoolControls } from "./pool-state.js";
  * that took the pool below the threshold. This loop, in whichever process claims the row:
  * 1. claims it and opens its one-time purchase (idempotency key `auto-top-up:<id>`), commits;
  * 2. charges outside any lock, with a key derived from the intent (a retry repeats the same
- *    request: Stripe and the partner answer with the first result);
+ *    request: Stripe and the partner answer with the first result); a Stripe top-up's invoice is
+ *    the draft its key makes, recorded on the purchase before anything is charged on it, and only
+ *    that invoice is its payment (billing/own-invoice.ts);
  * 3. applies the answer in a second transaction under the group's billing lock: credits and
  *    `group.auto_top_up.succeeded`, or auto top-up turned off with the reason and
  *    `group.auto_top_up.failed`. An unknown outcome (timeout, outage) leaves the intent pending
@@ -135,25 +138,21 @@ async function claimTopUp({ database, config }: AutoTopUpDeps) {
 }
 
 /** Step 2: the outside call, never under a database lock. */
-async function charge({ stripe, partner, config }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile, unitAmount: number): Promise<ChargeOutcome> {
-  const description = describeAutoTopUp(purchase.quantity, config.CREDITS_PER_PACKAGE);
-  const idempotencyKey = topUpKeyOf(intent);
+async function charge(deps: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile, unitAmount: number): Promise<ChargeOutcome> {
+  const { stripe, partner, config } = deps;
   if (profile.customer_type === "partner") {
-    const result = await partner.charge({ accountId: profile.partner_account_id!, amount: purchase.amount, currency: purchase.currency, description, idempotencyKey });
+    const description = describeAutoTopUp(purchase.quantity, config.CREDITS_PER_PACKAGE);
+    const result = await partner.charge({ accountId: profile.partner_account_id!, amount: purchase.amount, currency: purchase.currency, description, idempotencyKey: topUpKeyOf(intent) });
     if (result.ok) return { kind: "paid", partnerCharge: result.charge };
     if (result.code === "declined" || result.code === "rejected") return { kind: "failed", reason: result.reason || "The partner declined the top-up." };
     return { kind: "unknown" };
   }
   try {
-    const invoice = await stripe.chargeInvoiceNow({
-      customerId: profile.stripe_customer_id!,
-      currency: purchase.currency,
-      unitAmount,
-      quantity: purchase.quantity,
-      description,
-      metadata: { groupId: intent.group_id, purchaseId: purchase.id, autoTopUpId: intent.id },
-      idempotencyKey,
-    });
+    const customerId = profile.stripe_customer_id!;
+    const own = await recordOwnInvoice(deps, purchase, customerId);
+    // The key made another draft than the one recorded (Stripe forgets keys after a day): never charged.
+    if (own.purchase.stripe_invoice_id !== own.id) return { kind: "unknown" };
+    const invoice = await stripe.chargeInvoice({ ...ownInvoiceInput(deps, purchase, customerId), invoiceId: own.id, unitAmount, quantity: purchase.quantity });
     return invoice.paid ? { kind: "paid", partnerCharge: null } : { kind: "unknown" };
   } catch (err) {
     const e = err as { code?: string; message?: string; outcomeUnknown?: boolean; invoiceId?: string };
@@ -170,17 +169,19 @@ async function charge({ stripe, partner, config }: AutoTopUpDeps, intent: Intent
  * closed at once. A retry's earlier attempt may have charged (its answer was lost), so the charge
  * is only looked up by its key: granted once if found; otherwise, once the provider has had the
  * usual settle delay, the top-up is closed as not charged (a partner purchase stays marked, so a
- * slow partner's late charge is still found and granted by the settling loop). A Stripe top-up is
- * closed only once the invoices its earlier attempt left open are voided, so that none can be paid
- * later. Auto top-up's settings are left as the admin set them.
+ * slow partner's late charge is still found and granted by the settling loop). A Stripe top-up's
+ * charge is only its own invoice (learned by its key if the earlier answer was lost; a paid copy of it
+ * is not the charge), and the top-up is closed only once that invoice, left open, is voided, so that it
+ * cannot be paid later. Auto top-up's settings are left as the admin set them.
  */
 async function settleWithoutCharging(deps: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile) {
   if (intent.attempts > 1) {
     const settled = deps.clock().getTime() - purchase.created_at.getTime() >= PARTNER_SETTLE_AFTER_MS;
     let found: { partnerCharge: PartnerChargeInfo | null } | null;
     try {
-      found = await findEarlierCharge(deps, intent, purchase, profile);
-      if (!found && settled && profile.customer_type === "standard") found = await voidUnpaidInvoices(deps, intent, purchase, profile);
+      const own = profile.customer_type === "standard" ? await ownInvoiceOf(deps, purchase, profile) : null;
+      found = await findEarlierCharge(deps, intent, purchase, profile, own);
+      if (!found && settled && own) found = await voidOwnInvoice(deps, intent, purchase, own);
     } catch {
       await retryLater(deps, intent); // an outage: ask again
       return;
@@ -197,31 +198,30 @@ async function settleWithoutCharging(deps: AutoTopUpDeps, intent: Intent, purcha
   await closeNotCharged(deps, intent, purchase, "Auto top-up was turned off or changed before this top-up was charged; nothing was charged.");
 }
 
-/** The charge an earlier attempt made with the intent's key, read only: the partner's by its key, Stripe's paid invoice by its metadata. */
-async function findEarlierCharge({ stripe, partner }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile) {
+/** A Stripe top-up's own invoice: as recorded, or the draft its key makes (an earlier attempt's answer lost), recorded now. */
+async function ownInvoiceOf(deps: AutoTopUpDeps, purchase: PurchaseRow, profile: Profile) {
+  if (purchase.stripe_invoice_id) return purchase.stripe_invoice_id;
+  return (await recordOwnInvoice(deps, purchase, profile.stripe_customer_id!)).purchase.stripe_invoice_id!;
+}
+
+/** The charge an earlier attempt made with the intent's key, read only: the partner's by its key, Stripe's as its own invoice, paid. */
+async function findEarlierCharge({ stripe, partner }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile, ownInvoiceId: string | null) {
   if (profile.customer_type === "partner") {
     const partnerCharge = await partner.findChargeByIdempotencyKey(topUpKeyOf(intent));
     return partnerCharge ? { partnerCharge } : null;
   }
-  const invoices = await stripe.listPaidInvoices(profile.stripe_customer_id!);
-  const paid = invoices.find((i) => i.facts?.metadata.autoTopUpId === intent.id && i.total.amount === Number(purchase.amount));
-  return paid ? { partnerCharge: null } : null;
+  const invoice = await stripe.retrieveInvoice(ownInvoiceId!);
+  return invoice.paid && invoice.total === Number(purchase.amount) ? { partnerCharge: null } : null;
 }
 
 /**
- * The Stripe invoices an earlier attempt created but never paid (its answer lost between create and
- * pay), voided (a draft deleted): left open, the customer could still pay one on its hosted page,
- * and no purchase would know its id to read it back. One paid meanwhile cannot be voided: it is the
- * charge, found.
+ * The top-up's own invoice, made by an earlier attempt but never paid (its answer lost between create and
+ * pay), voided (a draft deleted): left open, the customer could still pay it on its hosted page. Paid
+ * meanwhile, it cannot be voided: it is the charge, found.
  */
-async function voidUnpaidInvoices({ stripe }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, profile: Profile) {
-  const unpaid = (await stripe.listUnpaidInvoices(profile.stripe_customer_id!)).filter((i) => i.metadata.autoTopUpId === intent.id);
-  let paid = false;
-  for (const invoice of unpaid) {
-    const after = await stripe.voidInvoice({ invoiceId: invoice.id, idempotencyKey: `${topUpKeyOf(intent)}:void:${invoice.id}` });
-    if (after.paid && after.total === Number(purchase.amount)) paid = true;
-  }
-  return paid ? { partnerCharge: null } : null;
+async function voidOwnInvoice({ stripe }: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow, invoiceId: string) {
+  const after = await stripe.voidInvoice({ invoiceId, idempotencyKey: `${topUpKeyOf(intent)}:void:${invoiceId}` });
+  return after.paid && after.total === Number(purchase.amount) ? { partnerCharge: null } : null;
 }
 
 /** Closed without a charge: nothing granted; the settings stay as they are, and a top-up due under them starts. */
