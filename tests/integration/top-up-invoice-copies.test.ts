@@ -137,6 +137,26 @@ describe("a Stripe auto top-up is granted only for its own invoice", () => {
     await expectLedgerConsistent(server.deps.database);
   });
 
+  it("completed: a copy of its invoice paid later grants nothing more and is refunded", async () => {
+    const g = await lowPoolWithAutoTopUp(1);
+    const price = server.config.PRICE_ONE_TIME;
+    await g.useDown();
+    await eventually(async () => (await g.topUp())[0]?.status === "succeeded");
+    const t = (await g.topUp())[0]!;
+    const ofTopUp = (await stripe<{ data: StripeInvoice[] }>(`/v1/invoices?customer=${g.customer}&limit=100`)).data.filter((i) => i.metadata.autoTopUpId === t.id);
+    expect(ofTopUp.map((i) => i.status)).toEqual(["paid"]);
+    const own = ofTopUp[0]!;
+    await webhookHandled(server, "invoice.paid", own.id);
+    expect(await g.poolAvailable()).toBe(1400);
+
+    const copy = await payInvoiceCopy(server, g.customer, own, price);
+    expect(await g.poolAvailable(), "a copy of the top-up's invoice granted its credits").toBe(1400);
+    expect(await refundsOfInvoice(server, copy), "the copy, which bought nothing, was not refunded").toEqual([price]);
+    expect(await grantCount(server, g.groupId)).toBe(2);
+    await expectBilledAsGranted(g, 2 * price);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("declined: a copy of its invoice paid first grants nothing and is refunded, and its own invoice paid after grants once", async () => {
     const g = await lowPoolWithAutoTopUp(2);
     await server.stripe.declineNextCharges(g.customer, 1);
