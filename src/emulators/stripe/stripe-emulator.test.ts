@@ -267,6 +267,35 @@ describe("Stripe emulator through the Stripe gateway", () => {
     expect(again.id).toBe((emulator.events()[0]!.data.object as { id: string }).id);
   });
 
+  it("`error-saved` fails a request after execution began: its 500 is saved under its key and replayed after the fault is cleared, nothing done", async () => {
+    const { emulator } = await setup();
+    const post = (key: string, name: string) =>
+      fetch(`${emulator.url}/v1/customers`, {
+        method: "POST",
+        headers: { authorization: "Bearer sk_test_x", "content-type": "application/x-www-form-urlencoded", "idempotency-key": key },
+        body: new URLSearchParams({ name }).toString(),
+      });
+    expect((await post("answered", "n")).status).toBe(200);
+    emulator.setRequestFault({ method: "POST", path: /^\/v1\/customers$/, mode: "error-saved" });
+    const failed = await post("spent", "n");
+    expect(failed.status).toBe(500);
+    expect(failed.headers.get("idempotent-replayed")).toBeNull();
+    expect(await failed.json()).toMatchObject({ error: { type: "api_error" } });
+    // A key answered before the fault replays its answer: Stripe replays before it executes anything.
+    const answered = await post("answered", "n");
+    expect([answered.status, answered.headers.get("idempotent-replayed")]).toEqual([200, "true"]);
+
+    emulator.setRequestFault(null);
+    const replayed = await post("spent", "n");
+    expect([replayed.status, replayed.headers.get("idempotent-replayed")]).toEqual([500, "true"]);
+    expect(await replayed.json()).toMatchObject({ error: { type: "api_error" } });
+    expect((await post("spent", "other")).status).toBe(400); // the key is taken, by the failed request
+    // The failed request created nothing; another key is carried out.
+    expect(emulator.events().filter((e) => e.type === "customer.created")).toHaveLength(1);
+    expect((await post("next", "n")).status).toBe(200);
+    expect(emulator.events().filter((e) => e.type === "customer.created")).toHaveLength(2);
+  });
+
   it("answers unknown ids with 404 resource_missing and a missing key with 401", async () => {
     const { gateway, emulator } = await setup();
     await expect(gateway.retrieveSubscription("sub_missing")).rejects.toMatchObject({

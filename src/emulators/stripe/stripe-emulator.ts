@@ -30,15 +30,19 @@ export type StripeFaultMode = "none" | "error" | "hang" | "lose-answers";
 
 /**
  * A fault of one kind of API request (e.g. `POST /v1/invoices/:id/void`), for tests of one step of
- * a flow: `error` answers Stripe's 500 without carrying the request out; `hold` keeps it waiting
- * until the fault is cleared, then carries it out, its answer too late for the caller (a request
- * that reached Stripe while its answer was lost).
+ * a flow: `error` answers Stripe's 500 without carrying the request out, before its execution
+ * began (nothing saved under its idempotency key); `error-saved` answers a 500 from Stripe's own
+ * failure after execution began, which Stripe saves under the request's idempotency key and
+ * replays (`Idempotent-Replayed: true`) to every later request with that key, even once the
+ * fault is cleared, while the operation itself did not take effect; `hold` keeps it waiting until
+ * the fault is cleared, then carries it out, its answer too late for the caller (a request that
+ * reached Stripe while its answer was lost).
  */
 export interface StripeRequestFault {
   method: "GET" | "POST" | "DELETE";
   /** Matched against the request's path, e.g. /^\/v1\/invoices\/[^/]+\/void$/. */
   path: RegExp;
-  mode: "error" | "hold";
+  mode: "error" | "error-saved" | "hold";
 }
 
 export interface StripeEmulatorOptions {
@@ -120,7 +124,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
   app.use("/v1/*", faultMiddleware({ getFault: () => fault, hangGate }));
   app.use("/v1/*", requestFault.middleware);
   app.use("/v1/*", authMiddleware);
-  app.use("/v1/*", idempotencyMiddleware({ state, commit }));
+  app.use("/v1/*", idempotencyMiddleware({ state, commit, savesServerError: requestFault.failedAfterExecutionBegan }));
+  app.use("/v1/*", requestFault.afterExecutionBegan);
   app.route("/v1", createApiRoutes({ ctx, commit }));
   app.route("/p", createPortalRoutes({ ctx, commit }));
   app.route("/", createHostedRoutes({ ctx, commit }));
@@ -195,13 +200,18 @@ function faultMiddleware({ getFault, hangGate }: { getFault: () => StripeFaultMo
 /**
  * The one request fault (see StripeRequestFault). Held requests are carried out one after another
  * once released, so the SDK's retry of a held request (same idempotency key) replays the first
- * one's answer instead of racing it.
+ * one's answer instead of racing it. An `error-saved` fault fails only requests that get past the
+ * idempotency middleware (a key already answered replays its answer, as at Stripe), and tells that
+ * middleware to save its 500.
  */
 function createRequestFault() {
   let current: StripeRequestFault | null = null;
   const gate = createHangGate();
   let held = 0;
   let queue: Promise<unknown> = Promise.resolve();
+  const savedErrors = new WeakSet<Request>();
+  const matches = (c: Context, fault: StripeRequestFault | null): fault is StripeRequestFault =>
+    fault !== null && c.req.method === fault.method && fault.path.test(c.req.path);
   const oneAtATime = (run: () => Promise<void>) => {
     const done = queue.then(run);
     queue = done.catch(() => undefined);
@@ -209,7 +219,7 @@ function createRequestFault() {
   };
   const middleware = async (c: Context, next: Next) => {
     const fault = current;
-    if (!fault || c.req.method !== fault.method || !fault.path.test(c.req.path)) return next();
+    if (!matches(c, fault) || fault.mode === "error-saved") return next();
     if (fault.mode === "error") {
       return c.json(new StripeApiError({ status: 500, type: "api_error", message: "The Stripe emulator failed this request (a test fault)." }).toBody(), 500);
     }
@@ -221,8 +231,18 @@ function createRequestFault() {
     }
     await oneAtATime(next);
   };
+  const afterExecutionBegan = async (c: Context, next: Next) => {
+    if (!matches(c, current) || current.mode !== "error-saved") return next();
+    savedErrors.add(c.req.raw);
+    return c.json(
+      new StripeApiError({ status: 500, type: "api_error", message: "The Stripe emulator failed this request after it began (a test fault)." }).toBody(),
+      500,
+    );
+  };
   return {
     middleware,
+    afterExecutionBegan,
+    failedAfterExecutionBegan: (c: Context) => savedErrors.has(c.req.raw),
     held: () => held,
     set: (fault: StripeRequestFault | null) => {
       current = fault;
@@ -249,8 +269,20 @@ async function authMiddleware(c: Context, next: Next) {
   await next();
 }
 
-/** Same `Idempotency-Key` and same request -> the first stored answer; other request -> 400. */
-function idempotencyMiddleware({ state, commit }: { state: StripeEmulatorState; commit: () => void }) {
+/**
+ * Same `Idempotency-Key` and same request -> the first stored answer; other request -> 400. Like
+ * Stripe, a 5xx is saved only when execution had begun (`savesServerError`); one from before (an
+ * outage) is not, so a retry with the key is carried out.
+ */
+function idempotencyMiddleware({
+  state,
+  commit,
+  savesServerError,
+}: {
+  state: StripeEmulatorState;
+  commit: () => void;
+  savesServerError: (c: Context) => boolean;
+}) {
   return async (c: Context, next: Next) => {
     const key = c.req.header("idempotency-key");
     if (c.req.method !== "POST" || !key) return next();
@@ -273,7 +305,7 @@ function idempotencyMiddleware({ state, commit }: { state: StripeEmulatorState; 
       return c.json(stored.body, stored.status as 200);
     }
     await next();
-    if (c.res.status >= 500) return;
+    if (c.res.status >= 500 && !savesServerError(c)) return;
     state.idempotency[key] = { fingerprint, status: c.res.status, body: await c.res.clone().json() };
     commit();
   };
