@@ -468,6 +468,47 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     expect(await gateway.listUnpaidInvoices(customer.id)).toEqual([]);
   });
 
+  it("goes on past a key whose 500 Stripe saved: finalize, pay, void and a quantity update take the next key of a fixed chain, once", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer, subscriptionId } = await subscribed({ gateway, emulator });
+    const stripe = new Stripe("sk_test_emulator", { host: new URL(emulator.url).hostname, port: Number(new URL(emulator.url).port), protocol: "http" });
+    const payments = () => emulator.events().filter((event) => event.type === "payment_intent.succeeded").length;
+    const before = payments();
+    const fail = (path: RegExp) => emulator.setRequestFault({ method: "POST", path, mode: "error-saved" });
+
+    // The payment fails this way twice (each call spends one key), then Stripe works again.
+    fail(/^\/v1\/invoices\/[^/]+\/pay$/);
+    await expect(gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-saved"))).rejects.toBeInstanceOf(BillingUnavailableError);
+    await expect(gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-saved"))).rejects.toBeInstanceOf(BillingUnavailableError);
+    emulator.setRequestFault(null);
+    const paid = await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-saved"));
+    expect(paid).toMatchObject({ paid: true, total: 2400 });
+    expect(await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-saved"))).toMatchObject({ id: paid.id, paid: true });
+    expect(payments()).toBe(before + 1);
+
+    fail(/^\/v1\/invoices\/[^/]+\/finalize$/);
+    await expect(gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-finalize"))).rejects.toBeInstanceOf(BillingUnavailableError);
+    emulator.setRequestFault(null);
+    expect(await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-finalize"))).toMatchObject({ paid: true, total: 2400 });
+    expect(payments()).toBe(before + 2);
+
+    const draft = await stripe.invoices.create({ customer: customer.id, currency: "usd", auto_advance: false });
+    await stripe.invoiceItems.create({ customer: customer.id, invoice: draft.id, currency: "usd", unit_amount_decimal: Stripe.Decimal.from(800), quantity: 1 });
+    const open = await stripe.invoices.finalizeInvoice(draft.id);
+    fail(/^\/v1\/invoices\/[^/]+\/void$/);
+    await expect(gateway.voidInvoice({ invoiceId: open.id, idempotencyKey: "void-saved" })).rejects.toBeInstanceOf(BillingUnavailableError);
+    emulator.setRequestFault(null);
+    expect(await gateway.voidInvoice({ invoiceId: open.id, idempotencyKey: "void-saved" })).toMatchObject({ id: open.id, voided: true });
+
+    fail(/^\/v1\/subscriptions\/[^/]+$/);
+    const update = { subscriptionId, quantity: 4, prorationBehavior: "none" as const, idempotencyKey: "quantity-saved" };
+    await expect(gateway.updateSubscriptionQuantity(update)).rejects.toBeInstanceOf(BillingUnavailableError);
+    expect((await gateway.retrieveSubscription(subscriptionId)).quantity).toBe(2); // the failed update did nothing
+    emulator.setRequestFault(null);
+    expect(await gateway.updateSubscriptionQuantity(update)).toMatchObject({ quantity: 4 });
+    expect((await gateway.retrieveSubscription(subscriptionId)).quantity).toBe(4);
+  });
+
   it("declines the saved card when told to: the invoice stays unpaid, invoice.payment_failed is sent, the next key pays", async () => {
     const { gateway, emulator, verifiedEvents } = await setup();
     const { customer } = await subscribed({ gateway, emulator });

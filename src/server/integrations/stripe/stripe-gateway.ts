@@ -174,10 +174,10 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
       { idempotencyKey: `${idempotencyKey}:item` },
     );
     let invoice = await stripe.invoices.retrieve(invoiceId);
-    if (invoice.status === "draft") invoice = await stripe.invoices.finalizeInvoice(invoiceId, {}, { idempotencyKey: `${idempotencyKey}:finalize` });
+    if (invoice.status === "draft") invoice = await finalizeInvoice(invoice, `${idempotencyKey}:finalize`);
     if (invoice.status === "open") {
       try {
-        invoice = await stripe.invoices.pay(invoiceId, { off_session: true }, { idempotencyKey: `${idempotencyKey}:pay` });
+        invoice = await payInvoice(invoice, `${idempotencyKey}:pay`);
       } catch (error) {
         if (error instanceof Stripe.errors.StripeCardError) {
           throw new CardDeclinedError({ message: error.message, declineCode: error.decline_code ?? error.code ?? null, invoiceId, cause: error });
@@ -192,6 +192,20 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
   async function fetchSubscription(id: string): Promise<Stripe.Subscription> {
     return stripe.subscriptions.retrieve(id, { expand: ["schedule"] });
   }
+
+  /** Finalizes a draft invoice (see withReplayedErrorRecovery); one no longer a draft is answered as it is. */
+  const finalizeInvoice = (draft: Stripe.Invoice, idempotencyKey: string) =>
+    withReplayedErrorRecovery(idempotencyKey, async (key, afterSpentKey) => {
+      const now = afterSpentKey ? await stripe.invoices.retrieve(draft.id) : draft;
+      return now.status === "draft" ? stripe.invoices.finalizeInvoice(draft.id, {}, { idempotencyKey: key, ...ONE_TRY }) : now;
+    });
+
+  /** Pays an open invoice off-session (see withReplayedErrorRecovery); one no longer open (paid meanwhile) is answered as it is. */
+  const payInvoice = (open: Stripe.Invoice, idempotencyKey: string) =>
+    withReplayedErrorRecovery(idempotencyKey, async (key, afterSpentKey) => {
+      const now = afterSpentKey ? await stripe.invoices.retrieve(open.id) : open;
+      return now.status === "open" ? stripe.invoices.pay(open.id, { off_session: true }, { idempotencyKey: key, ...ONE_TRY }) : now;
+    });
 
   return {
     createCustomer: ({ groupId, name, idempotencyKey }: { groupId: string; name: string; idempotencyKey: string }) =>
@@ -243,15 +257,21 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
           await stripe.subscriptionSchedules.release(schedule.id, {}, { idempotencyKey: `${idempotencyKey}:release` });
         }
         const itemId = firstItem(current).id;
-        const updated = await stripe.subscriptions.update(
-          subscriptionId,
-          {
-            items: [{ id: itemId, quantity }],
-            proration_behavior: prorationBehavior,
-            ...(cancelAtPeriodEnd === undefined ? {} : { cancel_at_period_end: cancelAtPeriodEnd }),
-          },
-          { idempotencyKey },
-        );
+        // Absolute values: once Stripe has them, the update is not sent again under another key.
+        const updated = await withReplayedErrorRecovery(idempotencyKey, async (key, afterSpentKey) => {
+          const now = afterSpentKey ? await fetchSubscription(subscriptionId) : null;
+          const done = now && firstItem(now).quantity === quantity && (cancelAtPeriodEnd === undefined || now.cancel_at_period_end === cancelAtPeriodEnd);
+          if (now && done) return now;
+          return stripe.subscriptions.update(
+            subscriptionId,
+            {
+              items: [{ id: itemId, quantity }],
+              proration_behavior: prorationBehavior,
+              ...(cancelAtPeriodEnd === undefined ? {} : { cancel_at_period_end: cancelAtPeriodEnd }),
+            },
+            { idempotencyKey: key, ...ONE_TRY },
+          );
+        });
         return toSubscriptionSummary(updated);
       }),
 
@@ -435,7 +455,12 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
           return { ...toInvoiceDetails(invoice), voided: true };
         }
         if (invoice.status !== "open") return toInvoiceDetails(invoice);
-        return toInvoiceDetails(await stripe.invoices.voidInvoice(invoiceId, {}, { idempotencyKey }));
+        return toInvoiceDetails(
+          await withReplayedErrorRecovery(idempotencyKey, async (key, afterSpentKey) => {
+            const now = afterSpentKey ? await stripe.invoices.retrieve(invoiceId) : invoice;
+            return now.status === "open" ? stripe.invoices.voidInvoice(invoiceId, {}, { idempotencyKey: key, ...ONE_TRY }) : now;
+          }),
+        );
       }),
 
     /** Every paid invoice of the customer, newest first (follows pagination). */
@@ -651,6 +676,43 @@ function toPaidInvoice(invoice: Stripe.Invoice): PaidInvoice {
     total: { amount: invoice.amount_paid, currency: invoice.currency },
     hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
   };
+}
+
+/** How many keys one step may spend on Stripe's saved 500s before it is left to wait like any outage. */
+const SPENT_KEYS_MAX = 10;
+
+/**
+ * No SDK retry of a step under withReplayedErrorRecovery: a fresh 500 comes back as itself, not as
+ * its replay (the retry would be answered Stripe's saved 500), so one call spends at most one key.
+ */
+const ONE_TRY = { maxNetworkRetries: 0 } as const;
+
+/**
+ * Stripe saves the answer of a request whose execution began under its idempotency key, a 500 of
+ * its own included, and replays it (`Idempotent-Replayed: true`) to every retry with that key for
+ * at least 24 hours: such a key is spent, and its step was not carried out. For a step on an
+ * object that already exists, whose effect Stripe's own state makes happen at most once (finalize,
+ * pay or void an invoice; set a subscription's quantity), the step goes on with the next key of a
+ * fixed chain (`key`, `key:2`, `key:3`, ...), so every later call walks the same keys and is
+ * answered the same. `attempt` gets each key, and whether an earlier one was spent: it then reads
+ * the object again and sends the step only if it is still needed. A fresh 500 (not a replay) ends
+ * the call like any outage: the next call finds out whether Stripe saved it. Never for a step that
+ * creates an object: under a new key Stripe would create a second one.
+ */
+async function withReplayedErrorRecovery<T>(keyBase: string, attempt: (key: string, afterSpentKey: boolean) => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt(n === 1 ? keyBase : `${keyBase}:${n}`, n > 1);
+    } catch (error) {
+      if (n >= SPENT_KEYS_MAX || !isReplayedServerError(error)) throw error;
+    }
+  }
+}
+
+function isReplayedServerError(error: unknown): boolean {
+  if (!(error instanceof Stripe.errors.StripeError) || (error.statusCode ?? 0) < 500) return false;
+  const headers: Record<string, unknown> = error.headers ?? {};
+  return headers["idempotent-replayed"] === "true";
 }
 
 /** Runs one gateway call under a hard deadline and turns SDK errors into our own. */
