@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buyThroughCheckout, grantCount, settleAt } from "../support/billing.js";
+import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { Client } from "../support/http.js";
+import { expectLedgerConsistent } from "../support/invariant.js";
+import { eventually, startTestServer, type TestServer } from "../support/server.js";
+
+// Stripe saves the answer of a request whose execution began under its idempotency key, a 500 of
+// its own included, and replays it to every retry with that key for at least 24 hours
+// (https://docs.stripe.com/idempotency). A step of a flow that failed that way must still be
+// carried out once the failure is over: the pool is topped up, the raise is granted, and Stripe
+// bills exactly what was granted.
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ CONTROLS_POLL_MS: "50" });
+});
+afterAll(() => server?.close());
+
+const q = <T,>(sql: string, params: unknown[]) => server.deps.database.query<T>(sql, params);
+const PAY = { method: "POST", path: /^\/v1\/invoices\/[^/]+\/pay$/ } as const;
+
+interface StripeInvoice {
+  id: string;
+  status: string;
+  amount_paid: number;
+  metadata: Record<string, string>;
+}
+const stripeGet = async <T,>(path: string) =>
+  (await fetch(`${server.stripe.url}${path}`, { headers: { authorization: "Bearer sk_test_x" } }).then((r) => r.json())) as T;
+
+/** A standard group (its card saved at Checkout) with its Stripe customer. */
+async function standardGroup(type: "one_time" | "monthly", quantity: number) {
+  const f = await createOrgFixture(server.db, { partnerManaged: false, websites: 1 });
+  const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
+  const groupId = f.groupA.id;
+  expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
+  await buyThroughCheckout(server, admin, groupId, type, quantity);
+  const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [groupId])).rows[0]!.c;
+  const invoices = async () => (await stripeGet<{ data: StripeInvoice[] }>(`/v1/invoices?customer=${customer}&limit=100`)).data;
+  const completedAmount = async () =>
+    (await q<{ n: number }>("select coalesce(sum(amount), 0)::int as n from purchases where group_id = $1 and status = 'completed'", [groupId])).rows[0]!.n;
+  /** Billed == granted: Stripe's paid invoices are the completed purchases, `purchases` of them, each granted once. */
+  const expectBilledAsGranted = async (purchases: number) => {
+    const paid = (await invoices()).filter((i) => i.status === "paid");
+    expect(paid).toHaveLength(purchases);
+    expect(paid.reduce((sum, i) => sum + i.amount_paid, 0)).toBe(await completedAmount());
+    expect(await grantCount(server, groupId)).toBe(purchases);
+  };
+  return { f, admin, groupId, customer, invoices, completedAmount, expectBilledAsGranted };
+}
+
+describe("a step whose 500 Stripe saved under its idempotency key (replayed to every retry with the key)", () => {
+  it("auto top-up: its invoice's payment failed that way; once Stripe works again the retry pays it, the pool is topped up once and the next top-up starts", async () => {
+    const g = await standardGroup("one_time", 1); // 1,000 credits
+    const api = new Client(server.url, { authorization: `Bearer ${await createApiKeyFor(server.deps.database, g.f.org.id)}` });
+    const settings = `/api/groups/${g.groupId}/billing/settings`;
+    expect((await g.admin.put(settings, { autoTopUp: { threshold: 500, packages: 1, maxPerMonth: 5 } })).status).toBe(200);
+    const spend = async (credits: number) =>
+      expect((await api.post("/api/v1/usage", { websiteId: g.f.websitesA[0]!.id, credits, idempotencyKey: crypto.randomUUID() })).status).toBe(200);
+    const topUps = async () =>
+      (await q<{ status: string; attempts: number; purchase_status: string | null; retry_in_ms: number | null }>(
+        `select t.status, t.attempts, p.status as purchase_status, (extract(epoch from (t.claimed_until - now())) * 1000)::int as retry_in_ms
+           from auto_top_ups t left join purchases p on p.id = t.purchase_id where t.group_id = $1 order by t.seq`,
+        [g.groupId],
+      )).rows;
+    const poolAvailable = async () => (await g.admin.get(settings)).json.poolAvailable as number;
+
+    server.stripe.setRequestFault({ ...PAY, mode: "error-saved" });
+    try {
+      await spend(600); // 1,000 -> 400: the top-up starts; its invoice is created and finalized, its payment fails
+      // The attempt is over, its outcome unknown, when its lease (30 s) was cut to the retry wait (5 s).
+      await eventually(async () => {
+        const t = (await topUps())[0];
+        return t?.status === "pending" && t.attempts >= 1 && t.retry_in_ms !== null && t.retry_in_ms < 10_000;
+      });
+    } finally {
+      server.stripe.setRequestFault(null);
+    }
+    const [open] = (await g.invoices()).filter((i) => i.metadata.autoTopUpId);
+    expect(open?.status).toBe("open"); // nothing was charged
+
+    // Stripe works again: the next attempt (5 s later) pays the same invoice.
+    await eventually(async () => {
+      const t = (await topUps())[0];
+      if (t?.status !== "succeeded") throw new Error(`the top-up is ${t?.status} after ${t?.attempts} attempts, the pool at ${await poolAvailable()}`);
+      return true;
+    }, 20_000);
+    expect(await topUps()).toMatchObject([{ status: "succeeded", purchase_status: "completed" }]);
+    expect(await poolAvailable()).toBe(1400);
+    const ofTopUp = (await g.invoices()).filter((i) => i.metadata.autoTopUpId);
+    expect(ofTopUp.map((i) => [i.id, i.status])).toEqual([[open!.id, "paid"]]); // the one invoice, paid once
+    await g.expectBilledAsGranted(2);
+    expect((await g.admin.get(settings)).json).toMatchObject({ autoTopUpDisabledReason: null });
+
+    // One top-up at a time: the next one starts once this one is over, and is bought once.
+    await spend(1000); // 1,400 -> 400
+    await eventually(async () => (await topUps())[1]?.status === "succeeded", 20_000);
+    expect(await poolAvailable()).toBe(1400);
+    await g.expectBilledAsGranted(3);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("plan raise: its invoice's payment failed that way; once Stripe works again the settling loop pays it, grants it once and raises Stripe's quantity", async () => {
+    const g = await standardGroup("monthly", 2);
+    const { rows } = await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [g.groupId]);
+    const subscriptionId = rows[0]!.s;
+
+    server.stripe.setRequestFault({ ...PAY, mode: "error-saved" });
+    let raise;
+    try {
+      raise = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1 });
+    } finally {
+      server.stripe.setRequestFault(null);
+    }
+    expect(raise.status).toBe(503);
+    const purchaseId = (await q<{ id: string }>("select id from purchases where group_id = $1 and raises_plan", [g.groupId])).rows[0]!.id;
+    const purchase = async () => (await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${purchaseId}`)).json as { status: string };
+    expect(await purchase()).toMatchObject({ status: "pending" });
+
+    // Stripe works again; the settling loop's next round continues the raise with its keys.
+    await settleAt(server, new Date(Date.now() + 60_000));
+    expect(await purchase()).toMatchObject({ status: "completed" });
+    const plan = (await q<{ quantity: number }>("select quantity from plans where group_id = $1", [g.groupId])).rows[0]!;
+    expect(plan.quantity).toBe(3);
+    const sub = await stripeGet<{ items: { data: { quantity: number }[] } }>(`/v1/subscriptions/${subscriptionId}`);
+    expect(sub.items.data[0]!.quantity).toBe(3);
+    await g.expectBilledAsGranted(2); // the Checkout's first period and the raise, each once
+    await expectLedgerConsistent(server.deps.database);
+  });
+});
