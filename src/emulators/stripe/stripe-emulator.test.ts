@@ -468,7 +468,7 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     expect(await gateway.listUnpaidInvoices(customer.id)).toEqual([]);
   });
 
-  it("goes on past a key whose 500 Stripe saved: finalize, pay, void and a quantity update take the next key of a fixed chain, once", async () => {
+  it("goes on past a key whose 500 Stripe saved: finalize, pay, void, a quantity update and a whole refund take the next key of a fixed chain, once", async () => {
     const { gateway, emulator } = await setup();
     const { customer, subscriptionId } = await subscribed({ gateway, emulator });
     const stripe = new Stripe("sk_test_emulator", { host: new URL(emulator.url).hostname, port: Number(new URL(emulator.url).port), protocol: "http" });
@@ -507,6 +507,15 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     emulator.setRequestFault(null);
     expect(await gateway.updateSubscriptionQuantity(update)).toMatchObject({ quantity: 4 });
     expect((await gateway.retrieveSubscription(subscriptionId)).quantity).toBe(4);
+
+    // A whole refund too (Stripe never refunds a charge twice); every later call answers the same refund.
+    fail(/^\/v1\/refunds$/);
+    await expect(gateway.refundInvoice({ invoiceId: paid.id, idempotencyKey: "refund-saved" })).rejects.toBeInstanceOf(BillingUnavailableError);
+    emulator.setRequestFault(null);
+    const refund = await gateway.refundInvoice({ invoiceId: paid.id, idempotencyKey: "refund-saved" });
+    expect(refund).toMatchObject({ amount: 2400 });
+    expect(await gateway.refundInvoice({ invoiceId: paid.id, idempotencyKey: "refund-saved" })).toMatchObject({ id: refund.id });
+    expect(emulator.events().filter((event) => event.type === "refund.created")).toHaveLength(1);
   });
 
   it("declines the saved card when told to: the invoice stays unpaid, invoice.payment_failed is sent, the next key pays", async () => {

@@ -422,10 +422,14 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
         if (!paymentIntentId) {
           throw new StripeRequestError({ message: `Invoice ${invoiceId} has no paid payment to refund.`, status: null, stripeCode: null });
         }
-        const refund = await stripe.refunds.create(
-          { payment_intent: paymentIntentId, ...(amount === undefined ? {} : { amount }), reason: "requested_by_customer", metadata },
-          { idempotencyKey },
-        );
+        const params: Stripe.RefundCreateParams = { payment_intent: paymentIntentId, ...(amount === undefined ? {} : { amount }), reason: "requested_by_customer", metadata };
+        // A whole refund is bounded by Stripe itself (it never refunds more than the charge took), so it
+        // may go on past a key spent on Stripe's saved 500 (withReplayedErrorRecovery); a partial one may
+        // not: under a second key it could be refunded twice.
+        const refund =
+          amount === undefined
+            ? await withReplayedErrorRecovery(idempotencyKey, (key) => stripe.refunds.create(params, { idempotencyKey: key, ...ONE_TRY }))
+            : await stripe.refunds.create(params, { idempotencyKey });
         return toRefundSummary(refund);
       }),
 
@@ -697,7 +701,8 @@ const ONE_TRY = { maxNetworkRetries: 0 } as const;
  * answered the same. `attempt` gets each key, and whether an earlier one was spent: it then reads
  * the object again and sends the step only if it is still needed. A fresh 500 (not a replay) ends
  * the call like any outage: the next call finds out whether Stripe saved it. Never for a step that
- * creates an object: under a new key Stripe would create a second one.
+ * creates an object (a draft, an item, a Checkout Session): under a new key Stripe would create a
+ * second one; a whole refund is the one exception, Stripe refusing to refund a charge twice.
  */
 async function withReplayedErrorRecovery<T>(keyBase: string, attempt: (key: string, afterSpentKey: boolean) => Promise<T>): Promise<T> {
   for (let n = 1; ; n++) {
