@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buyThroughCheckout, grantCount, settleAt } from "../support/billing.js";
+import { buyThroughCheckout, grantCount, holdStripeEvents, postStripeEvent, settleAt } from "../support/billing.js";
 import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
@@ -125,6 +125,54 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
     const sub = await stripeGet<{ items: { data: { quantity: number }[] } }>(`/v1/subscriptions/${subscriptionId}`);
     expect(sub.items.data[0]!.quantity).toBe(3);
     await g.expectBilledAsGranted(2); // the Checkout's first period and the raise, each once
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("refund: a raise paid after its plan was cancelled, whose refund failed that way, is refunded whole and once when Stripe redelivers its invoice.paid", async () => {
+    const g = await standardGroup("monthly", 2);
+    const { rows } = await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [g.groupId]);
+    const subscriptionId = rows[0]!.s;
+    // The raise goes unanswered (pending, 202) and the plan ends meanwhile.
+    server.stripe.setFault("hang");
+    let raise;
+    try {
+      raise = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1 });
+    } finally {
+      server.stripe.setFault("none");
+    }
+    expect([raise.status, raise.json.status]).toEqual([202, "pending"]);
+    await fetch(`${server.stripe.url}/v1/subscriptions/${subscriptionId}`, { method: "DELETE", headers: { authorization: "Bearer sk_test_x" } });
+    await eventually(async () => (await q<{ status: string }>("select status from plans where group_id = $1", [g.groupId])).rows[0]?.status === "canceled");
+    const grantsBefore = await grantCount(server, g.groupId);
+    const from = server.stripe.events().length;
+
+    // The settling loop pays the raise's invoice, finds the plan ended and refunds: the refund fails
+    // with a 500 Stripe saved. Its invoice.paid is held back, to be delivered once Stripe works again.
+    server.stripe.setRequestFault({ method: "POST", path: /^\/v1\/refunds$/, mode: "error-saved" });
+    let events;
+    try {
+      events = await holdStripeEvents(server, () => settleAt(server, new Date(Date.now() + 60_000)));
+    } finally {
+      server.stripe.setRequestFault(null);
+    }
+    const purchase = (await q<{ status: string; failure_reason: string; i: string }>("select status, failure_reason, stripe_invoice_id as i from purchases where id = $1", [raise.json.purchaseId])).rows[0]!;
+    expect(purchase).toMatchObject({ status: "failed", failure_reason: expect.stringContaining("refunded") as string });
+    const refunds = () =>
+      server.stripe
+        .events()
+        .slice(from)
+        .filter((e) => e.type === "refund.created")
+        .map((e) => (e.data.object as { amount: number }).amount);
+    expect(refunds()).toEqual([]);
+
+    // Stripe redelivers invoice.paid: the refund is made, whole, and a second delivery refunds nothing more.
+    const paid = events.find((e) => e.type === "invoice.paid" && (e.data.object as { id: string }).id === purchase.i)!;
+    expect((await postStripeEvent(server, paid)).status).toBe(200);
+    expect((await postStripeEvent(server, paid)).status).toBe(200);
+    expect(refunds()).toEqual([800]);
+    expect(await grantCount(server, g.groupId)).toBe(grantsBefore);
+    const charged = (await g.invoices()).filter((i) => i.status === "paid").reduce((sum, i) => sum + i.amount_paid, 0);
+    expect(charged - refunds().reduce((a, b) => a + b, 0)).toBe(await g.completedAmount()); // billed, less refunds == granted
     await expectLedgerConsistent(server.deps.database);
   });
 });
