@@ -228,6 +228,38 @@ describe("a Stripe auto top-up whose outcome was unknown, retried after auto top
     await expectLedgerConsistent(server.deps.database);
   });
 
+  it("Stripe failing the void of the earlier try's invoice with a 500 it saved under the void's key: once Stripe works again the void goes through and the top-up is closed as not charged", async () => {
+    const g = await lowPoolWithAutoTopUp();
+    const t = await g.crossWhileStripeFails();
+    const invoiceId = await invoiceLandedAtStripe(g, t, { stage: "open" });
+    // Stripe saves each failed void's 500 under its key and replays it to every retry with that key.
+    server.stripe.setRequestFault({ method: "POST", path: /^\/v1\/invoices\/[^/]+\/void$/, mode: "error-saved" });
+    server.clock.set(Date.now() + 5 * 60_000);
+    try {
+      try {
+        await eventually(async () => ((await g.topUp())[0]?.attempts ?? 0) >= 3, 20_000);
+        expect(await g.topUp()).toMatchObject([{ status: "pending", purchase_status: "pending" }]);
+      } finally {
+        server.stripe.setRequestFault(null);
+      }
+      await eventually(async () => {
+        const [left] = await g.topUp();
+        if (left?.status === "pending") throw new Error(`the top-up is pending after ${left.attempts} attempts`);
+        return true;
+      }, 20_000);
+    } finally {
+      server.clock.reset();
+    }
+    expect(await g.topUp()).toMatchObject([{ status: "failed", purchase_status: "failed" }]);
+    expect((await stripeApi<StripeInvoice>(`/v1/invoices/${invoiceId}`)).json.status).toBe("void");
+    const invoices = await g.invoicesAtStripe();
+    expect(topUpInvoices(invoices)).toHaveLength(1);
+    expect(paidTotal(invoices)).toBe(await grantedTotal(g));
+    expect(await g.poolAvailable()).toBe(400);
+    expect(await grantCount(server, g.groupId)).toBe(1);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   for (const [moment, held] of [
     ["as its void was sent", { method: "POST", path: /^\/v1\/invoices\/[^/]+\/void$/ }],
     ["as the void looked it up", { method: "GET", path: /^\/v1\/invoices\/in_[^/]+$/ }],
