@@ -128,6 +128,30 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
     await expectLedgerConsistent(server.deps.database);
   });
 
+  it("plan quantity sync: the subscription update failed that way; once Stripe works again the settling loop sets Stripe's quantity to the plan's (each sync sends its own key)", async () => {
+    const g = await standardGroup("monthly", 2);
+    const { rows } = await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [g.groupId]);
+    const subscriptionId = rows[0]!.s;
+    const stripeQuantity = async () => (await stripeGet<{ items: { data: { quantity: number }[] } }>(`/v1/subscriptions/${subscriptionId}`)).items.data[0]!.quantity;
+
+    server.stripe.setRequestFault({ method: "POST", path: /^\/v1\/subscriptions\/[^/]+$/, mode: "error-saved" });
+    try {
+      const raise = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1 });
+      expect([raise.status, raise.json.status]).toEqual([200, "completed"]); // paid and granted; Stripe's quantity waits
+      expect(await stripeQuantity()).toBe(2);
+    } finally {
+      server.stripe.setRequestFault(null);
+    }
+    await settleAt(server, new Date(Date.now() + 60_000));
+    expect(await stripeQuantity()).toBe(3);
+    expect((await q<{ quantity: number; quantity_synced: boolean }>("select quantity, quantity_synced from plans where group_id = $1", [g.groupId])).rows[0]).toEqual({
+      quantity: 3,
+      quantity_synced: true,
+    });
+    await g.expectBilledAsGranted(2);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("refund: a raise paid after its plan was cancelled, whose refund failed that way, is refunded whole and once when Stripe redelivers its invoice.paid", async () => {
     const g = await standardGroup("monthly", 2);
     const { rows } = await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [g.groupId]);
