@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Stripe from "stripe";
@@ -516,6 +517,38 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     expect(refund).toMatchObject({ amount: 2400 });
     expect(await gateway.refundInvoice({ invoiceId: paid.id, idempotencyKey: "refund-saved" })).toMatchObject({ id: refund.id });
     expect(emulator.events().filter((event) => event.type === "refund.created")).toHaveLength(1);
+  });
+
+  it("still retries a step under the key chain once when Stripe answers 409 (a request with its key under way), as the SDK did", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer } = await subscribed({ gateway, emulator });
+    // A hop in front of the emulator that answers the first void 409, as Stripe does while a request with the same key runs.
+    let conflicts = 0;
+    const hop = createServer((req, res) => {
+      void (async () => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        if (req.method === "POST" && /\/void$/.test(req.url ?? "") && conflicts++ === 0) {
+          res.writeHead(409, { "content-type": "application/json" });
+          res.end(JSON.stringify({ error: { type: "idempotency_error", message: "There is currently another in-progress request using this Idempotent Key." } }));
+          return;
+        }
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !["host", "content-length", "connection"].includes(k)).map(([k, v]) => [k, String(v)]));
+        const body = Buffer.concat(chunks);
+        const answer = await fetch(`${emulator.url}${req.url ?? "/"}`, { method: req.method, headers, ...(body.length > 0 ? { body: new Uint8Array(body) } : {}) });
+        res.writeHead(answer.status, { "content-type": "application/json" });
+        res.end(Buffer.from(await answer.arrayBuffer()));
+      })();
+    });
+    await new Promise<void>((ok) => hop.listen(0, "127.0.0.1", ok));
+    cleanups.push(() => new Promise<void>((ok) => hop.close(() => ok())));
+    const viaHop = createStripeGateway({ secretKey: "sk_test_x", apiBase: `http://127.0.0.1:${(hop.address() as { port: number }).port}`, webhookSecret: WEBHOOK_SECRET });
+    const stripe = new Stripe("sk_test_emulator", { host: new URL(emulator.url).hostname, port: Number(new URL(emulator.url).port), protocol: "http" });
+    const draft = await stripe.invoices.create({ customer: customer.id, currency: "usd", auto_advance: false });
+    await stripe.invoiceItems.create({ customer: customer.id, invoice: draft.id, currency: "usd", unit_amount_decimal: Stripe.Decimal.from(800), quantity: 1 });
+    const open = await stripe.invoices.finalizeInvoice(draft.id);
+    expect(await viaHop.voidInvoice({ invoiceId: open.id, idempotencyKey: "void-conflict" })).toMatchObject({ id: open.id, voided: true });
+    expect(conflicts).toBe(2);
   });
 
   it("declines the saved card when told to: the invoice stays unpaid, invoice.payment_failed is sent, the next key pays", async () => {

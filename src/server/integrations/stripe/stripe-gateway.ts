@@ -688,8 +688,11 @@ const SPENT_KEYS_MAX = 10;
 /**
  * No SDK retry of a step under withReplayedErrorRecovery: a fresh 500 comes back as itself, not as
  * its replay (the retry would be answered Stripe's saved 500), so one call spends at most one key.
+ * The retry the SDK made of a conflict (409, or `Stripe-Should-Retry: true`) is made there.
  */
 const ONE_TRY = { maxNetworkRetries: 0 } as const;
+/** The SDK's own wait before its retry. */
+const CONFLICT_RETRY_MS = 500;
 
 /**
  * Stripe saves the answer of a request whose execution began under its idempotency key, a 500 of
@@ -705,19 +708,36 @@ const ONE_TRY = { maxNetworkRetries: 0 } as const;
  * second one; a whole refund is the one exception, Stripe refusing to refund a charge twice.
  */
 async function withReplayedErrorRecovery<T>(keyBase: string, attempt: (key: string, afterSpentKey: boolean) => Promise<T>): Promise<T> {
-  for (let n = 1; ; n++) {
+  let conflictRetried = false;
+  for (let n = 1; ; ) {
     try {
       return await attempt(n === 1 ? keyBase : `${keyBase}:${n}`, n > 1);
     } catch (error) {
-      if (n >= SPENT_KEYS_MAX || !isReplayedServerError(error)) throw error;
+      if (isReplayedServerError(error) && n < SPENT_KEYS_MAX) {
+        n++;
+      } else if (isConflict(error) && !conflictRetried) {
+        conflictRetried = true;
+        await new Promise((resolve) => setTimeout(resolve, CONFLICT_RETRY_MS));
+      } else {
+        throw error;
+      }
     }
   }
 }
 
-function isReplayedServerError(error: unknown): boolean {
-  if (!(error instanceof Stripe.errors.StripeError) || (error.statusCode ?? 0) < 500) return false;
+function headerOf(error: InstanceType<typeof Stripe.errors.StripeError>, name: string): unknown {
   const headers: Record<string, unknown> = error.headers ?? {};
-  return headers["idempotent-replayed"] === "true";
+  return headers[name];
+}
+
+function isReplayedServerError(error: unknown): boolean {
+  return error instanceof Stripe.errors.StripeError && (error.statusCode ?? 0) >= 500 && headerOf(error, "idempotent-replayed") === "true";
+}
+
+/** What the SDK retries short of a 5xx: a 409 conflict, or an answer Stripe marks as worth retrying (a lock timeout). */
+function isConflict(error: unknown): boolean {
+  if (!(error instanceof Stripe.errors.StripeError) || (error.statusCode ?? 0) >= 500 || headerOf(error, "stripe-should-retry") === "false") return false;
+  return error.statusCode === 409 || headerOf(error, "stripe-should-retry") === "true";
 }
 
 /** Runs one gateway call under a hard deadline and turns SDK errors into our own. */
