@@ -469,7 +469,7 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     expect(await gateway.listUnpaidInvoices(customer.id)).toEqual([]);
   });
 
-  it("goes on past a key whose 500 Stripe saved: finalize, pay, void, a quantity update and a whole refund take the next key of a fixed chain, once", async () => {
+  it("goes on past a key whose 500 Stripe saved: finalize, pay, void, a quantity update, a Checkout expiry and a whole refund take the next key of a fixed chain, once", async () => {
     const { gateway, emulator } = await setup();
     const { customer, subscriptionId } = await subscribed({ gateway, emulator });
     const stripe = new Stripe("sk_test_emulator", { host: new URL(emulator.url).hostname, port: Number(new URL(emulator.url).port), protocol: "http" });
@@ -508,6 +508,12 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     emulator.setRequestFault(null);
     expect(await gateway.updateSubscriptionQuantity(update)).toMatchObject({ quantity: 4 });
     expect((await gateway.retrieveSubscription(subscriptionId)).quantity).toBe(4);
+
+    const { session } = await startCheckout({ gateway, mode: "payment" });
+    fail(/^\/v1\/checkout\/sessions\/[^/]+\/expire$/);
+    await expect(gateway.expireCheckoutSession({ sessionId: session.id, idempotencyKey: "expire-saved" })).rejects.toBeInstanceOf(BillingUnavailableError);
+    emulator.setRequestFault(null);
+    expect(await gateway.expireCheckoutSession({ sessionId: session.id, idempotencyKey: "expire-saved" })).toMatchObject({ status: "expired" });
 
     // A whole refund too (Stripe never refunds a charge twice); every later call answers the same refund.
     fail(/^\/v1\/refunds$/);

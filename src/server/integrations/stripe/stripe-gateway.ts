@@ -297,7 +297,12 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
     expireCheckoutSession: ({ sessionId, idempotencyKey }: { sessionId: string; idempotencyKey: string }) =>
       call(async () => {
         try {
-          return toCheckoutSummary(await stripe.checkout.sessions.expire(sessionId, {}, { idempotencyKey }));
+          // At most once by the session's own state (see withReplayedErrorRecovery).
+          const expired = await withReplayedErrorRecovery(idempotencyKey, async (key, afterSpentKey) => {
+            const now = afterSpentKey ? await stripe.checkout.sessions.retrieve(sessionId) : null;
+            return now && now.status !== "open" ? now : stripe.checkout.sessions.expire(sessionId, {}, { idempotencyKey: key, ...ONE_TRY });
+          });
+          return toCheckoutSummary(expired);
         } catch (error) {
           if (!(error instanceof Stripe.errors.StripeInvalidRequestError) || error.statusCode === 404) throw error;
           const current = toCheckoutSummary(await stripe.checkout.sessions.retrieve(sessionId));
@@ -699,9 +704,9 @@ const CONFLICT_RETRY_MS = 500;
  * its own included, and replays it (`Idempotent-Replayed: true`) to every retry with that key for
  * at least 24 hours: such a key is spent, and its step was not carried out. For a step on an
  * object that already exists, whose effect Stripe's own state makes happen at most once (finalize,
- * pay or void an invoice; set a subscription's quantity), the step goes on with the next key of a
- * fixed chain (`key`, `key:2`, `key:3`, ...), so every later call walks the same keys and is
- * answered the same. `attempt` gets each key, and whether an earlier one was spent: it then reads
+ * pay or void an invoice; set a subscription's quantity; expire a Checkout Session), the step goes
+ * on with the next key of a fixed chain (`key`, `key:2`, `key:3`, ...), so every later call walks
+ * the same keys and is answered the same. `attempt` gets each key, and whether an earlier one was spent: it then reads
  * the object again and sends the step only if it is still needed. A fresh 500 (not a replay) ends
  * the call like any outage: the next call finds out whether Stripe saved it. Never for a step that
  * creates an object (a draft, an item, a Checkout Session): under a new key Stripe would create a
