@@ -173,7 +173,7 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
       },
       { idempotencyKey: `${idempotencyKey}:item` },
     );
-    let invoice = await stripe.invoices.retrieve(invoiceId);
+    let invoice: Stripe.Invoice = await stripe.invoices.retrieve(invoiceId);
     if (invoice.status === "draft") invoice = await finalizeInvoice(invoice, `${idempotencyKey}:finalize`);
     if (invoice.status === "open") {
       try {
