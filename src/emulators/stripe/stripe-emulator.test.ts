@@ -463,10 +463,12 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     expect((await stripe.invoices.retrieve(open.id)).status).toBe("open");
 
     const other = await stripe.invoices.create({ customer: customer.id, currency: "usd", auto_advance: false });
-    expect((await gateway.listUnpaidInvoices(customer.id)).map((invoice) => invoice.id).sort()).toEqual([open.id, other.id].sort());
+    const unpaid = async () =>
+      [...(await stripe.invoices.list({ customer: customer.id, status: "draft" })).data, ...(await stripe.invoices.list({ customer: customer.id, status: "open" })).data].map((i) => i.id).sort();
+    expect(await unpaid()).toEqual([open.id, other.id].sort());
     expect(await gateway.voidInvoice({ invoiceId: other.id, idempotencyKey: "void-draft" })).toMatchObject({ id: other.id, paid: false, voided: true });
     expect(await gateway.voidInvoice({ invoiceId: open.id, idempotencyKey: "void-open" })).toMatchObject({ id: open.id, paid: false, voided: true });
-    expect(await gateway.listUnpaidInvoices(customer.id)).toEqual([]);
+    expect(await unpaid()).toEqual([]);
   });
 
   it("goes on past a key whose 500 Stripe saved: finalize, pay, void, a quantity update, a Checkout expiry and a whole refund take the next key of a fixed chain, once", async () => {

@@ -475,10 +475,6 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
     /** Every paid invoice of the customer, newest first (follows pagination). */
     listPaidInvoices: (customerId: string) => call(async () => (await listInvoices(customerId, "paid")).map(toPaidInvoice)),
 
-    /** Every invoice of the customer that is not paid or void yet (drafts and open ones), newest first (follows pagination). */
-    listUnpaidInvoices: (customerId: string) =>
-      call(async () => [...(await listInvoices(customerId, "draft")), ...(await listInvoices(customerId, "open"))].map(toInvoiceDetails)),
-
     /** Verifies the raw body against `Stripe-Signature`; throws WebhookSignatureError when it does not match. */
     constructEvent: (rawBody: string, signature: string | undefined): Stripe.Event => {
       if (!signature) throw new WebhookSignatureError("Missing Stripe-Signature header.");

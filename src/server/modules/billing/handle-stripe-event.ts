@@ -383,7 +383,7 @@ export async function reconcileSubscription(deps: BillingDeps, subscriptionId: s
 }
 
 /** Stripe answered 404 for the object an event names (the gateway's StripeRequestError). */
-const isMissingStripeObject = (err: unknown) =>
+export const isMissingStripeObject = (err: unknown) =>
   (err as { code?: unknown }).code === "stripe_request_failed" && (err as { status?: unknown }).status === 404;
 
 /**

@@ -202,8 +202,6 @@ export interface StripePort {
   /** Voids an open invoice, deletes a draft, so that it can never be paid; one already paid or void is answered as it is (check `paid`). */
   voidInvoice(o: { invoiceId: string; idempotencyKey: string }): Promise<InvoiceState>;
   listPaidInvoices(customerId: string): Promise<PaidInvoice[]>;
-  /** The customer's invoices neither paid nor void (drafts and open ones): ones a customer could still pay, or be made to. */
-  listUnpaidInvoices(customerId: string): Promise<InvoiceState[]>;
   constructEvent(rawBody: string, signature: string | undefined): StripeEventLike;
 }
 

@@ -2,7 +2,7 @@ import type { Query } from "../../db/client.js";
 import type { BillingDeps } from "./billing-deps.js";
 import { findProfile, lockGroupBilling, lockPurchase, markChargeNotFound, markPurchase, type PurchaseRow } from "./billing-repo.js";
 import { applyPartnerCharge, partnerChargeKeyOf, partnerKeyOf } from "./charge-partner.js";
-import { applyPaidTopUpInvoice, fulfilCheckoutSession, reconcileSubscription, TOP_UP_REFUNDED } from "./handle-stripe-event.js";
+import { applyPaidTopUpInvoice, fulfilCheckoutSession, isMissingStripeObject, reconcileSubscription, TOP_UP_REFUNDED } from "./handle-stripe-event.js";
 import { isCustomerDeleted } from "./customer-deleted.js";
 import { raisePlan, syncPlanQuantity } from "./raise-plan.js";
 import { closeForDeletedCustomer } from "./start-purchase.js";
@@ -114,8 +114,12 @@ const reconcileDeclinedTopUps = (deps: BillingDeps) =>
   readBackFailed(deps, {
     which: `provider = 'stripe' and stripe_invoice_id is not null and idempotency_key like 'auto-top-up:%' and failure_reason is distinct from '${TOP_UP_REFUNDED.replaceAll("'", "''")}'`,
     work: async (p) => {
-      const invoice = await deps.stripe.retrieveInvoice(p.stripe_invoice_id!);
-      if (invoice.paid) await applyPaidTopUpInvoice(deps, p.id, invoice);
+      // A draft deleted when its top-up was closed uncharged (auto-top-up.ts) is gone: nothing can pay it.
+      const invoice = await deps.stripe.retrieveInvoice(p.stripe_invoice_id!).catch((err: unknown) => {
+        if (isMissingStripeObject(err)) return null;
+        throw err;
+      });
+      if (invoice?.paid) await applyPaidTopUpInvoice(deps, p.id, invoice);
     },
     failure: "could not read a declined top-up's invoice back yet; retrying later",
   });
