@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buyThroughCheckout, grantCount, postStripeEvent, webhookHandled } from "../support/billing.js";
-import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { grantCount, postStripeEvent, standardGroupWithPurchase, stripeApi, webhookHandled } from "../support/billing.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, type TestServer } from "../support/server.js";
 
@@ -15,22 +14,11 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 const q = <T,>(sql: string, params: unknown[]) => server.deps.database.query<T>(sql, params);
-const stripe = <T,>(path: string, body?: Record<string, string>) =>
-  fetch(`${server.stripe.url}${path}`, {
-    method: body ? "POST" : "GET",
-    headers: { authorization: "Bearer sk_test_x", "content-type": "application/x-www-form-urlencoded" },
-    ...(body ? { body: new URLSearchParams(body).toString() } : {}),
-  }).then((r) => r.json() as Promise<T>);
+const stripe = <T,>(path: string, body?: Record<string, string>) => stripeApi<T>(server, path, body);
 
 describe("a declined Stripe plan raise whose void Stripe refused", () => {
   it("answers 402 and grants nothing; its invoice, paid later by the customer, is granted once: billed == granted", async () => {
-    const f = await createOrgFixture(server.db, { partnerManaged: false });
-    const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
-    const groupId = f.groupA.id;
-    expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
-    await buyThroughCheckout(server, admin, groupId, "monthly", 2);
-    const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [groupId])).rows[0]!.c;
-    const subscriptionId = (await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [groupId])).rows[0]!.s;
+    const { admin, groupId, customer, subscriptionId } = await standardGroupWithPurchase(server, "monthly", 2);
     const grantsBefore = await grantCount(server, groupId);
 
     await server.stripe.declineNextCharges(customer, 1);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { billedAndGranted as billedAndGrantedAt, buyThroughCheckout, payInvoiceCopy, refundsOfInvoice, stripeApi, webhookHandled } from "../support/billing.js";
-import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { billedAndGranted as billedAndGrantedAt, payInvoiceCopy, refundsOfInvoice, standardGroupWithPurchase, stripeApi, webhookHandled } from "../support/billing.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, type TestServer } from "../support/server.js";
 
@@ -26,13 +25,7 @@ const stripe = <T,>(path: string, body?: Record<string, string>) => stripeApi<T>
 
 /** A standard group with a 2-package Stripe plan bought through Checkout (its card saved). */
 async function groupWithPlan() {
-  const f = await createOrgFixture(server.db, { partnerManaged: false });
-  const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
-  const groupId = f.groupA.id;
-  expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
-  await buyThroughCheckout(server, admin, groupId, "monthly", 2);
-  const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [groupId])).rows[0]!.c;
-  const subscriptionId = (await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [groupId])).rows[0]!.s;
+  const { f, admin, groupId, customer, subscriptionId } = await standardGroupWithPurchase(server, "monthly", 2);
   const raise = (quantity: number) => admin.post(`/api/groups/${groupId}/billing/purchases`, { type: "monthly", quantity });
   return { f, admin, groupId, customer, subscriptionId, raise };
 }

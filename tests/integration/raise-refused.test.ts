@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buyThroughCheckout } from "../support/billing.js";
-import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { standardGroupWithPurchase, stripeApi } from "../support/billing.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -15,17 +14,11 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 const q = <T,>(sql: string, params: unknown[]) => server.deps.database.query<T>(sql, params);
-const stripe = <T,>(path: string) => fetch(`${server.stripe.url}${path}`, { headers: { authorization: "Bearer sk_test_x" } }).then((r) => r.json() as Promise<T>);
+const stripe = <T,>(path: string) => stripeApi<T>(server, path);
 
 /** A standard group with a 2-package Stripe plan bought through Checkout, and what Stripe and we hold of it. */
 async function groupWithPlan() {
-  const f = await createOrgFixture(server.db, { partnerManaged: false });
-  const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
-  const groupId = f.groupA.id;
-  expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
-  await buyThroughCheckout(server, admin, groupId, "monthly", 2);
-  const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [groupId])).rows[0]!.c;
-  const subscriptionId = (await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [groupId])).rows[0]!.s;
+  const { admin, groupId, customer, subscriptionId } = await standardGroupWithPurchase(server, "monthly", 2);
   const paidInvoices = async () => (await stripe<{ data: { status: string; amount_paid: number }[] }>(`/v1/invoices?customer=${customer}&limit=100`)).data.filter((i) => i.status === "paid");
   const stripeQuantity = async () => (await stripe<{ items: { data: { quantity: number }[] } }>(`/v1/subscriptions/${subscriptionId}`)).items.data[0]!.quantity;
   const grantedPackages = async () =>

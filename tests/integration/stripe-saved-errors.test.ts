@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buyThroughCheckout, grantCount, holdStripeEvents, postStripeEvent, settleAt } from "../support/billing.js";
-import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
+import { grantCount, holdStripeEvents, postStripeEvent, settleAt, standardGroupWithPurchase } from "../support/billing.js";
+import { createApiKeyFor } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, type TestServer } from "../support/server.js";
@@ -30,12 +30,7 @@ const stripeGet = async <T,>(path: string) =>
 
 /** A standard group (its card saved at Checkout) with its Stripe customer. */
 async function standardGroup(type: "one_time" | "monthly", quantity: number) {
-  const f = await createOrgFixture(server.db, { partnerManaged: false, websites: 1 });
-  const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
-  const groupId = f.groupA.id;
-  expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
-  await buyThroughCheckout(server, admin, groupId, type, quantity);
-  const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [groupId])).rows[0]!.c;
+  const { f, admin, groupId, customer } = await standardGroupWithPurchase(server, type, quantity, { websites: 1 });
   const invoices = async () => (await stripeGet<{ data: StripeInvoice[] }>(`/v1/invoices?customer=${customer}&limit=100`)).data;
   const completedAmount = async () =>
     (await q<{ n: number }>("select coalesce(sum(amount), 0)::int as n from purchases where group_id = $1 and status = 'completed'", [groupId])).rows[0]!.n;

@@ -1,6 +1,7 @@
 import { expect } from "vitest";
 import { pressHostedButton } from "../../src/emulators/shared/test-support.js";
 import { signWebhookPayload } from "../../src/emulators/stripe/index.js";
+import { createOrgFixture, TEST_PASSWORD } from "./factories.js";
 import type { Client } from "./http.js";
 import type { TestServer } from "./server.js";
 import { eventually, WEBHOOK_SECRET } from "./server.js";
@@ -23,6 +24,22 @@ export async function buyThroughCheckout(server: TestServer, admin: Client, grou
     return p.json.status === "completed";
   });
   return r.json.purchaseId as string;
+}
+
+/**
+ * A standard group whose org admin bought `quantity` packages of `type` through Checkout (the card
+ * saved), with its Stripe customer and, for a monthly plan, its subscription.
+ */
+export async function standardGroupWithPurchase(server: TestServer, type: "one_time" | "monthly", quantity: number, { websites }: { websites?: number } = {}) {
+  const f = await createOrgFixture(server.db, { partnerManaged: false, ...(websites ? { websites } : {}) });
+  const admin = await server.client().login(f.orgAdmin, TEST_PASSWORD);
+  const groupId = f.groupA.id;
+  expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
+  await buyThroughCheckout(server, admin, groupId, type, quantity);
+  const q = <T,>(sql: string) => server.deps.database.query<T>(sql, [groupId]);
+  const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1")).rows[0]!.c;
+  const subscriptionId = (await q<{ s: string | null }>("select stripe_subscription_id as s from plans where group_id = $1")).rows[0]?.s ?? null;
+  return { f, admin, groupId, customer, subscriptionId };
 }
 
 export async function grantCount(server: TestServer, groupId: string) {
