@@ -23,12 +23,22 @@ async function groupWithPlan() {
   const stripeQuantity = async () => (await stripe<{ items: { data: { quantity: number }[] } }>(`/v1/subscriptions/${subscriptionId}`)).items.data[0]!.quantity;
   const grantedPackages = async () =>
     (await q<{ n: number }>("select coalesce(sum(packages), 0)::int as n from credit_grants where group_id = $1 and kind = 'monthly' and expired_at is null", [groupId])).rows[0]!.n;
-  return { admin, groupId, paidInvoices, stripeQuantity, grantedPackages };
+  /** The Checkout's 2 packages and one raise of 1: two payments, 3 packages granted and billed at Stripe. */
+  const expectOneRaise = async () => {
+    const paid = await paidInvoices();
+    expect(paid.length).toBe(2);
+    expect(paid.reduce((s, i) => s + i.amount_paid, 0)).toBe(3 * server.config.PRICE_MONTHLY);
+    expect(await grantedPackages()).toBe(3);
+    expect(await stripeQuantity()).toBe(3);
+    await expectLedgerConsistent(server.deps.database);
+  };
+  return { admin, groupId, paidInvoices, stripeQuantity, grantedPackages, expectOneRaise };
 }
 
 describe("a plan raise Stripe refused", () => {
   it("answers 503 and charges nothing later; the admin's second try is the one raise, billed and granted once", async () => {
-    const { admin, groupId, paidInvoices, stripeQuantity, grantedPackages } = await groupWithPlan();
+    const g = await groupWithPlan();
+    const { admin, groupId } = g;
 
     server.stripe.setFault("error");
     try {
@@ -40,9 +50,9 @@ describe("a plan raise Stripe refused", () => {
     // Stripe is back: the settling loop's rounds charge nothing for the refused raise.
     await server.billing.settlePendingPurchases();
     await server.billing.settlePendingPurchases();
-    expect((await paidInvoices()).length, "a raise answered 503 was charged later").toBe(1);
-    expect(await stripeQuantity()).toBe(2);
-    expect(await grantedPackages()).toBe(2);
+    expect((await g.paidInvoices()).length, "a raise answered 503 was charged later").toBe(1);
+    expect(await g.stripeQuantity()).toBe(2);
+    expect(await g.grantedPackages()).toBe(2);
     const { rows: pending } = await q<{ n: number }>("select count(*)::int as n from purchases where group_id = $1 and status = 'pending'", [groupId]);
     expect(pending[0]!.n).toBe(0);
 
@@ -50,16 +60,12 @@ describe("a plan raise Stripe refused", () => {
     const again = await admin.post(`/api/groups/${groupId}/billing/purchases`, { type: "monthly", quantity: 1 });
     expect([again.status, again.json.status]).toEqual([200, "completed"]);
     await server.billing.settlePendingPurchases();
-    const paid = await paidInvoices();
-    expect(paid.length).toBe(2);
-    expect(paid.reduce((s, i) => s + i.amount_paid, 0)).toBe(3 * server.config.PRICE_MONTHLY);
-    expect(await grantedPackages()).toBe(3);
-    expect(await stripeQuantity()).toBe(3);
-    await expectLedgerConsistent(server.deps.database);
+    await g.expectOneRaise();
   });
 
   it("refused after its invoice was made at Stripe: pending, then charged and granted once by the settling loop", async () => {
-    const { admin, groupId, paidInvoices, stripeQuantity, grantedPackages } = await groupWithPlan();
+    const g = await groupWithPlan();
+    const { admin, groupId } = g;
     // The draft is made and recorded; adding its item is refused (and the SDK's retry of it).
     server.stripe.setRequestFault({ method: "POST", path: /^\/v1\/invoiceitems$/, mode: "error" });
     let r;
@@ -72,11 +78,6 @@ describe("a plan raise Stripe refused", () => {
     expect((await admin.get(`/api/groups/${groupId}/billing/purchases/${r.json.purchaseId}`)).json.status).toBe("pending");
     await server.billing.settlePendingPurchases();
     expect((await admin.get(`/api/groups/${groupId}/billing/purchases/${r.json.purchaseId}`)).json.status).toBe("completed");
-    const paid = await paidInvoices();
-    expect(paid.length).toBe(2);
-    expect(paid.reduce((s, i) => s + i.amount_paid, 0)).toBe(3 * server.config.PRICE_MONTHLY);
-    expect(await grantedPackages()).toBe(3);
-    expect(await stripeQuantity()).toBe(3);
-    await expectLedgerConsistent(server.deps.database);
+    await g.expectOneRaise();
   });
 });
