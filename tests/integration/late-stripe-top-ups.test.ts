@@ -118,6 +118,20 @@ const paidTotal = (invoices: StripeInvoice[]) => invoices.filter((i) => i.status
 const grantedTotal = async (g: G) =>
   (await q<{ n: number }>("select coalesce(sum(amount), 0)::int as n from purchases where group_id = $1 and status = 'completed'", [g.groupId])).rows[0]!.n;
 
+/**
+ * Billed == granted with one top-up invoice at Stripe: `charged`, it was paid and granted once (the pool
+ * at 1,400); otherwise nothing was paid for it or granted (400).
+ */
+async function expectOneTopUpInvoice(g: G, { charged }: { charged: boolean }) {
+  const invoices = await g.invoicesAtStripe();
+  expect(topUpInvoices(invoices)).toHaveLength(1);
+  expect(paidTotal(invoices)).toBe(await grantedTotal(g));
+  expect(paidTotal(invoices)).toBe((charged ? 2 : 1) * server.config.PRICE_ONE_TIME);
+  expect(await grantCount(server, g.groupId)).toBe(charged ? 2 : 1);
+  expect(await g.poolAvailable()).toBe(charged ? 1400 : 400);
+  await expectLedgerConsistent(server.deps.database);
+}
+
 describe("a Stripe auto top-up whose outcome was unknown, retried after auto top-up was turned off", () => {
   it("the earlier try had paid its invoice: the retry only looks it up, grants it once and creates no invoice", async () => {
     const g = await lowPoolWithAutoTopUp();
@@ -171,12 +185,7 @@ describe("a Stripe auto top-up whose outcome was unknown, retried after auto top
     const pay = await stripeApi<{ error: { message: string } }>(`/v1/invoices/${invoiceId}/pay`, {});
     expect(pay.status).toBe(400);
     expect(pay.json.error.message).toMatch(/voided/);
-    const invoices = await g.invoicesAtStripe();
-    expect(topUpInvoices(invoices)).toHaveLength(1);
-    expect(paidTotal(invoices)).toBe(await grantedTotal(g));
-    expect(await g.poolAvailable()).toBe(400);
-    expect(await grantCount(server, g.groupId)).toBe(1);
-    await expectLedgerConsistent(server.deps.database);
+    await expectOneTopUpInvoice(g, { charged: false });
   });
 
   it("the earlier try's invoice was created but never finalized: closing the top-up deletes the draft, so nobody can finalize and collect it", async () => {
@@ -220,12 +229,7 @@ describe("a Stripe auto top-up whose outcome was unknown, retried after auto top
     expect(await g.poolAvailable()).toBe(1400);
     await webhookHandled(server, "invoice.paid", invoiceId); // its webhook grants nothing more
     await retriedLater(g);
-    const invoices = await g.invoicesAtStripe();
-    expect(topUpInvoices(invoices)).toHaveLength(1);
-    expect(paidTotal(invoices)).toBe(await grantedTotal(g));
-    expect(await grantCount(server, g.groupId)).toBe(2);
-    expect(await g.poolAvailable()).toBe(1400);
-    await expectLedgerConsistent(server.deps.database);
+    await expectOneTopUpInvoice(g, { charged: true });
   });
 
   it("Stripe failing the void of the earlier try's invoice with a 500 it saved under the void's key: once Stripe works again the void goes through and the top-up is closed as not charged", async () => {
@@ -252,12 +256,7 @@ describe("a Stripe auto top-up whose outcome was unknown, retried after auto top
     }
     expect(await g.topUp()).toMatchObject([{ status: "failed", purchase_status: "failed" }]);
     expect((await stripeApi<StripeInvoice>(`/v1/invoices/${invoiceId}`)).json.status).toBe("void");
-    const invoices = await g.invoicesAtStripe();
-    expect(topUpInvoices(invoices)).toHaveLength(1);
-    expect(paidTotal(invoices)).toBe(await grantedTotal(g));
-    expect(await g.poolAvailable()).toBe(400);
-    expect(await grantCount(server, g.groupId)).toBe(1);
-    await expectLedgerConsistent(server.deps.database);
+    await expectOneTopUpInvoice(g, { charged: false });
   });
 
   for (const [moment, held] of [
@@ -285,13 +284,7 @@ describe("a Stripe auto top-up whose outcome was unknown, retried after auto top
       expect(await g.poolAvailable()).toBe(1400);
       await webhookHandled(server, "invoice.paid", invoiceId);
       await retriedLater(g);
-      const invoices = await g.invoicesAtStripe();
-      expect(topUpInvoices(invoices)).toHaveLength(1);
-      expect(paidTotal(invoices)).toBe(await grantedTotal(g));
-      expect(paidTotal(invoices)).toBe(2 * server.config.PRICE_ONE_TIME);
-      expect(await grantCount(server, g.groupId)).toBe(2);
-      expect(await g.poolAvailable()).toBe(1400);
-      await expectLedgerConsistent(server.deps.database);
+      await expectOneTopUpInvoice(g, { charged: true });
     });
   }
 
