@@ -124,6 +124,27 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
     await expectLedgerConsistent(server.deps.database);
   });
 
+  it("plan raise: adding its invoice's item failed that way; once Stripe works again the settling loop adds it once, pays it and grants it once", async () => {
+    const g = await standardGroup("monthly", 2);
+    server.stripe.setRequestFault({ method: "POST", path: /^\/v1\/invoiceitems$/, mode: "error-saved" });
+    let raise;
+    try {
+      raise = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1 });
+    } finally {
+      server.stripe.setRequestFault(null);
+    }
+    // Its draft is at Stripe: a pending payment, which the settling loop completes.
+    expect([raise.status, raise.json.status]).toEqual([202, "pending"]);
+    const purchase = async () => (await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${raise.json.purchaseId}`)).json as { status: string };
+    await settleAt(server, new Date(Date.now() + 60_000));
+    expect(await purchase(), "the raise's item step replayed the same 500").toMatchObject({ status: "completed" });
+    await settleAt(server, new Date(Date.now() + 120_000)); // a later round adds nothing
+    const own = (await g.invoices()).filter((i) => i.metadata.purchaseId === raise.json.purchaseId);
+    expect(own.map((i) => [i.status, i.amount_paid])).toEqual([["paid", server.config.PRICE_MONTHLY]]); // one item, billed once
+    await g.expectBilledAsGranted(2); // the Checkout's first period and the raise, each once
+    await expectLedgerConsistent(server.deps.database);
+  });
+
   it("plan quantity sync: the subscription update failed that way; once Stripe works again the settling loop sets Stripe's quantity to the plan's (each sync sends its own key)", async () => {
     const g = await standardGroup("monthly", 2);
     const { rows } = await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [g.groupId]);

@@ -161,18 +161,23 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
     metadata,
     idempotencyKey,
   }: InvoiceDraftInput & { invoiceId: string; unitAmount: number; quantity: number }) {
-    await stripe.invoiceItems.create(
-      {
-        customer: customerId,
-        invoice: invoiceId,
-        currency,
-        unit_amount_decimal: Stripe.Decimal.from(unitAmount),
-        quantity,
-        description,
-        metadata,
-      },
-      { idempotencyKey: `${idempotencyKey}:item` },
-    );
+    // The draft is the purchase's own: only this item is ever added to it, so after a spent key (see
+    // withReplayedErrorRecovery) a line on it is this item, there already, and none means it still is not.
+    await withReplayedErrorRecovery(`${idempotencyKey}:item`, async (key, afterSpentKey) => {
+      if (afterSpentKey && (await stripe.invoices.retrieve(invoiceId)).lines.data.length > 0) return;
+      await stripe.invoiceItems.create(
+        {
+          customer: customerId,
+          invoice: invoiceId,
+          currency,
+          unit_amount_decimal: Stripe.Decimal.from(unitAmount),
+          quantity,
+          description,
+          metadata,
+        },
+        { idempotencyKey: key, ...ONE_TRY },
+      );
+    });
     let invoice: Stripe.Invoice = await stripe.invoices.retrieve(invoiceId);
     if (invoice.status === "draft") invoice = await finalizeInvoice(invoice, `${idempotencyKey}:finalize`);
     if (invoice.status === "open") {
@@ -705,8 +710,9 @@ const CONFLICT_RETRY_MS = 500;
  * the same keys and is answered the same. `attempt` gets each key, and whether an earlier one was spent: it then reads
  * the object again and sends the step only if it is still needed. A fresh 500 (not a replay) ends
  * the call like any outage: the next call finds out whether Stripe saved it. Never for a step that
- * creates an object (a draft, an item, a Checkout Session): under a new key Stripe would create a
- * second one; a whole refund is the one exception, Stripe refusing to refund a charge twice.
+ * creates an object (a draft, a Checkout Session): under a new key Stripe would create a second one.
+ * Two exceptions: a whole refund, Stripe refusing to refund a charge twice; and the item of a
+ * purchase's own draft, whose lines tell whether it is there.
  */
 async function withReplayedErrorRecovery<T>(keyBase: string, attempt: (key: string, afterSpentKey: boolean) => Promise<T>): Promise<T> {
   let conflictRetried = false;
