@@ -45,8 +45,9 @@ async function standardGroup(type: "one_time" | "monthly", quantity: number) {
 }
 
 describe("a step whose 500 Stripe saved under its idempotency key (replayed to every retry with the key)", () => {
-  it("auto top-up: its invoice's payment failed that way; once Stripe works again the retry pays it, the pool is topped up once and the next top-up starts", async () => {
-    const g = await standardGroup("one_time", 1); // 1,000 credits
+  /** 1,000 credits bought through Checkout and auto top-up at 500; spending 600 starts a top-up, whose step `fault` fails that way. */
+  async function topUpFailingAt(fault: { method: "POST"; path: RegExp }) {
+    const g = await standardGroup("one_time", 1);
     const api = new Client(server.url, { authorization: `Bearer ${await createApiKeyFor(server.deps.database, g.f.org.id)}` });
     const settings = `/api/groups/${g.groupId}/billing/settings`;
     expect((await g.admin.put(settings, { autoTopUp: { threshold: 500, packages: 1, maxPerMonth: 5 } })).status).toBe(200);
@@ -59,10 +60,9 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
         [g.groupId],
       )).rows;
     const poolAvailable = async () => (await g.admin.get(settings)).json.poolAvailable as number;
-
-    server.stripe.setRequestFault({ ...PAY, mode: "error-saved" });
+    server.stripe.setRequestFault({ ...fault, mode: "error-saved" });
     try {
-      await spend(600); // 1,000 -> 400: the top-up starts; its invoice is created and finalized, its payment fails
+      await spend(600); // 1,000 -> 400: the top-up starts, and its step fails
       // The attempt is over, its outcome unknown, when its lease (30 s) was cut to the retry wait (5 s).
       await eventually(async () => {
         const t = (await topUps())[0];
@@ -71,15 +71,33 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
     } finally {
       server.stripe.setRequestFault(null);
     }
+    /** Stripe works again: the next attempt (5 s later) is paid, once. */
+    const expectToppedUpOnce = () =>
+      eventually(async () => {
+        const t = (await topUps())[0];
+        if (t?.status !== "succeeded") throw new Error(`the top-up is ${t?.status} after ${t?.attempts} attempts, the pool at ${await poolAvailable()}`);
+        return true;
+      }, 20_000);
+    return { g, settings, spend, topUps, poolAvailable, expectToppedUpOnce };
+  }
+
+  it("auto top-up: its invoice's draft failed that way; once Stripe works again the retry makes one, pays it once and tops the pool up once", async () => {
+    const { g, topUps, poolAvailable, expectToppedUpOnce } = await topUpFailingAt({ method: "POST", path: /^\/v1\/invoices$/ });
+    expect((await g.invoices()).filter((i) => i.metadata.autoTopUpId)).toEqual([]); // no draft was made
+    await expectToppedUpOnce();
+    expect(await topUps()).toMatchObject([{ status: "succeeded", purchase_status: "completed" }]);
+    expect(await poolAvailable()).toBe(1400);
+    expect((await g.invoices()).filter((i) => i.metadata.autoTopUpId).map((i) => i.status)).toEqual(["paid"]);
+    await g.expectBilledAsGranted(2);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("auto top-up: its invoice's payment failed that way; once Stripe works again the retry pays it, the pool is topped up once and the next top-up starts", async () => {
+    const { g, settings, spend, topUps, poolAvailable, expectToppedUpOnce } = await topUpFailingAt(PAY); // its invoice is created and finalized, its payment fails
     const [open] = (await g.invoices()).filter((i) => i.metadata.autoTopUpId);
     expect(open?.status).toBe("open"); // nothing was charged
 
-    // Stripe works again: the next attempt (5 s later) pays the same invoice.
-    await eventually(async () => {
-      const t = (await topUps())[0];
-      if (t?.status !== "succeeded") throw new Error(`the top-up is ${t?.status} after ${t?.attempts} attempts, the pool at ${await poolAvailable()}`);
-      return true;
-    }, 20_000);
+    await expectToppedUpOnce(); // the same invoice
     expect(await topUps()).toMatchObject([{ status: "succeeded", purchase_status: "completed" }]);
     expect(await poolAvailable()).toBe(1400);
     const ofTopUp = (await g.invoices()).filter((i) => i.metadata.autoTopUpId);

@@ -135,20 +135,28 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
     }
   }
 
+  /**
+   * The draft of a purchase's own invoice, on the key chain (withReplayedErrorRecovery): after a key
+   * Stripe spent on a 500, the next key makes the draft, and every later call walks to the same one.
+   * A draft the spent key's request may have made all the same is never charged (nothing adds to,
+   * finalizes or pays a draft but its own purchase, which knows only the one its chain answers).
+   */
   async function createDraft({ customerId, currency, description, metadata, idempotencyKey }: InvoiceDraftInput) {
-    const draft = await stripe.invoices.create(
-      {
-        customer: customerId,
-        currency,
-        collection_method: "charge_automatically",
-        pending_invoice_items_behavior: "exclude",
-        auto_advance: false,
-        description,
-        metadata,
-      },
-      { idempotencyKey: `${idempotencyKey}:invoice` },
-    );
-    return { id: draft.id };
+    return withReplayedErrorRecovery(`${idempotencyKey}:invoice`, async (key) => {
+      const draft = await stripe.invoices.create(
+        {
+          customer: customerId,
+          currency,
+          collection_method: "charge_automatically",
+          pending_invoice_items_behavior: "exclude",
+          auto_advance: false,
+          description,
+          metadata,
+        },
+        { idempotencyKey: key, ...ONE_TRY },
+      );
+      return { id: draft.id };
+    });
   }
 
   async function collect({
@@ -710,9 +718,10 @@ const CONFLICT_RETRY_MS = 500;
  * the same keys and is answered the same. `attempt` gets each key, and whether an earlier one was spent: it then reads
  * the object again and sends the step only if it is still needed. A fresh 500 (not a replay) ends
  * the call like any outage: the next call finds out whether Stripe saved it. Never for a step that
- * creates an object (a draft, a Checkout Session): under a new key Stripe would create a second one.
- * Two exceptions: a whole refund, Stripe refusing to refund a charge twice; and the item of a
- * purchase's own draft, whose lines tell whether it is there.
+ * creates an object another party could act on (a Checkout Session): under a new key Stripe would
+ * create a second one. The exceptions: a whole refund, Stripe refusing to refund a charge twice; the
+ * item of a purchase's own draft, whose lines tell whether it is there; and that draft itself, which
+ * nothing but its purchase charges.
  */
 async function withReplayedErrorRecovery<T>(keyBase: string, attempt: (key: string, afterSpentKey: boolean) => Promise<T>): Promise<T> {
   let conflictRetried = false;
