@@ -364,6 +364,10 @@ async function subscribed({ gateway, emulator, quantity = 2 }: { gateway: Return
   return { customer, session, subscriptionId };
 }
 
+/** A one-off invoice as the product makes one: its draft, then its item, finalize and payment. */
+const chargeNow = async (gateway: ReturnType<typeof createStripeGateway>, input: ReturnType<typeof raisePlan>) =>
+  gateway.chargeInvoice({ ...input, invoiceId: (await gateway.createInvoiceDraft(input)).id });
+
 const raisePlan = (customerId: string, idempotencyKey: string) => ({
   customerId,
   currency: "usd",
@@ -420,7 +424,7 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
   it("charges added packages on a one-off invoice paid at once with the saved card, once per idempotency key", async () => {
     const { gateway, emulator, verifiedEvents } = await setup();
     const { customer } = await subscribed({ gateway, emulator });
-    const invoice = await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-a"));
+    const invoice = await chargeNow(gateway, raisePlan(customer.id, "raise-a"));
     expect(invoice).toMatchObject({
       customerId: customer.id,
       subscriptionId: null,
@@ -434,7 +438,7 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
       metadata: { groupId: "grp_1", purchaseId: "pur_raise" },
     });
     expect(invoice.hostedInvoiceUrl).toContain(`/invoices/${invoice.id}`);
-    const again = await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-a"));
+    const again = await chargeNow(gateway, raisePlan(customer.id, "raise-a"));
     expect(again.id).toBe(invoice.id);
 
     const paidEvents = () => verifiedEvents().filter((event) => event.type === "invoice.paid" && event.data.object.id === invoice.id);
@@ -481,18 +485,18 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
 
     // The payment fails this way twice (each call spends one key), then Stripe works again.
     fail(/^\/v1\/invoices\/[^/]+\/pay$/);
-    await expect(gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-saved"))).rejects.toBeInstanceOf(BillingUnavailableError);
-    await expect(gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-saved"))).rejects.toBeInstanceOf(BillingUnavailableError);
+    await expect(chargeNow(gateway, raisePlan(customer.id, "raise-saved"))).rejects.toBeInstanceOf(BillingUnavailableError);
+    await expect(chargeNow(gateway, raisePlan(customer.id, "raise-saved"))).rejects.toBeInstanceOf(BillingUnavailableError);
     emulator.setRequestFault(null);
-    const paid = await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-saved"));
+    const paid = await chargeNow(gateway, raisePlan(customer.id, "raise-saved"));
     expect(paid).toMatchObject({ paid: true, total: 2400 });
-    expect(await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-saved"))).toMatchObject({ id: paid.id, paid: true });
+    expect(await chargeNow(gateway, raisePlan(customer.id, "raise-saved"))).toMatchObject({ id: paid.id, paid: true });
     expect(payments()).toBe(before + 1);
 
     fail(/^\/v1\/invoices\/[^/]+\/finalize$/);
-    await expect(gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-finalize"))).rejects.toBeInstanceOf(BillingUnavailableError);
+    await expect(chargeNow(gateway, raisePlan(customer.id, "raise-finalize"))).rejects.toBeInstanceOf(BillingUnavailableError);
     emulator.setRequestFault(null);
-    expect(await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-finalize"))).toMatchObject({ paid: true, total: 2400 });
+    expect(await chargeNow(gateway, raisePlan(customer.id, "raise-finalize"))).toMatchObject({ paid: true, total: 2400 });
     expect(payments()).toBe(before + 2);
 
     const draft = await stripe.invoices.create({ customer: customer.id, currency: "usd", auto_advance: false });
@@ -568,22 +572,22 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     });
     expect(control.status).toBe(200);
 
-    const declined = await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-declined")).catch((error: unknown) => error);
+    const declined = await chargeNow(gateway, raisePlan(customer.id, "raise-declined")).catch((error: unknown) => error);
     expect(declined).toBeInstanceOf(CardDeclinedError);
     expect(declined).toMatchObject({ code: "payment_failed", declineCode: "generic_decline", message: "Your card was declined." });
     // The same key keeps its answer; nothing is charged.
-    await expect(gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-declined"))).rejects.toBeInstanceOf(CardDeclinedError);
+    await expect(chargeNow(gateway, raisePlan(customer.id, "raise-declined"))).rejects.toBeInstanceOf(CardDeclinedError);
     await waitFor(() => verifiedEvents().find((event) => event.type === "invoice.payment_failed"));
     await waitFor(() => verifiedEvents().find((event) => event.type === "payment_intent.payment_failed"));
     expect(await gateway.listPaidInvoices(customer.id)).toHaveLength(1);
 
-    expect((await gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-retry"))).paid).toBe(true);
+    expect((await chargeNow(gateway, raisePlan(customer.id, "raise-retry"))).paid).toBe(true);
   });
 
   it("refuses to charge an invoice to a customer without a saved card", async () => {
     const { gateway } = await setup();
     const customer = await gateway.createCustomer({ groupId: "grp_1", name: "No card", idempotencyKey: "nocard" });
-    await expect(gateway.chargeInvoiceNow(raisePlan(customer.id, "raise-nocard"))).rejects.toMatchObject({
+    await expect(chargeNow(gateway, raisePlan(customer.id, "raise-nocard"))).rejects.toMatchObject({
       constructor: StripeRequestError,
       status: 400,
       stripeCode: "missing",

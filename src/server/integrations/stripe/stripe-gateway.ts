@@ -353,10 +353,6 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
      */
     chargeInvoice: (input: InvoiceDraftInput & { invoiceId: string; unitAmount: number; quantity: number }) => call(() => collect(input)),
 
-    /** createInvoiceDraft and chargeInvoice in one call (one deadline). */
-    chargeInvoiceNow: (input: InvoiceDraftInput & { unitAmount: number; quantity: number }) =>
-      call(async () => collect({ ...input, invoiceId: (await createDraft(input)).id })),
-
     /**
      * Charges the customer's saved card now, without the customer present: a PaymentIntent with
      * `off_session` and `confirm`, on `paymentMethodId` or else the customer's default card.

@@ -169,16 +169,15 @@ export interface StripePort {
   /** Cancels at once; cancelling a canceled subscription answers it as it is. */
   cancelSubscription(o: { subscriptionId: string }): Promise<SubscriptionState>;
   /**
-   * One-off invoice for `quantity × unitAmount`, charged now to the customer's default card
-   * (`invoice.paid` follows). Throws `payment_failed` when declined. Safe to repeat with the same key.
-   */
-  chargeInvoiceNow(o: InvoiceDraftInput & { unitAmount: number; quantity: number }): Promise<InvoiceState>;
-  /**
-   * chargeInvoiceNow's first step alone: the draft its key makes, made once; the same key answers the
-   * same draft, so whoever lost the answer learns which invoice is the key's own.
+   * A one-off invoice's draft, the one its key makes: made once, and the same key answers the same
+   * draft, so whoever lost the answer learns which invoice is the key's own.
    */
   createInvoiceDraft(o: InvoiceDraftInput): Promise<{ id: string }>;
-  /** chargeInvoiceNow's other steps, on the draft createInvoiceDraft made with the same input and key. */
+  /**
+   * `quantity × unitAmount` on the draft createInvoiceDraft made with the same input and key, charged
+   * now to the customer's default card (`invoice.paid` follows). Throws `payment_failed` when
+   * declined. Safe to repeat with the same key.
+   */
   chargeInvoice(o: InvoiceDraftInput & { invoiceId: string; unitAmount: number; quantity: number }): Promise<InvoiceState>;
   /**
    * Charges the saved card (default unless `paymentMethodId`) off-session with a PaymentIntent.
