@@ -12,3 +12,7 @@ export const CUSTOMER_DELETED =
 export const isCustomerDeleted = (err: unknown) => (err as { code?: unknown }).code === "stripe_customer_deleted";
 
 export const customerDeleted = () => new AppError("conflict", CUSTOMER_DELETED);
+
+/** Stripe answered 404 for the object a request names: it no longer has it (the gateway's StripeRequestError). */
+export const isMissingStripeObject = (err: unknown) =>
+  (err as { code?: unknown }).code === "stripe_request_failed" && (err as { status?: unknown }).status === 404;

@@ -3,6 +3,7 @@ import type { Query } from "../../db/client.js";
 import type { BillingDeps } from "./billing-deps.js";
 import { findPlan, grantOneTimePurchase, isGroupDeleted, lockGroupBilling, lockPurchase, markPurchase, setPurchaseRefs, upsertPlan, type PlanRow, type PurchaseRow } from "./billing-repo.js";
 import { grantPurchase } from "./charge-partner.js";
+import { isMissingStripeObject } from "./customer-deleted.js";
 import type { CheckoutSessionState, InvoiceState, StripeEventLike, SubscriptionState } from "./ports.js";
 import { isPurchaseInvoice, learnOwnInvoice, refundInvoiceCopy } from "./own-invoice.js";
 import { applyRaiseInvoice, refundRaise, syncPlanQuantity } from "./raise-plan.js";
@@ -381,10 +382,6 @@ export async function reconcileSubscription(deps: BillingDeps, subscriptionId: s
   if (sub?.latestInvoiceId) await onInvoicePaid(deps, sub.latestInvoiceId, sub);
   await onSubscriptionChanged(deps, subscriptionId, sub);
 }
-
-/** Stripe answered 404 for the object an event names (the gateway's StripeRequestError). */
-export const isMissingStripeObject = (err: unknown) =>
-  (err as { code?: unknown }).code === "stripe_request_failed" && (err as { status?: unknown }).status === 404;
 
 /**
  * One dispatcher for every event type; each event id takes effect at most once. Returns false

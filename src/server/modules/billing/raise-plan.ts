@@ -2,6 +2,7 @@ import { AppError } from "../../errors.js";
 import type { BillingDeps } from "./billing-deps.js";
 import { findPlan, isLivePlan, lockGroupBilling, lockPurchase, markPurchase, type PurchaseRow } from "./billing-repo.js";
 import { grantPurchase } from "./charge-partner.js";
+import { isMissingStripeObject } from "./customer-deleted.js";
 import { isPurchaseInvoice, learnOwnInvoice, ownInvoiceInput, recordOwnInvoice } from "./own-invoice.js";
 import type { PurchaseOutcome } from "./start-purchase.js";
 
@@ -156,8 +157,7 @@ async function endedSubscriptionOf(deps: BillingDeps, purchaseId: string) {
     const sub = await deps.stripe.retrieveSubscription(subscriptionId);
     return !sub || sub.status === "canceled" ? subscriptionId : null;
   } catch (err) {
-    const missing = codeOf(err) === "stripe_request_failed" && (err as { status?: unknown }).status === 404;
-    return missing ? subscriptionId : null;
+    return isMissingStripeObject(err) ? subscriptionId : null;
   }
 }
 

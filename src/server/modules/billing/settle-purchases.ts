@@ -2,8 +2,8 @@ import type { Query } from "../../db/client.js";
 import type { BillingDeps } from "./billing-deps.js";
 import { findProfile, lockGroupBilling, lockPurchase, markChargeNotFound, markPurchase, type PurchaseRow } from "./billing-repo.js";
 import { applyPartnerCharge, partnerChargeKeyOf, partnerKeyOf } from "./charge-partner.js";
-import { applyPaidTopUpInvoice, fulfilCheckoutSession, isMissingStripeObject, reconcileSubscription, TOP_UP_REFUNDED } from "./handle-stripe-event.js";
-import { isCustomerDeleted } from "./customer-deleted.js";
+import { applyPaidTopUpInvoice, fulfilCheckoutSession, reconcileSubscription, TOP_UP_REFUNDED } from "./handle-stripe-event.js";
+import { isCustomerDeleted, isMissingStripeObject } from "./customer-deleted.js";
 import { raisePlan, syncPlanQuantity } from "./raise-plan.js";
 import { closeForDeletedCustomer } from "./start-purchase.js";
 
