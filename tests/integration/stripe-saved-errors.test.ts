@@ -30,7 +30,7 @@ const stripeGet = async <T,>(path: string) =>
 
 /** A standard group (its card saved at Checkout) with its Stripe customer. */
 async function standardGroup(type: "one_time" | "monthly", quantity: number) {
-  const { f, admin, groupId, customer } = await standardGroupWithPurchase(server, type, quantity, { websites: 1 });
+  const { f, admin, groupId, customer, subscriptionId } = await standardGroupWithPurchase(server, type, quantity, { websites: 1 });
   const invoices = async () => (await stripeGet<{ data: StripeInvoice[] }>(`/v1/invoices?customer=${customer}&limit=100`)).data;
   const completedAmount = async () =>
     (await q<{ n: number }>("select coalesce(sum(amount), 0)::int as n from purchases where group_id = $1 and status = 'completed'", [groupId])).rows[0]!.n;
@@ -41,7 +41,7 @@ async function standardGroup(type: "one_time" | "monthly", quantity: number) {
     expect(paid.reduce((sum, i) => sum + i.amount_paid, 0)).toBe(await completedAmount());
     expect(await grantCount(server, groupId)).toBe(purchases);
   };
-  return { f, admin, groupId, customer, invoices, completedAmount, expectBilledAsGranted };
+  return { f, admin, groupId, customer, subscriptionId, invoices, completedAmount, expectBilledAsGranted };
 }
 
 describe("a step whose 500 Stripe saved under its idempotency key (replayed to every retry with the key)", () => {
@@ -115,8 +115,7 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
 
   it("plan raise: its invoice's payment failed that way; once Stripe works again the settling loop pays it, grants it once and raises Stripe's quantity", async () => {
     const g = await standardGroup("monthly", 2);
-    const { rows } = await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [g.groupId]);
-    const subscriptionId = rows[0]!.s;
+    const subscriptionId = g.subscriptionId!;
 
     server.stripe.setRequestFault({ ...PAY, mode: "error-saved" });
     let raise;
@@ -165,8 +164,7 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
 
   it("plan quantity sync: the subscription update failed that way; once Stripe works again the settling loop sets Stripe's quantity to the plan's (each sync sends its own key)", async () => {
     const g = await standardGroup("monthly", 2);
-    const { rows } = await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [g.groupId]);
-    const subscriptionId = rows[0]!.s;
+    const subscriptionId = g.subscriptionId!;
     const stripeQuantity = async () => (await stripeGet<{ items: { data: { quantity: number }[] } }>(`/v1/subscriptions/${subscriptionId}`)).items.data[0]!.quantity;
 
     server.stripe.setRequestFault({ method: "POST", path: /^\/v1\/subscriptions\/[^/]+$/, mode: "error-saved" });
@@ -189,8 +187,7 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
 
   it("refund: a raise paid after its plan was cancelled, whose refund failed that way, is refunded whole and once when Stripe redelivers its invoice.paid", async () => {
     const g = await standardGroup("monthly", 2);
-    const { rows } = await q<{ s: string }>("select stripe_subscription_id as s from plans where group_id = $1", [g.groupId]);
-    const subscriptionId = rows[0]!.s;
+    const subscriptionId = g.subscriptionId!;
     // The raise goes unanswered (pending, 202) and the plan ends meanwhile.
     server.stripe.setFault("hang");
     let raise;
