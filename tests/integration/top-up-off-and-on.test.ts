@@ -87,6 +87,13 @@ async function expectStripeBilledAsGranted(g: G, topUps: number) {
   expect(await grantCount(server, g.groupId)).toBe(1 + topUps);
 }
 
+/** The retry, the top-up's second attempt, succeeded: its purchase completed, the pool topped up once. */
+async function expectRetrySucceeded(g: G) {
+  await eventually(async () => (await g.succeeded()) === 1, 20_000);
+  expect(await g.topUps()).toMatchObject([{ status: "succeeded", attempts: 2, purchase_status: "completed" }]);
+  expect(await g.poolAvailable()).toBe(1400);
+}
+
 /** Below the threshold again after the retried top-up: the next top-up is bought under the settings as they are, once. */
 async function expectNextTopUpBought(g: G) {
   await g.spend(1000); // 1,400 -> 400
@@ -110,9 +117,7 @@ describe("an auto top-up waiting for its retry while auto top-up is turned off a
     await eventually(async () => (await g.stripeInvoices()).some((i) => i.metadata.autoTopUpId && i.status === "paid"));
     await g.offAndOnAgain();
 
-    await eventually(async () => (await g.succeeded()) === 1, 20_000);
-    expect(await g.topUps()).toMatchObject([{ status: "succeeded", attempts: 2, purchase_status: "completed" }]);
-    expect(await g.poolAvailable()).toBe(1400);
+    await expectRetrySucceeded(g);
     await expectStripeBilledAsGranted(g, 1);
     expect((await g.admin.get(g.settings)).json).toMatchObject({ autoTopUp: SETTINGS, autoTopUpDisabledReason: null });
     expect(await g.alerts()).not.toContain("group.auto_top_up.failed");
@@ -133,9 +138,7 @@ describe("an auto top-up waiting for its retry while auto top-up is turned off a
     }
     await g.offAndOnAgain();
 
-    await eventually(async () => (await g.succeeded()) === 1, 20_000);
-    expect(await g.topUps()).toMatchObject([{ status: "succeeded", attempts: 2, purchase_status: "completed" }]);
-    expect(await g.poolAvailable()).toBe(1400);
+    await expectRetrySucceeded(g);
     await expectStripeBilledAsGranted(g, 1);
     expect((await g.admin.get(g.settings)).json).toMatchObject({ autoTopUp: SETTINGS, autoTopUpDisabledReason: null });
 
@@ -156,9 +159,7 @@ describe("an auto top-up waiting for its retry while auto top-up is turned off a
     expect(g.partnerCharges()).toHaveLength(1);
     await g.offAndOnAgain();
 
-    await eventually(async () => (await g.succeeded()) === 1, 20_000);
-    expect(await g.topUps()).toMatchObject([{ status: "succeeded", attempts: 2, purchase_status: "completed" }]);
-    expect(await g.poolAvailable()).toBe(1400);
+    await expectRetrySucceeded(g);
     expect(g.partnerCharges()).toHaveLength(1);
     expect(await g.completedAmount()).toBe(server.config.PRICE_ONE_TIME);
     expect(await grantCount(server, g.groupId)).toBe(2); // the funded pool's and the top-up's
@@ -183,9 +184,7 @@ describe("an auto top-up waiting for its retry while auto top-up is turned off a
     expect(g.partnerCharges()).toHaveLength(0);
     await g.offAndOnAgain();
 
-    await eventually(async () => (await g.succeeded()) === 1, 20_000);
-    expect(await g.topUps()).toMatchObject([{ status: "succeeded", attempts: 2, purchase_status: "completed" }]);
-    expect(await g.poolAvailable()).toBe(1400);
+    await expectRetrySucceeded(g);
     expect(g.partnerCharges()).toHaveLength(1);
     expect(await g.completedAmount()).toBe(server.config.PRICE_ONE_TIME);
 
