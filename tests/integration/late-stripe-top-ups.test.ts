@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buyThroughCheckout, grantCount, webhookHandled } from "../support/billing.js";
+import { buyThroughCheckout, grantCount, topUpsOf, webhookHandled } from "../support/billing.js";
 import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
@@ -45,13 +45,7 @@ async function lowPoolWithAutoTopUp() {
   const api = new Client(server.url, { authorization: `Bearer ${key}` });
   const settings = `/api/groups/${groupId}/billing/settings`;
   expect((await admin.put(settings, { autoTopUp: { threshold: 500, packages: 1, maxPerMonth: 5 } })).status).toBe(200);
-  const topUp = async () =>
-    (await q<{ id: string; status: string; attempts: number; purchase_id: string | null; purchase_status: string | null; amount: number | null; retry_in_ms: number | null }>(
-      `select t.id, t.status, t.attempts, t.purchase_id, p.status as purchase_status, p.amount::int as amount,
-              (extract(epoch from (t.claimed_until - now())) * 1000)::int as retry_in_ms
-         from auto_top_ups t left join purchases p on p.id = t.purchase_id where t.group_id = $1`,
-      [groupId],
-    )).rows;
+  const topUp = () => topUpsOf(server, groupId);
   /**
    * 1,000 -> 400 while Stripe answers 500 (an error of its own: a request it may or may not have
    * carried out), so the top-up's outcome is unknown; then the admin turns auto top-up off.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grantCount, holdStripeEvents, postStripeEvent, settleAt, standardGroupWithPurchase } from "../support/billing.js";
+import { grantCount, holdStripeEvents, postStripeEvent, settleAt, standardGroupWithPurchase, topUpsOf } from "../support/billing.js";
 import { createApiKeyFor } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
@@ -53,12 +53,7 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
     expect((await g.admin.put(settings, { autoTopUp: { threshold: 500, packages: 1, maxPerMonth: 5 } })).status).toBe(200);
     const spend = async (credits: number) =>
       expect((await api.post("/api/v1/usage", { websiteId: g.f.websitesA[0]!.id, credits, idempotencyKey: crypto.randomUUID() })).status).toBe(200);
-    const topUps = async () =>
-      (await q<{ status: string; attempts: number; purchase_status: string | null; retry_in_ms: number | null }>(
-        `select t.status, t.attempts, p.status as purchase_status, (extract(epoch from (t.claimed_until - now())) * 1000)::int as retry_in_ms
-           from auto_top_ups t left join purchases p on p.id = t.purchase_id where t.group_id = $1 order by t.seq`,
-        [g.groupId],
-      )).rows;
+    const topUps = () => topUpsOf(server, g.groupId);
     const poolAvailable = async () => (await g.admin.get(settings)).json.poolAvailable as number;
     server.stripe.setRequestFault({ ...fault, mode: "error-saved" });
     try {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { billedAndGranted, buyThroughCheckout, grantCount, payInvoiceCopy, refundsOfInvoice, stripeApi, webhookHandled } from "../support/billing.js";
+import { billedAndGranted, buyThroughCheckout, grantCount, payInvoiceCopy, refundsOfInvoice, stripeApi, topUpsOf, webhookHandled } from "../support/billing.js";
 import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
@@ -42,13 +42,7 @@ async function lowPoolWithAutoTopUp(packages: number) {
       expect((await api.post("/api/v1/usage", { websiteId: f.websitesA[0]!.id, credits: 100, idempotencyKey: crypto.randomUUID() })).status).toBe(200);
     }
   };
-  const topUp = async () =>
-    (await q<{ id: string; status: string; attempts: number; purchase_id: string | null; purchase_status: string | null; own: string | null; retry_in_ms: number | null }>(
-      `select t.id, t.status, t.attempts, t.purchase_id, p.status as purchase_status, p.stripe_invoice_id as own,
-              (extract(epoch from (t.claimed_until - now())) * 1000)::int as retry_in_ms
-         from auto_top_ups t left join purchases p on p.id = t.purchase_id where t.group_id = $1`,
-      [groupId],
-    )).rows;
+  const topUp = () => topUpsOf(server, groupId);
   /**
    * The pool crosses the threshold while Stripe carries requests out but their answers never come: the
    * top-up's invoice is created at Stripe, its outcome unknown. Resolves once that first attempt is over

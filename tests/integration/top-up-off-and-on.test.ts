@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buyThroughCheckout, grantCount } from "../support/billing.js";
+import { buyThroughCheckout, grantCount, topUpsOf } from "../support/billing.js";
 import { createApiKeyFor, createOrgFixture, fundGroupPool, TEST_PASSWORD } from "../support/factories.js";
 import { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
@@ -40,12 +40,7 @@ async function groupWithAutoTopUp(partner: boolean) {
   expect((await admin.put(settings, { autoTopUp: SETTINGS })).status).toBe(200);
   const spend = async (credits: number) =>
     expect((await api.post("/api/v1/usage", { websiteId: f.websitesA[0]!.id, credits, idempotencyKey: crypto.randomUUID() })).status).toBe(200);
-  const topUps = async () =>
-    (await q<{ status: string; attempts: number; purchase_status: string | null; retry_in_ms: number | null }>(
-      `select t.status, t.attempts, p.status as purchase_status, (extract(epoch from (t.claimed_until - now())) * 1000)::int as retry_in_ms
-         from auto_top_ups t left join purchases p on p.id = t.purchase_id where t.group_id = $1 order by t.seq`,
-      [groupId],
-    )).rows;
+  const topUps = () => topUpsOf(server, groupId);
   /** The first attempt is over, its outcome unknown, when its lease (30 s) was cut to the retry wait (5 s). */
   const firstAttemptUnknown = () =>
     eventually(async () => {

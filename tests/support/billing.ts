@@ -42,6 +42,26 @@ export async function standardGroupWithPurchase(server: TestServer, type: "one_t
   return { f, admin, groupId, customer, subscriptionId };
 }
 
+/** A group's auto top-ups, oldest first, each with its purchase, and in how many ms its lease ends (the next try). */
+export async function topUpsOf(server: TestServer, groupId: string) {
+  const { rows } = await server.deps.database.query<{
+    id: string;
+    status: string;
+    attempts: number;
+    purchase_id: string | null;
+    purchase_status: string | null;
+    amount: number | null;
+    own: string | null;
+    retry_in_ms: number | null;
+  }>(
+    `select t.id, t.status, t.attempts, t.purchase_id, p.status as purchase_status, p.amount::int as amount, p.stripe_invoice_id as own,
+            (extract(epoch from (t.claimed_until - now())) * 1000)::int as retry_in_ms
+       from auto_top_ups t left join purchases p on p.id = t.purchase_id where t.group_id = $1 order by t.seq`,
+    [groupId],
+  );
+  return rows;
+}
+
 export async function grantCount(server: TestServer, groupId: string) {
   const { rows } = await server.deps.database.query<{ n: number }>("select count(*)::int as n from credit_grants where group_id = $1", [groupId]);
   return rows[0]!.n;
