@@ -221,15 +221,20 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
     });
 
   return {
+    /** On the key chain (see withReplayedErrorRecovery): a spent key does not keep the group from billing for a day. */
     createCustomer: ({ groupId, name, idempotencyKey }: { groupId: string; name: string; idempotencyKey: string }) =>
       call(async () => {
-        const customer = await stripe.customers.create({ name, metadata: { groupId } }, { idempotencyKey });
+        const customer = await withReplayedErrorRecovery(idempotencyKey, (key) =>
+          stripe.customers.create({ name, metadata: { groupId } }, { idempotencyKey: key, ...ONE_TRY }),
+        );
         return { id: customer.id };
       }),
 
+    /** On the key chain (see withReplayedErrorRecovery): a retry of the purchase after a spent key gets its page. */
     createCheckoutSession: (input: CreateCheckoutSessionInput) =>
       call(async () => {
-        const session = await stripe.checkout.sessions.create(checkoutParams(input), { idempotencyKey: input.idempotencyKey });
+        const params = checkoutParams(input);
+        const session = await withReplayedErrorRecovery(input.idempotencyKey, (key) => stripe.checkout.sessions.create(params, { idempotencyKey: key, ...ONE_TRY }));
         if (!session.url) throw new StripeRequestError({ message: "Checkout Session has no URL.", status: null, stripeCode: null });
         return { id: session.id, url: session.url };
       }),
@@ -713,11 +718,14 @@ const CONFLICT_RETRY_MS = 500;
  * on with the next key of a fixed chain (`key`, `key:2`, `key:3`, ...), so every later call walks
  * the same keys and is answered the same. `attempt` gets each key, and whether an earlier one was spent: it then reads
  * the object again and sends the step only if it is still needed. A fresh 500 (not a replay) ends
- * the call like any outage: the next call finds out whether Stripe saved it. Never for a step that
- * creates an object another party could act on (a Checkout Session): under a new key Stripe would
- * create a second one. The exceptions: a whole refund, Stripe refusing to refund a charge twice; the
- * item of a purchase's own draft, whose lines tell whether it is there; and that draft itself, which
- * nothing but its purchase charges.
+ * the call like any outage: the next call finds out whether Stripe saved it. A step that creates an
+ * object may be on the chain only if an object its spent key's request may have made all the same can
+ * do nothing: a whole refund (Stripe refuses to refund a charge twice); the item of a purchase's own
+ * draft (its lines tell whether it is there); that draft (nothing but its purchase charges it); a
+ * Checkout Session (a saved 500 gave nobody its URL, so it cannot be paid, expires by itself, and its
+ * events name no purchase of ours); and a group's customer (one with nothing on it bills nothing, and
+ * the group keeps the first it recorded). Every caller walks the same keys, so concurrent retries end
+ * on the same object.
  */
 async function withReplayedErrorRecovery<T>(keyBase: string, attempt: (key: string, afterSpentKey: boolean) => Promise<T>): Promise<T> {
   let conflictRetried = false;

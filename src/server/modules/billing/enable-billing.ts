@@ -17,7 +17,8 @@ export async function enableBilling(deps: BillingDeps, group: GroupRef) {
       [group.id, org.partner_account_id],
     );
   } else {
-    // The same idempotency key makes Stripe answer concurrent or repeated calls with one customer.
+    // The same idempotency key (its chain, past a 500 Stripe saved) makes Stripe answer concurrent or
+    // repeated calls with one customer; the first one recorded is the group's either way.
     const customer = await deps.stripe.createCustomer({ groupId: group.id, name: group.name, idempotencyKey: `enable-billing:${group.id}` });
     await database.query(
       `insert into billing_profiles (group_id, customer_type, stripe_customer_id) values ($1, 'standard', $2) on conflict do nothing`,
