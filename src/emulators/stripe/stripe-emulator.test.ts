@@ -297,6 +297,28 @@ describe("Stripe emulator through the Stripe gateway", () => {
     expect(emulator.events().filter((e) => e.type === "customer.created")).toHaveLength(2);
   });
 
+  it("forgets idempotency keys when told to, as Stripe does after 24 hours: the same key then makes another object, and a saved 500 is no longer replayed", async () => {
+    const { gateway, emulator } = await setup();
+    const first = await gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "day-old" });
+    expect((await gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "day-old" })).id).toBe(first.id);
+    const draft = await gateway.createInvoiceDraft(raisePlan(first.id, "raise-day-old"));
+    expect((await gateway.createInvoiceDraft(raisePlan(first.id, "raise-day-old"))).id).toBe(draft.id);
+    emulator.setRequestFault({ method: "POST", path: /^\/v1\/customers$/, mode: "error-saved" });
+    await expect(gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "spent" })).rejects.toBeInstanceOf(BillingUnavailableError);
+    emulator.setRequestFault(null);
+    await expect(gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "spent" })).rejects.toBeInstanceOf(BillingUnavailableError);
+
+    emulator.forgetIdempotencyKeys();
+    const second = await gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "day-old" });
+    expect(second.id).not.toBe(first.id);
+    const stray = await gateway.createInvoiceDraft(raisePlan(first.id, "raise-day-old"));
+    expect(stray.id).not.toBe(draft.id);
+    await expect(gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "spent" })).resolves.toHaveProperty("id");
+    expect(emulator.events().filter((e) => e.type === "customer.created")).toHaveLength(3);
+    // Keys used after forgetting are remembered again.
+    expect((await gateway.createCustomer({ groupId: "g", name: "n", idempotencyKey: "day-old" })).id).toBe(second.id);
+  });
+
   it("answers unknown ids with 404 resource_missing and a missing key with 401", async () => {
     const { gateway, emulator } = await setup();
     await expect(gateway.retrieveSubscription("sub_missing")).rejects.toMatchObject({

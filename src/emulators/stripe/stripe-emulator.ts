@@ -68,6 +68,11 @@ export interface StripeEmulator {
   setRequestFault(fault: StripeRequestFault | null): void;
   /** How many requests a `hold` fault keeps waiting now. */
   heldRequests(): number;
+  /**
+   * Forgets every idempotency key, as Stripe does 24 hours after a key's first request: a request
+   * sent again with a key answered before is carried out anew (a create makes another object).
+   */
+  forgetIdempotencyKeys(): void;
   advanceSubscription(id: string): Promise<void>;
   setWebhookUrl(url: string | null): void;
   events(): Stripe.Event[];
@@ -158,6 +163,10 @@ export async function startStripeEmulator(options: StripeEmulatorOptions): Promi
     setFault,
     setRequestFault: (fault) => requestFault.set(fault),
     heldRequests: () => requestFault.held(),
+    forgetIdempotencyKeys: () => {
+      state.idempotency = {};
+      commit();
+    },
     advanceSubscription: (id) => runAndCommit(() => advanceSubscriptionInEngine(ctx, id)),
     payCheckoutSession: (id) => runAndCommit(() => completeCheckoutSession(ctx, id)),
     declineNextCharges: (customerId, count = 1) => runAndCommit(() => declineNextCharges(ctx, { customerId, count })),
