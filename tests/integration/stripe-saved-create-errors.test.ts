@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { billedAndGranted, buyThroughCheckout, grantCount, payOnHostedCheckout } from "../support/billing.js";
+import { billedAndGranted, buyThroughCheckout, grantCount, holdStripeEvents, payOnHostedCheckout, stripeApi } from "../support/billing.js";
 import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, type TestServer } from "../support/server.js";
@@ -115,5 +115,52 @@ describe("a create step whose 500 Stripe saved under its idempotency key (replay
     expect(money.billed).toBe(money.granted);
     expect(await grantCount(server, groupId)).toBe(1);
     await expectLedgerConsistent(server.deps.database);
+  });
+});
+
+// Stripe forgets an idempotency key after 24 hours: a purchase's retry with its Idempotency-Key a day
+// later makes a new Checkout Session under the purchase's key, which the purchase never recorded
+// (its payment would be billed and never granted). The retry sends the customer to the purchase's own
+// session, and the stray one is expired.
+describe("a Checkout purchase retried after Stripe forgot its key", () => {
+  async function checkoutStarted() {
+    const { admin, groupId } = await standardGroupAdmin();
+    expect((await admin.post(`/api/groups/${groupId}/billing/enable`)).status).toBe(200);
+    const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1", [groupId])).rows[0]!.c;
+    const key = crypto.randomUUID();
+    const buy = () => admin.post(`/api/groups/${groupId}/billing/purchases`, { type: "one_time", quantity: 2 }, { "idempotency-key": key });
+    const first = await buy();
+    expect([first.status, first.json?.status]).toEqual([200, "redirect"]);
+    const purchaseId = first.json.purchaseId as string;
+    const recorded = (await q<{ s: string }>("select stripe_checkout_session_id as s from purchases where id = $1", [purchaseId])).rows[0]!.s;
+    return { admin, groupId, customer, buy, first, purchaseId, recorded };
+  }
+
+  it("the retry gets the purchase's own Checkout page, the session the forgotten key made is expired, and paying bills what is granted", async () => {
+    const { admin, groupId, customer, buy, first, purchaseId, recorded } = await checkoutStarted();
+    server.stripe.forgetIdempotencyKeys();
+    const retry = await buy();
+    expect([retry.status, retry.json?.purchaseId, retry.json?.url]).toEqual([200, purchaseId, first.json.url]);
+    expect(retry.json.url).toContain(recorded);
+    // The key made a second session; it is expired, so nobody can pay it.
+    const expired = server.stripe.events().filter((e) => e.type === "checkout.session.expired").map((e) => (e.data.object as { id: string; metadata: Record<string, string> }));
+    expect(expired.filter((s) => s.metadata.purchaseId === purchaseId).map((s) => s.id)).toEqual([expect.not.stringMatching(recorded)]);
+
+    await payOnHostedCheckout(retry.json.url);
+    await eventually(async () => (await admin.get(`/api/groups/${groupId}/billing/purchases/${purchaseId}`)).json.status === "completed");
+    const money = await billedAndGranted(server, { groupId, customer }, server.config.PRICE_ONE_TIME);
+    expect(money.billed).toBe(2 * server.config.PRICE_ONE_TIME);
+    expect(money.billed).toBe(money.granted);
+    expect(await grantCount(server, groupId)).toBe(1);
+    await expectLedgerConsistent(server.deps.database);
+  });
+
+  it("the purchase's own session expired at Stripe (its event not delivered): the retry answers 409 conflict, start a new purchase, and nothing is billed", async () => {
+    const { groupId, customer, buy, recorded } = await checkoutStarted();
+    await holdStripeEvents(server, () => stripeApi(server, `/v1/checkout/sessions/${recorded}/expire`, {}));
+    server.stripe.forgetIdempotencyKeys();
+    const retry = await buy();
+    expect([retry.status, retry.json?.error?.code, retry.json?.error?.message]).toEqual([409, "conflict", "This purchase's checkout expired; start a new purchase."]);
+    expect(await billedAndGranted(server, { groupId, customer }, server.config.PRICE_ONE_TIME)).toEqual({ billed: 0, granted: 0 });
   });
 });

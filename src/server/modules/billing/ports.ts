@@ -62,6 +62,8 @@ export interface SubscriptionState {
 
 export interface CheckoutSessionState {
   id: string;
+  /** The hosted page's address while the session is open. */
+  url: string | null;
   mode: string;
   status: string | null;
   paymentStatus: string;

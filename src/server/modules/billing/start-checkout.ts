@@ -1,7 +1,9 @@
 import { AppError } from "../../errors.js";
 import { pricingOf, type BillingDeps, type GroupRef } from "./billing-deps.js";
-import { formatCount, lockGroupBilling, setPurchaseRefs, type PurchaseRow } from "./billing-repo.js";
+import { findPurchase, formatCount, lockGroupBilling, setPurchaseRefs, type PurchaseRow } from "./billing-repo.js";
 import type { PurchaseOutcome } from "./start-purchase.js";
+
+export const CHECKOUT_EXPIRED = "This purchase's checkout expired; start a new purchase.";
 
 /**
  * Send the customer to Stripe Checkout for a recorded purchase (one-time packages, or a group's
@@ -27,6 +29,18 @@ export async function startCheckout(deps: BillingDeps, group: GroupRef, p: Purch
     idempotencyKey: `checkout:${p.id}`,
   });
   await setPurchaseRefs(deps.database.query, p.id, { stripeCheckoutSessionId: session.id });
+  // The purchase's session is the one recorded first; only its payment completes the purchase, so
+  // its page is the one the customer is sent to. Another one comes from a retry racing this one (at
+  // Stripe the key chain answers both the same session) or from a key Stripe forgot after a day: that
+  // one, whose address nobody else got, is expired.
+  const recorded = (await findPurchase(deps.database.query, p.id))?.stripe_checkout_session_id;
+  if (recorded && recorded !== session.id) {
+    await deps.stripe.expireCheckoutSession({ sessionId: session.id, idempotencyKey: `expire:${session.id}` });
+    const own = await deps.stripe.retrieveCheckoutSession(recorded);
+    if (own.status === "expired") throw new AppError("conflict", CHECKOUT_EXPIRED);
+    if (!own.url) throw new AppError("billing_unavailable", "Stripe did not return a checkout page.");
+    return { httpStatus: 200, body: { status: "redirect", url: own.url, purchaseId: p.id } };
+  }
   if (!session.url) throw new AppError("billing_unavailable", "Stripe did not return a checkout page.");
   return { httpStatus: 200, body: { status: "redirect", url: session.url, purchaseId: p.id } };
 }

@@ -4,7 +4,7 @@ import { pricingOf, type BillingDeps, type GroupRef } from "./billing-deps.js";
 import { findPlan, findPurchaseByKey, insertPurchase, isGroupDeleted, lockGroupBilling, lockPurchase, markPurchase, type PurchaseRow } from "./billing-repo.js";
 import { CUSTOMER_DELETED, customerDeleted, isCustomerDeleted } from "./customer-deleted.js";
 import { chargePartner } from "./charge-partner.js";
-import { startCheckout } from "./start-checkout.js";
+import { CHECKOUT_EXPIRED, startCheckout } from "./start-checkout.js";
 import { pastDueConflict, priceChange, raiseRefusal, renewingConflict } from "./preview-purchase.js";
 import { raisePlan } from "./raise-plan.js";
 
@@ -123,7 +123,7 @@ async function resumePurchase(deps: BillingDeps, group: GroupRef, profile: { str
   if (p.status === "completed") return { httpStatus: 200, body: { status: "completed", credits: Number(p.credits), purchaseId: p.id } };
   if (p.status === "failed" && p.failure_reason === CUSTOMER_DELETED) throw customerDeleted();
   if (p.status === "failed") throw new AppError("payment_failed", p.failure_reason ?? "The payment did not go through.");
-  if (p.status === "cancelled") throw new AppError("conflict", "This purchase's checkout expired; start a new purchase.");
+  if (p.status === "cancelled") throw new AppError("conflict", CHECKOUT_EXPIRED);
   if (p.provider === "partner") return chargePartner(deps, p, profile.partner_account_id!);
   if (p.raises_plan) return raisePlan(deps, p, profile.stripe_customer_id!);
   return startCheckout(deps, group, p, profile.stripe_customer_id!);
