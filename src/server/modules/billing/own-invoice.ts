@@ -6,7 +6,8 @@ import type { InvoiceDraftInput } from "./ports.js";
 /**
  * A purchase's own one-off invoice: a Stripe plan raise's, or a Stripe auto top-up's (credits.md "Who
  * owns what"). It is the draft the purchase's key makes, recorded on the purchase before anything is
- * charged on it; only that invoice is the purchase's payment. Another invoice naming the purchase in its
+ * charged on it, and from then on taken as recorded, never from the key again (Stripe forgets a key after
+ * 24 hours: asked again, the key would make another draft); only that invoice is the purchase's payment. Another invoice naming the purchase in its
  * metadata (the dashboard's "Duplicate invoice" copies it) grants nothing, and one that billed the
  * group's customer the purchase's amount is refunded (`refundInvoiceCopy`): otherwise the customer,
  * paying both, is billed twice for one grant.
@@ -37,20 +38,26 @@ export const ownInvoiceInput = (deps: Pick<BillingDeps, "config">, p: PurchaseOf
       };
 
 /**
- * The purchase's own invoice: the draft its key makes (made now if no attempt got that far; the same key
- * answers the same draft, so an attempt whose answer was lost is learned here), recorded on the purchase
- * under the group's lock before anything is charged on it. The Stripe call is made with no lock held.
- * Returns the draft's id and the purchase as recorded (a purchase that had its invoice keeps it: a
- * different draft means the key was forgotten, and that draft is not the purchase's).
+ * The purchase's own invoice: the one recorded on it, or else the draft its key makes (made now if no
+ * attempt got that far; the same key answers the same draft, so an attempt whose answer was lost is
+ * learned here), recorded on the purchase under the group's lock before anything is charged on it. A
+ * purchase that has its invoice recorded (on the row passed, or in the database if that row is stale)
+ * never asks Stripe for the draft again: Stripe forgets a key after 24 hours, and a purchase pending
+ * longer (an outage) would make another draft with it, a stray one. The Stripe call is made with no lock
+ * held. Returns the purchase's invoice id and the purchase as recorded (a purchase that got its invoice
+ * recorded meanwhile keeps it: the id returned is always the one recorded).
  */
-export async function recordOwnInvoice(deps: Pick<BillingDeps, "database" | "stripe" | "config">, p: PurchaseOfInvoice, customerId: string) {
-  const draft = await deps.stripe.createInvoiceDraft(ownInvoiceInput(deps, p, customerId));
+export async function recordOwnInvoice(deps: Pick<BillingDeps, "database" | "stripe" | "config">, p: PurchaseOfInvoice & Pick<PurchaseRow, "stripe_invoice_id">, customerId: string) {
+  const recorded = p.stripe_invoice_id ?? (await findPurchase(deps.database.query, p.id))?.stripe_invoice_id ?? null;
+  const draftId = recorded ?? (await deps.stripe.createInvoiceDraft(ownInvoiceInput(deps, p, customerId))).id;
   const purchase = await deps.database.transaction(async (q) => {
     await lockGroupBilling(q, p.group_id);
-    await setPurchaseRefs(q, p.id, { stripeInvoiceId: draft.id });
+    if (!recorded) await setPurchaseRefs(q, p.id, { stripeInvoiceId: draftId });
     return (await lockPurchase(q, p.id))!;
   });
-  return { id: draft.id, purchase };
+  const id = purchase.stripe_invoice_id;
+  if (!id) throw new Error(`purchase ${p.id}: its own invoice was not recorded`);
+  return { id, purchase };
 }
 
 /**

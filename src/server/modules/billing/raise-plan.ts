@@ -23,11 +23,6 @@ export async function raisePlan(deps: BillingDeps, p: PurchaseRow, customerId: s
     const draft = await recordOwnInvoice(deps, p, customerId);
     // Settled meanwhile (its own invoice's event, or another retry, got there first): nothing more to charge.
     if (draft.purchase.status !== "pending") return settledOutcome(draft.purchase);
-    if (draft.purchase.stripe_invoice_id !== draft.id) {
-      // The key made another draft than the one recorded (Stripe forgets keys after a day): never charged.
-      deps.logger.error({ purchaseId: p.id, recorded: draft.purchase.stripe_invoice_id, draft: draft.id }, "raise's key made another invoice than its own; not charged");
-      return { httpStatus: 202, body: { status: "pending", purchaseId: p.id } };
-    }
     const invoice = await deps.stripe.chargeInvoice({ ...ownInvoiceInput(deps, p, customerId), invoiceId: draft.id, unitAmount: Number(p.amount) / p.quantity, quantity: p.quantity });
     charged = { invoiceId: invoice.id, paid: invoice.paid, declineReason: null, total: invoice.total, currency: invoice.currency, customerId: invoice.customerId };
   } catch (err) {

@@ -19,8 +19,9 @@ import { syncPoolControls } from "./pool-state.js";
  * 1. claims it and opens its one-time purchase (idempotency key `auto-top-up:<id>`), commits;
  * 2. charges outside any lock, with a key derived from the intent (a retry repeats the same
  *    request: Stripe and the partner answer with the first result); a Stripe top-up's invoice is
- *    the draft its key makes, recorded on the purchase before anything is charged on it, and only
- *    that invoice is its payment (billing/own-invoice.ts);
+ *    the draft its key makes, recorded on the purchase before anything is charged on it (then
+ *    continued as recorded, however long the top-up stays pending), and only that invoice is its
+ *    payment (billing/own-invoice.ts);
  * 3. applies the answer in a second transaction under the group's billing lock: credits and
  *    `group.auto_top_up.succeeded`, or auto top-up turned off with the reason and
  *    `group.auto_top_up.failed`. An unknown outcome (timeout, outage) leaves the intent pending
@@ -150,8 +151,6 @@ async function charge(deps: AutoTopUpDeps, intent: Intent, purchase: PurchaseRow
   try {
     const customerId = profile.stripe_customer_id!;
     const own = await recordOwnInvoice(deps, purchase, customerId);
-    // The key made another draft than the one recorded (Stripe forgets keys after a day): never charged.
-    if (own.purchase.stripe_invoice_id !== own.id) return { kind: "unknown" };
     const invoice = await stripe.chargeInvoice({ ...ownInvoiceInput(deps, purchase, customerId), invoiceId: own.id, unitAmount, quantity: purchase.quantity });
     return invoice.paid ? { kind: "paid", partnerCharge: null } : { kind: "unknown" };
   } catch (err) {
@@ -201,7 +200,7 @@ async function settleWithoutCharging(deps: AutoTopUpDeps, intent: Intent, purcha
 /** A Stripe top-up's own invoice: as recorded, or the draft its key makes (an earlier attempt's answer lost), recorded now. */
 async function ownInvoiceOf(deps: AutoTopUpDeps, purchase: PurchaseRow, profile: Profile) {
   if (purchase.stripe_invoice_id) return purchase.stripe_invoice_id;
-  return (await recordOwnInvoice(deps, purchase, profile.stripe_customer_id!)).purchase.stripe_invoice_id!;
+  return (await recordOwnInvoice(deps, purchase, profile.stripe_customer_id!)).id;
 }
 
 /** The charge an earlier attempt made with the intent's key, read only: the partner's by its key, Stripe's as its own invoice, paid. */
