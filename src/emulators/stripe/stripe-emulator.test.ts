@@ -471,6 +471,26 @@ describe("Stripe emulator: expiring Checkout, one-off invoices, cancel and refun
     expect(invoices.map((paid) => paid.total.amount)).toEqual([2400, 3000]);
   });
 
+  it("charges a one-off invoice step by step by its own state: with its keys forgotten (24 h), its item is not added twice and a paid invoice is not charged again", async () => {
+    const { gateway, emulator } = await setup();
+    const { customer } = await subscribed({ gateway, emulator });
+    const input = raisePlan(customer.id, "raise-forgotten");
+    const draft = await gateway.createInvoiceDraft(input);
+    // Its item is added, then finalizing it fails (Stripe's 500, nothing saved) until the keys are forgotten.
+    emulator.setRequestFault({ method: "POST", path: /^\/v1\/invoices\/[^/]+\/finalize$/, mode: "error" });
+    await expect(gateway.chargeInvoice({ ...input, invoiceId: draft.id })).rejects.toBeInstanceOf(BillingUnavailableError);
+    emulator.forgetIdempotencyKeys();
+    emulator.setRequestFault(null);
+    const invoice = await gateway.chargeInvoice({ ...input, invoiceId: draft.id });
+    expect(invoice).toMatchObject({ id: draft.id, paid: true, total: 2400, quantity: 3 });
+    emulator.forgetIdempotencyKeys();
+    expect(await gateway.chargeInvoice({ ...input, invoiceId: draft.id })).toMatchObject({ id: draft.id, paid: true, total: 2400 });
+    const stripe = new Stripe("sk_test_emulator", { host: new URL(emulator.url).hostname, port: Number(new URL(emulator.url).port), protocol: "http" });
+    expect((await stripe.invoices.retrieve(draft.id)).lines.data).toHaveLength(1);
+    // One payment for the subscription's first invoice, one for the raise.
+    expect(emulator.events().filter((event) => event.type === "payment_intent.succeeded")).toHaveLength(2);
+  });
+
   it("deletes a draft invoice with its items, refuses to delete a finalized one, and the gateway's void deletes drafts", async () => {
     const { gateway, emulator } = await setup();
     const { customer } = await subscribed({ gateway, emulator });

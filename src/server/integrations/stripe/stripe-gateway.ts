@@ -169,24 +169,29 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
     metadata,
     idempotencyKey,
   }: InvoiceDraftInput & { invoiceId: string; unitAmount: number; quantity: number }) {
-    // The draft is the purchase's own: only this item is ever added to it, so after a spent key (see
-    // withReplayedErrorRecovery) a line on it is this item, there already, and none means it still is not.
-    await withReplayedErrorRecovery(`${idempotencyKey}:item`, async (key, afterSpentKey) => {
-      if (afterSpentKey && (await stripe.invoices.retrieve(invoiceId)).lines.data.length > 0) return;
-      await stripe.invoiceItems.create(
-        {
-          customer: customerId,
-          invoice: invoiceId,
-          currency,
-          unit_amount_decimal: Stripe.Decimal.from(unitAmount),
-          quantity,
-          description,
-          metadata,
-        },
-        { idempotencyKey: key, ...ONE_TRY },
-      );
-    });
+    // Each step goes by the invoice's own state, not by its key: Stripe forgets a key after 24 hours,
+    // and a purchase pending longer (an outage) must not add its item twice. The draft is the
+    // purchase's own and only this item is ever added to it, so a line on it is this item, there
+    // already (also read again after a spent key, see withReplayedErrorRecovery), and none means it
+    // still is not; an invoice no longer a draft has its item.
     let invoice: Stripe.Invoice = await stripe.invoices.retrieve(invoiceId);
+    if (invoice.status === "draft" && invoice.lines.data.length === 0) {
+      await withReplayedErrorRecovery(`${idempotencyKey}:item`, async (key, afterSpentKey) => {
+        if (afterSpentKey && (await stripe.invoices.retrieve(invoiceId)).lines.data.length > 0) return;
+        await stripe.invoiceItems.create(
+          {
+            customer: customerId,
+            invoice: invoiceId,
+            currency,
+            unit_amount_decimal: Stripe.Decimal.from(unitAmount),
+            quantity,
+            description,
+            metadata,
+          },
+          { idempotencyKey: key, ...ONE_TRY },
+        );
+      });
+    }
     if (invoice.status === "draft") invoice = await finalizeInvoice(invoice, `${idempotencyKey}:finalize`);
     if (invoice.status === "open") {
       try {
@@ -352,9 +357,12 @@ export function createStripeGateway({ secretKey, apiBase = null, webhookSecret, 
 
     /**
      * Bills `quantity × unitAmount` now on the draft `invoiceId` (createInvoiceDraft with the same key):
-     * its invoice item, finalize, pay, each step with its own key derived from `idempotencyKey`, so
-     * repeating the call after a timeout repeats nothing. A paid invoice sends `invoice.paid`; a
-     * declined card throws CardDeclinedError (the invoice stays open and `invoice.payment_failed` is sent).
+     * its invoice item, finalize, pay, each step with its own key derived from `idempotencyKey`, and
+     * each taken only if the invoice's state (read first) still needs it: the item only on a draft with
+     * no lines, finalize only a draft, pay only an open invoice. So repeating the call after a timeout
+     * repeats nothing, even once Stripe has forgotten the keys (24 hours). A paid invoice sends
+     * `invoice.paid`; a declined card throws CardDeclinedError (the invoice stays open and
+     * `invoice.payment_failed` is sent).
      */
     chargeInvoice: (input: InvoiceDraftInput & { invoiceId: string; unitAmount: number; quantity: number }) => call(() => collect(input)),
 
@@ -721,11 +729,13 @@ const CONFLICT_RETRY_MS = 500;
  * the call like any outage: the next call finds out whether Stripe saved it. A step that creates an
  * object may be on the chain only if an object its spent key's request may have made all the same can
  * do nothing: a whole refund (Stripe refuses to refund a charge twice); the item of a purchase's own
- * draft (its lines tell whether it is there); that draft (nothing but its purchase charges it); a
- * Checkout Session (a saved 500 gave nobody its URL, so it cannot be paid, expires by itself, and its
- * events name no purchase of ours); and a group's customer (one with nothing on it bills nothing, and
- * the group keeps the first it recorded). Every caller walks the same keys, so concurrent retries end
- * on the same object.
+ * draft (its lines tell whether it is there, read before the first key too, as finalize and pay read
+ * the invoice's status: a key is remembered 24 hours only, and a call made later must not repeat the
+ * step); that draft (nothing but its purchase charges it; recorded on the purchase, it is never asked
+ * of its key again); a Checkout Session (a saved 500 gave nobody its URL, so it cannot be paid, expires
+ * by itself, and its events name no purchase of ours); and a group's customer (one with nothing on it
+ * bills nothing, and the group keeps the first it recorded). Every caller walks the same keys, so
+ * concurrent retries end on the same object.
  */
 async function withReplayedErrorRecovery<T>(keyBase: string, attempt: (key: string, afterSpentKey: boolean) => Promise<T>): Promise<T> {
   let conflictRetried = false;

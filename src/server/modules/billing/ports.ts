@@ -172,13 +172,16 @@ export interface StripePort {
   cancelSubscription(o: { subscriptionId: string }): Promise<SubscriptionState>;
   /**
    * A one-off invoice's draft, the one its key makes: made once, and the same key answers the same
-   * draft, so whoever lost the answer learns which invoice is the key's own.
+   * draft, so whoever lost the answer learns which invoice is the key's own. For 24 hours only: then
+   * Stripe forgets the key, which then makes another draft (a purchase whose draft is recorded never
+   * asks again: own-invoice.ts recordOwnInvoice).
    */
   createInvoiceDraft(o: InvoiceDraftInput): Promise<{ id: string }>;
   /**
    * `quantity × unitAmount` on the draft createInvoiceDraft made with the same input and key, charged
    * now to the customer's default card (`invoice.paid` follows). Throws `payment_failed` when
-   * declined. Safe to repeat with the same key.
+   * declined. Safe to repeat with the same key, even once Stripe has forgotten it: each step (its item,
+   * finalize, pay) is taken only if the invoice's state still needs it.
    */
   chargeInvoice(o: InvoiceDraftInput & { invoiceId: string; unitAmount: number; quantity: number }): Promise<InvoiceState>;
   /**
