@@ -6,11 +6,11 @@ import type { InvoiceDraftInput } from "./ports.js";
 /**
  * A purchase's own one-off invoice: a Stripe plan raise's, or a Stripe auto top-up's (credits.md "Who
  * owns what"). It is the draft the purchase's key makes, recorded on the purchase before anything is
- * charged on it, and from then on taken as recorded, never from the key again (Stripe forgets a key after
- * 24 hours: asked again, the key would make another draft); only that invoice is the purchase's payment. Another invoice naming the purchase in its
- * metadata (the dashboard's "Duplicate invoice" copies it) grants nothing, and one that billed the
- * group's customer the purchase's amount is refunded (`refundInvoiceCopy`): otherwise the customer,
- * paying both, is billed twice for one grant.
+ * charged on it, and from then on taken as recorded, never from the key again (Stripe forgets a key
+ * after 24 hours: asked again, the key would make another draft); only that invoice is the purchase's
+ * payment. Another invoice naming the purchase in its metadata (the dashboard's "Duplicate invoice"
+ * copies it) grants nothing, and one that billed the group's customer the purchase's amount is refunded
+ * (`refundInvoiceCopy`): otherwise the customer, paying both, is billed twice for one grant.
  */
 
 type PurchaseOfInvoice = Pick<PurchaseRow, "id" | "group_id" | "currency" | "type" | "quantity" | "idempotency_key">;
