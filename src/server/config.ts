@@ -36,6 +36,8 @@ const ConfigSchema = z.object({
   ALERT_RETRY_BASE_MS: z.coerce.number().int().min(1).default(10_000),
   /** How often each process looks for due alert deliveries and auto top-ups. */
   CONTROLS_POLL_MS: z.coerce.number().int().min(10).default(2_000),
+  /** Usage batches of one lane in flight at once on PostgreSQL (usage-processor.ts `depth`). */
+  USAGE_LANE_DEPTH: z.coerce.number().int().min(1).max(4).default(2),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).default(24 * 7),
   /** The host platform's key for /api/operator/* and website grants; unset: those answer 404 / 403. */
   OPERATOR_API_KEY: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "use at least 16 characters").optional()),

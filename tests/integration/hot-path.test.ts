@@ -293,3 +293,92 @@ describe("a lane's memory of its websites (a batch planned without the read, iss
     expect(rows.map((r) => r.type)).toEqual(["group.credits.low"]);
   });
 });
+
+describe("pipelined lanes (depth 2: a lane's next batch sent while one is in flight, issue 15)", () => {
+  /** The lanes' connections, counting the writes in flight at once on the pipelined ones; `beforeWrite` runs before each is sent. */
+  function pipelinedLanes(beforeWrite: (n: number) => Promise<void> = () => Promise.resolve()) {
+    let inFlight = 0;
+    let most = 0;
+    let writes = 0;
+    const lanes: Database["lanes"] = {
+      ...database.lanes,
+      pipelined: (lane) => {
+        const query = database.lanes.pipelined!(lane);
+        return async (text, params, opts) => {
+          if (opts?.prepare !== "usage_write") return query(text, params, opts);
+          await beforeWrite(++writes);
+          most = Math.max(most, ++inFlight);
+          try {
+            return await query(text, params, opts);
+          } finally {
+            inFlight--;
+          }
+        };
+      },
+    };
+    return { lanes, most: () => most };
+  }
+  /** `clients` callers, each sending `each` events of 3 credits one after another (as the hot-pool bench's clients do). */
+  const spend = async (processor: ReturnType<typeof createUsageProcessor>, f: Awaited<ReturnType<typeof fundedPool>>["f"], clients: number, each: number, prefix: string) =>
+    (
+      await Promise.all(
+        Array.from({ length: clients }, async (_, c) => {
+          const outcomes = [];
+          for (let i = 0; i < each; i++) {
+            outcomes.push(await processor.submit({ orgId: f.org.id, websiteId: f.websitesA[c % 2]!.id, credits: 3, idempotencyKey: `${prefix}-${c}-${i}` }));
+          }
+          return outcomes;
+        }),
+      )
+    ).flat();
+
+  it("debits every event once, in order: each answer's balance counts on from the batch in flight before it, and the pool's last credits are refused", async (ctx) => {
+    ctx.skip(database.kind !== "postgres", "PostgreSQL only: PGlite has one connection and no pipeline");
+    const { f, grantId } = await fundedPool();
+    const p = pipelinedLanes();
+    const processor = createUsageProcessor({ database: p.lanes, clock: () => new Date(), depth: 2, lingerMs: 1 });
+    // 8 callers, 5 events of 3 credits each: 33 fit in the pool of 100.
+    const outcomes = await spend(processor, f, 8, 5, "burst");
+    expect(p.most()).toBe(2);
+    const balances = outcomes.flatMap((o) => (o.status === 200 ? [o.result.balance.groupOneTime] : []));
+    // 33 debits of 3 from 100: every balance from 97 down to 1, each once (a batch planned on one in
+    // flight counted its debits), and 7 refusals.
+    expect(balances.sort((a, b) => b - a)).toEqual(Array.from({ length: 33 }, (_, i) => 97 - 3 * i));
+    expect(outcomes.filter((o) => o.status === 402)).toHaveLength(7);
+    expect(await database.query("select remaining from credit_grants where id = $1", [grantId])).toMatchObject({ rows: [{ remaining: 1 }] });
+    await expectLedgerConsistent(database);
+  });
+
+  it("a batch planned on top of one whose write fails is planned again: nothing lost, nothing debited twice", async (ctx) => {
+    ctx.skip(database.kind !== "postgres", "PostgreSQL only: PGlite has one connection and no pipeline");
+    const { f } = await fundedPool();
+    // Before the third write is sent, 50 credits are bought for the pool: that write's plan is stale
+    // (40001: a grant it did not know), and so is the one planned on it; both are planned again.
+    const p = pipelinedLanes(async (n) => {
+      if (n === 3) await fundGroupPool(database, f.groupA.id, { oneTime: 50 });
+    });
+    const processor = createUsageProcessor({ database: p.lanes, clock: () => new Date(), depth: 2, lingerMs: 1 });
+    const outcomes = await spend(processor, f, 10, 5, "burst");
+    expect(p.most()).toBe(2);
+    const debited = outcomes.filter((o) => o.status === 200).length;
+    // 150 credits in all: 50 events of 3 fit exactly.
+    expect(debited).toBe(50);
+    const { rows } = await database.query<{ remaining: number; events: number }>(
+      "select (select sum(remaining) from credit_grants where group_id = $1)::int as remaining, (select count(*) from usage_events where org_id = $2)::int as events",
+      [f.groupA.id, f.org.id],
+    );
+    expect(rows[0]).toEqual({ remaining: 0, events: 50 });
+    await expectLedgerConsistent(database);
+  });
+
+  it("two processes' pipelined lanes on one pool: every debit once, the pool never below zero", async (ctx) => {
+    ctx.skip(database.kind !== "postgres", "PostgreSQL only: PGlite has one connection and no pipeline");
+    const { f, grantId } = await fundedPool();
+    const [a, b] = [pipelinedLanes(), pipelinedLanes()].map((p) => createUsageProcessor({ database: p.lanes, clock: () => new Date(), depth: 2, lingerMs: 1 }));
+    const outcomes = (await Promise.all([spend(a!, f, 6, 5, "a"), spend(b!, f, 6, 5, "b")])).flat();
+    expect(outcomes.filter((o) => o.status === 200)).toHaveLength(33);
+    expect(outcomes.filter((o) => o.status === 402)).toHaveLength(27);
+    expect(await database.query("select remaining from credit_grants where id = $1", [grantId])).toMatchObject({ rows: [{ remaining: 1 }] });
+    await expectLedgerConsistent(database);
+  });
+});

@@ -30,7 +30,14 @@ export interface Database {
    * shape. On the main connections PostgreSQL's own choice stands. PGlite: its one connection,
    * as `query` and `transaction` above.
    */
-  lanes: Pick<Database, "query" | "transaction">;
+  lanes: Pick<Database, "query" | "transaction"> & {
+    /**
+     * PostgreSQL only: lane `n`'s own connection in pipeline mode (node-postgres `pipeline`), on
+     * which a statement is sent while the ones before it are still running: the server runs them
+     * one after another, each as soon as the one before has committed (usage-processor.ts `depth`).
+     */
+    pipelined?: (lane: number) => Query;
+  };
   /** The pg pool (postgres only). */
   pool: pg.Pool | null;
   pglite: PGlite | null;
@@ -53,6 +60,7 @@ export async function openDatabase(opts: { url?: string | undefined; dataDir?: s
     // hot-pool bench: a process idle for 10 s answered its first requests 50-200 ms late).
     const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 20, idleTimeoutMillis: 0 });
     const lanePool = await openLanePool(opts.url);
+    const pipelines = lanePipelines(opts.url, (lanePool as unknown as { options: pg.PoolConfig }).options.options);
     for (const p of [pool, lanePool]) p.on("error", () => undefined); // a dropped idle client is replaced on next use
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     return {
@@ -61,9 +69,9 @@ export async function openDatabase(opts: { url?: string | undefined; dataDir?: s
       pool,
       pglite: null,
       ...access(pool),
-      lanes: access(lanePool),
+      lanes: { ...access(lanePool), pipelined: pipelines.query },
       close: async () => {
-        await Promise.all([pool.end(), lanePool.end()]);
+        await Promise.all([pool.end(), lanePool.end(), pipelines.end()]);
       },
     };
   }
@@ -103,6 +111,42 @@ async function openLanePool(url: string): Promise<pg.Pool> {
     await generic.end();
     return lanes();
   }
+}
+
+/**
+ * The lanes' pipelined connections, one per lane, each opened at its first statement (with the lane
+ * pool's startup options) and opened again after it fails: the statements it had in flight fail
+ * with it, and their lane retries them as after any error.
+ */
+function lanePipelines(url: string, options: string | undefined) {
+  const clients = new Map<number, Promise<pg.Client>>();
+  const clientOf = (lane: number) => {
+    let client = clients.get(lane);
+    if (!client) {
+      const c = new pg.Client({ connectionString: url, pipeline: true, ...(options ? { options } : {}) });
+      const forget = () => clients.get(lane) === client && clients.delete(lane);
+      c.on("error", forget);
+      c.on("end", forget);
+      client = c.connect().then(() => c);
+      client.catch(forget);
+      clients.set(lane, client);
+    }
+    return client;
+  };
+  return {
+    query:
+      (lane: number): Query =>
+      async <T,>(text: string, params?: unknown[], opts?: { prepare?: string }) => {
+        const client = await clientOf(lane);
+        const r = opts?.prepare ? await client.query({ name: opts.prepare, text, values: params }) : await client.query(text, params);
+        return { rows: r.rows as T[] };
+      },
+    end: async () => {
+      const open = [...clients.values()];
+      clients.clear();
+      await Promise.all(open.map(async (c) => (await c.catch(() => null))?.end()));
+    },
+  };
 }
 
 /** Raw SQL and transactions on a pool's connections. */

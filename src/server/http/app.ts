@@ -34,6 +34,7 @@ export function createApp(deps: AppDeps, extraRoutes: ((deps: AppDeps) => Return
   const processor = createUsageProcessor({
     database: deps.database.lanes,
     clock: deps.clock,
+    depth: deps.config.USAGE_LANE_DEPTH,
     onSyncError: (err) => deps.logger.warn(describeFailure(err), "pool controls not synced after a debit; the pool's next debit syncs them"),
   });
   const failures = createFailureLog("requests are failing");

@@ -1,4 +1,4 @@
-import type { Database } from "../../db/client.js";
+import type { Database, Query } from "../../db/client.js";
 import type { Clock } from "../../clock.js";
 import { syncPoolControls } from "../controls/pool-state.js";
 import { DebitCache, debitUsageBatch, debitUsageOptimistic, NeedsLock, NeedsRead, type UsageEvent, type UsageOutcome } from "../ledger/index.js";
@@ -40,6 +40,16 @@ interface Pending {
  * together (group commit). Measured with two API processes on one pool (bench/ab-hot.ts PROCS=2):
  * without it each process's callers split into two halves taking turns at the pool's row lock
  * with the other process's, in batches of 8 instead of 15-16, at half the events per second.
+ *
+ * With `depth` 2 on PostgreSQL a lane is pipelined instead (`pump`): its callers are shared between
+ * two batches, one written while the other's callers are answered and send their next events. The
+ * second is planned from the lane's memory as if the first were written (`DebitCache.absorbPlanned`)
+ * and sent on the lane's own pipelined connection behind it, so the server starts it the moment the
+ * first commits, without the round trip through this process; if the first fails, the second's write
+ * finds the state it relied on changed and both are planned again. A batch that must read or lock
+ * goes alone, and a lane whose write shows another process's debits of its pool sends one batch at a
+ * time for `contendedMs` (their writes would queue at the pool's row locks). Measured in
+ * docs/performance.md ("The hot path").
  */
 export function createUsageProcessor({
   database,
@@ -49,18 +59,27 @@ export function createUsageProcessor({
   contendedMs = 1000,
   cacheMs = 1000,
   lingerMs = 2,
+  depth = 1,
   onSyncError = () => undefined,
 }: {
   /** Raw SQL and transactions: the process's `database.lanes` (client.ts), or a test's wrapper. */
-  database: Pick<Database, "query" | "transaction">;
+  database: Pick<Database, "query" | "transaction"> & { pipelined?: ((lane: number) => Query) | undefined };
   clock: Clock;
   lanes?: number;
   maxBatch?: number;
   contendedMs?: number;
   cacheMs?: number;
   lingerMs?: number;
+  /**
+   * Batches of one lane in flight at once, on the lane's pipelined connection (PostgreSQL only;
+   * 1 elsewhere): the next batch, planned from the lane's memory as if the ones before it were
+   * written, is sent while they are still running, so the server runs it as soon as the one before
+   * has committed instead of waiting for the lane to answer that one's callers and hear from them.
+   */
+  depth?: number;
   onSyncError?: (err: unknown) => void;
 }) {
+  const pipelined = depth > 1 ? database.pipelined : undefined;
   const queues: Pending[][] = Array.from({ length: lanes }, () => []);
   const running: boolean[] = new Array<boolean>(lanes).fill(false);
   /** What each lane last read and wrote: its next batch of the same websites is planned without a read. */
@@ -119,20 +138,13 @@ export function createUsageProcessor({
       const queue = queues[lane]!;
       while (queue.length > 0) {
         const batch = queue.splice(0, maxBatch);
-        try {
-          const started = performance.now();
-          const outcomes = await processWithRetry(lane, batch.map((p) => p.event));
-          batch.forEach((p, i) => p.resolve(outcomes[i]!));
-          // Group commit: the callers just answered are likely to send their next events within a
-          // moment; wait for them (never longer than lingerMs, nor than the batch took) so that they
-          // share the next commit instead of each half of the callers taking turns with its own.
-          if (lingerMs > 0 && batch.length > 1 && queue.length < maxBatch) {
-            await linger(lane, Math.min(maxBatch, queue.length + batch.length), Math.min(lingerMs, performance.now() - started));
-          }
-        } catch (err) {
-          if (batch.length === 1) batch[0]!.reject(err);
-          // One poison event must not fail its neighbours (or another tenant's): each goes alone.
-          else for (const p of batch) await processWithRetry(lane, [p.event]).then((o) => p.resolve(o[0]!), (e: unknown) => p.reject(e));
+        const started = performance.now();
+        await settle(lane, batch);
+        // Group commit: the callers just answered are likely to send their next events within a
+        // moment; wait for them (never longer than lingerMs, nor than the batch took) so that they
+        // share the next commit instead of each half of the callers taking turns with its own.
+        if (lingerMs > 0 && batch.length > 1 && queue.length < maxBatch) {
+          await linger(lane, Math.min(maxBatch, queue.length + batch.length), Math.min(lingerMs, performance.now() - started));
         }
       }
     } finally {
@@ -140,15 +152,105 @@ export function createUsageProcessor({
     }
   }
 
-  async function processWithRetry(lane: number, events: UsageEvent[]) {
+  /** Pipelined lanes (`depth` > 1): batches in flight, their events, and the callers in the lane when one last came back. */
+  const inFlight: number[] = new Array<number>(lanes).fill(0);
+  const inFlightEvents: number[] = new Array<number>(lanes).fill(0);
+  const active: number[] = new Array<number>(lanes).fill(0);
+  const sendTimers: (NodeJS.Timeout | null)[] = new Array<null>(lanes).fill(null);
+  /** Until when (ms) a pipelined lane sends one batch at a time, since another process's debit of its pool showed in a write. */
+  const sharedUntil: number[] = new Array<number>(lanes).fill(0);
+  /** A pipelined lane's batch is reading or locking: nothing else is sent until it is done. */
+  const alone: boolean[] = new Array<boolean>(lanes).fill(false);
+  /** Each pipelined lane's batch sent last (see processWithRetry's `before`). */
+  const lastSent: (Promise<void> | undefined)[] = new Array<undefined>(lanes).fill(undefined);
+
+  /**
+   * A pipelined lane sends a batch when it holds its share of the lane's callers (those in flight and
+   * waiting, shared among `depth` batches), so that one is answered while the next is written; with
+   * nothing in flight, after lingerMs at most.
+   */
+  function pump(lane: number) {
+    const queue = queues[lane]!;
+    // One batch at a time while another process writes the pool too: its writes would wait for the
+    // lane's row locks between them, and each re-check costs the server more than the overlap gains.
+    const lanesDepth = Date.now() < sharedUntil[lane]! ? 1 : depth;
+    // A batch that reads or locks goes alone: one sent after it would be written before its read's plan.
+    while (queue.length > 0 && inFlight[lane]! < lanesDepth && !alone[lane]) {
+      if (queue.length < Math.ceil(active[lane]! / lanesDepth)) {
+        if (inFlight[lane] === 0 && !sendTimers[lane]) {
+          sendTimers[lane] = setTimeout(() => {
+            sendTimers[lane] = null;
+            active[lane] = 0;
+            pump(lane);
+          }, lingerMs);
+        }
+        return;
+      }
+      if (sendTimers[lane]) {
+        clearTimeout(sendTimers[lane]);
+        sendTimers[lane] = null;
+      }
+      const batch = queue.splice(0, maxBatch);
+      inFlight[lane]!++;
+      inFlightEvents[lane]! += batch.length;
+      const run = settle(lane, batch, pipelined!(lane), lastSent[lane]);
+      lastSent[lane] = run;
+      void run.finally(() => {
+        active[lane] = inFlightEvents[lane]! + queue.length;
+        inFlight[lane]!--;
+        inFlightEvents[lane]! -= batch.length;
+        pump(lane);
+      });
+    }
+  }
+
+  /** One batch's outcomes to its callers; a batch that failed goes again one event at a time. */
+  async function settle(lane: number, batch: Pending[], query?: Query, before?: Promise<void>) {
+    try {
+      const outcomes = await processWithRetry(lane, batch.map((p) => p.event), query, before);
+      batch.forEach((p, i) => p.resolve(outcomes[i]!));
+    } catch (err) {
+      if (batch.length === 1) batch[0]!.reject(err);
+      // One poison event must not fail its neighbours (or another tenant's): each goes alone.
+      else for (const p of batch) await processWithRetry(lane, [p.event]).then((o) => p.resolve(o[0]!), (e: unknown) => p.reject(e));
+    }
+  }
+
+  /**
+   * `pipelinedQuery`: the lane's pipelined connection, for a batch planned from the lane's memory;
+   * `before`: the lane's batch sent before this one, which a batch that must read or lock waits for
+   * (its read would miss that batch's debits, and its write would wait for that batch's row locks).
+   */
+  async function processWithRetry(
+    lane: number,
+    events: UsageEvent[],
+    pipelinedQuery?: Query,
+    before?: Promise<void>,
+    start: { from: "cache" | "read" | "lock"; attempt: number } = { from: Date.now() < contendedUntil[lane]! ? "lock" : "cache", attempt: 1 },
+  ): Promise<UsageOutcome[]> {
     const cache = caches[lane]!;
     // The lane's remembered state first (one round trip), then a read without locks (two), then locking.
-    let from: "cache" | "read" | "lock" = Date.now() < contendedUntil[lane]! ? "lock" : "cache";
-    for (let attempt = 1; ; attempt++) {
+    let from = start.from;
+    for (let attempt = start.attempt; ; attempt++) {
+      if (from !== "cache" && pipelinedQuery) {
+        // On the lane's pool connections from here, with nothing else of the lane sent meanwhile.
+        alone[lane] = true;
+        try {
+          return await processWithRetry(lane, events, undefined, before, { from, attempt });
+        } finally {
+          alone[lane] = false;
+        }
+      }
+      if (from !== "cache" && before) {
+        await before;
+        before = undefined;
+      }
       const now = clock();
       try {
         if (from !== "lock") {
-          const { outcomes, poolsToSync } = await debitUsageOptimistic(database.query, events, now, { from, cache });
+          const query = from === "cache" && pipelinedQuery ? pipelinedQuery : database.query;
+          const { outcomes, poolsToSync, shared } = await debitUsageOptimistic(query, events, now, { from, cache });
+          if (shared) sharedUntil[lane] = Date.now() + contendedMs;
           if (poolsToSync.length > 0) await database.transaction((query) => syncPoolControls(query, poolsToSync, now)).catch(onSyncError);
           return outcomes;
         }
@@ -180,6 +282,7 @@ export function createUsageProcessor({
 
   /** New events are in the lane's queue: end its wait for them (see drain) and make sure it runs. */
   function wake(lane: number) {
+    if (pipelined) return pump(lane);
     const waiting = lingering[lane];
     if (waiting && queues[lane]!.length >= waiting.want) waiting.done();
     void drain(lane);

@@ -141,8 +141,29 @@ export class DebitCache {
     for (const p of pools) this.controlled.set(p, read.controlled.includes(p));
   }
 
-  /** Take what a write returned: each debited grant's credits left and each drawn cap's use, after it. */
-  absorbWrite(grants: readonly [number, number][], caps: readonly [string, number][]) {
+  /** Plans remembered (absorbPlanned), so that only the latest plan's write is taken as it returns. */
+  private plans = 0;
+
+  /**
+   * Take a plan's debits as if written, before its write is sent: the lane's next batch, planned while
+   * this one is still in flight (usage-processor.ts `depth`), is planned after it. Returns the plan's
+   * number, for absorbWrite.
+   */
+  absorbPlanned(grants: readonly [number, number][], caps: readonly [string, number][]) {
+    this.take(grants, caps);
+    return ++this.plans;
+  }
+
+  /**
+   * Take what a write returned: each debited grant's credits left and each drawn cap's use, after it
+   * (other processes' debits included). Not when a later plan of the lane is remembered (`plan`, from
+   * absorbPlanned, is not the latest): that one already counts this write's debits and its own.
+   */
+  absorbWrite(grants: readonly [number, number][], caps: readonly [string, number][], plan?: number) {
+    if (plan === undefined || plan === this.plans) this.take(grants, caps);
+  }
+
+  private take(grants: readonly [number, number][], caps: readonly [string, number][]) {
     for (const [id, remaining] of grants) {
       const g = this.grants.get(Number(id));
       if (!g) continue;

@@ -179,7 +179,7 @@ export function debitUsageOptimistic(
   events: readonly UsageEvent[],
   now: Date,
   { from = "read", cache }: { from?: "read" | "cache"; cache?: DebitCache } = {},
-): Promise<{ outcomes: UsageOutcome[]; poolsToSync: string[] }> {
+): Promise<{ outcomes: UsageOutcome[]; poolsToSync: string[]; shared: boolean }> {
   return debit(query, events, now, from, cache);
 }
 
@@ -189,7 +189,7 @@ async function debit(
   now: Date,
   from: "lock" | "read" | "cache",
   cache?: DebitCache,
-): Promise<{ outcomes: UsageOutcome[]; poolsToSync: string[] }> {
+): Promise<{ outcomes: UsageOutcome[]; poolsToSync: string[]; shared: boolean }> {
   const outcomes: (UsageOutcome | undefined)[] = new Array<UsageOutcome | undefined>(events.length);
 
   // 1-3: the read (readSql), with or without locks, or the lane's memory of it.
@@ -233,7 +233,8 @@ async function debit(
   }));
   const expired = locked.filter((g) => g.expires_at !== null && g.expires_at.getTime() <= now.getTime());
   if (expired.length > 0 && from !== "lock") throw new NeedsLock();
-  const expiredPools = await expireGrants(query, { grants: expired, now, poolSync: false });
+  // No await when nothing expired: a batch planned from the lane's memory is planned and sent in one go (see absorbPlanned).
+  const expiredPools = expired.length > 0 ? await expireGrants(query, { grants: expired, now, poolSync: false }) : [];
 
   const snapshots = new Map<GrantRow, GrantSnapshot>();
   const byWebsite = new Map<string, GrantSnapshot[]>();
@@ -344,6 +345,7 @@ async function debit(
   // refilled, a website it does not know) is decided again against a fresh read.
   if (from === "cache" && outcomes.some((o) => o?.status !== 200)) throw new NeedsRead();
 
+  let shared = false;
   // 5. Write: the events (a concurrent duplicate from another process makes us start over), the debits, the balances.
   if (newEvents.length > 0) {
     const changed = locked.filter((g) => snapshots.get(g)!.remaining !== Number(g.remaining));
@@ -356,6 +358,9 @@ async function debit(
     const owners = new Set([...siteRows.map((s) => s.id), ...pools]);
     const planned = grants.filter((g, i) => !expired.includes(locked[i]!) && owners.has((g.website_id ?? g.group_id)!));
     const plannedCaps = caps.filter((c) => sites.has(c.website_id)).sort((x, y) => compare(x.website_id, y.website_id));
+    const usedOf = new Map(caps.map((c) => [c.website_id, Number(c.used)]));
+    const plannedLeft = changed.map((g): [number, number] => [Number(g.id), snapshots.get(g)!.remaining]);
+    const plan = from === "lock" ? undefined : cache?.absorbPlanned(plannedLeft, capped.map((w) => [w, usedOf.get(w)! + capDrawn.get(w)!]));
     const { rows } = await query<{ grants: [number, number][]; caps: [string, number][] }>(WRITE, [
       plainArray(newEvents.map((e) => e.id)),
       plainArray(newEvents.map((e) => e.orgId)),
@@ -389,10 +394,13 @@ async function debit(
       plainArray(controlled.filter((g) => pools.includes(g)).sort(compare)),
       plainArray(keys.filter((k) => keyIds.includes(k))),
     ], { prepare: "usage_write" });
-    if (from !== "lock") cache?.absorbWrite(rows[0]!.grants, rows[0]!.caps);
+    if (from !== "lock") cache?.absorbWrite(rows[0]!.grants, rows[0]!.caps, plan);
+    // A grant left with less than this plan left it: another process debited it since the plan's state.
+    const left = new Map(rows[0]!.grants.map(([id, remaining]) => [Number(id), Number(remaining)]));
+    shared = plannedLeft.some(([id, remaining]) => left.get(id) !== remaining);
   }
   // Low-balance alerts and auto top-up, for pools that have controls (others cost nothing here).
-  return { outcomes: outcomes as UsageOutcome[], poolsToSync: controlled.filter((g) => poolsDebited.has(g) || expiredPools.includes(g)) };
+  return { outcomes: outcomes as UsageOutcome[], poolsToSync: controlled.filter((g) => poolsDebited.has(g) || expiredPools.includes(g)), shared };
 }
 
 /**
