@@ -60,7 +60,7 @@ export async function openDatabase(opts: { url?: string | undefined; dataDir?: s
     // hot-pool bench: a process idle for 10 s answered its first requests 50-200 ms late).
     const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 20, idleTimeoutMillis: 0 });
     const lanePool = await openLanePool(opts.url);
-    const pipelines = lanePipelines(opts.url, (lanePool as unknown as { options: pg.PoolConfig }).options.options);
+    const pipelines = lanePipelines(opts.url, lanePool.options.options);
     for (const p of [pool, lanePool]) p.on("error", () => undefined); // a dropped idle client is replaced on next use
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     return {
