@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grantCount, settleAt, standardGroupWithPurchase, topUpsOf } from "../support/billing.js";
-import { createApiKeyFor } from "../support/factories.js";
-import { Client } from "../support/http.js";
+import { settleAt, standardGroupAtStripe, stripeApi, withAutoTopUp, type StripeInvoiceRow } from "../support/billing.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, type TestServer } from "../support/server.js";
 
@@ -20,36 +18,16 @@ const q = <T,>(sql: string, params: unknown[]) => server.deps.database.query<T>(
 const PAY = { method: "POST", path: /^\/v1\/invoices\/[^/]+\/pay$/ } as const;
 const FINALIZE = { method: "POST", path: /^\/v1\/invoices\/[^/]+\/finalize$/ } as const;
 
-interface StripeInvoice {
-  id: string;
-  status: string;
-  amount_paid: number;
-  metadata: Record<string, string>;
-  lines: { data: unknown[] };
-}
-const stripeGet = async <T,>(path: string) =>
-  (await fetch(`${server.stripe.url}${path}`, { headers: { authorization: "Bearer sk_test_x" } }).then((r) => r.json())) as T;
-
 /** A standard group (its card saved at Checkout) with its Stripe customer. */
 async function standardGroup(type: "one_time" | "monthly", quantity: number) {
-  const { f, admin, groupId, customer } = await standardGroupWithPurchase(server, type, quantity, { websites: 1 });
-  const invoices = async (status?: string) => (await stripeGet<{ data: StripeInvoice[] }>(`/v1/invoices?customer=${customer}&limit=100${status ? `&status=${status}` : ""}`)).data;
-  const completedAmount = async () =>
-    (await q<{ n: number }>("select coalesce(sum(amount), 0)::int as n from purchases where group_id = $1 and status = 'completed'", [groupId])).rows[0]!.n;
-  /** Billed == granted: Stripe's paid invoices are the completed purchases, `purchases` of them, each granted once. */
-  const expectBilledAsGranted = async (purchases: number) => {
-    const paid = await invoices("paid");
-    expect(paid).toHaveLength(purchases);
-    expect(paid.reduce((sum, i) => sum + i.amount_paid, 0)).toBe(await completedAmount());
-    expect(await grantCount(server, groupId)).toBe(purchases);
-  };
+  const g = await standardGroupAtStripe(server, type, quantity);
   /** The purchase's own invoice: one line, paid; no draft left at the customer. */
   const expectOneLinePaid = async (invoiceId: string) => {
-    const own = await stripeGet<StripeInvoice>(`/v1/invoices/${invoiceId}`);
+    const own = await stripeApi<StripeInvoiceRow>(server, `/v1/invoices/${invoiceId}`);
     expect([own.status, own.lines.data.length]).toEqual(["paid", 1]);
-    expect((await invoices("draft")).map((i) => i.id)).toEqual([]);
+    expect((await g.invoices("draft")).map((i) => i.id)).toEqual([]);
   };
-  return { f, admin, groupId, customer, invoices, expectBilledAsGranted, expectOneLinePaid };
+  return { ...g, expectOneLinePaid };
 }
 
 describe("a purchase pending for over a day, its idempotency keys forgotten by Stripe", () => {
@@ -59,13 +37,7 @@ describe("a purchase pending for over a day, its idempotency keys forgotten by S
    */
   async function topUpFailingAt(fault: { method: "POST"; path: RegExp }) {
     const g = await standardGroup("one_time", 1);
-    const api = new Client(server.url, { authorization: `Bearer ${await createApiKeyFor(server.deps.database, g.f.org.id)}` });
-    const settings = `/api/groups/${g.groupId}/billing/settings`;
-    expect((await g.admin.put(settings, { autoTopUp: { threshold: 500, packages: 1, maxPerMonth: 5 } })).status).toBe(200);
-    const spend = async (credits: number) =>
-      expect((await api.post("/api/v1/usage", { websiteId: g.f.websitesA[0]!.id, credits, idempotencyKey: crypto.randomUUID() })).status).toBe(200);
-    const topUps = () => topUpsOf(server, g.groupId);
-    const poolAvailable = async () => (await g.admin.get(settings)).json.poolAvailable as number;
+    const { spend, topUps, poolAvailable, expectToppedUpOnce } = await withAutoTopUp(server, g);
     server.stripe.setRequestFault({ ...fault, mode: "error" });
     try {
       await spend(600); // 1,000 -> 400: the top-up starts, its draft is recorded, and its step fails
@@ -78,13 +50,6 @@ describe("a purchase pending for over a day, its idempotency keys forgotten by S
       server.stripe.setRequestFault(null);
     }
     const own = (await topUps())[0]!.own!;
-    /** Stripe works again: the next attempt (5 s later) is paid, once. */
-    const expectToppedUpOnce = () =>
-      eventually(async () => {
-        const t = (await topUps())[0];
-        if (t?.status !== "succeeded") throw new Error(`the top-up is ${t?.status} after ${t?.attempts} attempts, the pool at ${await poolAvailable()}`);
-        return true;
-      }, 20_000);
     return { g, own, spend, topUps, poolAvailable, expectToppedUpOnce };
   }
 
@@ -110,7 +75,7 @@ describe("a purchase pending for over a day, its idempotency keys forgotten by S
 
   it("auto top-up: its item added but finalizing failed until its keys were forgotten; the retry finalizes and pays its invoice with its one line", async () => {
     const { g, own, topUps, poolAvailable, expectToppedUpOnce } = await topUpFailingAt(FINALIZE);
-    const draft = await stripeGet<StripeInvoice>(`/v1/invoices/${own}`);
+    const draft = await stripeApi<StripeInvoiceRow>(server, `/v1/invoices/${own}`);
     expect([draft.status, draft.lines.data.length]).toEqual(["draft", 1]); // its item is there
 
     await expectToppedUpOnce();

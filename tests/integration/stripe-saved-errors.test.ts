@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grantCount, holdStripeEvents, postStripeEvent, settleAt, standardGroupWithPurchase, topUpsOf } from "../support/billing.js";
-import { createApiKeyFor } from "../support/factories.js";
-import { Client } from "../support/http.js";
+import { grantCount, holdStripeEvents, postStripeEvent, settleAt, standardGroupAtStripe, stripeApi, withAutoTopUp } from "../support/billing.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, type TestServer } from "../support/server.js";
 
@@ -19,42 +17,14 @@ afterAll(() => server?.close());
 const q = <T,>(sql: string, params: unknown[]) => server.deps.database.query<T>(sql, params);
 const PAY = { method: "POST", path: /^\/v1\/invoices\/[^/]+\/pay$/ } as const;
 
-interface StripeInvoice {
-  id: string;
-  status: string;
-  amount_paid: number;
-  metadata: Record<string, string>;
-}
-const stripeGet = async <T,>(path: string) =>
-  (await fetch(`${server.stripe.url}${path}`, { headers: { authorization: "Bearer sk_test_x" } }).then((r) => r.json())) as T;
-
 /** A standard group (its card saved at Checkout) with its Stripe customer. */
-async function standardGroup(type: "one_time" | "monthly", quantity: number) {
-  const { f, admin, groupId, customer, subscriptionId } = await standardGroupWithPurchase(server, type, quantity, { websites: 1 });
-  const invoices = async () => (await stripeGet<{ data: StripeInvoice[] }>(`/v1/invoices?customer=${customer}&limit=100`)).data;
-  const completedAmount = async () =>
-    (await q<{ n: number }>("select coalesce(sum(amount), 0)::int as n from purchases where group_id = $1 and status = 'completed'", [groupId])).rows[0]!.n;
-  /** Billed == granted: Stripe's paid invoices are the completed purchases, `purchases` of them, each granted once. */
-  const expectBilledAsGranted = async (purchases: number) => {
-    const paid = (await invoices()).filter((i) => i.status === "paid");
-    expect(paid).toHaveLength(purchases);
-    expect(paid.reduce((sum, i) => sum + i.amount_paid, 0)).toBe(await completedAmount());
-    expect(await grantCount(server, groupId)).toBe(purchases);
-  };
-  return { f, admin, groupId, customer, subscriptionId, invoices, completedAmount, expectBilledAsGranted };
-}
+const standardGroup = (type: "one_time" | "monthly", quantity: number) => standardGroupAtStripe(server, type, quantity);
 
 describe("a step whose 500 Stripe saved under its idempotency key (replayed to every retry with the key)", () => {
   /** 1,000 credits bought through Checkout and auto top-up at 500; spending 600 starts a top-up, whose step `fault` fails that way. */
   async function topUpFailingAt(fault: { method: "POST"; path: RegExp }) {
     const g = await standardGroup("one_time", 1);
-    const api = new Client(server.url, { authorization: `Bearer ${await createApiKeyFor(server.deps.database, g.f.org.id)}` });
-    const settings = `/api/groups/${g.groupId}/billing/settings`;
-    expect((await g.admin.put(settings, { autoTopUp: { threshold: 500, packages: 1, maxPerMonth: 5 } })).status).toBe(200);
-    const spend = async (credits: number) =>
-      expect((await api.post("/api/v1/usage", { websiteId: g.f.websitesA[0]!.id, credits, idempotencyKey: crypto.randomUUID() })).status).toBe(200);
-    const topUps = () => topUpsOf(server, g.groupId);
-    const poolAvailable = async () => (await g.admin.get(settings)).json.poolAvailable as number;
+    const { settings, spend, topUps, poolAvailable, expectToppedUpOnce } = await withAutoTopUp(server, g);
     server.stripe.setRequestFault({ ...fault, mode: "error-saved" });
     try {
       await spend(600); // 1,000 -> 400: the top-up starts, and its step fails
@@ -66,13 +36,6 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
     } finally {
       server.stripe.setRequestFault(null);
     }
-    /** Stripe works again: the next attempt (5 s later) is paid, once. */
-    const expectToppedUpOnce = () =>
-      eventually(async () => {
-        const t = (await topUps())[0];
-        if (t?.status !== "succeeded") throw new Error(`the top-up is ${t?.status} after ${t?.attempts} attempts, the pool at ${await poolAvailable()}`);
-        return true;
-      }, 20_000);
     return { g, settings, spend, topUps, poolAvailable, expectToppedUpOnce };
   }
 
@@ -130,7 +93,7 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
     expect(await purchase()).toMatchObject({ status: "completed" });
     const plan = (await q<{ quantity: number }>("select quantity from plans where group_id = $1", [g.groupId])).rows[0]!;
     expect(plan.quantity).toBe(3);
-    const sub = await stripeGet<{ items: { data: { quantity: number }[] } }>(`/v1/subscriptions/${subscriptionId}`);
+    const sub = await stripeApi<{ items: { data: { quantity: number }[] } }>(server, `/v1/subscriptions/${subscriptionId}`);
     expect(sub.items.data[0]!.quantity).toBe(3);
     await g.expectBilledAsGranted(2); // the Checkout's first period and the raise, each once
     await expectLedgerConsistent(server.deps.database);
@@ -160,7 +123,7 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
   it("plan quantity sync: the subscription update failed that way; once Stripe works again the settling loop sets Stripe's quantity to the plan's (each sync sends its own key)", async () => {
     const g = await standardGroup("monthly", 2);
     const subscriptionId = g.subscriptionId!;
-    const stripeQuantity = async () => (await stripeGet<{ items: { data: { quantity: number }[] } }>(`/v1/subscriptions/${subscriptionId}`)).items.data[0]!.quantity;
+    const stripeQuantity = async () => (await stripeApi<{ items: { data: { quantity: number }[] } }>(server, `/v1/subscriptions/${subscriptionId}`)).items.data[0]!.quantity;
 
     server.stripe.setRequestFault({ method: "POST", path: /^\/v1\/subscriptions\/[^/]+$/, mode: "error-saved" });
     try {

@@ -1,8 +1,8 @@
 import { expect } from "vitest";
 import { pressHostedButton } from "../../src/emulators/shared/test-support.js";
 import { signWebhookPayload } from "../../src/emulators/stripe/index.js";
-import { createOrgFixture, TEST_PASSWORD } from "./factories.js";
-import type { Client } from "./http.js";
+import { createApiKeyFor, createOrgFixture, TEST_PASSWORD } from "./factories.js";
+import { Client as HttpClient, type Client } from "./http.js";
 import type { TestServer } from "./server.js";
 import { eventually, WEBHOOK_SECRET } from "./server.js";
 
@@ -40,6 +40,66 @@ export async function standardGroupWithPurchase(server: TestServer, type: "one_t
   const customer = (await q<{ c: string }>("select stripe_customer_id as c from billing_profiles where group_id = $1")).rows[0]!.c;
   const subscriptionId = (await q<{ s: string | null }>("select stripe_subscription_id as s from plans where group_id = $1")).rows[0]?.s ?? null;
   return { f, admin, groupId, customer, subscriptionId };
+}
+
+/** An invoice as Stripe's API answers it, the fields these tests read. */
+export interface StripeInvoiceRow {
+  id: string;
+  status: string;
+  amount_paid: number;
+  metadata: Record<string, string>;
+  lines: { data: unknown[] };
+}
+
+/**
+ * A standard group with a Checkout purchase (standardGroupWithPurchase) and what a money test reads
+ * of it at Stripe: its customer's invoices (`status`: only those), the amount of its completed
+ * purchases, and billed == granted (its paid invoices are its completed purchases, `purchases` of
+ * them, each granted once).
+ */
+export async function standardGroupAtStripe(server: TestServer, type: "one_time" | "monthly", quantity: number) {
+  const g = await standardGroupWithPurchase(server, type, quantity, { websites: 1 });
+  const invoices = async (status?: string) =>
+    (await stripeApi<{ data: StripeInvoiceRow[] }>(server, `/v1/invoices?customer=${g.customer}&limit=100${status ? `&status=${status}` : ""}`)).data;
+  const completedAmount = async () =>
+    (
+      await server.deps.database.query<{ n: number }>("select coalesce(sum(amount), 0)::int as n from purchases where group_id = $1 and status = 'completed'", [
+        g.groupId,
+      ])
+    ).rows[0]!.n;
+  const expectBilledAsGranted = async (purchases: number) => {
+    const paid = await invoices("paid");
+    expect(paid).toHaveLength(purchases);
+    expect(paid.reduce((sum, i) => sum + i.amount_paid, 0)).toBe(await completedAmount());
+    expect(await grantCount(server, g.groupId)).toBe(purchases);
+  };
+  return { ...g, invoices, completedAmount, expectBilledAsGranted };
+}
+
+/**
+ * Auto top-up at 500 credits (1 package, at most 5 a month) for a group that holds 1,000, with an
+ * API key of its organization: `spend` debits its first website (600 starts a top-up), `topUps` and
+ * `poolAvailable` tell what followed.
+ */
+export async function withAutoTopUp(server: TestServer, g: { f: Awaited<ReturnType<typeof createOrgFixture>>; admin: Client; groupId: string }) {
+  const api = new HttpClient(server.url, { authorization: `Bearer ${await createApiKeyFor(server.deps.database, g.f.org.id)}` });
+  const settings = `/api/groups/${g.groupId}/billing/settings`;
+  expect((await g.admin.put(settings, { autoTopUp: { threshold: 500, packages: 1, maxPerMonth: 5 } })).status).toBe(200);
+  const poolAvailable = async () => (await g.admin.get(settings)).json.poolAvailable as number;
+  return {
+    spend: async (credits: number) =>
+      expect((await api.post("/api/v1/usage", { websiteId: g.f.websitesA[0]!.id, credits, idempotencyKey: crypto.randomUUID() })).status).toBe(200),
+    settings,
+    topUps: () => topUpsOf(server, g.groupId),
+    poolAvailable,
+    /** The group's first top-up succeeds (its next attempt comes 5 s after a failed one). */
+    expectToppedUpOnce: () =>
+      eventually(async () => {
+        const t = (await topUpsOf(server, g.groupId))[0];
+        if (t?.status !== "succeeded") throw new Error(`the top-up is ${t?.status} after ${t?.attempts} attempts, the pool at ${await poolAvailable()}`);
+        return true;
+      }, 20_000),
+  };
 }
 
 /** A group's auto top-ups, oldest first, each with its purchase, and in how many ms its lease ends (the next try). */
