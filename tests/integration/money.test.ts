@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buyThroughCheckout, grantCount, holdStripeEvents, payOnHostedCheckout, postStripeEvent, settleAt, webhookHandled } from "../support/billing.js";
+import { buyThroughCheckout, grantCount, holdStripeEvents, payOnHostedCheckout, postStripeEvent, refundAmountsSince, settleAt, webhookHandled } from "../support/billing.js";
 import { createOrgFixture, TEST_PASSWORD } from "../support/factories.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, type TestServer } from "../support/server.js";
@@ -212,12 +212,7 @@ describe("Stripe plans: what is billed is what is granted, one subscription per 
     expect(purchase).toMatchObject({ status: "failed", failure_reason: expect.stringContaining("refunded") as string });
     const paid = (await stripeGet(`/v1/invoices/${purchase.i}`)) as { status: string; amount_paid: number };
     expect(paid).toMatchObject({ status: "paid", amount_paid: 800 });
-    const refunds = () =>
-      server.stripe
-        .events()
-        .slice(from)
-        .filter((e) => e.type === "refund.created")
-        .map((e) => (e.data.object as { amount: number }).amount);
+    const refunds = () => refundAmountsSince(server, from);
     await eventually(async () => (await webhookHandled(server, "invoice.paid", purchase.i)) && refunds().length > 0);
     expect(refunds()).toEqual([800]);
     expect(await grantCount(server, g.groupId)).toBe(grantsBefore);

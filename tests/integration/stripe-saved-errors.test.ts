@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grantCount, holdStripeEvents, postStripeEvent, settleAt, standardGroupAtStripe, stripeApi, withAutoTopUp } from "../support/billing.js";
+import { grantCount, holdStripeEvents, postStripeEvent, refundAmountsSince, settleAt, standardGroupAtStripe, stripeApi, withAutoTopUp } from "../support/billing.js";
+import type { Client } from "../support/http.js";
 import { expectLedgerConsistent } from "../support/invariant.js";
 import { eventually, startTestServer, type TestServer } from "../support/server.js";
 
@@ -19,6 +20,16 @@ const PAY = { method: "POST", path: /^\/v1\/invoices\/[^/]+\/pay$/ } as const;
 
 /** A standard group (its card saved at Checkout) with its Stripe customer. */
 const standardGroup = (type: "one_time" | "monthly", quantity: number) => standardGroupAtStripe(server, type, quantity);
+
+/** A raise of the group's plan by one package while Stripe fails the requests `fault` matches after their execution began. */
+async function raiseWithSavedError(g: { admin: Client; groupId: string }, fault: { method: "POST"; path: RegExp }) {
+  server.stripe.setRequestFault({ ...fault, mode: "error-saved" });
+  try {
+    return await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1 });
+  } finally {
+    server.stripe.setRequestFault(null);
+  }
+}
 
 describe("a step whose 500 Stripe saved under its idempotency key (replayed to every retry with the key)", () => {
   /** 1,000 credits bought through Checkout and auto top-up at 500; spending 600 starts a top-up, whose step `fault` fails that way. */
@@ -75,13 +86,7 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
     const g = await standardGroup("monthly", 2);
     const subscriptionId = g.subscriptionId!;
 
-    server.stripe.setRequestFault({ ...PAY, mode: "error-saved" });
-    let raise;
-    try {
-      raise = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1 });
-    } finally {
-      server.stripe.setRequestFault(null);
-    }
+    const raise = await raiseWithSavedError(g, PAY);
     // Its invoice is at Stripe: a pending payment (raise-refused.test.ts), which the settling loop completes.
     expect([raise.status, raise.json.status]).toEqual([202, "pending"]);
     const purchaseId = (await q<{ id: string }>("select id from purchases where group_id = $1 and raises_plan", [g.groupId])).rows[0]!.id;
@@ -101,13 +106,7 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
 
   it("plan raise: adding its invoice's item failed that way; once Stripe works again the settling loop adds it once, pays it and grants it once", async () => {
     const g = await standardGroup("monthly", 2);
-    server.stripe.setRequestFault({ method: "POST", path: /^\/v1\/invoiceitems$/, mode: "error-saved" });
-    let raise;
-    try {
-      raise = await g.admin.post(`/api/groups/${g.groupId}/billing/purchases`, { type: "monthly", quantity: 1 });
-    } finally {
-      server.stripe.setRequestFault(null);
-    }
+    const raise = await raiseWithSavedError(g, { method: "POST", path: /^\/v1\/invoiceitems$/ });
     // Its draft is at Stripe: a pending payment, which the settling loop completes.
     expect([raise.status, raise.json.status]).toEqual([202, "pending"]);
     const purchase = async () => (await g.admin.get(`/api/groups/${g.groupId}/billing/purchases/${raise.json.purchaseId}`)).json as { status: string };
@@ -171,12 +170,7 @@ describe("a step whose 500 Stripe saved under its idempotency key (replayed to e
     }
     const purchase = (await q<{ status: string; failure_reason: string; i: string }>("select status, failure_reason, stripe_invoice_id as i from purchases where id = $1", [raise.json.purchaseId])).rows[0]!;
     expect(purchase).toMatchObject({ status: "failed", failure_reason: expect.stringContaining("refunded") as string });
-    const refunds = () =>
-      server.stripe
-        .events()
-        .slice(from)
-        .filter((e) => e.type === "refund.created")
-        .map((e) => (e.data.object as { amount: number }).amount);
+    const refunds = () => refundAmountsSince(server, from);
     expect(refunds()).toEqual([]);
 
     // Stripe redelivers invoice.paid: the refund is made, whole, and a second delivery refunds nothing more.

@@ -197,6 +197,14 @@ export async function payInvoiceCopy(server: TestServer, customer: string, own: 
 }
 
 /** The amounts refunded of an invoice's payments. */
+/** The amounts of the refunds Stripe made since its event number `from` (the emulator's events, in order). */
+export const refundAmountsSince = (server: TestServer, from: number) =>
+  server.stripe
+    .events()
+    .slice(from)
+    .filter((e) => e.type === "refund.created")
+    .map((e) => (e.data.object as { amount: number }).amount);
+
 export async function refundsOfInvoice(server: TestServer, invoiceId: string) {
   const payments = (await stripeApi<{ data: { payment: { payment_intent?: string } }[] }>(server, `/v1/invoice_payments?invoice=${invoiceId}`)).data;
   const intents = new Set(payments.map((p) => p.payment.payment_intent));
